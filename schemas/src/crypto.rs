@@ -1,0 +1,196 @@
+//! Hashes and signatures, each with a domain prefix so that bytes signed or
+//! hashed as one kind of object can never be taken for another (R1).
+
+use crate::bytes::{Hash32, PublicKey, SignatureBytes};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// What a signature or a hash is over. The prefix is part of the signed
+/// message, never of the stored bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// An entry of a log, signed by its author.
+    Entry,
+    /// A licensee's record, signed by the licensee.
+    Record,
+    /// The network roster, signed by the chair.
+    Roster,
+}
+
+impl Domain {
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            Domain::Entry => b"kpledger/v1/entry\0",
+            Domain::Record => b"kpledger/v1/record\0",
+            Domain::Roster => b"kpledger/v1/roster\0",
+        }
+    }
+}
+
+pub fn sha256(parts: &[&[u8]]) -> Hash32 {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    Hash32(h.finalize().into())
+}
+
+/// RFC 6962 leaf hash of an entry: `SHA-256(0x00 || entry bytes)`. It is also
+/// the entry's id everywhere in the ledger, so Merkle proofs need no second
+/// hash of the same bytes.
+pub fn entry_hash(entry_bytes: &[u8]) -> Hash32 {
+    sha256(&[&[0x00], entry_bytes])
+}
+
+/// RFC 6962 interior node hash: `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
+    sha256(&[&[0x01], &left.0, &right.0])
+}
+
+/// Hash of a licensee record, for replay detection.
+pub fn record_hash(record_bytes: &[u8]) -> Hash32 {
+    sha256(&[Domain::Record.prefix(), record_bytes])
+}
+
+/// Hash of signed roster bytes, the network's genesis fact.
+pub fn roster_hash(roster_bytes: &[u8]) -> Hash32 {
+    sha256(&[Domain::Roster.prefix(), roster_bytes])
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("public key is not a valid Ed25519 point")]
+    InvalidKey,
+    #[error("public key is of small order (weak)")]
+    WeakKey,
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+impl SignatureError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignatureError::InvalidKey => "R1.invalid_key",
+            SignatureError::WeakKey => "R1.weak_key",
+            SignatureError::BadSignature => "R1.bad_signature",
+        }
+    }
+}
+
+/// A verifying key parsed once, for hot paths that verify many signatures by
+/// the same author.
+pub fn parse_key(key: &PublicKey) -> Result<VerifyingKey, SignatureError> {
+    VerifyingKey::from_bytes(&key.0).map_err(|_| SignatureError::InvalidKey)
+}
+
+/// Refuse keys that cannot be registered: not a point, or of small order.
+pub fn check_key(key: &PublicKey) -> Result<(), SignatureError> {
+    if parse_key(key)?.is_weak() {
+        return Err(SignatureError::WeakKey);
+    }
+    Ok(())
+}
+
+/// Verify with dalek's `verify_strict`: canonical S, no small-order R or key.
+/// Every node must accept exactly the same signatures, so this is the only
+/// verification function the ledger uses.
+pub fn verify(
+    domain: Domain,
+    key: &PublicKey,
+    message: &[u8],
+    sig: &SignatureBytes,
+) -> Result<(), SignatureError> {
+    let vk = parse_key(key)?;
+    verify_with(&vk, domain, message, sig)
+}
+
+pub fn verify_with(
+    vk: &VerifyingKey,
+    domain: Domain,
+    message: &[u8],
+    sig: &SignatureBytes,
+) -> Result<(), SignatureError> {
+    let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
+    let msg = [domain.prefix(), message].concat();
+    vk.verify_strict(&msg, &sig).map_err(|_| SignatureError::BadSignature)
+}
+
+/// Verify a raw message with no domain prefix: for published test vectors.
+pub fn verify_raw(key: &[u8; 32], message: &[u8], sig: &[u8; 64]) -> Result<(), SignatureError> {
+    let vk = VerifyingKey::from_bytes(key).map_err(|_| SignatureError::InvalidKey)?;
+    let sig = ed25519_dalek::Signature::from_bytes(sig);
+    vk.verify_strict(message, &sig).map_err(|_| SignatureError::BadSignature)
+}
+
+/// A signing key with the public half at hand.
+#[derive(Clone)]
+pub struct Keypair {
+    signing: SigningKey,
+}
+
+impl Keypair {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self { signing: SigningKey::from_bytes(&seed) }
+    }
+
+    pub fn seed(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.signing.verifying_key().to_bytes())
+    }
+
+    pub fn sign(&self, domain: Domain, message: &[u8]) -> SignatureBytes {
+        let msg = [domain.prefix(), message].concat();
+        SignatureBytes(self.signing.sign(&msg).to_bytes())
+    }
+}
+
+impl std::fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keypair({})", self.public())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_domain_separation() {
+        let k = Keypair::from_seed([7; 32]);
+        let sig = k.sign(Domain::Entry, b"hello");
+        assert_eq!(verify(Domain::Entry, &k.public(), b"hello", &sig), Ok(()));
+        assert_eq!(
+            verify(Domain::Record, &k.public(), b"hello", &sig),
+            Err(SignatureError::BadSignature)
+        );
+        assert_eq!(
+            verify(Domain::Entry, &k.public(), b"hellO", &sig),
+            Err(SignatureError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn weak_and_invalid_keys_are_refused() {
+        // The identity point (y = 1) has order 1.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(check_key(&PublicKey(identity)), Err(SignatureError::WeakKey));
+        assert_eq!(check_key(&Keypair::from_seed([1; 32]).public()), Ok(()));
+        // y = 2 is not on the curve.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        assert_eq!(check_key(&PublicKey(off_curve)), Err(SignatureError::InvalidKey));
+    }
+
+    #[test]
+    fn leaf_hash_matches_rfc6962() {
+        // Empty leaf: SHA-256(0x00), from RFC 6962 test data.
+        assert_eq!(
+            entry_hash(b"").to_hex(),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The one place that knows the wire format.
+//!
+//! Canonical bytes are bincode 2.0.1 through serde with little-endian
+//! fixed-width integers. Every other module calls [`encode`] and [`decode`];
+//! moving to another format is a change to this file, checked by the golden
+//! vectors in `tests/golden.rs`.
+//!
+//! Decoding untrusted bytes is strict: a size limit, every byte consumed, and
+//! the value must re-encode to exactly the input. That last check makes the
+//! encoding a bijection on accepted inputs, so hashing or verifying the
+//! received bytes and hashing a re-encoding can never disagree.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest object the decoder will look at (R9). Entries are far smaller; the
+/// limit only stops a hostile length prefix from allocating.
+pub const MAX_DECODE_BYTES: usize = 1 << 20;
+
+type Config = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::Limit<MAX_DECODE_BYTES>,
+>;
+
+const CONFIG: Config = bincode::config::standard()
+    .with_little_endian()
+    .with_fixed_int_encoding()
+    .with_limit::<MAX_DECODE_BYTES>();
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("input is {0} bytes, over the limit of {MAX_DECODE_BYTES}")]
+    TooLarge(usize),
+    #[error("malformed bytes: {0}")]
+    Malformed(String),
+    #[error("{0} trailing bytes after the value")]
+    Trailing(usize),
+    #[error("bytes are not in canonical form")]
+    NonCanonical,
+}
+
+impl DecodeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge(_) => "R9.too_large",
+            DecodeError::Malformed(_) => "R9.malformed",
+            DecodeError::Trailing(_) => "R9.trailing_bytes",
+            DecodeError::NonCanonical => "R9.non_canonical",
+        }
+    }
+}
+
+/// Canonical bytes of a value.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising our own types into a Vec cannot fail: no maps with
+    // non-string keys, no unsized sequences, and values built in memory stay
+    // under the limit by construction (R9 bounds are far below it).
+    bincode::serde::encode_to_vec(value, CONFIG).expect("in-memory values always encode")
+}
+
+/// Strict decode of untrusted bytes.
+pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    if bytes.len() > MAX_DECODE_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(DecodeError::Trailing(bytes.len() - read));
+    }
+    if encode(&value) != bytes {
+        return Err(DecodeError::NonCanonical);
+    }
+    Ok(value)
+}
+
+/// Decode bytes this process wrote itself (the node's own store). Skips the
+/// re-encoding check, which only guards bytes that others will hash.
+pub fn decode_trusted<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(DecodeError::Trailing(bytes.len() - read));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        a: u32,
+        b: String,
+        c: Option<u64>,
+        d: bool,
+    }
+
+    fn sample() -> Sample {
+        Sample { a: 7, b: "CF".into(), c: Some(1), d: true }
+    }
+
+    #[test]
+    fn fixed_width_little_endian() {
+        let bytes = encode(&sample());
+        assert_eq!(
+            bytes,
+            [
+                7, 0, 0, 0, // a: u32
+                2, 0, 0, 0, 0, 0, 0, 0, b'C', b'F', // b: u64 length + bytes
+                1, 1, 0, 0, 0, 0, 0, 0, 0, // c: Some + u64
+                1, // d
+            ]
+        );
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn truncated_padded_and_non_canonical_are_refused() {
+        let bytes = encode(&sample());
+        for cut in 0..bytes.len() {
+            assert!(decode::<Sample>(&bytes[..cut]).is_err(), "prefix of {cut} bytes decoded");
+        }
+        let mut padded = bytes.clone();
+        padded.push(0);
+        assert_eq!(decode::<Sample>(&padded), Err(DecodeError::Trailing(1)));
+        // A bool byte of 2 is not canonical; bincode refuses it outright.
+        let mut bad_bool = bytes.clone();
+        *bad_bool.last_mut().unwrap() = 2;
+        assert!(decode::<Sample>(&bad_bool).is_err());
+    }
+
+    #[test]
+    fn hostile_length_prefix_does_not_allocate() {
+        let mut bytes = encode(&sample());
+        bytes[4..12].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(decode::<Sample>(&bytes), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_decoding() {
+        let big = vec![0u8; MAX_DECODE_BYTES + 1];
+        assert_eq!(decode::<Sample>(&big), Err(DecodeError::TooLarge(MAX_DECODE_BYTES + 1)));
+    }
+}

@@ -1,0 +1,174 @@
+//! Signed entries and signed licensee records as they travel: the exact bytes
+//! received, parsed once, hashed and verified over those bytes.
+
+use crate::bytes::{Hash32, SignatureBytes};
+use crate::crypto::{self, Domain, Keypair, SignatureError};
+use crate::encoding::{self, DecodeError};
+use crate::limits::{self, MAX_ENTRY_BYTES, MAX_RECORD_BYTES};
+use crate::model::{Body, Countersigned, Entry, HexBytes, Record, RecordBody};
+use crate::rules::Refusal;
+
+/// An entry with its wire bytes (`entry bytes || signature`) and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedEntry {
+    bytes: Vec<u8>,
+    entry: Entry,
+    hash: Hash32,
+}
+
+impl SignedEntry {
+    /// Parse untrusted wire bytes: size first (R9), then a strict decode and
+    /// the field bounds (R9). The signature is not checked here; see
+    /// [`SignedEntry::verify`].
+    pub fn parse(bytes: Vec<u8>) -> Result<Self, Refusal> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(Refusal::new(
+                "R9.too_large",
+                format!("entry is {} bytes, the limit is {MAX_ENTRY_BYTES}", bytes.len()),
+            ));
+        }
+        if bytes.len() < SignatureBytes::LEN {
+            return Err(Refusal::new("R9.malformed", "entry is shorter than a signature"));
+        }
+        let split = bytes.len() - SignatureBytes::LEN;
+        let entry: Entry = encoding::decode(&bytes[..split]).map_err(decode_refusal)?;
+        limits::check_entry(&entry)?;
+        let hash = crypto::entry_hash(&bytes);
+        Ok(Self { bytes, entry, hash })
+    }
+
+    /// Sign an entry with its author's key.
+    pub fn sign(entry: Entry, key: &Keypair) -> Self {
+        debug_assert_eq!(entry.author, key.public());
+        let mut bytes = encoding::encode(&entry);
+        let sig = key.sign(Domain::Entry, &bytes);
+        bytes.extend_from_slice(&sig.0);
+        let hash = crypto::entry_hash(&bytes);
+        Self { bytes, entry, hash }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    /// The RFC 6962 leaf hash of the wire bytes: the entry's id.
+    pub fn hash(&self) -> Hash32 {
+        self.hash
+    }
+
+    pub fn signed_part(&self) -> &[u8] {
+        &self.bytes[..self.bytes.len() - SignatureBytes::LEN]
+    }
+
+    pub fn signature(&self) -> SignatureBytes {
+        let mut s = [0u8; 64];
+        s.copy_from_slice(&self.bytes[self.bytes.len() - SignatureBytes::LEN..]);
+        SignatureBytes(s)
+    }
+
+    /// R1: the author's signature, and for a countersigned record the
+    /// licensee's signature too. Pure and stateless, so it runs in parallel
+    /// ahead of the sequential rules.
+    pub fn verify(&self) -> Result<Verified, Refusal> {
+        crypto::verify(Domain::Entry, &self.entry.author, self.signed_part(), &self.signature())
+            .map_err(|e| sig_refusal(e, "author"))?;
+        let record = match &self.entry.body {
+            Body::Countersigned(c) => Some(SignedRecord::from_countersigned(c)?.verified()?),
+            _ => None,
+        };
+        Ok(Verified { entry: self.clone(), record })
+    }
+}
+
+/// An entry whose signatures were checked, with its licensee record decoded.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub entry: SignedEntry,
+    pub record: Option<Record>,
+}
+
+/// A licensee's record with the bytes it signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRecord {
+    bytes: Vec<u8>,
+    record: Record,
+    signature: SignatureBytes,
+}
+
+impl SignedRecord {
+    pub fn parse(bytes: Vec<u8>, signature: SignatureBytes) -> Result<Self, Refusal> {
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(Refusal::new(
+                "R9.too_large",
+                format!("record is {} bytes, the limit is {MAX_RECORD_BYTES}", bytes.len()),
+            ));
+        }
+        let record: Record = encoding::decode(&bytes).map_err(decode_refusal)?;
+        limits::check_record(&record)?;
+        Ok(Self { bytes, record, signature })
+    }
+
+    pub fn from_countersigned(c: &Countersigned) -> Result<Self, Refusal> {
+        Self::parse(c.record.0.clone(), c.signature)
+    }
+
+    pub fn sign(record: Record, key: &Keypair) -> Self {
+        let bytes = encoding::encode(&record);
+        let signature = key.sign(Domain::Record, &bytes);
+        Self { bytes, record, signature }
+    }
+
+    pub fn verify(&self) -> Result<(), Refusal> {
+        crypto::verify(Domain::Record, &self.record.licensee, &self.bytes, &self.signature)
+            .map_err(|e| sig_refusal(e, "licensee"))
+    }
+
+    fn verified(self) -> Result<Record, Refusal> {
+        self.verify()?;
+        Ok(self.record)
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn signature(&self) -> SignatureBytes {
+        self.signature
+    }
+
+    pub fn hash(&self) -> Hash32 {
+        crypto::record_hash(&self.bytes)
+    }
+
+    pub fn to_countersigned(&self) -> Countersigned {
+        Countersigned { record: HexBytes(self.bytes.clone()), signature: self.signature }
+    }
+}
+
+/// Build and sign a record in one step.
+pub fn sign_record(network: &str, key: &Keypair, nonce: u64, body: RecordBody) -> SignedRecord {
+    SignedRecord::sign(
+        Record { network: network.to_string(), licensee: key.public(), nonce, body },
+        key,
+    )
+}
+
+fn decode_refusal(e: DecodeError) -> Refusal {
+    Refusal::new(e.code(), e.to_string())
+}
+
+fn sig_refusal(e: SignatureError, whose: &str) -> Refusal {
+    Refusal::new(e.code(), format!("{whose} signature: {e}"))
+}

@@ -1,0 +1,34 @@
+//! JSON Schemas of the API bodies, generated from the types. The committed
+//! copies in `schemas/json/` are checked against these by a test.
+
+use crate::api::*;
+use crate::model::{Record, SignedRoster};
+use crate::state::{CertState, ZoneRecord};
+use crate::trail::Trail;
+use schemars::{JsonSchema, schema_for};
+
+fn render<T: JsonSchema>() -> String {
+    let mut s = serde_json::to_string_pretty(&schema_for!(T)).expect("schemas serialise");
+    s.push('\n');
+    s
+}
+
+/// `(file name, schema text)` for every API body.
+pub fn all() -> Vec<(&'static str, String)> {
+    vec![
+        ("action.json", render::<Action>()),
+        ("api-error.json", render::<ApiError>()),
+        ("certificate.json", render::<CertState>()),
+        ("entry.json", render::<EntryView>()),
+        ("log-page.json", render::<LogPage>()),
+        ("lot.json", render::<LotView>()),
+        ("record.json", render::<Record>()),
+        ("roster.json", render::<SignedRoster>()),
+        ("status.json", render::<Status>()),
+        ("submit-entry.json", render::<SubmitEntry>()),
+        ("submit-record.json", render::<SubmitRecord>()),
+        ("submitted.json", render::<Submitted>()),
+        ("trail.json", render::<Trail>()),
+        ("zone.json", render::<ZoneRecord>()),
+    ]
+}

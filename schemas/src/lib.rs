@@ -1,0 +1,22 @@
+//! kpledger's data model and pure logic: canonical encoding, hashes,
+//! signatures, the acceptance rules R1-R9 and the trail. No I/O here, so all of
+//! it is tested fast and can be fuzzed.
+
+pub mod api;
+pub mod bytes;
+pub mod crypto;
+pub mod encoding;
+pub mod entry;
+pub mod json_schema;
+pub mod limits;
+pub mod memory;
+pub mod model;
+pub mod roster;
+pub mod rules;
+pub mod state;
+pub mod trail;
+
+pub use bytes::{Hash32, PublicKey, SignatureBytes};
+pub use crypto::Keypair;
+pub use entry::{SignedEntry, SignedRecord, Verified};
+pub use rules::{Refusal, Verdict};

@@ -1,0 +1,265 @@
+//! R9: bounds on sizes, counts and strings, checked before any other work.
+
+use crate::model::*;
+use crate::rules::Refusal;
+
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+pub const MAX_RECORD_BYTES: usize = 48 * 1024;
+/// Lot ids, site and zone ids, certificate numbers, network id.
+pub const MAX_ID: usize = 64;
+/// Names of people, sites, consignees.
+pub const MAX_NAME: usize = 128;
+/// Free-text notes and reasons.
+pub const MAX_NOTE: usize = 1024;
+pub const MAX_INPUTS: usize = 256;
+pub const MAX_OUTPUTS: usize = 256;
+pub const MAX_HS_LINES: usize = 32;
+/// 10 tonnes in hundredths of a carat: far above any real lot, far below
+/// overflow when summed over every input.
+pub const MAX_WEIGHT: Weight = 5_000_000_000;
+pub const MAX_VALUE_CENTS: Cents = 1_000_000_000_000;
+pub const MAX_PARCELS: u32 = 100_000;
+pub const MAX_STONES: u32 = 100_000_000;
+pub const MAX_ROSTER_MEMBERS: usize = 512;
+pub const MAX_NODES_PER_MEMBER: usize = 16;
+
+fn too_long(field: &str, limit: usize) -> Refusal {
+    Refusal::new("R9.too_long", format!("{field} is longer than {limit} characters"))
+}
+
+/// Ids are printable ASCII without separators, so they can key the store and
+/// URLs unambiguously.
+pub fn check_id(field: &str, s: &str) -> Result<(), Refusal> {
+    if s.is_empty() {
+        return Err(Refusal::new("R9.empty", format!("{field} is empty")));
+    }
+    if s.len() > MAX_ID {
+        return Err(too_long(field, MAX_ID));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.:".contains(&b)) {
+        return Err(Refusal::new(
+            "R9.bad_id",
+            format!("{field} `{s}` may use only letters, digits and / - _ . :"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_text(field: &str, s: &str, limit: usize) -> Result<(), Refusal> {
+    if s.chars().count() > limit {
+        return Err(too_long(field, limit));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Refusal::new("R9.bad_text", format!("{field} contains control characters")));
+    }
+    Ok(())
+}
+
+pub fn check_date(field: &str, s: &str) -> Result<(), Refusal> {
+    if !is_date(s) {
+        return Err(Refusal::new("R9.bad_date", format!("{field} `{s}` is not a YYYY-MM-DD date")));
+    }
+    Ok(())
+}
+
+pub fn check_code(field: &str, s: &str) -> Result<(), Refusal> {
+    if !is_participant_code(s) {
+        return Err(Refusal::new(
+            "R9.bad_participant",
+            format!("{field} `{s}` is not a participant code (two capital letters, for example CF or EU)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_count(field: &str, n: usize, min: usize, max: usize) -> Result<(), Refusal> {
+    if n < min {
+        return Err(Refusal::new("R9.empty", format!("{field} needs at least {min}")));
+    }
+    if n > max {
+        return Err(Refusal::new("R9.too_many", format!("{field} has {n} items, the limit is {max}")));
+    }
+    Ok(())
+}
+
+fn check_weight(field: &str, w: Weight) -> Result<(), Refusal> {
+    if w == 0 {
+        return Err(Refusal::new("R9.zero_weight", format!("{field} must weigh more than zero")));
+    }
+    if w > MAX_WEIGHT {
+        return Err(Refusal::new("R9.too_heavy", format!("{field} is over {MAX_WEIGHT} hundredths of a carat")));
+    }
+    Ok(())
+}
+
+fn check_takes(field: &str, takes: &[Take]) -> Result<(), Refusal> {
+    check_count(field, takes.len(), 1, MAX_INPUTS)?;
+    for t in takes {
+        check_id("input lot", &t.lot)?;
+        check_weight("input weight", t.weight)?;
+    }
+    Ok(())
+}
+
+fn check_node_infos(nodes: &[NodeInfo]) -> Result<(), Refusal> {
+    check_count("nodes", nodes.len(), 0, MAX_NODES_PER_MEMBER)?;
+    for n in nodes {
+        check_text("peer id", &n.peer_id, MAX_NAME)?;
+        check_count("addresses", n.addrs.len(), 0, MAX_NODES_PER_MEMBER)?;
+        for a in &n.addrs {
+            check_text("address", a, MAX_NAME)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn check_participant(p: &Participant) -> Result<(), Refusal> {
+    check_code("participant code", &p.code)?;
+    check_text("participant name", &p.name, MAX_NAME)?;
+    check_node_infos(&p.nodes)
+}
+
+pub fn check_roster(r: &Roster) -> Result<(), Refusal> {
+    check_id("network", &r.network)?;
+    check_count("participants", r.participants.len(), 0, MAX_ROSTER_MEMBERS)?;
+    check_count("monitors", r.monitors.len(), 0, MAX_ROSTER_MEMBERS)?;
+    check_count("observers", r.observers.len(), 0, MAX_ROSTER_MEMBERS)?;
+    for p in &r.participants {
+        check_participant(p)?;
+    }
+    for m in &r.monitors {
+        check_id("monitor id", &m.id)?;
+        check_text("monitor name", &m.name, MAX_NAME)?;
+        check_count("monitor scope", m.scope.len(), 0, MAX_ROSTER_MEMBERS)?;
+        for c in &m.scope {
+            check_code("monitor scope", c)?;
+        }
+        check_node_infos(&m.nodes)?;
+    }
+    check_node_infos(&r.observers)
+}
+
+pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
+    check_id("network", &e.network)?;
+    if e.seq == 0 {
+        return Err(Refusal::new("R3.bad_seq", "sequence numbers start at 1"));
+    }
+    match &e.body {
+        Body::RegisterLicensee(r) => {
+            check_text("licensee name", &r.name, MAX_NAME)?;
+            check_count("roles", r.roles.len(), 1, Role::ALL.len())
+        }
+        Body::RevokeLicensee(r) => check_text("reason", &r.reason, MAX_NOTE),
+        // The record's own bounds are checked when it is decoded.
+        Body::Countersigned(c) => {
+            if c.record.0.len() > MAX_RECORD_BYTES {
+                return Err(Refusal::new("R9.too_large", "countersigned record is too large"));
+            }
+            Ok(())
+        }
+        Body::ImportConfirmation(c) => {
+            check_code("exporter", &c.exporter)?;
+            check_id("certificate", &c.certificate)?;
+            check_weight("received weight", c.weight)?;
+            if c.parcels > MAX_PARCELS {
+                return Err(Refusal::new("R9.too_many", "too many parcels"));
+            }
+            check_id("lot", &c.lot)?;
+            check_date("date", &c.date)
+        }
+        Body::ZoneStatus(z) => {
+            check_code("participant", &z.participant)?;
+            check_id("zone", &z.zone)?;
+            check_text("zone name", &z.name, MAX_NAME)?;
+            check_date("effective date", &z.effective)
+        }
+        Body::Attestation(a) => {
+            check_subject(&a.subject)?;
+            check_text("note", &a.note, MAX_NOTE)
+        }
+        Body::Governance(g) => match g {
+            Governance::AdmitParticipant(p) => check_participant(p),
+            Governance::SuspendParticipant { code, reason } => {
+                check_code("participant", code)?;
+                check_text("reason", reason, MAX_NOTE)
+            }
+            Governance::ReinstateParticipant { code } => check_code("participant", code),
+            Governance::ChairHandover { .. } => Ok(()),
+        },
+    }
+}
+
+fn check_subject(s: &Subject) -> Result<(), Refusal> {
+    match s {
+        Subject::Lot { participant, lot } => {
+            check_code("participant", participant)?;
+            check_id("lot", lot)
+        }
+        Subject::Certificate { number } => check_id("certificate", number),
+    }
+}
+
+pub fn check_record(r: &Record) -> Result<(), Refusal> {
+    check_id("network", &r.network)?;
+    match &r.body {
+        RecordBody::Production(p) => {
+            check_id("lot", &p.lot)?;
+            check_text("site", &p.site, MAX_NAME)?;
+            if let Some(z) = &p.zone {
+                check_id("zone", &z.zone)?;
+            }
+            check_weight("production weight", p.weight)?;
+            if p.stones > MAX_STONES {
+                return Err(Refusal::new("R9.too_many", "stone count is over the limit"));
+            }
+            check_date("production date", &p.date)
+        }
+        RecordBody::Transfer(t) => {
+            check_takes("transfer inputs", &t.inputs)?;
+            check_count("transfer outputs", t.outputs.len(), 1, MAX_OUTPUTS)?;
+            for o in &t.outputs {
+                check_id("output lot", &o.lot)?;
+                check_weight("output weight", o.weight)?;
+            }
+            check_date("transfer date", &t.date)
+        }
+        RecordBody::Export(x) => {
+            check_id("certificate", &x.certificate)?;
+            check_code("importer", &x.importer)?;
+            check_text("consignee", &x.consignee, MAX_NAME)?;
+            check_takes("export inputs", &x.inputs)?;
+            check_count("HS lines", x.lines.len(), 1, MAX_HS_LINES)?;
+            for l in &x.lines {
+                check_id("HS code", &l.code)?;
+                check_weight("HS line weight", l.weight)?;
+                if l.value_cents > MAX_VALUE_CENTS {
+                    return Err(Refusal::new("R9.too_large", "HS line value is over the limit"));
+                }
+            }
+            if x.parcels == 0 || x.parcels > MAX_PARCELS {
+                return Err(Refusal::new("R9.bad_parcels", format!("parcels must be 1..={MAX_PARCELS}")));
+            }
+            check_date("issue date", &x.issued)?;
+            check_date("expiry date", &x.expires)
+        }
+        RecordBody::LabResult(l) => {
+            check_id("lot", &l.lot)?;
+            check_text("note", &l.note, MAX_NOTE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_text() {
+        assert!(check_id("lot", "CF/BER/2017/00042").is_ok());
+        assert_eq!(check_id("lot", "").unwrap_err().code, "R9.empty");
+        assert_eq!(check_id("lot", "a b").unwrap_err().code, "R9.bad_id");
+        assert_eq!(check_id("lot", &"x".repeat(MAX_ID + 1)).unwrap_err().code, "R9.too_long");
+        assert_eq!(check_text("name", "a\nb", 10).unwrap_err().code, "R9.bad_text");
+        assert!(check_text("name", "Société Minière", MAX_NAME).is_ok());
+    }
+}

@@ -1,0 +1,137 @@
+//! A complete ledger state in memory. The node keeps the same state in
+//! RocksDB; this one serves the rule tests, the property tests, and offline
+//! verification, where the whole state fits in memory.
+
+use crate::bytes::{Hash32, PublicKey};
+use crate::entry::SignedEntry;
+use crate::model::Subject;
+use crate::rules::{self, Accepted, Change, LedgerView, Refusal, Verdict};
+use crate::state::*;
+use crate::trail::TrailSource;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Clone)]
+pub struct MemLedger {
+    pub network: NetworkState,
+    pub heads: HashMap<PublicKey, Head>,
+    pub entries: BTreeMap<(PublicKey, u64), SignedEntry>,
+    pub licensees: HashMap<PublicKey, LicenseeState>,
+    pub lots: BTreeMap<(String, String), LotState>,
+    pub certs: BTreeMap<String, CertState>,
+    pub zones: BTreeMap<Hash32, ZoneRecord>,
+    pub records: BTreeSet<Hash32>,
+    pub attestations: Vec<AttestationRecord>,
+    pub evidence: Vec<rules::Equivocation>,
+}
+
+impl MemLedger {
+    pub fn new(network: NetworkState) -> Self {
+        Self {
+            network,
+            heads: HashMap::new(),
+            entries: BTreeMap::new(),
+            licensees: HashMap::new(),
+            lots: BTreeMap::new(),
+            certs: BTreeMap::new(),
+            zones: BTreeMap::new(),
+            records: BTreeSet::new(),
+            attestations: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Parse, verify, judge and apply wire bytes.
+    pub fn ingest(&mut self, bytes: Vec<u8>) -> Result<Verdict, Refusal> {
+        let signed = SignedEntry::parse(bytes)?;
+        let verified = signed.verify()?;
+        let verdict = rules::judge(self, &verified)?;
+        match &verdict {
+            Verdict::Accepted(a) => {
+                self.entries.insert((a.author, a.head.seq), verified.entry.clone());
+                self.apply(a);
+            }
+            Verdict::Equivocation(eq) => {
+                if let Some(h) = self.heads.get_mut(&eq.author) {
+                    h.frozen = true;
+                }
+                self.evidence.push(eq.clone());
+            }
+            Verdict::Duplicate(_) => {}
+        }
+        Ok(verdict)
+    }
+
+    pub fn apply(&mut self, a: &Accepted) {
+        self.heads.insert(a.author, a.head.clone());
+        for c in &a.changes {
+            match c {
+                Change::Lot(l) => {
+                    self.lots.insert((l.participant.clone(), l.lot.clone()), l.clone());
+                }
+                Change::Cert(x) => {
+                    self.certs.insert(x.number.clone(), x.clone());
+                }
+                Change::Licensee(l) => {
+                    self.licensees.insert(l.key, l.clone());
+                }
+                Change::Zone(z) => {
+                    self.zones.insert(z.entry, z.clone());
+                }
+                Change::Record(h) => {
+                    self.records.insert(*h);
+                }
+                Change::Network(n) => self.network = n.clone(),
+                Change::Attestation(x) => self.attestations.push(x.clone()),
+            }
+        }
+    }
+}
+
+impl LedgerView for MemLedger {
+    fn network(&self) -> &NetworkState {
+        &self.network
+    }
+    fn head(&self, author: &PublicKey) -> Option<Head> {
+        self.heads.get(author).cloned()
+    }
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
+        self.entries.get(&(*author, seq)).map(|e| e.hash())
+    }
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
+        self.licensees.get(key).cloned()
+    }
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+        self.lots.get(&(participant.to_string(), lot.to_string())).cloned()
+    }
+    fn certificate(&self, number: &str) -> Option<CertState> {
+        self.certs.get(number).cloned()
+    }
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+        self.zones.get(entry).cloned()
+    }
+    fn record_seen(&self, record: &Hash32) -> bool {
+        self.records.contains(record)
+    }
+}
+
+impl TrailSource for MemLedger {
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+        LedgerView::lot(self, participant, lot)
+    }
+    fn certificate(&self, number: &str) -> Option<CertState> {
+        LedgerView::certificate(self, number)
+    }
+    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord> {
+        self.zones
+            .values()
+            .filter(|z| z.status.participant == participant && z.status.zone == zone)
+            .cloned()
+            .collect()
+    }
+    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
+        self.attestations.iter().filter(|a| a.subject == *subject).cloned().collect()
+    }
+    fn licensee_name(&self, key: &PublicKey) -> Option<String> {
+        self.licensees.get(key).map(|l| l.name.clone())
+    }
+}

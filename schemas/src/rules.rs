@@ -1,0 +1,624 @@
+//! The acceptance rules R2-R8 as one pure, deterministic function over the
+//! ledger state. R1 (signatures) and R9 (bounds) run before, when the entry is
+//! parsed and verified; see [`crate::entry`].
+//!
+//! Every node that sees the same entries reaches the same verdict: the rules
+//! read only the state that earlier entries built and the entries that this
+//! one names by hash.
+
+use crate::bytes::{Hash32, PublicKey};
+use crate::crypto;
+use crate::entry::Verified;
+use crate::model::*;
+use crate::state::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why an entry was refused. `code` is stable and starts with its rule id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_string(), message: message.into() }
+    }
+
+    /// The rule id, `R1`..`R9`.
+    pub fn rule(&self) -> &str {
+        self.code.split('.').next().unwrap_or(&self.code)
+    }
+
+    /// The entry may be accepted later, once what it names has arrived.
+    pub fn is_missing_dependency(&self) -> bool {
+        self.code == codes::MISSING_DEPENDENCY || self.code == codes::GAP
+    }
+}
+
+/// Codes that callers match on.
+pub mod codes {
+    pub const MISSING_DEPENDENCY: &str = "R3.missing_dependency";
+    pub const GAP: &str = "R3.gap";
+}
+
+fn refuse<T>(code: &str, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::new(code, message))
+}
+
+/// What the rules read.
+pub trait LedgerView {
+    fn network(&self) -> &NetworkState;
+    fn head(&self, author: &PublicKey) -> Option<Head>;
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32>;
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState>;
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
+    fn certificate(&self, number: &str) -> Option<CertState>;
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
+    fn record_seen(&self, record: &Hash32) -> bool;
+}
+
+/// A derived-state write caused by an accepted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Lot(LotState),
+    Cert(CertState),
+    Licensee(LicenseeState),
+    Zone(ZoneRecord),
+    Record(Hash32),
+    Network(NetworkState),
+    Attestation(AttestationRecord),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub hash: Hash32,
+    pub author: PublicKey,
+    pub head: Head,
+    pub changes: Vec<Change>,
+    /// Accepted but worth a look, for example an R7 weight mismatch.
+    pub flags: Vec<String>,
+}
+
+/// Two different signed entries at one position of one log (R3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Equivocation {
+    pub author: PublicKey,
+    pub seq: u64,
+    pub existing: Hash32,
+    pub conflicting: Hash32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted(Accepted),
+    /// Already in the log: nothing to do.
+    Duplicate(Hash32),
+    /// Keep both as evidence and freeze the log.
+    Equivocation(Equivocation),
+}
+
+/// Judge one verified entry against the state.
+pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
+    let signed = &v.entry;
+    let e = signed.entry();
+    let hash = signed.hash();
+    let net = view.network();
+    if e.network != net.network {
+        return refuse("R2.wrong_network", format!("entry is for network `{}`, this is `{}`", e.network, net.network));
+    }
+    let Some(role) = net.role_of(&e.author) else {
+        return refuse("R2.unknown_author", format!("author {} is not in the roster", e.author));
+    };
+
+    // R3: the chain, checked before whether the author may still write, so
+    // that equivocation is caught even from a suspended author.
+    let head = view.head(&e.author);
+    let (next, prev, last_ts) = match &head {
+        Some(h) => (h.seq + 1, h.hash, h.timestamp_ms),
+        None => (1, Hash32::ZERO, 0),
+    };
+    if e.seq < next {
+        return match view.entry_hash_at(&e.author, e.seq) {
+            Some(existing) if existing == hash => Ok(Verdict::Duplicate(hash)),
+            Some(existing) => Ok(Verdict::Equivocation(Equivocation {
+                author: e.author,
+                seq: e.seq,
+                existing,
+                conflicting: hash,
+            })),
+            None => refuse("R3.gap", format!("entry {} of this log is missing here", e.seq)),
+        };
+    }
+    if head.as_ref().is_some_and(|h| h.frozen) {
+        return refuse("R3.log_frozen", "this log is frozen after equivocation");
+    }
+    if e.seq > next {
+        return refuse(codes::GAP, format!("entry {} arrived before entry {next} of its log", e.seq));
+    }
+    if e.prev != prev {
+        return refuse("R3.bad_prev", format!("entry {} does not name the hash of entry {}", e.seq, e.seq - 1));
+    }
+    if e.timestamp_ms < last_ts {
+        return refuse("R3.timestamp_regressed", "timestamp is earlier than the previous entry's");
+    }
+
+    let mut out = Accepted {
+        hash,
+        author: e.author,
+        head: Head { seq: e.seq, hash, timestamp_ms: e.timestamp_ms, frozen: false },
+        changes: Vec::new(),
+        flags: Vec::new(),
+    };
+    let ctx = Ctx { view, hash, author: e.author, timestamp_ms: e.timestamp_ms };
+    match (&e.body, role) {
+        (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, &mut out)?,
+        (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, &mut out)?,
+        (Body::Attestation(a), AuthorRole::Monitor(_)) => ctx.attestation(None, a, &mut out)?,
+        (body, AuthorRole::Authority(p)) => {
+            if p.suspended {
+                return refuse("R2.author_suspended", format!("participant {} is suspended", p.participant.code));
+            }
+            let code = p.participant.code.as_str();
+            match body {
+                Body::RegisterLicensee(r) => ctx.register(code, r, &mut out)?,
+                Body::RevokeLicensee(r) => ctx.revoke(code, r, &mut out)?,
+                Body::Countersigned(c) => {
+                    let record = v.record.as_ref().ok_or_else(|| {
+                        Refusal::new("R1.unverified_record", "countersigned record was not verified")
+                    })?;
+                    ctx.record(p, record, &crypto::record_hash(&c.record.0), &mut out)?
+                }
+                Body::ImportConfirmation(c) => ctx.confirm(code, c, &mut out)?,
+                Body::Attestation(a) => ctx.attestation(Some(code), a, &mut out)?,
+                Body::ZoneStatus(_) | Body::Governance(_) => return not_allowed(body, "a participant authority"),
+            }
+        }
+        (body, AuthorRole::Chair) => return not_allowed(body, "the chair"),
+        (body, AuthorRole::Monitor(_)) => return not_allowed(body, "a monitor"),
+    }
+    Ok(Verdict::Accepted(out))
+}
+
+fn not_allowed<T>(body: &Body, who: &str) -> Result<T, Refusal> {
+    refuse("R2.not_allowed", format!("{who} may not write a {} entry", body.kind()))
+}
+
+struct Ctx<'a, V> {
+    view: &'a V,
+    hash: Hash32,
+    author: PublicKey,
+    timestamp_ms: u64,
+}
+
+impl<V: LedgerView> Ctx<'_, V> {
+    fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Result<(), Refusal> {
+        crypto::check_key(&r.licensee).map_err(|e| Refusal::new(e.code(), format!("licensee key: {e}")))?;
+        if let Some(l) = self.view.licensee(&r.licensee) {
+            return refuse("R2.licensee_exists", format!("key is already registered by {}", l.participant));
+        }
+        let roles: BTreeSet<Role> = r.roles.iter().copied().collect();
+        out.changes.push(Change::Licensee(LicenseeState {
+            key: r.licensee,
+            participant: code.to_string(),
+            name: r.name.clone(),
+            roles: roles.into_iter().collect(),
+            active: true,
+            registered_by: self.hash,
+        }));
+        Ok(())
+    }
+
+    fn revoke(&self, code: &str, r: &LicenseeRevocation, out: &mut Accepted) -> Result<(), Refusal> {
+        let mut l = self.own_licensee(code, &r.licensee)?;
+        if !l.active {
+            return refuse("R2.licensee_revoked", "licensee is already revoked");
+        }
+        l.active = false;
+        out.changes.push(Change::Licensee(l));
+        Ok(())
+    }
+
+    fn own_licensee(&self, code: &str, key: &PublicKey) -> Result<LicenseeState, Refusal> {
+        match self.view.licensee(key) {
+            Some(l) if l.participant == code => Ok(l),
+            Some(l) => refuse(
+                "R2.wrong_authority",
+                format!("licensee {} is registered by {}, not {code}", l.name, l.participant),
+            ),
+            None => refuse("R2.unknown_licensee", format!("key {key} is not a registered licensee")),
+        }
+    }
+
+    fn active_holder(&self, code: &str, key: &PublicKey) -> Result<LicenseeState, Refusal> {
+        let l = self
+            .own_licensee(code, key)
+            .map_err(|r| Refusal::new("R2.unknown_holder", format!("new holder: {}", r.message)))?;
+        if !l.active {
+            return refuse("R2.unknown_holder", format!("new holder {} is revoked", l.name));
+        }
+        Ok(l)
+    }
+
+    fn record(&self, p: &ParticipantState, r: &Record, rhash: &Hash32, out: &mut Accepted) -> Result<(), Refusal> {
+        let code = p.participant.code.as_str();
+        if r.network != self.view.network().network {
+            return refuse("R2.wrong_network", "record is for another network");
+        }
+        if self.view.record_seen(rhash) {
+            return refuse("R3.duplicate_record", "this signed record is already in the ledger");
+        }
+        let licensee = self.own_licensee(code, &r.licensee)?;
+        if !licensee.active {
+            return refuse("R2.licensee_revoked", format!("licensee {} is revoked", licensee.name));
+        }
+        let needs: &[Role] = match &r.body {
+            RecordBody::Production(_) => &[Role::Miner],
+            RecordBody::Transfer(_) => &[Role::Miner, Role::Trader, Role::Exporter, Role::Importer],
+            RecordBody::Export(_) => &[Role::Exporter],
+            RecordBody::LabResult(_) => &[Role::Laboratory],
+        };
+        if !needs.iter().any(|n| licensee.roles.contains(n)) {
+            let names: Vec<_> = needs.iter().map(|r| r.as_str()).collect();
+            return refuse(
+                "R2.role",
+                format!("a {} record needs the role {}; {} has none of them", r.body.kind(), names.join(" or "), licensee.name),
+            );
+        }
+        out.changes.push(Change::Record(*rhash));
+        match &r.body {
+            RecordBody::Production(x) => self.production(p, &licensee, x, out),
+            RecordBody::Transfer(x) => self.transfer(code, &licensee, x, out),
+            RecordBody::Export(x) => self.export(code, &licensee, x, out),
+            RecordBody::LabResult(x) => {
+                self.existing_lot(code, &x.lot)?;
+                out.changes.push(Change::Attestation(AttestationRecord {
+                    entry: self.hash,
+                    author: licensee.key,
+                    timestamp_ms: self.timestamp_ms,
+                    subject: Subject::Lot { participant: code.into(), lot: x.lot.clone() },
+                    kind: AttestationKind::Note,
+                    note: x.note.clone(),
+                    finding: Some(x.finding),
+                    report_hash: Some(x.report_hash),
+                }));
+                Ok(())
+            }
+        }
+    }
+
+    fn existing_lot(&self, code: &str, lot: &str) -> Result<LotState, Refusal> {
+        self.view
+            .lot(code, lot)
+            .ok_or_else(|| Refusal::new("R4.unknown_lot", format!("lot {lot} does not exist in {code}")))
+    }
+
+    fn new_lot_id(&self, code: &str, lot: &str, seen: &mut BTreeSet<String>) -> Result<(), Refusal> {
+        if self.view.lot(code, lot).is_some() || !seen.insert(lot.to_string()) {
+            return refuse("R4.lot_exists", format!("lot {lot} already exists in {code}"));
+        }
+        Ok(())
+    }
+
+    fn production(&self, p: &ParticipantState, l: &LicenseeState, x: &Production, out: &mut Accepted) -> Result<(), Refusal> {
+        let code = p.participant.code.as_str();
+        self.new_lot_id(code, &x.lot, &mut BTreeSet::new())?;
+        let mut compliant = !p.participant.zone_regime;
+        match &x.zone {
+            None if p.participant.zone_regime => {
+                return refuse("R6.zone_required", format!("{code} is under the zone regime: production must name its zone"));
+            }
+            None => {}
+            Some(z) => {
+                if let Some(status_hash) = &z.status_entry {
+                    let rec = self.view.zone(status_hash).ok_or_else(|| {
+                        Refusal::new(codes::MISSING_DEPENDENCY, format!("zone-status entry {status_hash} is not known here"))
+                    })?;
+                    if rec.status.participant != code || rec.status.zone != z.zone {
+                        return refuse(
+                            "R6.zone_mismatch",
+                            format!("status entry is for zone {} of {}, not {} of {code}", rec.status.zone, rec.status.participant, z.zone),
+                        );
+                    }
+                    let in_force = rec.status.effective.as_str() <= x.date.as_str();
+                    if p.participant.zone_regime {
+                        compliant = rec.status.status == ZoneState::Compliant && in_force;
+                    }
+                }
+            }
+        }
+        out.changes.push(Change::Lot(LotState {
+            participant: code.into(),
+            lot: x.lot.clone(),
+            holder: l.key,
+            weight: x.weight,
+            remaining: x.weight,
+            nature: x.nature,
+            compliant,
+            created_by: self.hash,
+            date: x.date.clone(),
+            origin: LotOrigin::Production {
+                site: x.site.clone(),
+                zone: x.zone.as_ref().map(|z| z.zone.clone()),
+                zone_status: x.zone.as_ref().and_then(|z| z.status_entry),
+                stones: x.stones,
+            },
+        }));
+        if !compliant {
+            out.flags.push(format!("R6: lot {} is non-compliant (zone not compliant on {})", x.lot, x.date));
+        }
+        Ok(())
+    }
+
+    /// Take weight from input lots (R4, R5, R8). Returns the updated lots,
+    /// the total taken, the common nature and whether all were compliant.
+    fn spend(&self, code: &str, holder: &LicenseeState, takes: &[Take]) -> Result<(Vec<LotState>, Weight, Nature, bool), Refusal> {
+        let mut lots: BTreeMap<&str, LotState> = BTreeMap::new();
+        let mut total: Weight = 0;
+        let mut nature = None;
+        let mut compliant = true;
+        for t in takes {
+            if lots.contains_key(t.lot.as_str()) {
+                return refuse("R5.duplicate_input", format!("lot {} is named twice as an input", t.lot));
+            }
+            let mut lot = self.existing_lot(code, &t.lot)?;
+            if lot.holder != holder.key {
+                return refuse("R4.not_holder", format!("lot {} is not held by {}", t.lot, holder.name));
+            }
+            if lot.remaining == 0 {
+                return refuse("R5.already_spent", format!("lot {} is already spent", t.lot));
+            }
+            if t.weight > lot.remaining {
+                return refuse(
+                    "R5.overspend",
+                    format!("lot {} has {} left, {} was taken", t.lot, fmt_ct(lot.remaining), fmt_ct(t.weight)),
+                );
+            }
+            if *nature.get_or_insert(lot.nature) != lot.nature {
+                return refuse("R8.mixed_nature", "natural and synthetic lots never mix");
+            }
+            lot.remaining -= t.weight;
+            compliant &= lot.compliant;
+            total += t.weight;
+            lots.insert(t.lot.as_str(), lot);
+        }
+        let nature = nature.ok_or_else(|| Refusal::new("R9.empty", "no inputs"))?;
+        Ok((lots.into_values().collect(), total, nature, compliant))
+    }
+
+    fn transfer(&self, code: &str, l: &LicenseeState, x: &Transfer, out: &mut Accepted) -> Result<(), Refusal> {
+        let (inputs, taken, nature, compliant) = self.spend(code, l, &x.inputs)?;
+        let mut seen = BTreeSet::new();
+        let mut produced: Weight = 0;
+        let mut outputs = Vec::with_capacity(x.outputs.len());
+        for o in &x.outputs {
+            self.new_lot_id(code, &o.lot, &mut seen)?;
+            self.active_holder(code, &o.holder)?;
+            produced += o.weight;
+            outputs.push(LotState {
+                participant: code.into(),
+                lot: o.lot.clone(),
+                holder: o.holder,
+                weight: o.weight,
+                remaining: o.weight,
+                nature,
+                compliant,
+                created_by: self.hash,
+                date: x.date.clone(),
+                origin: LotOrigin::Transfer { inputs: x.inputs.clone() },
+            });
+        }
+        if produced != taken {
+            return refuse(
+                "R5.unbalanced",
+                format!("outputs weigh {} but inputs took {}", fmt_ct(produced), fmt_ct(taken)),
+            );
+        }
+        out.changes.extend(inputs.into_iter().map(Change::Lot));
+        out.changes.extend(outputs.into_iter().map(Change::Lot));
+        Ok(())
+    }
+
+    fn export(&self, code: &str, l: &LicenseeState, x: &Export, out: &mut Accepted) -> Result<(), Refusal> {
+        if certificate_participant(&x.certificate) != Some(code) {
+            return refuse(
+                "R7.bad_certificate_number",
+                format!("certificate number `{}` must be `{code}-<digits>`", x.certificate),
+            );
+        }
+        if self.view.certificate(&x.certificate).is_some() {
+            return refuse("R7.duplicate_certificate", format!("certificate {} already exists", x.certificate));
+        }
+        if x.importer == code || self.view.network().participant(&x.importer).is_none() {
+            return refuse("R7.unknown_importer", format!("{} is not another participant of this network", x.importer));
+        }
+        if x.expires.as_str() < x.issued.as_str() {
+            return refuse("R7.bad_expiry", "certificate expires before it is issued");
+        }
+        // R6 first: a non-compliant lot can never leave, whatever else is wrong.
+        for t in &x.inputs {
+            if let Some(lot) = self.view.lot(code, &t.lot) {
+                if !lot.compliant {
+                    return refuse(
+                        "R6.non_compliant_lot",
+                        format!("lot {} takes weight from a non-compliant zone and cannot be exported", t.lot),
+                    );
+                }
+            }
+        }
+        let (inputs, taken, nature, _) = self.spend(code, l, &x.inputs)?;
+        let mut declared: Weight = 0;
+        let mut value: Cents = 0;
+        for line in &x.lines {
+            match hs_nature(&line.code) {
+                None => return refuse("R8.unknown_hs_code", format!("HS code {} is not a rough-diamond code", line.code)),
+                Some(n) if n != nature => {
+                    let what = match nature {
+                        Nature::Natural => "natural stones cannot leave under a synthetic HS code",
+                        Nature::Synthetic => "synthetic stones cannot leave under a KP rough HS code",
+                    };
+                    return refuse("R8.nature_mismatch", format!("HS {}: {what}", line.code));
+                }
+                Some(_) => {}
+            }
+            declared += line.weight;
+            value += line.value_cents;
+        }
+        if declared != taken {
+            return refuse(
+                "R5.unbalanced",
+                format!("HS lines weigh {} but inputs took {}", fmt_ct(declared), fmt_ct(taken)),
+            );
+        }
+        out.changes.extend(inputs.into_iter().map(Change::Lot));
+        out.changes.push(Change::Cert(CertState {
+            number: x.certificate.clone(),
+            exporter: code.into(),
+            importer: x.importer.clone(),
+            exporter_licensee: l.key,
+            consignee: x.consignee.clone(),
+            entry: self.hash,
+            inputs: x.inputs.clone(),
+            lines: x.lines.clone(),
+            weight: taken,
+            value_cents: value,
+            parcels: x.parcels,
+            issued: x.issued.clone(),
+            expires: x.expires.clone(),
+            nature,
+            confirmation: None,
+        }));
+        Ok(())
+    }
+
+    fn confirm(&self, code: &str, c: &ImportConfirmation, out: &mut Accepted) -> Result<(), Refusal> {
+        let mut cert = match self.view.certificate(&c.certificate) {
+            Some(cert) if cert.exporter == c.exporter => cert,
+            _ => {
+                return refuse(
+                    codes::MISSING_DEPENDENCY,
+                    format!("certificate {} of {} is not known here", c.certificate, c.exporter),
+                );
+            }
+        };
+        if cert.entry != c.certificate_entry {
+            return refuse("R7.certificate_entry_mismatch", "the confirmation names another entry than the certificate's");
+        }
+        if cert.importer != code {
+            return refuse(
+                "R7.wrong_importer",
+                format!("certificate {} is addressed to {}, not {code}", cert.number, cert.importer),
+            );
+        }
+        if let Some(prev) = &cert.confirmation {
+            return refuse("R7.already_confirmed", format!("certificate {} was confirmed by entry {}", cert.number, prev.entry));
+        }
+        self.new_lot_id(code, &c.lot, &mut BTreeSet::new())?;
+        self.active_holder(code, &c.holder)?;
+        let mismatch = c.weight != cert.weight || c.parcels != cert.parcels;
+        if mismatch {
+            out.flags.push(format!(
+                "R7: received {} in {} parcels, certificate says {} in {}",
+                fmt_ct(c.weight),
+                c.parcels,
+                fmt_ct(cert.weight),
+                cert.parcels
+            ));
+        }
+        cert.confirmation = Some(Confirmation {
+            entry: self.hash,
+            weight: c.weight,
+            parcels: c.parcels,
+            lot: c.lot.clone(),
+            date: c.date.clone(),
+            mismatch,
+        });
+        out.changes.push(Change::Lot(LotState {
+            participant: code.into(),
+            lot: c.lot.clone(),
+            holder: c.holder,
+            weight: c.weight,
+            remaining: c.weight,
+            nature: cert.nature,
+            // Only compliant lots can be exported (R6), so what arrives is.
+            compliant: true,
+            created_by: self.hash,
+            date: c.date.clone(),
+            origin: LotOrigin::Import { certificate: cert.number.clone() },
+        }));
+        out.changes.push(Change::Cert(cert));
+        Ok(())
+    }
+
+    fn zone_status(&self, m: &Monitor, z: &ZoneStatus, out: &mut Accepted) -> Result<(), Refusal> {
+        if self.view.network().participant(&z.participant).is_none() {
+            return refuse("R2.unknown_participant", format!("{} is not a participant", z.participant));
+        }
+        if !m.scope.contains(&z.participant) {
+            return refuse("R2.out_of_scope", format!("{} may not declare zones of {}", m.id, z.participant));
+        }
+        out.changes.push(Change::Zone(ZoneRecord { entry: self.hash, monitor: m.key, status: z.clone() }));
+        Ok(())
+    }
+
+    fn attestation(&self, authority: Option<&str>, a: &Attestation, out: &mut Accepted) -> Result<(), Refusal> {
+        match &a.subject {
+            Subject::Lot { participant, lot } => {
+                if authority.is_some_and(|code| code != participant) {
+                    return refuse("R2.out_of_scope", "an authority attests only about lots of its own participant");
+                }
+                self.existing_lot(participant, lot)?;
+            }
+            Subject::Certificate { number } => {
+                if self.view.certificate(number).is_none() {
+                    return refuse("R7.unknown_certificate", format!("certificate {number} is not known here"));
+                }
+            }
+        }
+        out.changes.push(Change::Attestation(AttestationRecord {
+            entry: self.hash,
+            author: self.author,
+            timestamp_ms: self.timestamp_ms,
+            subject: a.subject.clone(),
+            kind: a.kind.clone(),
+            note: a.note.clone(),
+            finding: None,
+            report_hash: None,
+        }));
+        Ok(())
+    }
+
+    fn governance(&self, g: &Governance, out: &mut Accepted) -> Result<(), Refusal> {
+        let mut net = self.view.network().clone();
+        match g {
+            Governance::AdmitParticipant(p) => {
+                if net.participants.contains_key(&p.code) {
+                    return refuse("R2.participant_exists", format!("{} is already a participant", p.code));
+                }
+                crypto::check_key(&p.authority).map_err(|e| Refusal::new(e.code(), format!("authority key: {e}")))?;
+                net.participants.insert(p.code.clone(), ParticipantState { participant: p.clone(), suspended: false });
+            }
+            Governance::SuspendParticipant { code, .. } | Governance::ReinstateParticipant { code } => {
+                let suspend = matches!(g, Governance::SuspendParticipant { .. });
+                let p = net
+                    .participants
+                    .get_mut(code)
+                    .ok_or_else(|| Refusal::new("R2.unknown_participant", format!("{code} is not a participant")))?;
+                p.suspended = suspend;
+            }
+            Governance::ChairHandover { new_chair } => {
+                crypto::check_key(new_chair).map_err(|e| Refusal::new(e.code(), format!("new chair key: {e}")))?;
+                net.chair = *new_chair;
+            }
+        }
+        out.changes.push(Change::Network(net));
+        Ok(())
+    }
+}
+
+/// Hundredths of a carat as `12.34 ct`.
+pub fn fmt_ct(w: Weight) -> String {
+    format!("{}.{:02} ct", w / 100, w % 100)
+}

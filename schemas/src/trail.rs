@@ -1,0 +1,375 @@
+//! The trail of a lot or a certificate: the graph back to every production
+//! entry, the share of weight per country of mining origin, and compliance
+//! with reasons. A derived view: it reads state and never changes it.
+
+use crate::bytes::{Hash32, PublicKey};
+use crate::model::*;
+use crate::rules::fmt_ct;
+use crate::state::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What the trail reads.
+pub trait TrailSource {
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
+    fn certificate(&self, number: &str) -> Option<CertState>;
+    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord>;
+    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord>;
+    fn licensee_name(&self, key: &PublicKey) -> Option<String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Trail {
+    pub subject: Subject,
+    pub root: TrailNode,
+    /// Share of the subject's weight per country of mining origin.
+    pub origins: Vec<OriginShare>,
+    pub compliance: Compliance,
+    /// Distinct production entries behind the subject.
+    pub productions: usize,
+    /// Longest chain of hops from the subject to a production.
+    pub depth: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Production,
+    Transfer,
+    Import,
+    Export,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrailNode {
+    pub kind: NodeKind,
+    pub participant: String,
+    /// Lot id, or certificate number for an export.
+    pub id: String,
+    pub entry: Hash32,
+    pub date: String,
+    pub weight: Weight,
+    /// Weight the node above took from this one (absent at the root).
+    pub taken: Option<Weight>,
+    pub holder: Option<PublicKey>,
+    pub holder_name: Option<String>,
+    pub compliant: bool,
+    pub site: Option<String>,
+    pub zone: Option<String>,
+    pub zone_name: Option<String>,
+    /// Set where this node appears again elsewhere in the tree; its inputs
+    /// are listed once, at its first appearance.
+    pub repeated: bool,
+    pub inputs: Vec<TrailNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OriginShare {
+    pub country: String,
+    /// Parts of one, summing to 1 over all countries.
+    pub share: f64,
+    /// Hundredths of a carat of the subject's weight mined there.
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Compliance {
+    pub compliant: bool,
+    /// Why it is not compliant.
+    pub problems: Vec<String>,
+    /// Facts worth knowing that do not change the verdict.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrailError {
+    #[error("lot {lot} of {participant} does not exist")]
+    UnknownLot { participant: String, lot: String },
+    #[error("certificate {0} does not exist")]
+    UnknownCertificate(String),
+    #[error("trail is deeper than {MAX_DEPTH} hops")]
+    TooDeep,
+}
+
+impl TrailError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TrailError::UnknownLot { .. } => "R4.unknown_lot",
+            TrailError::UnknownCertificate(_) => "R7.unknown_certificate",
+            TrailError::TooDeep => "R9.too_deep",
+        }
+    }
+}
+
+/// Bounds the walk; real trails are a few dozen hops at most.
+pub const MAX_DEPTH: usize = 512;
+
+type Key = (NodeKind, String, String);
+type Shares = BTreeMap<String, f64>;
+
+struct Walk<'a, S> {
+    src: &'a S,
+    today: &'a str,
+    shares: HashMap<Key, Shares>,
+    expanded: HashSet<Key>,
+    productions: HashSet<Hash32>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+    depth: usize,
+}
+
+/// The trail of a lot. `today` (`YYYY-MM-DD`) decides which certificates are
+/// past expiry.
+pub fn lot_trail(src: &impl TrailSource, participant: &str, lot: &str, today: &str) -> Result<Trail, TrailError> {
+    let subject = Subject::Lot { participant: participant.into(), lot: lot.into() };
+    let mut w = Walk::new(src, today);
+    let (root, shares) = w.lot(participant, lot, None, 0)?;
+    Ok(w.finish(subject, root, shares))
+}
+
+pub fn certificate_trail(src: &impl TrailSource, number: &str, today: &str) -> Result<Trail, TrailError> {
+    let subject = Subject::Certificate { number: number.into() };
+    let mut w = Walk::new(src, today);
+    let (root, shares) = w.cert(number, None, 0)?;
+    Ok(w.finish(subject, root, shares))
+}
+
+impl<'a, S: TrailSource> Walk<'a, S> {
+    fn new(src: &'a S, today: &'a str) -> Self {
+        Self {
+            src,
+            today,
+            shares: HashMap::new(),
+            expanded: HashSet::new(),
+            productions: HashSet::new(),
+            problems: Vec::new(),
+            notes: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn finish(mut self, subject: Subject, root: TrailNode, shares: Shares) -> Trail {
+        let origins = shares
+            .into_iter()
+            .map(|(country, share)| OriginShare { country, share, weight: share * root.weight as f64 })
+            .collect();
+        self.problems.dedup();
+        self.notes.dedup();
+        Trail {
+            subject,
+            origins,
+            compliance: Compliance { compliant: self.problems.is_empty(), problems: self.problems, notes: self.notes },
+            productions: self.productions.len(),
+            depth: self.depth,
+            root,
+        }
+    }
+
+    fn lot(&mut self, participant: &str, id: &str, taken: Option<Weight>, depth: usize) -> Result<(TrailNode, Shares), TrailError> {
+        if depth > MAX_DEPTH {
+            return Err(TrailError::TooDeep);
+        }
+        self.depth = self.depth.max(depth);
+        let lot = self.src.lot(participant, id).ok_or_else(|| TrailError::UnknownLot {
+            participant: participant.into(),
+            lot: id.into(),
+        })?;
+        let kind = match lot.origin {
+            LotOrigin::Production { .. } => NodeKind::Production,
+            LotOrigin::Transfer { .. } => NodeKind::Transfer,
+            LotOrigin::Import { .. } => NodeKind::Import,
+        };
+        let key = (kind, participant.to_string(), id.to_string());
+        let mut node = TrailNode {
+            kind,
+            participant: participant.into(),
+            id: id.into(),
+            entry: lot.created_by,
+            date: lot.date.clone(),
+            weight: lot.weight,
+            taken,
+            holder: Some(lot.holder),
+            holder_name: self.src.licensee_name(&lot.holder),
+            compliant: lot.compliant,
+            site: None,
+            zone: None,
+            zone_name: None,
+            repeated: false,
+            inputs: Vec::new(),
+        };
+        if !self.expanded.insert(key.clone()) {
+            node.repeated = true;
+            return Ok((node, self.shares[&key].clone()));
+        }
+        self.lot_attestations(&lot);
+        let shares = match &lot.origin {
+            LotOrigin::Production { site, zone, zone_status, .. } => {
+                self.productions.insert(lot.created_by);
+                node.site = Some(site.clone());
+                node.zone = zone.clone();
+                if let Some(z) = zone {
+                    node.zone_name = self.zone_facts(&lot, z, zone_status.as_ref());
+                }
+                if !lot.compliant {
+                    self.problems.push(format!(
+                        "R6: lot {id} of {participant} was produced in zone {} while it was not compliant",
+                        zone.as_deref().unwrap_or("(none)")
+                    ));
+                }
+                Shares::from([(participant.to_string(), 1.0)])
+            }
+            LotOrigin::Transfer { inputs } => {
+                let mut parts = Vec::with_capacity(inputs.len());
+                for t in inputs {
+                    let (child, s) = self.lot(participant, &t.lot, Some(t.weight), depth + 1)?;
+                    node.inputs.push(child);
+                    parts.push((t.weight, s));
+                }
+                mix(&parts)
+            }
+            LotOrigin::Import { certificate } => {
+                let (child, s) = self.cert(certificate, Some(lot.weight), depth + 1)?;
+                node.inputs.push(child);
+                s
+            }
+        };
+        self.shares.insert(key, shares.clone());
+        Ok((node, shares))
+    }
+
+    fn cert(&mut self, number: &str, taken: Option<Weight>, depth: usize) -> Result<(TrailNode, Shares), TrailError> {
+        if depth > MAX_DEPTH {
+            return Err(TrailError::TooDeep);
+        }
+        self.depth = self.depth.max(depth);
+        let cert = self.src.certificate(number).ok_or_else(|| TrailError::UnknownCertificate(number.into()))?;
+        let key = (NodeKind::Export, cert.exporter.clone(), number.to_string());
+        let mut node = TrailNode {
+            kind: NodeKind::Export,
+            participant: cert.exporter.clone(),
+            id: number.into(),
+            entry: cert.entry,
+            date: cert.issued.clone(),
+            weight: cert.weight,
+            taken,
+            holder: Some(cert.exporter_licensee),
+            holder_name: self.src.licensee_name(&cert.exporter_licensee),
+            compliant: true,
+            site: None,
+            zone: None,
+            zone_name: None,
+            repeated: false,
+            inputs: Vec::new(),
+        };
+        if !self.expanded.insert(key.clone()) {
+            node.repeated = true;
+            return Ok((node, self.shares[&key].clone()));
+        }
+        self.cert_facts(&cert);
+        let mut parts = Vec::with_capacity(cert.inputs.len());
+        for t in &cert.inputs {
+            let (child, s) = self.lot(&cert.exporter, &t.lot, Some(t.weight), depth + 1)?;
+            node.inputs.push(child);
+            parts.push((t.weight, s));
+        }
+        let shares = mix(&parts);
+        self.shares.insert(key, shares.clone());
+        Ok((node, shares))
+    }
+
+    /// Zone facts known now, which may postdate the production entry.
+    fn zone_facts(&mut self, lot: &LotState, zone: &str, relied_on: Option<&Hash32>) -> Option<String> {
+        let mut history = self.src.zone_history(&lot.participant, zone);
+        history.sort_by(|a, b| (&a.status.effective, a.entry).cmp(&(&b.status.effective, b.entry)));
+        let name = history.last().map(|z| z.status.name.clone());
+        let in_force = history.iter().rev().find(|z| z.status.effective <= lot.date);
+        if let (Some(z), Some(relied)) = (in_force, relied_on) {
+            if z.entry != *relied && z.status.status != ZoneState::Compliant {
+                self.problems.push(format!(
+                    "R6: zone {zone} was {} from {}, before lot {} was produced on {} (its production relied on an older status)",
+                    z.status.status.as_str(),
+                    z.status.effective,
+                    lot.lot,
+                    lot.date
+                ));
+            }
+        }
+        for z in history.iter().filter(|z| z.status.effective > lot.date && z.status.status != ZoneState::Compliant) {
+            self.notes.push(format!(
+                "zone {zone} was {} from {}, after lot {} was produced: the lot stays compliant",
+                z.status.status.as_str(),
+                z.status.effective,
+                lot.lot
+            ));
+        }
+        name
+    }
+
+    fn lot_attestations(&mut self, lot: &LotState) {
+        let subject = Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() };
+        let mut held = false;
+        for a in self.src.attestations(&subject) {
+            match a.kind {
+                AttestationKind::Hold => held = true,
+                AttestationKind::Release => held = false,
+                AttestationKind::Seizure => self.problems.push(format!("lot {} was seized: {}", lot.lot, a.note)),
+                AttestationKind::ForgedCertificate | AttestationKind::Note => {}
+            }
+            if let Some(finding) = a.finding {
+                if finding != lot.nature {
+                    self.problems.push(format!(
+                        "R8: a laboratory found lot {} {:?}, but it is recorded {:?}",
+                        lot.lot, finding, lot.nature
+                    ));
+                } else {
+                    self.notes.push(format!("a laboratory confirmed lot {} is {:?}", lot.lot, finding));
+                }
+            }
+        }
+        if held {
+            self.problems.push(format!("lot {} is on hold", lot.lot));
+        }
+    }
+
+    fn cert_facts(&mut self, cert: &CertState) {
+        let subject = Subject::Certificate { number: cert.number.clone() };
+        for a in self.src.attestations(&subject) {
+            if a.kind == AttestationKind::ForgedCertificate {
+                self.problems.push(format!("certificate {} was reported forged: {}", cert.number, a.note));
+            }
+        }
+        match &cert.confirmation {
+            None if cert.expires.as_str() < self.today => self.problems.push(format!(
+                "R7: certificate {} expired on {} without an import confirmation",
+                cert.number, cert.expires
+            )),
+            None => self.notes.push(format!("certificate {} is not yet confirmed by {}", cert.number, cert.importer)),
+            Some(c) if c.mismatch => self.notes.push(format!(
+                "R7: {} confirmed {} in {} parcels against {} in {} on certificate {}",
+                cert.importer,
+                fmt_ct(c.weight),
+                c.parcels,
+                fmt_ct(cert.weight),
+                cert.parcels,
+                cert.number
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Weighted mix of the inputs' origin shares.
+fn mix(parts: &[(Weight, Shares)]) -> Shares {
+    let total: f64 = parts.iter().map(|(w, _)| *w as f64).sum();
+    let mut out = Shares::new();
+    if total == 0.0 {
+        return out;
+    }
+    for (w, s) in parts {
+        for (country, share) in s {
+            *out.entry(country.clone()).or_default() += share * (*w as f64) / total;
+        }
+    }
+    out
+}
