@@ -1,1 +1,140 @@
+//! kpledger's client library and the home of the `kp` command-line tool.
+//!
+//! - [`keyfile`]: Ed25519 key files, shared with the node.
+//! - [`Client`]: a blocking client for every route of the node's HTTP API.
+//! - [`input`]: exact parsing of carats, US dollars and the `LOT=CARATS`
+//!   style arguments of the CLI.
+//! - [`render`]: human, JSON and Graphviz renderings of trails and of the
+//!   other views the node serves.
+//!
+//! Every failure is a [`ClientError`], whose [`ClientError::exit_code`] is
+//! the exit status of `kp`:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | refused by a ledger rule (the node's error names a rule R1-R9) |
+//! | 2 | bad input or usage: a malformed argument, an unreadable key or cookie file, a 400 without a rule, a missing or wrong cookie |
+//! | 3 | the node is unreachable, unavailable, or answered with an internal error or something that is not the API |
+//! | 4 | not found (404): no such entry, lot, certificate, licensee or route |
 
+pub mod http;
+pub mod input;
+pub mod keyfile;
+pub mod render;
+
+pub use http::{Client, read_cookie};
+pub use keyfile::KeyFileError;
+
+use kp_schemas::api::ApiError;
+
+/// Exit statuses of `kp`, one per class of [`ClientError`].
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const REFUSED: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+    pub const UNREACHABLE: i32 = 3;
+    pub const NOT_FOUND: i32 = 4;
+}
+
+/// Everything that can go wrong between a command line and the node's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node answered with an error status and an [`ApiError`] body (or a
+    /// body that is not one, turned into one so callers see a single shape).
+    #[error("{}: {}", error.code, error.message)]
+    Api { status: u16, error: ApiError },
+    /// No HTTP answer at all: connection refused, DNS, timeout, TLS.
+    #[error("node unreachable: {0}")]
+    Unreachable(String),
+    /// An answer that is not what the API promises for that route.
+    #[error("bad response from the node: {0}")]
+    BadResponse(String),
+    /// A local input the client refused before talking to the node.
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+}
+
+impl ClientError {
+    /// The exit status for this error; see the table in the crate docs.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            // Not-found first: a trail of an unknown lot may carry an R4 code
+            // and is still a plain "no such thing" to the person asking.
+            ClientError::Api { status: 404, .. } => exit::NOT_FOUND,
+            ClientError::Api { error, .. } if error.rule.is_some() => exit::REFUSED,
+            ClientError::Api { status, .. } if (400..500).contains(status) => exit::BAD_INPUT,
+            ClientError::Api { .. } => exit::UNREACHABLE,
+            ClientError::Unreachable(_) | ClientError::BadResponse(_) => exit::UNREACHABLE,
+            ClientError::Input(_) | ClientError::KeyFile(_) => exit::BAD_INPUT,
+        }
+    }
+
+    /// A stable code for the error line `error: <code>: <message>`: the
+    /// node's code for API errors, a `client.*` code for local ones.
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Api { error, .. } => &error.code,
+            ClientError::Unreachable(_) => "client.unreachable",
+            ClientError::BadResponse(_) => "client.bad_response",
+            ClientError::Input(_) => "client.bad_input",
+            ClientError::KeyFile(_) => "client.key_file",
+        }
+    }
+
+    /// The message without the code, for the same error line.
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Api { error, .. } => error.message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The rule the node refused under, if any.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error, .. } => error.rule.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn input(message: impl Into<String>) -> Self {
+        ClientError::Input(message.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: &str) -> ClientError {
+        ClientError::Api { status, error: ApiError::new(code, "m") }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_documented_table() {
+        assert_eq!(api(422, "R5.overspend").exit_code(), 1);
+        assert_eq!(api(400, "R9.too_long").exit_code(), 1);
+        assert_eq!(api(400, "api.bad_request").exit_code(), 2);
+        assert_eq!(api(401, "api.unauthorized").exit_code(), 2);
+        assert_eq!(api(413, "api.too_large").exit_code(), 2);
+        assert_eq!(api(404, "api.not_found").exit_code(), 4);
+        assert_eq!(api(404, "R4.unknown_lot").exit_code(), 4);
+        assert_eq!(api(503, "api.unavailable").exit_code(), 3);
+        assert_eq!(api(500, "api.internal").exit_code(), 3);
+        assert_eq!(ClientError::Unreachable("x".into()).exit_code(), 3);
+        assert_eq!(ClientError::BadResponse("x".into()).exit_code(), 3);
+        assert_eq!(ClientError::input("x").exit_code(), 2);
+    }
+
+    #[test]
+    fn error_line_parts() {
+        let e = api(422, "R5.overspend");
+        assert_eq!(e.code(), "R5.overspend");
+        assert_eq!(e.message(), "m");
+        assert_eq!(e.rule(), Some("R5"));
+        assert_eq!(ClientError::input("bad").code(), "client.bad_input");
+    }
+}

@@ -1,1 +1,768 @@
-fn main() {}
+//! `kp`: the kpledger command-line client.
+//!
+//! Licensees sign records with their key file (`--key`); authorities,
+//! monitors and the chair ask their node to sign actions (`--cookie`);
+//! anyone reads lots, certificates and trails.
+//!
+//! Exit codes (also in `kp --help`):
+//!
+//! - 0: success
+//! - 1: refused by a ledger rule (the error code starts with R1..R9)
+//! - 2: bad input or usage (a malformed argument, an unreadable key or
+//!   cookie file, a 400 without a rule, a missing or wrong cookie)
+//! - 3: node unreachable, unavailable or failing (5xx, unreadable answers)
+//! - 4: not found (no such entry, lot, certificate, licensee)
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kp_client::input::{
+    parse_carats, parse_date, parse_hash, parse_hs_line, parse_key, parse_lot_ref, parse_output, parse_participant,
+    parse_take,
+};
+use kp_client::{Client, ClientError, http::DEFAULT_NODE, keyfile, read_cookie, render};
+use kp_schemas::entry::sign_record;
+use kp_schemas::model::{
+    Attestation, AttestationKind, Body, Export, Governance, HsLine, ImportConfirmation, LabResult,
+    LicenseeRegistration, LicenseeRevocation, Nature, Output, Participant, Production, RecordBody, Role, Subject, Take,
+    Transfer, Weight, ZoneRef, ZoneState, ZoneStatus, certificate_participant,
+};
+use kp_schemas::{Hash32, Keypair, PublicKey};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  refused by a ledger rule (the error code starts with R1..R9)
+  2  bad input or usage: a malformed argument, an unreadable key or cookie
+     file, a request the node calls bad without naming a rule, no or a wrong cookie
+  3  node unreachable, unavailable, or failing (5xx or an unreadable answer)
+  4  not found: no such entry, lot, certificate, licensee or log
+
+Errors are printed on stderr as `error: <code>: <message>`.
+Weights are carats with at most two decimals (12.34); values are US dollars
+with at most two decimals; dates are YYYY-MM-DD.";
+
+#[derive(Parser)]
+#[command(
+    name = "kp",
+    version,
+    about = "kpledger client: record, confirm and trace rough diamonds under the Kimberley Process"
+)]
+#[command(after_help = EXIT_CODES)]
+struct Cli {
+    /// The node's HTTP address.
+    #[arg(long, env = "KP_NODE", default_value = DEFAULT_NODE, value_name = "URL")]
+    #[arg(global = true, help_heading = "Global options")]
+    node: String,
+    /// Licensee key file that signs records (produce, transfer, export, lab).
+    #[arg(long, env = "KP_KEY", value_name = "FILE", global = true, help_heading = "Global options")]
+    key: Option<PathBuf>,
+    /// The node's cookie file (<data dir>/.cookie), needed for actions.
+    #[arg(long, env = "KP_COOKIE", value_name = "FILE", global = true, help_heading = "Global options")]
+    cookie: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true, help_heading = "Global options")]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a new key file (mode 0600, never overwritten) and print its public key.
+    Keygen {
+        /// Where to write the key file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The node's network, version, logs and evidence.
+    Status,
+    /// The signed network roster.
+    Roster,
+    /// The head of every log.
+    Logs,
+    /// Entries of one log.
+    Log {
+        /// Author key (hex), or a log name as `kp logs` shows it (`CF` for the CF authority).
+        author: String,
+        /// First sequence number to show.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// How many entries (the node allows at most 500).
+        #[arg(long, value_name = "M")]
+        limit: Option<u32>,
+    },
+    /// One entry by hash.
+    Entry {
+        /// The entry's hash (64 hex digits).
+        #[arg(value_parser = parse_hash)]
+        hash: Hash32,
+    },
+    /// Equivocations the node has seen (two entries at one position of a log).
+    Evidence,
+    /// Record production from a mine (miner licensee, --key).
+    Produce(ProduceArgs),
+    /// Record an internal hop: take weight from lots, create new lots (--key).
+    Transfer(TransferArgs),
+    /// Request a KP certificate for an export (exporter licensee, --key).
+    Export(ExportArgs),
+    /// Record a laboratory finding about a lot (laboratory licensee, --key).
+    Lab(LabArgs),
+    /// Register, revoke or show licensees.
+    #[command(subcommand)]
+    Licensee(LicenseeCmd),
+    /// Declare a zone's status (monitor action).
+    #[command(subcommand)]
+    Zone(ZoneCmd),
+    /// Zone-status records.
+    Zones {
+        /// Only this participant's zones.
+        #[arg(long, value_parser = parse_participant)]
+        participant: Option<String>,
+    },
+    /// Confirm an import (importing authority action).
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Attest about a lot or a certificate (authority or monitor action).
+    Attest(AttestArgs),
+    /// Suspend, reinstate or admit participants, hand the chair over (chair action).
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
+    /// Show a lot.
+    #[command(subcommand)]
+    Lot(LotCmd),
+    /// Show a certificate.
+    #[command(subcommand)]
+    Cert(CertCmd),
+    /// The trail of a lot or a certificate back to every production.
+    #[command(subcommand)]
+    Trail(TrailCmd),
+}
+
+#[derive(Args)]
+struct ProduceArgs {
+    /// New lot id, unique in the participant (for example CF/BER/2017/00042).
+    #[arg(long)]
+    lot: String,
+    /// Mine or digging site.
+    #[arg(long, value_name = "NAME")]
+    site: String,
+    /// Zone id, for participants under the zone regime.
+    #[arg(long)]
+    zone: Option<String>,
+    /// Hash of the zone-status entry the production relies on (`kp zones`).
+    #[arg(long, value_name = "HASH", requires = "zone", value_parser = parse_hash)]
+    zone_status: Option<Hash32>,
+    /// Carats, at most two decimals.
+    #[arg(long, value_name = "CARATS", value_parser = parse_carats)]
+    weight: Weight,
+    /// Number of stones.
+    #[arg(long, value_name = "N")]
+    stones: u32,
+    /// Production date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    date: String,
+    /// Synthetic stones (natural by default).
+    #[arg(long)]
+    synthetic: bool,
+}
+
+#[derive(Args)]
+struct TransferArgs {
+    /// Input lot and the carats taken from it.
+    #[arg(long = "in", value_name = "LOT=CARATS", required = true, num_args = 1.., value_parser = parse_take)]
+    inputs: Vec<Take>,
+    /// Output lot, its carats and its new holder's key.
+    #[arg(long = "out", value_name = "LOT=CARATS@HOLDERKEY", required = true, num_args = 1.., value_parser = parse_output)]
+    outputs: Vec<Output>,
+    /// Transfer date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    date: String,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Certificate number, `<exporting participant>-<digits>`, for example CF-000001.
+    #[arg(long, value_name = "NUMBER")]
+    cert: String,
+    /// Importing participant.
+    #[arg(long, value_name = "PARTICIPANT", value_parser = parse_participant)]
+    to: String,
+    /// Consignee in the importing participant.
+    #[arg(long, value_name = "NAME")]
+    consignee: String,
+    /// Input lot and the carats taken from it.
+    #[arg(long = "in", value_name = "LOT=CARATS", required = true, num_args = 1.., value_parser = parse_take)]
+    inputs: Vec<Take>,
+    /// HS line: code, carats and value in US dollars.
+    #[arg(long = "hs", value_name = "CODE=CARATS@USD", required = true, num_args = 1.., value_parser = parse_hs_line)]
+    lines: Vec<HsLine>,
+    /// Number of parcels.
+    #[arg(long, value_name = "N")]
+    parcels: u32,
+    /// Issue date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    issued: String,
+    /// Expiry date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    expires: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NatureArg {
+    Natural,
+    Synthetic,
+}
+
+impl From<NatureArg> for Nature {
+    fn from(n: NatureArg) -> Self {
+        match n {
+            NatureArg::Natural => Nature::Natural,
+            NatureArg::Synthetic => Nature::Synthetic,
+        }
+    }
+}
+
+#[derive(Args)]
+struct LabArgs {
+    /// The lot examined, in the laboratory's participant.
+    #[arg(long)]
+    lot: String,
+    /// SHA-256 of the report document (hex).
+    #[arg(long, value_name = "HEX", value_parser = parse_hash, required_unless_present = "report_file", conflicts_with = "report_file")]
+    report_hash: Option<Hash32>,
+    /// The report document itself; its SHA-256 is recorded.
+    #[arg(long = "report", value_name = "FILE")]
+    report_file: Option<PathBuf>,
+    /// What the stones are.
+    #[arg(long, value_enum)]
+    finding: NatureArg,
+    /// Free text.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    note: String,
+}
+
+/// Which of the node's keys signs an action.
+#[derive(Args)]
+struct ActAs {
+    /// Participant code, monitor id or `chair`; may be left out when the node holds one fitting key.
+    #[arg(long = "as", value_name = "WHO")]
+    who: Option<String>,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+#[derive(Subcommand)]
+enum LicenseeCmd {
+    /// Register a licensee key (authority action).
+    Register {
+        /// The licensee's public key (as `kp keygen` printed it).
+        #[arg(long, value_name = "PUBHEX", value_parser = parse_key)]
+        key_of: PublicKey,
+        /// The licensee's name.
+        #[arg(long)]
+        name: String,
+        /// miner, trader, exporter, importer or laboratory; repeat for several.
+        #[arg(long = "role", value_name = "ROLE", required = true, num_args = 1.., value_parser = parse_role)]
+        roles: Vec<Role>,
+        #[command(flatten)]
+        act: ActAs,
+    },
+    /// Revoke a licensee (authority action).
+    Revoke {
+        /// The licensee's public key.
+        #[arg(long, value_name = "PUBHEX", value_parser = parse_key)]
+        key_of: PublicKey,
+        /// Why, for the record.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        act: ActAs,
+    },
+    /// Show a licensee.
+    Show {
+        /// The licensee's public key.
+        #[arg(value_name = "PUBHEX", value_parser = parse_key)]
+        key: PublicKey,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ZoneStateArg {
+    Compliant,
+    Suspended,
+    Revoked,
+}
+
+#[derive(Subcommand)]
+enum ZoneCmd {
+    /// Declare a zone compliant, suspended or revoked from a date (monitor action).
+    Declare {
+        /// The participant the zone is in.
+        #[arg(long, value_parser = parse_participant)]
+        participant: String,
+        /// Short zone id, for example BER.
+        #[arg(long)]
+        zone: String,
+        /// The zone's name, for example Berberati.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        status: ZoneStateArg,
+        /// The day the status takes effect.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        effective: String,
+        #[command(flatten)]
+        act: ActAs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Confirm a certificate addressed to this node's participant; the shipment becomes a new lot.
+    Confirm {
+        /// Exporting participant (by default the prefix of the certificate number).
+        #[arg(long, value_name = "PARTICIPANT", value_parser = parse_participant)]
+        exporter: Option<String>,
+        /// Certificate number, for example CF-000001.
+        #[arg(long, value_name = "NUMBER")]
+        cert: String,
+        /// Hash of the certificate's entry (looked up on the node when left out).
+        #[arg(long, value_name = "HASH", value_parser = parse_hash)]
+        cert_entry: Option<Hash32>,
+        /// Carats received.
+        #[arg(long, value_name = "CARATS", value_parser = parse_carats)]
+        weight: Weight,
+        /// Parcels received.
+        #[arg(long, value_name = "N")]
+        parcels: u32,
+        /// The new lot id.
+        #[arg(long)]
+        lot: String,
+        /// The importer licensee who holds the new lot.
+        #[arg(long, value_name = "PUBHEX", value_parser = parse_key)]
+        holder: PublicKey,
+        /// Date of receipt.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: String,
+        #[command(flatten)]
+        act: ActAs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AttestKindArg {
+    Hold,
+    Release,
+    Seizure,
+    ForgedCertificate,
+    Note,
+}
+
+#[derive(Args)]
+struct AttestArgs {
+    /// The lot, as PARTICIPANT/LOT (for example CF/CF/BER/2017/00042).
+    #[arg(long, value_name = "PARTICIPANT/LOT", value_parser = parse_lot_ref, required_unless_present = "cert", conflicts_with = "cert")]
+    lot: Option<(String, String)>,
+    /// The certificate number.
+    #[arg(long, value_name = "NUMBER")]
+    cert: Option<String>,
+    /// What is attested.
+    #[arg(long, value_enum)]
+    kind: AttestKindArg,
+    /// Free text, for example the reason of a hold.
+    #[arg(long, value_name = "TEXT")]
+    note: String,
+    #[command(flatten)]
+    act: ActAs,
+}
+
+#[derive(Subcommand)]
+enum GovernanceCmd {
+    /// Suspend a participant: its authority can write nothing until reinstated.
+    Suspend {
+        /// Participant code.
+        #[arg(value_parser = parse_participant)]
+        code: String,
+        /// Why, for the record.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Reinstate a suspended participant.
+    Reinstate {
+        /// Participant code.
+        #[arg(value_parser = parse_participant)]
+        code: String,
+    },
+    /// Admit a new participant with its authority key.
+    Admit {
+        /// Participant code (ISO 3166-1 alpha-2, or EU).
+        #[arg(value_parser = parse_participant)]
+        code: String,
+        /// The participant's name.
+        #[arg(long)]
+        name: String,
+        /// The KP authority's signing key.
+        #[arg(long, value_name = "PUBHEX", value_parser = parse_key)]
+        authority: PublicKey,
+        /// Production must name a compliant zone (R6).
+        #[arg(long)]
+        zone_regime: bool,
+    },
+    /// Hand the chair over to a new governance key.
+    Handover {
+        /// The next chair's governance key.
+        #[arg(long, value_name = "PUBHEX", value_parser = parse_key)]
+        new_chair: PublicKey,
+    },
+}
+
+#[derive(Subcommand)]
+enum LotCmd {
+    /// A lot's holder, weight left, compliance and origin.
+    Show {
+        /// Participant code, for example CF.
+        #[arg(value_parser = parse_participant)]
+        participant: String,
+        /// Lot id (may contain `/`).
+        lot: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCmd {
+    /// A certificate's shipment, HS lines and confirmation.
+    Show {
+        /// Certificate number, for example CF-000001.
+        number: String,
+    },
+}
+
+#[derive(Args)]
+struct TrailOpts {
+    /// Print Graphviz DOT (pipe into `dot -Tsvg`).
+    #[arg(long, conflicts_with = "json")]
+    dot: bool,
+    /// The day that decides which unconfirmed certificates are past expiry (the node's date by default).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    today: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TrailCmd {
+    /// The trail of a lot.
+    Lot {
+        /// Participant code, for example CF.
+        #[arg(value_parser = parse_participant)]
+        participant: String,
+        /// Lot id (may contain `/`).
+        lot: String,
+        #[command(flatten)]
+        opts: TrailOpts,
+    },
+    /// The trail of a certificate.
+    Cert {
+        /// Certificate number, for example CF-000001.
+        number: String,
+        #[command(flatten)]
+        opts: TrailOpts,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}: {}", e.code(), e.message());
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Write to stdout, ignoring a closed pipe (`kp logs | head`).
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+impl Cli {
+    fn client(&self) -> Client {
+        Client::new(self.node.clone())
+    }
+
+    fn action_client(&self) -> Result<Client, ClientError> {
+        let path = self.cookie.as_ref().ok_or_else(|| {
+            ClientError::input(
+                "this command asks the node to sign with its own key: pass --cookie FILE \
+                 (the node's <data dir>/.cookie) or set KP_COOKIE",
+            )
+        })?;
+        Ok(self.client().with_cookie(read_cookie(path)?))
+    }
+
+    fn licensee_key(&self) -> Result<Keypair, ClientError> {
+        let path = self
+            .key
+            .as_ref()
+            .ok_or_else(|| ClientError::input("records are signed by a licensee key: pass --key FILE or set KP_KEY"))?;
+        Ok(keyfile::load(path)?)
+    }
+
+    fn show<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
+        if self.json {
+            print(&json(value));
+        } else {
+            print(&human(value));
+        }
+    }
+
+    /// Sign a record with the licensee key for the node's network and
+    /// submit it.
+    fn record(&self, body: RecordBody) -> Result<(), ClientError> {
+        let key = self.licensee_key()?;
+        let client = self.client();
+        let network = client.status()?.network;
+        let signed = sign_record(&network, &key, nonce(), body);
+        let submitted = client.submit_record(&signed)?;
+        self.show(&submitted, render::submitted_text);
+        Ok(())
+    }
+
+    fn action(&self, who: &ActAs, body: Body) -> Result<(), ClientError> {
+        let submitted = self.action_client()?.action(who.who.as_deref(), body)?;
+        self.show(&submitted, render::submitted_text);
+        Ok(())
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("API values always serialize");
+    s.push('\n');
+    s
+}
+
+/// Nanoseconds since the epoch: distinct for every record one licensee
+/// signs by hand, so equal records (two identical transfers) stay distinct.
+fn nonce() -> u64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn run(cli: &Cli) -> Result<(), ClientError> {
+    match &cli.cmd {
+        Cmd::Keygen { out } => {
+            let key = keyfile::generate(out)?;
+            if cli.json {
+                #[derive(Serialize)]
+                struct Generated<'a> {
+                    public: PublicKey,
+                    file: &'a std::path::Path,
+                }
+                print(&json(&Generated { public: key.public(), file: out }));
+            } else {
+                print(&format!("{}\n", key.public()));
+            }
+        }
+        Cmd::Status => cli.show(&cli.client().status()?, render::status_text),
+        Cmd::Roster => cli.show(&cli.client().roster()?, json),
+        Cmd::Logs => cli.show(&cli.client().logs()?, |h| render::heads_text(h)),
+        Cmd::Log { author, from, limit } => {
+            let client = cli.client();
+            let key = resolve_log(&client, author)?;
+            cli.show(&client.log_page(&key, *from, *limit)?, render::log_page_text);
+        }
+        Cmd::Entry { hash } => cli.show(&cli.client().entry(hash)?, render::entry_text),
+        Cmd::Evidence => cli.show(&cli.client().evidence()?, |e| render::evidence_text(e)),
+
+        Cmd::Produce(a) => {
+            if a.zone.is_some() && a.zone_status.is_none() {
+                eprintln!(
+                    "note: no --zone-status: under the zone regime the lot will be recorded as non-compliant \
+                     (`kp zones --participant XX` lists zone-status entries)"
+                );
+            }
+            cli.record(RecordBody::Production(Production {
+                lot: a.lot.clone(),
+                site: a.site.clone(),
+                zone: a.zone.clone().map(|zone| ZoneRef { zone, status_entry: a.zone_status }),
+                weight: a.weight,
+                stones: a.stones,
+                date: a.date.clone(),
+                nature: if a.synthetic { Nature::Synthetic } else { Nature::Natural },
+            }))?;
+        }
+        Cmd::Transfer(a) => cli.record(RecordBody::Transfer(Transfer {
+            inputs: a.inputs.clone(),
+            outputs: a.outputs.clone(),
+            date: a.date.clone(),
+        }))?,
+        Cmd::Export(a) => cli.record(RecordBody::Export(Export {
+            certificate: a.cert.clone(),
+            importer: a.to.clone(),
+            consignee: a.consignee.clone(),
+            inputs: a.inputs.clone(),
+            lines: a.lines.clone(),
+            parcels: a.parcels,
+            issued: a.issued.clone(),
+            expires: a.expires.clone(),
+        }))?,
+        Cmd::Lab(a) => {
+            let report_hash = match (&a.report_hash, &a.report_file) {
+                (Some(h), _) => *h,
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| ClientError::input(format!("cannot read report {}: {e}", path.display())))?;
+                    render::report_hash(&bytes)
+                }
+                (None, None) => unreachable!("clap requires one of --report-hash and --report"),
+            };
+            cli.record(RecordBody::LabResult(LabResult {
+                lot: a.lot.clone(),
+                report_hash,
+                finding: a.finding.into(),
+                note: a.note.clone(),
+            }))?;
+        }
+
+        Cmd::Licensee(LicenseeCmd::Register { key_of, name, roles, act }) => cli.action(
+            act,
+            Body::RegisterLicensee(LicenseeRegistration {
+                licensee: *key_of,
+                name: name.clone(),
+                roles: roles.clone(),
+            }),
+        )?,
+        Cmd::Licensee(LicenseeCmd::Revoke { key_of, reason, act }) => {
+            cli.action(act, Body::RevokeLicensee(LicenseeRevocation { licensee: *key_of, reason: reason.clone() }))?
+        }
+        Cmd::Licensee(LicenseeCmd::Show { key }) => cli.show(&cli.client().licensee(key)?, render::licensee_text),
+        Cmd::Zone(ZoneCmd::Declare { participant, zone, name, status, effective, act }) => {
+            let status = match status {
+                ZoneStateArg::Compliant => ZoneState::Compliant,
+                ZoneStateArg::Suspended => ZoneState::Suspended,
+                ZoneStateArg::Revoked => ZoneState::Revoked,
+            };
+            cli.action(
+                act,
+                Body::ZoneStatus(ZoneStatus {
+                    participant: participant.clone(),
+                    zone: zone.clone(),
+                    name: name.clone(),
+                    status,
+                    effective: effective.clone(),
+                }),
+            )?;
+        }
+        Cmd::Zones { participant } => cli.show(&cli.client().zones(participant.as_deref())?, |z| render::zones_text(z)),
+        Cmd::Import(ImportCmd::Confirm { exporter, cert, cert_entry, weight, parcels, lot, holder, date, act }) => {
+            let client = cli.action_client()?;
+            let (exporter, certificate_entry) = match cert_entry {
+                Some(h) => {
+                    let exporter = match exporter {
+                        Some(x) => x.clone(),
+                        None => certificate_participant(cert)
+                            .ok_or_else(|| {
+                                ClientError::input(format!(
+                                    "certificate number `{cert}` does not name its participant; pass --exporter"
+                                ))
+                            })?
+                            .to_string(),
+                    };
+                    (exporter, *h)
+                }
+                None => {
+                    // The node's own record of the certificate is what the
+                    // confirmation will be judged against anyway.
+                    let state = client.certificate(cert)?;
+                    (exporter.clone().unwrap_or(state.exporter), state.entry)
+                }
+            };
+            let body = Body::ImportConfirmation(ImportConfirmation {
+                exporter,
+                certificate: cert.clone(),
+                certificate_entry,
+                weight: *weight,
+                parcels: *parcels,
+                lot: lot.clone(),
+                holder: *holder,
+                date: date.clone(),
+            });
+            let submitted = client.action(act.who.as_deref(), body)?;
+            cli.show(&submitted, render::submitted_text);
+        }
+        Cmd::Attest(a) => {
+            let subject = match (&a.lot, &a.cert) {
+                (Some((participant, lot)), _) => Subject::Lot { participant: participant.clone(), lot: lot.clone() },
+                (None, Some(number)) => Subject::Certificate { number: number.clone() },
+                (None, None) => unreachable!("clap requires one of --lot and --cert"),
+            };
+            let kind = match a.kind {
+                AttestKindArg::Hold => AttestationKind::Hold,
+                AttestKindArg::Release => AttestationKind::Release,
+                AttestKindArg::Seizure => AttestationKind::Seizure,
+                AttestKindArg::ForgedCertificate => AttestationKind::ForgedCertificate,
+                AttestKindArg::Note => AttestationKind::Note,
+            };
+            cli.action(&a.act, Body::Attestation(Attestation { subject, kind, note: a.note.clone() }))?;
+        }
+        Cmd::Governance(g) => {
+            let chair = ActAs { who: Some("chair".into()) };
+            let body = match g {
+                GovernanceCmd::Suspend { code, reason } => {
+                    Governance::SuspendParticipant { code: code.clone(), reason: reason.clone() }
+                }
+                GovernanceCmd::Reinstate { code } => Governance::ReinstateParticipant { code: code.clone() },
+                GovernanceCmd::Admit { code, name, authority, zone_regime } => {
+                    Governance::AdmitParticipant(Participant {
+                        code: code.clone(),
+                        name: name.clone(),
+                        authority: *authority,
+                        zone_regime: *zone_regime,
+                        nodes: vec![],
+                    })
+                }
+                GovernanceCmd::Handover { new_chair } => Governance::ChairHandover { new_chair: *new_chair },
+            };
+            cli.action(&chair, Body::Governance(body))?;
+        }
+
+        Cmd::Lot(LotCmd::Show { participant, lot }) => cli.show(&cli.client().lot(participant, lot)?, render::lot_text),
+        Cmd::Cert(CertCmd::Show { number }) => cli.show(&cli.client().certificate(number)?, render::cert_text),
+        Cmd::Trail(t) => {
+            let client = cli.client();
+            let (trail, opts) = match t {
+                TrailCmd::Lot { participant, lot, opts } => {
+                    (client.lot_trail(participant, lot, opts.today.as_deref())?, opts)
+                }
+                TrailCmd::Cert { number, opts } => (client.cert_trail(number, opts.today.as_deref())?, opts),
+            };
+            let text = if cli.json {
+                render::trail_json(&trail) + "\n"
+            } else if opts.dot {
+                render::trail_dot(&trail)
+            } else {
+                render::trail_text(&trail)
+            };
+            print(&text);
+        }
+    }
+    Ok(())
+}
+
+/// A log named by key, by its name in `kp logs`, or by participant code.
+fn resolve_log(client: &Client, author: &str) -> Result<PublicKey, ClientError> {
+    if let Ok(key) = parse_key(author) {
+        return Ok(key);
+    }
+    let heads = client.logs()?;
+    let wanted = [author.to_string(), format!("{author} authority")];
+    heads.iter().find(|h| wanted.contains(&h.name)).map(|h| h.author).ok_or_else(|| {
+        let names: Vec<_> = heads.iter().map(|h| h.name.as_str()).collect();
+        ClientError::input(format!("no log named `{author}`; logs here: {}", names.join(", ")))
+    })
+}

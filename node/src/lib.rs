@@ -1,1 +1,15 @@
+//! kp-node: keeps the signed logs of a kpledger network in RocksDB, enforces
+//! the rules R1-R9 on every entry, and serves the HTTP API.
 
+pub mod api;
+pub mod clock;
+pub mod demo;
+pub mod devnet;
+pub mod ingest;
+pub mod keys;
+pub mod ledger;
+pub mod metrics;
+pub mod node;
+pub mod rebuild;
+pub mod store;
+pub mod workload;

@@ -1,1 +1,241 @@
-fn main() {}
+//! The `kp-node` daemon.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use kp_node::node::{self, NodeConfig, layout};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const DEFAULT_HTTP: &str = "127.0.0.1:7070";
+
+#[derive(Parser)]
+#[command(name = "kp-node", version, about = "A kpledger node: signed provenance logs for the Kimberley Process")]
+struct Cli {
+    /// Log filter, as RUST_LOG (for example `info` or `kp_node=debug`).
+    #[arg(long, env = "KP_LOG", default_value = "info", global = true)]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: keys for the logs this node writes, and a config file.
+    Init(InitArgs),
+    /// Run the node.
+    Run(RunArgs),
+    /// Create a development network in a folder, load the reference scenario,
+    /// print the trail of the Indian lot, and keep serving the API.
+    Demo(kp_node::demo::DemoArgs),
+    /// Create a development network of the reference participants in a
+    /// folder (one node holding every key, licensee keys beside it) without
+    /// loading the scenario.
+    Devnet {
+        #[arg(long, default_value = "kp-devnet")]
+        dir: PathBuf,
+    },
+    /// Offline check: rebuild the derived state from the logs and compare it
+    /// with the store (stop the node first).
+    Check {
+        #[arg(long, env = "KP_DATA")]
+        data: PathBuf,
+    },
+    /// Sign a roster (JSON of a `Roster`) with the chair's key.
+    SignRoster {
+        /// The chair's key file.
+        #[arg(long)]
+        chair_key: PathBuf,
+        /// Unsigned roster JSON.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the signed roster.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// Data directory to create.
+    #[arg(long, env = "KP_DATA")]
+    data: PathBuf,
+    /// Hold the authority key of this participant (ISO code or EU).
+    #[arg(long)]
+    participant: Option<String>,
+    /// Hold the key of this monitor (for example MT-CF).
+    #[arg(long)]
+    monitor: Option<String>,
+    /// Hold the chair's governance key.
+    #[arg(long)]
+    chair: bool,
+    /// Also write a one-node development roster for a network of this name,
+    /// with this node as every member it holds a key for.
+    #[arg(long)]
+    dev_network: Option<String>,
+    /// In the development roster, put the participant under the zone regime.
+    #[arg(long)]
+    zone_regime: bool,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Data directory made by `kp-node init`.
+    #[arg(long, env = "KP_DATA")]
+    data: PathBuf,
+    /// Config file [default: <data>/kp-node.toml].
+    #[arg(long, env = "KP_CONFIG")]
+    config: Option<PathBuf>,
+    /// HTTP listen address [default: 127.0.0.1:7070].
+    #[arg(long, env = "KP_HTTP")]
+    http: Option<SocketAddr>,
+    /// Signed roster file [default: <data>/roster.json].
+    #[arg(long, env = "KP_ROSTER")]
+    roster: Option<PathBuf>,
+}
+
+/// `kp-node.toml`. Flags and environment variables override it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// HTTP listen address.
+    http: Option<SocketAddr>,
+    /// Signed roster, relative to the data directory.
+    roster: Option<PathBuf>,
+}
+
+const CONFIG_TEMPLATE: &str = "# kp-node configuration. Flags and KP_* environment variables override it.\n\
+# HTTP listen address (KP_HTTP, --http).\nhttp = \"127.0.0.1:7070\"\n\
+# Signed roster, relative to the data directory (KP_ROSTER, --roster).\nroster = \"roster.json\"\n";
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| cli.log.clone().into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Init(a) => init(a)?,
+        Command::Run(a) => {
+            let cfg = node_config(&a)?;
+            runtime()?.block_on(async {
+                let n = node::start(&cfg).await?;
+                node::shutdown_signal().await;
+                tracing::info!("stopping");
+                n.stop().await
+            })?;
+        }
+        Command::Demo(a) => runtime()?.block_on(kp_node::demo::run(a))?,
+        Command::Devnet { dir } => {
+            let (data, _) = kp_node::demo::prepare(&dir)?;
+            println!("development network `{}` in {}", kp_node::demo::NETWORK, dir.display());
+            println!("  node data:     {}", data.display());
+            println!("  licensee keys: {}", dir.join("licensees").display());
+            println!("next: kp-node run --data {}", data.display());
+        }
+        Command::Check { data } => {
+            let ledger = node::open_ledger(&data, None)?;
+            let bar = indicatif::ProgressBar::new(ledger.entry_count());
+            bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} entries {per_sec} eta {eta}")?);
+            let report = kp_node::rebuild::check(&ledger, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            if report.ok() {
+                println!("ok: {} entries replayed; derived state matches the logs", report.entries);
+            } else {
+                for m in &report.mismatches {
+                    println!("mismatch: {m}");
+                }
+                return Ok(std::process::ExitCode::from(1));
+            }
+        }
+        Command::SignRoster { chair_key, input, out } => {
+            let chair = kp_client::keyfile::load(&chair_key)?;
+            let roster: kp_schemas::model::Roster = serde_json::from_str(&std::fs::read_to_string(&input)?)
+                .with_context(|| format!("parsing {}", input.display()))?;
+            if roster.chair != chair.public() {
+                bail!("the roster names chair {}, but the key given is {}", roster.chair, chair.public());
+            }
+            let signed = kp_schemas::roster::sign(roster, &chair);
+            kp_schemas::roster::verify(&signed).map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, serde_json::to_string_pretty(&signed)?)?;
+            println!("signed roster written to {}", out.display());
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn node_config(a: &RunArgs) -> anyhow::Result<NodeConfig> {
+    let path = a.config.clone().unwrap_or_else(|| a.data.join(layout::CONFIG));
+    let file: FileConfig = match std::fs::read_to_string(&path) {
+        Ok(t) => toml::from_str(&t).with_context(|| format!("parsing {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && a.config.is_none() => FileConfig::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let roster = a.roster.clone().or(file.roster.map(|r| a.data.join(r)));
+    Ok(NodeConfig {
+        data_dir: a.data.clone(),
+        http: a.http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.parse().expect("default address")),
+        roster,
+    })
+}
+
+fn init(a: InitArgs) -> anyhow::Result<()> {
+    let keys = a.data.join(layout::KEYS);
+    if a.data.join(layout::CONFIG).exists() {
+        bail!("{} is already a kp-node data directory", a.data.display());
+    }
+    std::fs::create_dir_all(&keys)?;
+    let mut made = Vec::new();
+    let mut gen_key = |name: &str| -> anyhow::Result<kp_schemas::Keypair> {
+        let path = keys.join(format!("{name}.json"));
+        let k = kp_client::keyfile::generate(&path)?;
+        made.push((name.to_string(), k.public(), path));
+        Ok(k)
+    };
+    let authority = a.participant.as_deref().map(|p| gen_key(&format!("authority-{p}"))).transpose()?;
+    let monitor = a.monitor.as_deref().map(|m| gen_key(&format!("monitor-{m}"))).transpose()?;
+    let chair = if a.chair || a.dev_network.is_some() { Some(gen_key("chair")?) } else { None };
+    std::fs::write(a.data.join(layout::CONFIG), CONFIG_TEMPLATE)?;
+    if let Some(network) = &a.dev_network {
+        let chair = chair.as_ref().expect("a development network has a chair");
+        let roster = kp_node::devnet::single_node_roster(
+            network,
+            chair,
+            authority.as_ref().zip(a.participant.as_deref()),
+            monitor.as_ref().zip(a.monitor.as_deref()),
+            a.zone_regime,
+        );
+        std::fs::write(a.data.join(layout::ROSTER), serde_json::to_string_pretty(&roster)?)?;
+    }
+    println!("initialised {}", a.data.display());
+    for (name, key, path) in made {
+        println!("  {name:<20} {key}  ({})", path.display());
+    }
+    if a.dev_network.is_none() {
+        println!("next: put these public keys in the network roster, have the chair sign it,");
+        println!(
+            "      save it as {}, then run `kp-node run --data {}`",
+            a.data.join(layout::ROSTER).display(),
+            a.data.display()
+        );
+    } else {
+        println!("next: kp-node run --data {}", a.data.display());
+    }
+    Ok(())
+}

@@ -140,11 +140,7 @@ fn deserialize_fixed<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<
             Ok(out)
         }
     }
-    if d.is_human_readable() {
-        d.deserialize_str(V::<N>)
-    } else {
-        d.deserialize_tuple(N, V::<N>)
-    }
+    if d.is_human_readable() { d.deserialize_str(V::<N>) } else { d.deserialize_tuple(N, V::<N>) }
 }
 
 #[cfg(test)]

@@ -94,12 +94,7 @@ pub fn check_key(key: &PublicKey) -> Result<(), SignatureError> {
 /// Verify with dalek's `verify_strict`: canonical S, no small-order R or key.
 /// Every node must accept exactly the same signatures, so this is the only
 /// verification function the ledger uses.
-pub fn verify(
-    domain: Domain,
-    key: &PublicKey,
-    message: &[u8],
-    sig: &SignatureBytes,
-) -> Result<(), SignatureError> {
+pub fn verify(domain: Domain, key: &PublicKey, message: &[u8], sig: &SignatureBytes) -> Result<(), SignatureError> {
     let vk = parse_key(key)?;
     verify_with(&vk, domain, message, sig)
 }
@@ -162,14 +157,8 @@ mod tests {
         let k = Keypair::from_seed([7; 32]);
         let sig = k.sign(Domain::Entry, b"hello");
         assert_eq!(verify(Domain::Entry, &k.public(), b"hello", &sig), Ok(()));
-        assert_eq!(
-            verify(Domain::Record, &k.public(), b"hello", &sig),
-            Err(SignatureError::BadSignature)
-        );
-        assert_eq!(
-            verify(Domain::Entry, &k.public(), b"hellO", &sig),
-            Err(SignatureError::BadSignature)
-        );
+        assert_eq!(verify(Domain::Record, &k.public(), b"hello", &sig), Err(SignatureError::BadSignature));
+        assert_eq!(verify(Domain::Entry, &k.public(), b"hellO", &sig), Err(SignatureError::BadSignature));
     }
 
     #[test]
@@ -188,9 +177,6 @@ mod tests {
     #[test]
     fn leaf_hash_matches_rfc6962() {
         // Empty leaf: SHA-256(0x00), from RFC 6962 test data.
-        assert_eq!(
-            entry_hash(b"").to_hex(),
-            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-        );
+        assert_eq!(entry_hash(b"").to_hex(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
     }
 }

@@ -23,10 +23,8 @@ type Config = bincode::config::Configuration<
     bincode::config::Limit<MAX_DECODE_BYTES>,
 >;
 
-const CONFIG: Config = bincode::config::standard()
-    .with_little_endian()
-    .with_fixed_int_encoding()
-    .with_limit::<MAX_DECODE_BYTES>();
+const CONFIG: Config =
+    bincode::config::standard().with_little_endian().with_fixed_int_encoding().with_limit::<MAX_DECODE_BYTES>();
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -64,8 +62,8 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Decode
     if bytes.len() > MAX_DECODE_BYTES {
         return Err(DecodeError::TooLarge(bytes.len()));
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, CONFIG).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if read != bytes.len() {
         return Err(DecodeError::Trailing(bytes.len() - read));
     }
@@ -78,8 +76,8 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Decode
 /// Decode bytes this process wrote itself (the node's own store). Skips the
 /// re-encoding check, which only guards bytes that others will hash.
 pub fn decode_trusted<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, CONFIG).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if read != bytes.len() {
         return Err(DecodeError::Trailing(bytes.len() - read));
     }

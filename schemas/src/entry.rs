@@ -33,6 +33,11 @@ impl SignedEntry {
         let split = bytes.len() - SignatureBytes::LEN;
         let entry: Entry = encoding::decode(&bytes[..split]).map_err(decode_refusal)?;
         limits::check_entry(&entry)?;
+        // A licensee's record is part of the entry: its bounds too come
+        // before any signature is checked (R9).
+        if let Body::Countersigned(c) = &entry.body {
+            SignedRecord::from_countersigned(c)?;
+        }
         let hash = crypto::entry_hash(&bytes);
         Ok(Self { bytes, entry, hash })
     }
@@ -159,10 +164,7 @@ impl SignedRecord {
 
 /// Build and sign a record in one step.
 pub fn sign_record(network: &str, key: &Keypair, nonce: u64, body: RecordBody) -> SignedRecord {
-    SignedRecord::sign(
-        Record { network: network.to_string(), licensee: key.public(), nonce, body },
-        key,
-    )
+    SignedRecord::sign(Record { network: network.to_string(), licensee: key.public(), nonce, body }, key)
 }
 
 fn decode_refusal(e: DecodeError) -> Refusal {

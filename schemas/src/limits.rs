@@ -37,10 +37,7 @@ pub fn check_id(field: &str, s: &str) -> Result<(), Refusal> {
         return Err(too_long(field, MAX_ID));
     }
     if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.:".contains(&b)) {
-        return Err(Refusal::new(
-            "R9.bad_id",
-            format!("{field} `{s}` may use only letters, digits and / - _ . :"),
-        ));
+        return Err(Refusal::new("R9.bad_id", format!("{field} `{s}` may use only letters, digits and / - _ . :")));
     }
     Ok(())
 }

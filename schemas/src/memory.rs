@@ -122,11 +122,7 @@ impl TrailSource for MemLedger {
         LedgerView::certificate(self, number)
     }
     fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord> {
-        self.zones
-            .values()
-            .filter(|z| z.status.participant == participant && z.status.zone == zone)
-            .cloned()
-            .collect()
+        self.zones.values().filter(|z| z.status.participant == participant && z.status.zone == zone).cloned().collect()
     }
     fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
         self.attestations.iter().filter(|a| a.subject == *subject).cloned().collect()

@@ -23,11 +23,7 @@ impl std::fmt::Debug for HexBytes {
 
 impl Serialize for HexBytes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&hex::encode(&self.0))
-        } else {
-            s.serialize_bytes(&self.0)
-        }
+        if s.is_human_readable() { s.serialize_str(&hex::encode(&self.0)) } else { s.serialize_bytes(&self.0) }
     }
 }
 
@@ -187,10 +183,9 @@ impl Role {
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role `{s}` (expected one of miner, trader, exporter, importer, laboratory)"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            format!("unknown role `{s}` (expected one of miner, trader, exporter, importer, laboratory)")
+        })
     }
 }
 

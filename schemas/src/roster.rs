@@ -18,7 +18,8 @@ pub fn sign(roster: Roster, chair: &Keypair) -> SignedRoster {
 /// bounds, unique members, and the chair's signature. Returns the roster and
 /// its hash.
 pub fn verify(s: &SignedRoster) -> Result<(Roster, Hash32), Refusal> {
-    let roster: Roster = encoding::decode(&s.bytes.0).map_err(|e| Refusal::new(e.code(), format!("roster bytes: {e}")))?;
+    let roster: Roster =
+        encoding::decode(&s.bytes.0).map_err(|e| Refusal::new(e.code(), format!("roster bytes: {e}")))?;
     if roster != s.roster {
         return Err(Refusal::new("R1.roster_mismatch", "the readable roster differs from the signed bytes"));
     }

@@ -123,12 +123,9 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
     if e.seq < next {
         return match view.entry_hash_at(&e.author, e.seq) {
             Some(existing) if existing == hash => Ok(Verdict::Duplicate(hash)),
-            Some(existing) => Ok(Verdict::Equivocation(Equivocation {
-                author: e.author,
-                seq: e.seq,
-                existing,
-                conflicting: hash,
-            })),
+            Some(existing) => {
+                Ok(Verdict::Equivocation(Equivocation { author: e.author, seq: e.seq, existing, conflicting: hash }))
+            }
             None => refuse("R3.gap", format!("entry {} of this log is missing here", e.seq)),
         };
     }
@@ -166,9 +163,10 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
                 Body::RegisterLicensee(r) => ctx.register(code, r, &mut out)?,
                 Body::RevokeLicensee(r) => ctx.revoke(code, r, &mut out)?,
                 Body::Countersigned(c) => {
-                    let record = v.record.as_ref().ok_or_else(|| {
-                        Refusal::new("R1.unverified_record", "countersigned record was not verified")
-                    })?;
+                    let record = v
+                        .record
+                        .as_ref()
+                        .ok_or_else(|| Refusal::new("R1.unverified_record", "countersigned record was not verified"))?;
                     ctx.record(p, record, &crypto::record_hash(&c.record.0), &mut out)?
                 }
                 Body::ImportConfirmation(c) => ctx.confirm(code, c, &mut out)?,
@@ -264,7 +262,12 @@ impl<V: LedgerView> Ctx<'_, V> {
             let names: Vec<_> = needs.iter().map(|r| r.as_str()).collect();
             return refuse(
                 "R2.role",
-                format!("a {} record needs the role {}; {} has none of them", r.body.kind(), names.join(" or "), licensee.name),
+                format!(
+                    "a {} record needs the role {}; {} has none of them",
+                    r.body.kind(),
+                    names.join(" or "),
+                    licensee.name
+                ),
             );
         }
         out.changes.push(Change::Record(*rhash));
@@ -302,24 +305,39 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn production(&self, p: &ParticipantState, l: &LicenseeState, x: &Production, out: &mut Accepted) -> Result<(), Refusal> {
+    fn production(
+        &self,
+        p: &ParticipantState,
+        l: &LicenseeState,
+        x: &Production,
+        out: &mut Accepted,
+    ) -> Result<(), Refusal> {
         let code = p.participant.code.as_str();
         self.new_lot_id(code, &x.lot, &mut BTreeSet::new())?;
         let mut compliant = !p.participant.zone_regime;
         match &x.zone {
             None if p.participant.zone_regime => {
-                return refuse("R6.zone_required", format!("{code} is under the zone regime: production must name its zone"));
+                return refuse(
+                    "R6.zone_required",
+                    format!("{code} is under the zone regime: production must name its zone"),
+                );
             }
             None => {}
             Some(z) => {
                 if let Some(status_hash) = &z.status_entry {
                     let rec = self.view.zone(status_hash).ok_or_else(|| {
-                        Refusal::new(codes::MISSING_DEPENDENCY, format!("zone-status entry {status_hash} is not known here"))
+                        Refusal::new(
+                            codes::MISSING_DEPENDENCY,
+                            format!("zone-status entry {status_hash} is not known here"),
+                        )
                     })?;
                     if rec.status.participant != code || rec.status.zone != z.zone {
                         return refuse(
                             "R6.zone_mismatch",
-                            format!("status entry is for zone {} of {}, not {} of {code}", rec.status.zone, rec.status.participant, z.zone),
+                            format!(
+                                "status entry is for zone {} of {}, not {} of {code}",
+                                rec.status.zone, rec.status.participant, z.zone
+                            ),
                         );
                     }
                     let in_force = rec.status.effective.as_str() <= x.date.as_str();
@@ -354,7 +372,12 @@ impl<V: LedgerView> Ctx<'_, V> {
 
     /// Take weight from input lots (R4, R5, R8). Returns the updated lots,
     /// the total taken, the common nature and whether all were compliant.
-    fn spend(&self, code: &str, holder: &LicenseeState, takes: &[Take]) -> Result<(Vec<LotState>, Weight, Nature, bool), Refusal> {
+    fn spend(
+        &self,
+        code: &str,
+        holder: &LicenseeState,
+        takes: &[Take],
+    ) -> Result<(Vec<LotState>, Weight, Nature, bool), Refusal> {
         let mut lots: BTreeMap<&str, LotState> = BTreeMap::new();
         let mut total: Weight = 0;
         let mut nature = None;
@@ -453,7 +476,9 @@ impl<V: LedgerView> Ctx<'_, V> {
         let mut value: Cents = 0;
         for line in &x.lines {
             match hs_nature(&line.code) {
-                None => return refuse("R8.unknown_hs_code", format!("HS code {} is not a rough-diamond code", line.code)),
+                None => {
+                    return refuse("R8.unknown_hs_code", format!("HS code {} is not a rough-diamond code", line.code));
+                }
                 Some(n) if n != nature => {
                     let what = match nature {
                         Nature::Natural => "natural stones cannot leave under a synthetic HS code",
@@ -504,7 +529,10 @@ impl<V: LedgerView> Ctx<'_, V> {
             }
         };
         if cert.entry != c.certificate_entry {
-            return refuse("R7.certificate_entry_mismatch", "the confirmation names another entry than the certificate's");
+            return refuse(
+                "R7.certificate_entry_mismatch",
+                "the confirmation names another entry than the certificate's",
+            );
         }
         if cert.importer != code {
             return refuse(
@@ -513,7 +541,10 @@ impl<V: LedgerView> Ctx<'_, V> {
             );
         }
         if let Some(prev) = &cert.confirmation {
-            return refuse("R7.already_confirmed", format!("certificate {} was confirmed by entry {}", cert.number, prev.entry));
+            return refuse(
+                "R7.already_confirmed",
+                format!("certificate {} was confirmed by entry {}", cert.number, prev.entry),
+            );
         }
         self.new_lot_id(code, &c.lot, &mut BTreeSet::new())?;
         self.active_holder(code, &c.holder)?;

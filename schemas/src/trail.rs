@@ -166,15 +166,21 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         }
     }
 
-    fn lot(&mut self, participant: &str, id: &str, taken: Option<Weight>, depth: usize) -> Result<(TrailNode, Shares), TrailError> {
+    fn lot(
+        &mut self,
+        participant: &str,
+        id: &str,
+        taken: Option<Weight>,
+        depth: usize,
+    ) -> Result<(TrailNode, Shares), TrailError> {
         if depth > MAX_DEPTH {
             return Err(TrailError::TooDeep);
         }
         self.depth = self.depth.max(depth);
-        let lot = self.src.lot(participant, id).ok_or_else(|| TrailError::UnknownLot {
-            participant: participant.into(),
-            lot: id.into(),
-        })?;
+        let lot = self
+            .src
+            .lot(participant, id)
+            .ok_or_else(|| TrailError::UnknownLot { participant: participant.into(), lot: id.into() })?;
         let kind = match lot.origin {
             LotOrigin::Production { .. } => NodeKind::Production,
             LotOrigin::Transfer { .. } => NodeKind::Transfer,

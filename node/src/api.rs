@@ -1,0 +1,353 @@
+//! The HTTP API (see docs/API.md). Every error is a JSON `ApiError` with a
+//! stable code; a refused submission changes nothing.
+
+use crate::ingest::{Submission, SubmitError, WriterHandle};
+use crate::ledger::{Evidence, Ledger};
+use crate::metrics::Metrics;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kp_schemas::api::*;
+use kp_schemas::entry::SignedEntry;
+use kp_schemas::model::{Body, HexBytes, Record};
+use kp_schemas::state::{CertState, LicenseeState, ZoneRecord};
+use kp_schemas::trail::{self, Trail};
+use kp_schemas::{Hash32, PublicKey, encoding};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+/// Most entries in one log page.
+pub const MAX_PAGE: usize = 500;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Arc<Ledger>,
+    pub writer: WriterHandle,
+    pub metrics: Arc<Metrics>,
+    pub cookie: Arc<String>,
+    pub writes: Arc<Vec<String>>,
+}
+
+pub struct ApiErr(StatusCode, ApiError);
+
+impl ApiErr {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self(status, ApiError::new(code, message))
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "api.not_found", message)
+    }
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "api.bad_request", message)
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<kp_schemas::Refusal> for ApiErr {
+    fn from(r: kp_schemas::Refusal) -> Self {
+        // Bounds and decoding are the caller's bad input; the other rules
+        // are the ledger saying no.
+        let status = if r.rule() == "R9" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+        Self(status, r.into())
+    }
+}
+
+impl From<SubmitError> for ApiErr {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Refused(r) if r.code.starts_with("api.") => {
+                Self::new(StatusCode::CONFLICT, &r.code, r.message)
+            }
+            SubmitError::Refused(r) => r.into(),
+            SubmitError::NotWriter(m) => Self::new(StatusCode::CONFLICT, "api.not_writer", m),
+            SubmitError::Storage(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api.storage", m),
+            SubmitError::Unavailable => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "api.unavailable", "the node is shutting down")
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiErr {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!("read failed: {e}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api.storage", e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiErr>;
+
+/// JSON bodies are read as bytes and parsed here, so that every malformed
+/// body gets an `ApiError` rather than the framework's plain text.
+fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+    let body = body.map_err(|r| {
+        let status = r.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "api.too_large" } else { "api.bad_request" };
+        ApiErr::new(status, code, r.body_text())
+    })?;
+    serde_json::from_slice(&body).map_err(|e| ApiErr::bad(format!("malformed JSON body: {e}")))
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/status", get(status))
+        .route("/v1/roster", get(roster))
+        .route("/v1/records", post(submit_record))
+        .route("/v1/entries", post(submit_entry))
+        .route("/v1/actions", post(action))
+        .route("/v1/entries/{hash}", get(entry))
+        .route("/v1/logs", get(logs))
+        .route("/v1/logs/{author}", get(log_page))
+        .route("/v1/lots/{participant}/{*lot}", get(lot))
+        .route("/v1/certificates/{number}", get(certificate))
+        .route("/v1/licensees/{key}", get(licensee))
+        .route("/v1/zones", get(zones))
+        .route("/v1/trail/lot/{participant}/{*lot}", get(lot_trail))
+        .route("/v1/trail/certificate/{number}", get(certificate_trail))
+        .route("/v1/evidence", get(evidence))
+        .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+}
+
+async fn status(State(s): State<AppState>) -> ApiResult<Json<Status>> {
+    let net = s.ledger.network();
+    let logs = head_views(&s.ledger)?;
+    let evidence = s.ledger.evidence()?.into_iter().map(|e| e.equivocation).collect();
+    Ok(Json(Status {
+        network: net.network.clone(),
+        roster_hash: net.roster_hash,
+        version: env!("CARGO_PKG_VERSION").into(),
+        writes: s.writes.as_ref().clone(),
+        logs,
+        entries: s.ledger.entry_count(),
+        evidence,
+    }))
+}
+
+fn head_views(l: &Ledger) -> ApiResult<Vec<HeadView>> {
+    let net = l.network();
+    Ok(l.heads()?.into_iter().map(|(author, head)| HeadView { author, name: net.author_name(&author), head }).collect())
+}
+
+async fn roster(State(s): State<AppState>) -> Json<kp_schemas::model::SignedRoster> {
+    Json(s.ledger.roster().clone())
+}
+
+async fn submit(s: &AppState, sub: Submission) -> ApiResult<(StatusCode, Json<Submitted>)> {
+    let r = s.writer.submit(sub).await?;
+    let status = if r.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(r)))
+}
+
+async fn submit_record(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Submitted>)> {
+    let req: SubmitRecord = parse_json(body)?;
+    submit(&s, Submission::Record { record: req.record.0, signature: req.signature }).await
+}
+
+async fn submit_entry(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Submitted>)> {
+    let req: SubmitEntry = parse_json(body)?;
+    submit(&s, Submission::Entry(req.entry.0)).await
+}
+
+fn authorised(s: &AppState, headers: &HeaderMap) -> bool {
+    let Some(given) =
+        headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Constant time, so the cookie cannot be guessed byte by byte.
+    let (a, b) = (given.trim().as_bytes(), s.cookie.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn action(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Submitted>)> {
+    if !authorised(&s, &headers) {
+        return Err(ApiErr::new(
+            StatusCode::UNAUTHORIZED,
+            "api.unauthorized",
+            "actions need `Authorization: Bearer <cookie>`, the content of the node's .cookie file",
+        ));
+    }
+    let req: Action = parse_json(body)?;
+    submit(&s, Submission::Action { as_author: req.as_author, body: req.body }).await
+}
+
+fn parse_hash(s: &str) -> ApiResult<Hash32> {
+    Hash32::from_hex(s).map_err(|e| ApiErr::bad(e.to_string()))
+}
+
+fn parse_key(s: &str) -> ApiResult<PublicKey> {
+    PublicKey::from_hex(s).map_err(|e| ApiErr::bad(e.to_string()))
+}
+
+pub fn entry_view(l: &Ledger, e: &SignedEntry) -> EntryView {
+    let x = e.entry();
+    let record = match &x.body {
+        Body::Countersigned(c) => encoding::decode::<Record>(&c.record.0).ok(),
+        _ => None,
+    };
+    EntryView {
+        hash: e.hash(),
+        author: x.author,
+        author_name: l.network().author_name(&x.author),
+        seq: x.seq,
+        prev: x.prev,
+        timestamp_ms: x.timestamp_ms,
+        body: x.body.clone(),
+        record,
+        bytes: HexBytes(e.bytes().to_vec()),
+    }
+}
+
+async fn entry(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<Json<EntryView>> {
+    let h = parse_hash(&hash)?;
+    let e = s.ledger.entry_by_hash(&h)?.ok_or_else(|| ApiErr::not_found(format!("no entry {h}")))?;
+    Ok(Json(entry_view(&s.ledger, &e)))
+}
+
+async fn logs(State(s): State<AppState>) -> ApiResult<Json<Vec<HeadView>>> {
+    head_views(&s.ledger).map(Json)
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn log_page(
+    State(s): State<AppState>,
+    Path(author): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<LogPage>> {
+    let author = parse_key(&author)?;
+    let from = q.from.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let entries = s.ledger.log_page(&author, from, limit)?;
+    let next = (entries.len() == limit).then(|| entries.last().map(|e| e.entry().seq + 1)).flatten();
+    Ok(Json(LogPage { author, entries: entries.iter().map(|e| entry_view(&s.ledger, e)).collect(), next }))
+}
+
+async fn lot(State(s): State<AppState>, Path((participant, lot)): Path<(String, String)>) -> ApiResult<Json<LotView>> {
+    let l = s
+        .ledger
+        .lot(&participant, &lot)?
+        .ok_or_else(|| ApiErr::not_found(format!("lot {lot} does not exist in {participant}")))?;
+    let holder_name = s.ledger.licensee(&l.holder)?.map(|x| x.name);
+    Ok(Json(LotView { lot: l, holder_name }))
+}
+
+async fn certificate(State(s): State<AppState>, Path(number): Path<String>) -> ApiResult<Json<CertState>> {
+    s.ledger
+        .certificate(&number)?
+        .map(Json)
+        .ok_or_else(|| ApiErr::not_found(format!("certificate {number} does not exist")))
+}
+
+async fn licensee(State(s): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<LicenseeState>> {
+    let k = parse_key(&key)?;
+    s.ledger.licensee(&k)?.map(Json).ok_or_else(|| ApiErr::not_found(format!("no licensee {k}")))
+}
+
+#[derive(Deserialize)]
+struct ZoneQuery {
+    participant: Option<String>,
+}
+
+async fn zones(State(s): State<AppState>, Query(q): Query<ZoneQuery>) -> ApiResult<Json<Vec<ZoneRecord>>> {
+    let mut z = s.ledger.zones()?;
+    if let Some(p) = q.participant {
+        z.retain(|r| r.status.participant == p);
+    }
+    z.sort_by(|a, b| {
+        (&a.status.participant, &a.status.zone, &a.status.effective).cmp(&(
+            &b.status.participant,
+            &b.status.zone,
+            &b.status.effective,
+        ))
+    });
+    Ok(Json(z))
+}
+
+#[derive(Deserialize)]
+struct TrailQuery {
+    today: Option<String>,
+}
+
+fn today_or(q: TrailQuery) -> ApiResult<String> {
+    match q.today {
+        Some(d) if kp_schemas::model::is_date(&d) => Ok(d),
+        Some(d) => Err(ApiErr::bad(format!("today `{d}` is not a YYYY-MM-DD date"))),
+        None => Ok(crate::clock::today()),
+    }
+}
+
+fn trail_result(r: Result<Trail, trail::TrailError>) -> ApiResult<Json<Trail>> {
+    r.map(Json).map_err(|e| {
+        let status = if matches!(e, trail::TrailError::TooDeep) {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        ApiErr::new(status, e.code(), e.to_string())
+    })
+}
+
+async fn lot_trail(
+    State(s): State<AppState>,
+    Path((participant, lot)): Path<(String, String)>,
+    Query(q): Query<TrailQuery>,
+) -> ApiResult<Json<Trail>> {
+    let today = today_or(q)?;
+    let l = s.ledger.clone();
+    let r = tokio::task::spawn_blocking(move || trail::lot_trail(l.as_ref(), &participant, &lot, &today))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?;
+    trail_result(r)
+}
+
+async fn certificate_trail(
+    State(s): State<AppState>,
+    Path(number): Path<String>,
+    Query(q): Query<TrailQuery>,
+) -> ApiResult<Json<Trail>> {
+    let today = today_or(q)?;
+    let l = s.ledger.clone();
+    let r = tokio::task::spawn_blocking(move || trail::certificate_trail(l.as_ref(), &number, &today))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?;
+    trail_result(r)
+}
+
+async fn evidence(State(s): State<AppState>) -> ApiResult<Json<Vec<kp_schemas::rules::Equivocation>>> {
+    Ok(Json(s.ledger.evidence()?.into_iter().map(|e: Evidence| e.equivocation).collect()))
+}

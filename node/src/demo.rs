@@ -1,0 +1,467 @@
+//! `kp-node demo`: a development network in a local folder, loaded with the
+//! reference scenario (docs/SCENARIO.md), served until stopped.
+
+use crate::devnet::{DevKeys, MONITOR_ID};
+use crate::node::{self, NodeConfig, layout};
+use anyhow::{Context, bail};
+use kp_client::{Client, ClientError, keyfile, render};
+use kp_schemas::api::Submitted;
+use kp_schemas::entry::sign_record;
+use kp_schemas::model::*;
+use kp_schemas::trail::Trail;
+use kp_schemas::{Hash32, Keypair, PublicKey};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const NETWORK: &str = "kp-demo";
+/// Marks a folder as made by the demo, so a rerun may replace it.
+const MARKER: &str = "KP-DEMO";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Folder for the demo network; replaced if it holds an earlier demo.
+    #[arg(long, default_value = "kp-demo")]
+    pub dir: PathBuf,
+    /// HTTP listen address of the node.
+    #[arg(long, env = "KP_HTTP", default_value = "127.0.0.1:7070")]
+    pub http: SocketAddr,
+    /// Exit after printing the trail instead of serving until stopped.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let (data, licensees) = prepare(&args.dir)?;
+    let n = node::start(&NodeConfig { data_dir: data.clone(), http: args.http, roster: None }).await?;
+    let client = Client::new(n.url()).with_cookie(n.cookie.clone());
+    let outcome = tokio::task::spawn_blocking(move || load_scenario(&client, &licensees)).await??;
+    println!();
+    println!(
+        "Trail of the Indian lot {} (as a monitor sees it: kp trail lot IN {}):",
+        outcome.indian_lot, outcome.indian_lot
+    );
+    println!();
+    print!("{}", render::trail_text(&outcome.trail));
+    println!();
+    println!("The node is serving the API at {}. Try:", n.url());
+    println!("  export KP_NODE={} KP_COOKIE={}", n.url(), data.join(layout::COOKIE).display());
+    println!("  cargo run --release -p kp-client --bin kp -- trail lot IN {} --dot", outcome.indian_lot);
+    println!("  cargo run --release -p kp-client --bin kp -- cert show CF-000001");
+    println!("  cargo run --release -p kp-client --bin kp -- zones --participant CF");
+    println!("Licensee keys are in {}.", args.dir.join("licensees").display());
+    if args.exit {
+        return n.stop().await;
+    }
+    println!("Press Ctrl-C to stop.");
+    node::shutdown_signal().await;
+    n.stop().await
+}
+
+/// Create the folder: node data with every key of the network, and licensee
+/// keys in `licensees/` (registration is left to the caller).
+pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            bail!("{} exists and was not made by `kp-node demo`: choose another --dir", dir.display());
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing the earlier demo in {}", dir.display()))?;
+    }
+    let data = dir.join("node");
+    let keys_dir = data.join(layout::KEYS);
+    std::fs::create_dir_all(&keys_dir)?;
+    std::fs::write(dir.join(MARKER), "made by kp-node demo; safe to delete\n")?;
+    let keys = DevKeys::generate()?;
+    keyfile::write(&keys_dir.join("chair.json"), &keys.chair)?;
+    keyfile::write(&keys_dir.join(format!("monitor-{MONITOR_ID}.json")), &keys.monitor)?;
+    for (code, k) in &keys.authorities {
+        keyfile::write(&keys_dir.join(format!("authority-{code}.json")), k)?;
+    }
+    std::fs::write(data.join(layout::ROSTER), serde_json::to_string_pretty(&keys.roster(NETWORK))?)?;
+    let licensees = Licensees::generate(&dir.join("licensees"))?;
+    Ok((data, licensees))
+}
+
+/// One licensee of the scenario.
+pub struct Licensee {
+    pub participant: &'static str,
+    pub name: &'static str,
+    pub roles: Vec<Role>,
+    pub key: Keypair,
+}
+
+pub struct Licensees(pub Vec<(&'static str, Licensee)>);
+
+impl Licensees {
+    fn generate(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        use Role::*;
+        let specs: [(&str, &str, &str, Vec<Role>); 8] = [
+            ("cf-miner", "CF", "Berberati Artisanal Mining Cooperative", vec![Miner]),
+            ("cf-buyer", "CF", "Bangui Buying Office", vec![Trader]),
+            ("cf-exporter", "CF", "Bangui Diamond Export", vec![Exporter, Trader]),
+            ("bw-miner", "BW", "Jwaneng Mine", vec![Miner]),
+            ("bw-exporter", "BW", "Gaborone Rough Sales", vec![Exporter, Trader]),
+            ("eu-trader", "EU", "Antwerp Rough Trading", vec![Importer, Trader, Exporter]),
+            ("ae-importer", "AE", "Dubai Rough Imports", vec![Importer, Trader]),
+            ("in-importer", "IN", "Mumbai Rough Imports", vec![Importer, Trader]),
+        ];
+        let mut out = Vec::new();
+        for (file, participant, name, roles) in specs {
+            let key = keyfile::generate(&dir.join(format!("{file}.json")))?;
+            out.push((file, Licensee { participant, name, roles, key }));
+        }
+        Ok(Self(out))
+    }
+
+    pub fn get(&self, file: &str) -> &Licensee {
+        &self.0.iter().find(|(f, _)| *f == file).expect("a scenario licensee").1
+    }
+
+    fn key(&self, file: &str) -> PublicKey {
+        self.get(file).key.public()
+    }
+}
+
+pub struct Outcome {
+    pub indian_lot: String,
+    pub trail: Trail,
+}
+
+struct Driver<'a> {
+    client: &'a Client,
+    people: &'a Licensees,
+    nonce: u64,
+}
+
+impl Driver<'_> {
+    fn record(&mut self, who: &str, body: RecordBody) -> Result<Submitted, ClientError> {
+        self.nonce += 1;
+        let rec = sign_record(NETWORK, &self.people.get(who).key, self.nonce, body);
+        self.client.submit_record(&rec)
+    }
+
+    fn ok(&mut self, step: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<Submitted> {
+        let s = r.with_context(|| format!("scenario step failed: {step}"))?;
+        let flags = if s.flags.is_empty() { String::new() } else { format!("  [{}]", s.flags.join("; ")) };
+        println!("  ok       {step:<62} {} #{}{flags}", s.author_name, s.seq);
+        Ok(s)
+    }
+
+    fn refused(&mut self, step: &str, expected: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<()> {
+        match r {
+            Err(ClientError::Api { error, .. }) if error.code == expected => {
+                println!("  refused  {step:<62} {}: {}", error.code, error.message);
+                Ok(())
+            }
+            Err(e) => bail!("{step}: expected {expected}, got {e}"),
+            Ok(s) => bail!("{step}: expected {expected}, but it was accepted as entry {}", s.hash),
+        }
+    }
+
+    fn zone(&mut self, zone: &str, name: &str, effective: &str) -> anyhow::Result<Hash32> {
+        let body = Body::ZoneStatus(ZoneStatus {
+            participant: "CF".into(),
+            zone: zone.into(),
+            name: name.into(),
+            status: ZoneState::Compliant,
+            effective: effective.into(),
+        });
+        let r = self.client.action(Some(MONITOR_ID), body);
+        Ok(self.ok(&format!("{MONITOR_ID} declares {name} ({zone}) compliant from {effective}"), r)?.hash)
+    }
+
+    fn produce(
+        &mut self,
+        who: &str,
+        lot: &str,
+        site: &str,
+        zone: Option<(&str, Option<Hash32>)>,
+        ct: u64,
+        date: &str,
+    ) -> anyhow::Result<Hash32> {
+        let body = RecordBody::Production(Production {
+            lot: lot.into(),
+            site: site.into(),
+            zone: zone.map(|(z, h)| ZoneRef { zone: z.into(), status_entry: h }),
+            weight: ct * 100,
+            stones: (ct / 2) as u32,
+            date: date.into(),
+            nature: Nature::Natural,
+        });
+        let r = self.record(who, body);
+        Ok(self.ok(&format!("{} produces {lot} ({ct} ct at {site})", self.people.get(who).name), r)?.hash)
+    }
+
+    fn transfer_body(inputs: &[(&str, u64)], outputs: &[(&str, u64, PublicKey)], date: &str) -> RecordBody {
+        RecordBody::Transfer(Transfer {
+            inputs: inputs.iter().map(|(l, ct)| Take { lot: l.to_string(), weight: ct * 100 }).collect(),
+            outputs: outputs
+                .iter()
+                .map(|(l, ct, h)| Output { lot: l.to_string(), weight: ct * 100, holder: *h })
+                .collect(),
+            date: date.into(),
+        })
+    }
+
+    fn transfer(
+        &mut self,
+        who: &str,
+        step: &str,
+        inputs: &[(&str, u64)],
+        outputs: &[(&str, u64, PublicKey)],
+        date: &str,
+    ) -> anyhow::Result<()> {
+        let r = self.record(who, Self::transfer_body(inputs, outputs, date));
+        self.ok(step, r).map(|_| ())
+    }
+
+    fn export_body(
+        cert: &str,
+        to: &str,
+        consignee: &str,
+        inputs: &[(&str, u64)],
+        lines: &[(&str, u64, u64)],
+        issued: &str,
+    ) -> RecordBody {
+        RecordBody::Export(Export {
+            certificate: cert.into(),
+            importer: to.into(),
+            consignee: consignee.into(),
+            inputs: inputs.iter().map(|(l, ct)| Take { lot: l.to_string(), weight: ct * 100 }).collect(),
+            lines: lines
+                .iter()
+                .map(|(c, ct, usd)| HsLine { code: c.to_string(), weight: ct * 100, value_cents: usd * 100 })
+                .collect(),
+            parcels: lines.len() as u32,
+            issued: issued.into(),
+            expires: "2018-12-31".into(),
+        })
+    }
+
+    fn confirm(
+        &mut self,
+        by: &str,
+        exporter: &str,
+        cert: &str,
+        lot: &str,
+        ct: u64,
+        parcels: u32,
+        holder: PublicKey,
+    ) -> Result<Submitted, ClientError> {
+        let c = self.client.certificate(cert)?;
+        let body = Body::ImportConfirmation(ImportConfirmation {
+            exporter: exporter.into(),
+            certificate: cert.into(),
+            certificate_entry: c.entry,
+            weight: ct * 100,
+            parcels,
+            lot: lot.into(),
+            holder,
+            date: "2017-05-02".into(),
+        });
+        self.client.action(Some(by), body)
+    }
+}
+
+/// Load KP-DOMAIN's reference scenario through the HTTP API: every accepted
+/// step and every refusal of step 4 is checked as it happens.
+pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outcome> {
+    let mut d = Driver { client, people, nonce: crate::clock::now_ms() * 1000 };
+    let p = |f: &str| people.key(f);
+
+    println!("Registering licensees with their authorities:");
+    for (file, l) in &people.0 {
+        let body = Body::RegisterLicensee(LicenseeRegistration {
+            licensee: l.key.public(),
+            name: l.name.into(),
+            roles: l.roles.clone(),
+        });
+        let r = client.action(Some(l.participant), body);
+        d.ok(&format!("{} registers {} ({file})", l.participant, l.name), r)?;
+    }
+
+    println!("1. The monitor declares the compliant zones of CF:");
+    let ber = d.zone("BER", "Berberati", "2016-06-01")?;
+    let car = d.zone("CAR", "Carnot", "2016-06-01")?;
+    let nol = d.zone("NOL", "Nola", "2016-06-01")?;
+    d.zone("BOD", "Boda", "2016-10-01")?;
+    d.zone("GAZ", "Gazi", "2017-11-01")?;
+
+    println!("2. Production in Berberati and Nola, mixed and exported to the EU; BW exports too:");
+    d.produce("cf-miner", "CF/BER/2017/00042", "Berberati", Some(("BER", Some(ber))), 600, "2017-03-10")?;
+    d.produce("cf-miner", "CF/NOL/2017/00017", "Nola", Some(("NOL", Some(nol))), 400, "2017-03-12")?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Berberati lot to the buying office",
+        &[("CF/BER/2017/00042", 600)],
+        &[("CF/BO/2017/0001", 600, p("cf-buyer"))],
+        "2017-03-15",
+    )?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Nola lot to the buying office",
+        &[("CF/NOL/2017/00017", 400)],
+        &[("CF/BO/2017/0002", 400, p("cf-buyer"))],
+        "2017-03-15",
+    )?;
+    d.transfer(
+        "cf-buyer",
+        "buying office mixes both and sells the mix to the exporter",
+        &[("CF/BO/2017/0001", 600), ("CF/BO/2017/0002", 400)],
+        &[("CF/EXP/2017/0001", 1000, p("cf-exporter"))],
+        "2017-03-20",
+    )?;
+    let r = d.record(
+        "cf-exporter",
+        Driver::export_body(
+            "CF-000001",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("CF/EXP/2017/0001", 1000)],
+            &[("7102.31", 800, 1_200_000), ("7102.21", 200, 40_000)],
+            "2017-04-02",
+        ),
+    );
+    d.ok("CF exporter exports the mix to the EU: certificate CF-000001", r)?;
+    d.produce("bw-miner", "BW/JWA/2017/0001", "Jwaneng", None, 2000, "2017-02-20")?;
+    d.transfer(
+        "bw-miner",
+        "Jwaneng sells its lot to a BW exporter",
+        &[("BW/JWA/2017/0001", 2000)],
+        &[("BW/EXP/2017/0001", 2000, p("bw-exporter"))],
+        "2017-03-01",
+    )?;
+    let r = d.record(
+        "bw-exporter",
+        Driver::export_body(
+            "BW-000001",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("BW/EXP/2017/0001", 1500)],
+            &[("7102.31", 1200, 2_400_000), ("7102.10", 300, 150_000)],
+            "2017-04-05",
+        ),
+    );
+    d.ok("BW exporter exports 1500 ct to the EU: certificate BW-000001", r)?;
+
+    println!("3. The EU confirms both, mixes, splits and re-exports to AE and IN, who confirm:");
+    let r = d.confirm("EU", "CF", "CF-000001", "EU/ANR/2017/0001", 1000, 2, p("eu-trader"));
+    d.ok("EU confirms CF-000001 as lot EU/ANR/2017/0001", r)?;
+    let r = d.confirm("EU", "BW", "BW-000001", "EU/ANR/2017/0002", 1500, 2, p("eu-trader"));
+    d.ok("EU confirms BW-000001 as lot EU/ANR/2017/0002", r)?;
+    d.transfer(
+        "eu-trader",
+        "EU trader mixes the two lots",
+        &[("EU/ANR/2017/0001", 1000), ("EU/ANR/2017/0002", 1500)],
+        &[("EU/ANR/MIX/0001", 2500, p("eu-trader"))],
+        "2017-05-10",
+    )?;
+    d.transfer(
+        "eu-trader",
+        "EU trader splits the mix",
+        &[("EU/ANR/MIX/0001", 2500)],
+        &[("EU/ANR/LOT/A", 1000, p("eu-trader")), ("EU/ANR/LOT/B", 1500, p("eu-trader"))],
+        "2017-05-11",
+    )?;
+    let r = d.record(
+        "eu-trader",
+        Driver::export_body(
+            "EU-000001",
+            "AE",
+            "Dubai Rough Imports",
+            &[("EU/ANR/LOT/A", 1000)],
+            &[("7102.31", 1000, 1_500_000)],
+            "2017-05-20",
+        ),
+    );
+    d.ok("EU trader re-exports part A to AE: certificate EU-000001", r)?;
+    let r = d.record(
+        "eu-trader",
+        Driver::export_body(
+            "EU-000002",
+            "IN",
+            "Mumbai Rough Imports",
+            &[("EU/ANR/LOT/B", 1500)],
+            &[("7102.31", 1500, 2_300_000)],
+            "2017-05-20",
+        ),
+    );
+    d.ok("EU trader re-exports part B to IN: certificate EU-000002", r)?;
+    let r = d.confirm("AE", "EU", "EU-000001", "AE/DXB/2017/0001", 1000, 1, p("ae-importer"));
+    d.ok("AE confirms EU-000001 as lot AE/DXB/2017/0001", r)?;
+    let indian_lot = "IN/BOM/2017/0001";
+    let r = d.confirm("IN", "EU", "EU-000002", indian_lot, 1500, 1, p("in-importer"));
+    d.ok("IN confirms EU-000002 as lot IN/BOM/2017/0001", r)?;
+
+    println!("4. Bria was never declared compliant; its carats are tracked but can never leave:");
+    d.produce("cf-miner", "CF/BRI/2017/0007", "Bria", Some(("BRI", None)), 100, "2017-06-01")?;
+    d.produce("cf-miner", "CF/CAR/2017/0003", "Carnot", Some(("CAR", Some(car))), 300, "2017-06-02")?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Bria lot to the buying office",
+        &[("CF/BRI/2017/0007", 100)],
+        &[("CF/BO/2017/0003", 100, p("cf-buyer"))],
+        "2017-06-05",
+    )?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Carnot lot to the buying office",
+        &[("CF/CAR/2017/0003", 300)],
+        &[("CF/BO/2017/0004", 300, p("cf-buyer"))],
+        "2017-06-05",
+    )?;
+    d.transfer(
+        "cf-buyer",
+        "buying office mixes 50 ct of Bria into the Carnot lot (allowed)",
+        &[("CF/BO/2017/0003", 50), ("CF/BO/2017/0004", 300)],
+        &[("CF/EXP/2017/0002", 350, p("cf-exporter"))],
+        "2017-06-06",
+    )?;
+    let r = d.record(
+        "cf-exporter",
+        Driver::export_body(
+            "CF-000002",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("CF/EXP/2017/0002", 350)],
+            &[("7102.31", 350, 500_000)],
+            "2017-06-10",
+        ),
+    );
+    d.refused("exporting the Bria-Carnot mix", "R6.non_compliant_lot", r)?;
+    let r = d.record(
+        "cf-buyer",
+        Driver::transfer_body(&[("CF/BO/2017/0001", 600)], &[("CF/BO/2017/0099", 600, p("cf-exporter"))], "2017-06-11"),
+    );
+    d.refused("spending the Berberati lot a second time", "R5.already_spent", r)?;
+    let r = d.record(
+        "bw-exporter",
+        Driver::export_body(
+            "BW-000002",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("BW/EXP/2017/0001", 500)],
+            &[("7102.31", 600, 1_000_000)],
+            "2017-06-12",
+        ),
+    );
+    d.refused("an export whose HS lines outweigh its inputs", "R5.unbalanced", r)?;
+    let r = d.confirm("EU", "CF", "CF-000001", "EU/ANR/2017/0003", 1000, 2, p("eu-trader"));
+    d.refused("a second import confirmation of CF-000001", "R7.already_confirmed", r)?;
+    let r = d.record(
+        "bw-exporter",
+        Driver::export_body(
+            "BW-000003",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("BW/EXP/2017/0001", 500)],
+            &[("7104.21", 500, 800_000)],
+            "2017-06-12",
+        ),
+    );
+    d.refused("natural rough under a synthetic HS code", "R8.nature_mismatch", r)?;
+
+    println!("5. A monitor queries the Indian lot.");
+    let trail = client.lot_trail("IN", indian_lot, None)?;
+    Ok(Outcome { indian_lot: indian_lot.into(), trail })
+}

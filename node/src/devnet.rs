@@ -1,0 +1,105 @@
+//! Development networks: rosters and keys made on one machine, for the demo,
+//! tests and benchmarks. Real networks assemble their roster from each
+//! participant's public keys (docs/OPERATING.md).
+
+use kp_schemas::model::{Monitor, Participant, Roster, SignedRoster};
+use kp_schemas::{Keypair, roster};
+
+/// The participants of the reference scenario: code, name, zone regime.
+pub const PARTICIPANTS: [(&str, &str, bool); 5] = [
+    ("CF", "Central African Republic", true),
+    ("BW", "Botswana", false),
+    ("EU", "European Union", false),
+    ("AE", "United Arab Emirates", false),
+    ("IN", "India", false),
+];
+
+pub const MONITOR_ID: &str = "MT-CF";
+
+fn participant(code: &str, name: &str, key: &Keypair, zone_regime: bool) -> Participant {
+    Participant { code: code.into(), name: name.into(), authority: key.public(), zone_regime, nodes: vec![] }
+}
+
+fn monitor(id: &str, key: &Keypair, scope: Vec<String>) -> Monitor {
+    Monitor { id: id.into(), name: format!("Monitoring team {id}"), key: key.public(), scope, nodes: vec![] }
+}
+
+/// The keys of a development network of the reference participants.
+pub struct DevKeys {
+    pub chair: Keypair,
+    pub monitor: Keypair,
+    /// In the order of [`PARTICIPANTS`].
+    pub authorities: Vec<(String, Keypair)>,
+}
+
+impl DevKeys {
+    pub fn generate() -> anyhow::Result<Self> {
+        let fresh = || -> anyhow::Result<Keypair> {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            Ok(Keypair::from_seed(seed))
+        };
+        Ok(Self {
+            chair: fresh()?,
+            monitor: fresh()?,
+            authorities: PARTICIPANTS
+                .iter()
+                .map(|(c, ..)| Ok((c.to_string(), fresh()?)))
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+
+    /// Keys from fixed seeds, for reproducible benchmarks.
+    pub fn from_seed(seed: u8) -> Self {
+        let k = |i: u8| Keypair::from_seed([seed.wrapping_add(i); 32]);
+        Self {
+            chair: k(0),
+            monitor: k(1),
+            authorities: PARTICIPANTS.iter().enumerate().map(|(i, (c, ..))| (c.to_string(), k(2 + i as u8))).collect(),
+        }
+    }
+
+    pub fn authority(&self, code: &str) -> &Keypair {
+        &self.authorities.iter().find(|(c, _)| c == code).expect("a reference participant").1
+    }
+
+    pub fn roster(&self, network: &str) -> SignedRoster {
+        let participants = PARTICIPANTS
+            .iter()
+            .zip(&self.authorities)
+            .map(|((code, name, zr), (_, k))| participant(code, name, k, *zr))
+            .collect();
+        let r = Roster {
+            network: network.into(),
+            version: 1,
+            chair: self.chair.public(),
+            participants,
+            monitors: vec![monitor(MONITOR_ID, &self.monitor, vec!["CF".into()])],
+            observers: vec![],
+        };
+        roster::sign(r, &self.chair)
+    }
+}
+
+/// A roster with one node holding the chair key and, if given, one
+/// participant's authority and one monitor (scoped to that participant).
+pub fn single_node_roster(
+    network: &str,
+    chair: &Keypair,
+    authority: Option<(&Keypair, &str)>,
+    mon: Option<(&Keypair, &str)>,
+    zone_regime: bool,
+) -> SignedRoster {
+    let participants: Vec<Participant> =
+        authority.map(|(k, code)| vec![participant(code, code, k, zone_regime)]).unwrap_or_default();
+    let scope: Vec<String> = participants.iter().map(|p| p.code.clone()).collect();
+    let r = Roster {
+        network: network.into(),
+        version: 1,
+        chair: chair.public(),
+        participants,
+        monitors: mon.map(|(k, id)| vec![monitor(id, k, scope)]).unwrap_or_default(),
+        observers: vec![],
+    };
+    roster::sign(r, chair)
+}

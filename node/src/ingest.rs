@@ -1,0 +1,222 @@
+//! The write path. Submissions are verified in parallel (R1, R9), then judged
+//! in order against the state (R2-R8) and written in one synced batch: group
+//! commit. One writer thread owns this path, so two submissions that spend
+//! the same lot are always judged one after the other.
+
+use crate::clock::now_ms;
+use crate::keys::Keyring;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+use kp_schemas::api::Submitted;
+use kp_schemas::model::{Body, Entry};
+use kp_schemas::rules::{self, LedgerView, Verdict};
+use kp_schemas::{Keypair, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
+use rayon::prelude::*;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most submissions judged and written in one batch.
+pub const MAX_BATCH: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub enum Submission {
+    /// An entry signed by its author elsewhere.
+    Entry(Vec<u8>),
+    /// A licensee's record for this node to countersign.
+    Record { record: Vec<u8>, signature: SignatureBytes },
+    /// A body for this node to sign into one of its own logs.
+    Action { as_author: Option<String>, body: Body },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// This node does not hold the key of the log the submission needs.
+    #[error("{0}")]
+    NotWriter(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("the node is shutting down")]
+    Unavailable,
+}
+
+enum Prepared {
+    Entry(Result<Verified, Refusal>),
+    Record(Result<SignedRecord, Refusal>),
+    Action { as_author: Option<String>, body: Body },
+}
+
+fn prepare(s: Submission) -> Prepared {
+    match s {
+        Submission::Entry(bytes) => Prepared::Entry(SignedEntry::parse(bytes).and_then(|e| e.verify())),
+        Submission::Record { record, signature } => {
+            Prepared::Record(SignedRecord::parse(record, signature).and_then(|r| {
+                r.verify()?;
+                Ok(r)
+            }))
+        }
+        Submission::Action { as_author, body } => Prepared::Action { as_author, body },
+    }
+}
+
+pub struct Writer {
+    ledger: Arc<Ledger>,
+    keys: Keyring,
+    metrics: Arc<Metrics>,
+}
+
+impl Writer {
+    pub fn new(ledger: Arc<Ledger>, keys: Keyring, metrics: Arc<Metrics>) -> Self {
+        Self { ledger, keys, metrics }
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// Verify, judge and durably store a batch of submissions. Results are in
+    /// submission order; nothing is acknowledged before the write is synced.
+    pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
+        let prepared: Vec<Prepared> = if subs.len() > 1 {
+            subs.into_par_iter().map(prepare).collect()
+        } else {
+            subs.into_iter().map(prepare).collect()
+        };
+        let mut batch = self.ledger.batch();
+        let mut results = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let r = match p {
+                Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(&mut batch, v)),
+                Prepared::Record(r) => r.map_err(SubmitError::from).and_then(|r| self.countersign(&mut batch, r)),
+                Prepared::Action { as_author, body } => self.act(&mut batch, as_author.as_deref(), body),
+            };
+            results.push(r);
+        }
+        if let Err(e) = batch.commit() {
+            tracing::error!("batch write failed: {e}");
+            let msg = e.to_string();
+            for r in results.iter_mut() {
+                if r.is_ok() {
+                    *r = Err(SubmitError::Storage(msg.clone()));
+                }
+            }
+        }
+        self.metrics.observe(&results, self.ledger.entry_count());
+        results
+    }
+
+    fn countersign(&self, batch: &mut crate::ledger::Batch<'_>, r: SignedRecord) -> Result<Submitted, SubmitError> {
+        let licensee = r.record().licensee;
+        let state = batch.licensee(&licensee).ok_or_else(|| {
+            Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee"))
+        })?;
+        let authority =
+            batch.network().participant(&state.participant).map(|p| p.participant.authority).ok_or_else(|| {
+                Refusal::new("R2.unknown_participant", format!("{} is not a participant", state.participant))
+            })?;
+        let key = self.keys.get(&authority).ok_or_else(|| {
+            SubmitError::NotWriter(format!(
+                "licensee {} is registered by {}, whose log this node does not write: submit to a {} node",
+                state.name, state.participant, state.participant
+            ))
+        })?;
+        let record = r.record().clone();
+        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()));
+        judge(batch, Verified { entry, record: Some(record) })
+    }
+
+    fn act(
+        &self,
+        batch: &mut crate::ledger::Batch<'_>,
+        as_author: Option<&str>,
+        body: Body,
+    ) -> Result<Submitted, SubmitError> {
+        if matches!(body, Body::Countersigned(_)) {
+            return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
+        }
+        let key = self.keys.resolve(batch.network(), as_author, &body)?;
+        let entry = self.sign_next(batch, key, body);
+        judge(batch, Verified { entry, record: None })
+    }
+
+    /// The next entry of one of this node's own logs.
+    fn sign_next(&self, batch: &crate::ledger::Batch<'_>, key: &Keypair, body: Body) -> SignedEntry {
+        let author = key.public();
+        let head = batch.head(&author);
+        let (seq, prev, ts) =
+            head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
+        let entry =
+            Entry { network: batch.network().network.clone(), author, seq, prev, timestamp_ms: now_ms().max(ts), body };
+        SignedEntry::sign(entry, key)
+    }
+}
+
+fn judge(batch: &mut crate::ledger::Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
+    let verdict = rules::judge(batch, &v)?;
+    batch.apply(&v, &verdict);
+    let e = v.entry.entry();
+    let name = batch.network().author_name(&e.author);
+    match verdict {
+        Verdict::Accepted(a) => Ok(Submitted {
+            hash: a.hash,
+            author: a.author,
+            author_name: name,
+            seq: a.head.seq,
+            duplicate: false,
+            flags: a.flags,
+        }),
+        Verdict::Duplicate(hash) => {
+            Ok(Submitted { hash, author: e.author, author_name: name, seq: e.seq, duplicate: true, flags: vec![] })
+        }
+        Verdict::Equivocation(eq) => Err(Refusal::new(
+            "R3.equivocation",
+            format!(
+                "{name} signed two different entries at position {}: both kept as evidence, the log is frozen",
+                eq.seq
+            ),
+        )
+        .into()),
+    }
+}
+
+type Job = (Submission, oneshot::Sender<Result<Submitted, SubmitError>>);
+
+/// A cloneable handle to the writer thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+impl WriterHandle {
+    pub async fn submit(&self, s: Submission) -> Result<Submitted, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send((s, tx)).await.map_err(|_| SubmitError::Unavailable)?;
+        rx.await.map_err(|_| SubmitError::Unavailable)?
+    }
+}
+
+/// Start the writer thread. It stops when every handle is dropped.
+pub fn spawn(writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Job>(MAX_BATCH * 2);
+    let thread = std::thread::Builder::new()
+        .name("kp-writer".into())
+        .spawn(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut jobs = vec![first];
+                while jobs.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let (subs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+                for (reply, result) in replies.into_iter().zip(writer.process(subs)) {
+                    // The caller may have gone; the entry is stored either way.
+                    let _ = reply.send(result);
+                }
+            }
+        })
+        .expect("spawn writer thread");
+    (WriterHandle { tx }, thread)
+}

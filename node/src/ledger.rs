@@ -1,0 +1,431 @@
+//! Typed access to the ledger in the store, and the batch that judges
+//! entries against the state plus the entries already judged in it.
+
+use crate::store::{Column, KeyValueStore, Op, StoreError};
+use kp_schemas::encoding::{decode_trusted, encode};
+use kp_schemas::model::{SignedRoster, Subject};
+use kp_schemas::roster;
+use kp_schemas::rules::{Accepted, Change, Equivocation, LedgerView, Verdict};
+use kp_schemas::state::*;
+use kp_schemas::trail::TrailSource;
+use kp_schemas::{Hash32, PublicKey, Refusal, SignedEntry, Verified};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+const META_ROSTER: &[u8] = b"roster";
+const META_NETWORK: &[u8] = b"network";
+const META_ORDER: &[u8] = b"order";
+
+pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(&author.0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn lot_key(participant: &str, lot: &str) -> Vec<u8> {
+    [participant.as_bytes(), b"\0", lot.as_bytes()].concat()
+}
+
+pub fn subject_key(s: &Subject) -> Vec<u8> {
+    match s {
+        Subject::Lot { participant, lot } => [b"L\0", participant.as_bytes(), b"\0", lot.as_bytes(), b"\0"].concat(),
+        Subject::Certificate { number } => [b"C\0", number.as_bytes(), b"\0"].concat(),
+    }
+}
+
+/// Both entries of an equivocation, kept as evidence (R3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evidence {
+    pub equivocation: Equivocation,
+    pub conflicting_bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("roster: {0}")]
+    Roster(Refusal),
+    #[error("this data directory holds network {stored}, not the roster given ({given})")]
+    OtherNetwork { stored: String, given: String },
+    #[error("this data directory has no roster yet: give one")]
+    NoRoster,
+}
+
+pub struct Ledger {
+    store: Box<dyn KeyValueStore>,
+    roster: SignedRoster,
+    network: RwLock<NetworkState>,
+    /// Entries accepted so far; also the next acceptance-order index.
+    order: AtomicU64,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn get_typed<T: serde::de::DeserializeOwned>(
+    s: &dyn KeyValueStore,
+    col: Column,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    match s.get(col, key)? {
+        None => Ok(None),
+        Some(v) => decode_trusted(&v).map(Some).map_err(|e| corrupt(col.name(), e)),
+    }
+}
+
+impl Ledger {
+    /// Open a ledger. A new store takes the roster given; an existing one must
+    /// hold the same roster, or none is given.
+    pub fn open(store: Box<dyn KeyValueStore>, given: Option<&SignedRoster>) -> Result<Self, OpenError> {
+        let stored: Option<SignedRoster> = match store.get(Column::Meta, META_ROSTER)? {
+            Some(b) => Some(serde_json::from_slice(&b).map_err(|e| corrupt("roster", e))?),
+            None => None,
+        };
+        let roster = match (stored, given) {
+            (Some(s), Some(g)) if s.bytes != g.bytes => {
+                return Err(OpenError::OtherNetwork { stored: s.roster.network, given: g.roster.network.clone() });
+            }
+            (Some(s), _) => s,
+            (None, Some(g)) => g.clone(),
+            (None, None) => return Err(OpenError::NoRoster),
+        };
+        let (r, hash) = roster::verify(&roster).map_err(OpenError::Roster)?;
+        let network = match get_typed::<NetworkState>(store.as_ref(), Column::Meta, META_NETWORK)? {
+            Some(n) => n,
+            None => {
+                let n = NetworkState::from_roster(&r, hash);
+                store.write(vec![
+                    Op::Put(
+                        Column::Meta,
+                        META_ROSTER.to_vec(),
+                        serde_json::to_vec(&roster).expect("roster serialises"),
+                    ),
+                    Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&n)),
+                ])?;
+                n
+            }
+        };
+        let order = get_typed::<u64>(store.as_ref(), Column::Meta, META_ORDER)?.unwrap_or(0);
+        Ok(Self { store, roster, network: RwLock::new(network), order: AtomicU64::new(order) })
+    }
+
+    pub fn roster(&self) -> &SignedRoster {
+        &self.roster
+    }
+
+    pub fn network(&self) -> NetworkState {
+        self.network.read().expect("network lock").clone()
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.order.load(Ordering::Relaxed)
+    }
+
+    pub fn store(&self) -> &dyn KeyValueStore {
+        self.store.as_ref()
+    }
+
+    pub fn head(&self, author: &PublicKey) -> Result<Option<Head>, StoreError> {
+        get_typed(self.store(), Column::Heads, &author.0)
+    }
+
+    pub fn heads(&self) -> Result<Vec<(PublicKey, Head)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan(Column::Heads, b"", b"", usize::MAX)? {
+            let key: [u8; 32] = k.as_slice().try_into().map_err(|e| corrupt("head key", e))?;
+            out.push((PublicKey(key), decode_trusted(&v).map_err(|e| corrupt("head", e))?));
+        }
+        Ok(out)
+    }
+
+    pub fn entry_at(&self, author: &PublicKey, seq: u64) -> Result<Option<SignedEntry>, StoreError> {
+        match self.store.get(Column::Entries, &entry_key(author, seq))? {
+            None => Ok(None),
+            Some(b) => SignedEntry::parse(b).map(Some).map_err(|e| corrupt("entry", e)),
+        }
+    }
+
+    pub fn entry_by_hash(&self, hash: &Hash32) -> Result<Option<SignedEntry>, StoreError> {
+        match self.store.get(Column::Hashes, &hash.0)? {
+            None => Ok(None),
+            Some(k) => match self.store.get(Column::Entries, &k)? {
+                None => Err(corrupt("hash index", "points to a missing entry")),
+                Some(b) => SignedEntry::parse(b).map(Some).map_err(|e| corrupt("entry", e)),
+            },
+        }
+    }
+
+    /// Up to `limit` entries of one log from `from`.
+    pub fn log_page(&self, author: &PublicKey, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
+        self.store
+            .scan(Column::Entries, &author.0, &entry_key(author, from.max(1)), limit)?
+            .into_iter()
+            .map(|(_, v)| SignedEntry::parse(v).map_err(|e| corrupt("entry", e)))
+            .collect()
+    }
+
+    /// Entries in acceptance order, from index `from`: replaying them
+    /// rebuilds the state.
+    pub fn ordered(&self, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
+        let mut out = Vec::new();
+        for (_, k) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
+            let b = self.store.get(Column::Entries, &k)?.ok_or_else(|| corrupt("order", "missing entry"))?;
+            out.push(SignedEntry::parse(b).map_err(|e| corrupt("entry", e))?);
+        }
+        Ok(out)
+    }
+
+    pub fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
+        get_typed(self.store(), Column::Lots, &lot_key(participant, lot))
+    }
+
+    pub fn certificate(&self, number: &str) -> Result<Option<CertState>, StoreError> {
+        get_typed(self.store(), Column::Certs, number.as_bytes())
+    }
+
+    pub fn licensee(&self, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
+        get_typed(self.store(), Column::Licensees, &key.0)
+    }
+
+    pub fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
+        get_typed(self.store(), Column::Zones, &entry.0)
+    }
+
+    pub fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
+        self.scan_typed(Column::Zones, b"")
+    }
+
+    pub fn attestations(&self, s: &Subject) -> Result<Vec<AttestationRecord>, StoreError> {
+        let mut v: Vec<AttestationRecord> = self.scan_typed(Column::Attestations, &subject_key(s))?;
+        v.sort_by_key(|a| a.timestamp_ms);
+        Ok(v)
+    }
+
+    pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
+        self.scan_typed(Column::Evidence, b"")
+    }
+
+    pub fn all_lots(&self) -> Result<Vec<LotState>, StoreError> {
+        self.scan_typed(Column::Lots, b"")
+    }
+
+    pub fn all_certificates(&self) -> Result<Vec<CertState>, StoreError> {
+        self.scan_typed(Column::Certs, b"")
+    }
+
+    pub fn all_licensees(&self) -> Result<Vec<LicenseeState>, StoreError> {
+        self.scan_typed(Column::Licensees, b"")
+    }
+
+    fn scan_typed<T: serde::de::DeserializeOwned>(&self, col: Column, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
+        self.store
+            .scan(col, prefix, b"", usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| decode_trusted(&v).map_err(|e| corrupt(col.name(), e)))
+            .collect()
+    }
+
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            ledger: self,
+            network: self.network(),
+            network_changed: false,
+            heads: HashMap::new(),
+            at: HashMap::new(),
+            lots: HashMap::new(),
+            certs: HashMap::new(),
+            licensees: HashMap::new(),
+            zones: HashMap::new(),
+            records: HashSet::new(),
+            ops: Vec::new(),
+            order: self.entry_count(),
+            failed: Default::default(),
+        }
+    }
+}
+
+/// Judged entries not yet written, seen by later entries of the same batch.
+/// One batch is one synced write: group commit.
+pub struct Batch<'a> {
+    ledger: &'a Ledger,
+    network: NetworkState,
+    network_changed: bool,
+    heads: HashMap<PublicKey, Head>,
+    at: HashMap<(PublicKey, u64), Hash32>,
+    lots: HashMap<(String, String), LotState>,
+    certs: HashMap<String, CertState>,
+    licensees: HashMap<PublicKey, LicenseeState>,
+    zones: HashMap<Hash32, ZoneRecord>,
+    records: HashSet<Hash32>,
+    ops: Vec<Op>,
+    order: u64,
+    /// A read failed: verdicts may be wrong, so the batch must not commit.
+    failed: std::cell::RefCell<Option<String>>,
+}
+
+impl Batch<'_> {
+    /// Reads inside judging cannot return errors, so a failure is noted and
+    /// fails the commit instead.
+    fn read<T>(&self, r: Result<Option<T>, StoreError>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            self.failed.borrow_mut().get_or_insert(e.to_string());
+            None
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Record an accepted entry, or evidence of equivocation.
+    pub fn apply(&mut self, v: &Verified, verdict: &Verdict) {
+        match verdict {
+            Verdict::Accepted(a) => self.accept(&v.entry, a),
+            Verdict::Equivocation(eq) => self.evidence(&v.entry, eq),
+            Verdict::Duplicate(_) => {}
+        }
+    }
+
+    fn accept(&mut self, entry: &SignedEntry, a: &Accepted) {
+        let key = entry_key(&a.author, a.head.seq);
+        self.ops.push(Op::Put(Column::Entries, key.clone(), entry.bytes().to_vec()));
+        self.ops.push(Op::Put(Column::Hashes, a.hash.0.to_vec(), key.clone()));
+        self.ops.push(Op::Put(Column::Heads, a.author.0.to_vec(), encode(&a.head)));
+        self.ops.push(Op::Put(Column::Order, self.order.to_be_bytes().to_vec(), key));
+        self.order += 1;
+        self.at.insert((a.author, a.head.seq), a.hash);
+        self.heads.insert(a.author, a.head.clone());
+        for c in &a.changes {
+            match c {
+                Change::Lot(l) => {
+                    self.ops.push(Op::Put(Column::Lots, lot_key(&l.participant, &l.lot), encode(l)));
+                    self.lots.insert((l.participant.clone(), l.lot.clone()), l.clone());
+                }
+                Change::Cert(x) => {
+                    self.ops.push(Op::Put(Column::Certs, x.number.as_bytes().to_vec(), encode(x)));
+                    self.certs.insert(x.number.clone(), x.clone());
+                }
+                Change::Licensee(l) => {
+                    self.ops.push(Op::Put(Column::Licensees, l.key.0.to_vec(), encode(l)));
+                    self.licensees.insert(l.key, l.clone());
+                }
+                Change::Zone(z) => {
+                    self.ops.push(Op::Put(Column::Zones, z.entry.0.to_vec(), encode(z)));
+                    self.zones.insert(z.entry, z.clone());
+                }
+                Change::Record(h) => {
+                    self.ops.push(Op::Put(Column::Records, h.0.to_vec(), Vec::new()));
+                    self.records.insert(*h);
+                }
+                Change::Network(n) => {
+                    self.network = n.clone();
+                    self.network_changed = true;
+                }
+                Change::Attestation(x) => {
+                    let k = [subject_key(&x.subject), x.entry.0.to_vec()].concat();
+                    self.ops.push(Op::Put(Column::Attestations, k, encode(x)));
+                }
+            }
+        }
+    }
+
+    fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) {
+        let mut head = match self.head(&eq.author) {
+            Some(h) => h,
+            None => return,
+        };
+        head.frozen = true;
+        let mut k = entry_key(&eq.author, eq.seq);
+        k.extend_from_slice(&eq.conflicting.0);
+        let ev = Evidence { equivocation: eq.clone(), conflicting_bytes: entry.bytes().to_vec() };
+        self.ops.push(Op::Put(Column::Evidence, k, encode(&ev)));
+        self.ops.push(Op::Put(Column::Heads, eq.author.0.to_vec(), encode(&head)));
+        self.heads.insert(eq.author, head);
+    }
+
+    /// Write everything in one synced batch.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        if let Some(e) = self.failed.take() {
+            return Err(StoreError::Backend(format!("a read failed during the batch: {e}")));
+        }
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        self.ops.push(Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&self.order)));
+        if self.network_changed {
+            self.ops.push(Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&self.network)));
+        }
+        self.ledger.store.write(self.ops)?;
+        if self.network_changed {
+            *self.ledger.network.write().expect("network lock") = self.network;
+        }
+        self.ledger.order.store(self.order, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl LedgerView for Batch<'_> {
+    fn network(&self) -> &NetworkState {
+        &self.network
+    }
+    fn head(&self, author: &PublicKey) -> Option<Head> {
+        if let Some(h) = self.heads.get(author) {
+            return Some(h.clone());
+        }
+        self.read(self.ledger.head(author))
+    }
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
+        if let Some(h) = self.at.get(&(*author, seq)) {
+            return Some(*h);
+        }
+        self.read(self.ledger.entry_at(author, seq)).map(|e| e.hash())
+    }
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
+        self.licensees.get(key).cloned().or_else(|| self.read(self.ledger.licensee(key)))
+    }
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+        if let Some(l) = self.lots.get(&(participant.to_string(), lot.to_string())) {
+            return Some(l.clone());
+        }
+        self.read(self.ledger.lot(participant, lot))
+    }
+    fn certificate(&self, number: &str) -> Option<CertState> {
+        self.certs.get(number).cloned().or_else(|| self.read(self.ledger.certificate(number)))
+    }
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+        self.zones.get(entry).cloned().or_else(|| self.read(self.ledger.zone(entry)))
+    }
+    fn record_seen(&self, record: &Hash32) -> bool {
+        self.records.contains(record) || self.read(self.ledger.store.get(Column::Records, &record.0)).is_some()
+    }
+}
+
+/// The trail reads committed state only.
+impl TrailSource for Ledger {
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+        Ledger::lot(self, participant, lot).ok().flatten()
+    }
+    fn certificate(&self, number: &str) -> Option<CertState> {
+        Ledger::certificate(self, number).ok().flatten()
+    }
+    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord> {
+        self.zones()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|z| z.status.participant == participant && z.status.zone == zone)
+            .collect()
+    }
+    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
+        Ledger::attestations(self, subject).unwrap_or_default()
+    }
+    fn licensee_name(&self, key: &PublicKey) -> Option<String> {
+        Ledger::licensee(self, key).ok().flatten().map(|l| l.name)
+    }
+}
+
+pub type SharedLedger = Arc<Ledger>;

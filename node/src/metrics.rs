@@ -1,0 +1,73 @@
+//! Prometheus metrics, served at `/metrics`.
+
+use crate::ingest::SubmitError;
+use kp_schemas::api::Submitted;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    accepted: Counter,
+    duplicates: Counter,
+    refused: Family<CodeLabel, Counter>,
+    batches: Counter,
+    entries: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("kp");
+        let accepted = Counter::default();
+        let duplicates = Counter::default();
+        let refused = Family::<CodeLabel, Counter>::default();
+        let batches = Counter::default();
+        let entries = Gauge::default();
+        registry.register("entries_accepted", "Entries accepted into a log", accepted.clone());
+        registry.register("entries_duplicate", "Submissions of entries already stored", duplicates.clone());
+        registry.register("submissions_refused", "Submissions refused, by code", refused.clone());
+        registry.register("write_batches", "Synced write batches (group commits)", batches.clone());
+        registry.register("entries_stored", "Entries stored in all logs", entries.clone());
+        Self { registry, accepted, duplicates, refused, batches, entries }
+    }
+}
+
+impl Metrics {
+    pub fn observe(&self, results: &[Result<Submitted, SubmitError>], stored: u64) {
+        self.batches.inc();
+        for r in results {
+            match r {
+                Ok(s) if s.duplicate => {
+                    self.duplicates.inc();
+                }
+                Ok(_) => {
+                    self.accepted.inc();
+                }
+                Err(e) => {
+                    let code = match e {
+                        SubmitError::Refused(r) => r.code.clone(),
+                        SubmitError::NotWriter(_) => "api.not_writer".into(),
+                        SubmitError::Storage(_) => "api.storage".into(),
+                        SubmitError::Unavailable => "api.unavailable".into(),
+                    };
+                    self.refused.get_or_create(&CodeLabel { code }).inc();
+                }
+            }
+        }
+        self.entries.set(stored as i64);
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        prometheus_client::encoding::text::encode(&mut s, &self.registry).expect("metrics encode");
+        s
+    }
+}

@@ -1,0 +1,138 @@
+//! Starting and stopping a node: store, ledger, keys, writer thread, HTTP.
+
+use crate::api::{AppState, router};
+use crate::ingest::{self, Writer, WriterHandle};
+use crate::keys::Keyring;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+use crate::store::RocksStore;
+use anyhow::Context;
+use kp_schemas::model::SignedRoster;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Where a node keeps its files, relative to its data directory.
+pub mod layout {
+    pub const DB: &str = "db";
+    pub const KEYS: &str = "keys";
+    pub const ROSTER: &str = "roster.json";
+    pub const CONFIG: &str = "kp-node.toml";
+    pub const COOKIE: &str = ".cookie";
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub http: SocketAddr,
+    /// Roster file; defaults to `<data>/roster.json` when it exists.
+    pub roster: Option<PathBuf>,
+}
+
+pub struct RunningNode {
+    pub addr: SocketAddr,
+    pub ledger: Arc<Ledger>,
+    pub writer: WriterHandle,
+    pub cookie: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer_thread: std::thread::JoinHandle<()>,
+}
+
+pub fn read_roster(path: &Path) -> anyhow::Result<SignedRoster> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading roster {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing roster {}", path.display()))
+}
+
+/// Write a secret file readable by its owner only.
+pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Ledger> {
+    let default_roster = data_dir.join(layout::ROSTER);
+    let roster_path = roster.map(Path::to_path_buf).or_else(|| default_roster.exists().then_some(default_roster));
+    let roster = roster_path.as_deref().map(read_roster).transpose()?;
+    let store = RocksStore::open(&data_dir.join(layout::DB)).context("opening the store")?;
+    Ok(Ledger::open(Box::new(store), roster.as_ref())?)
+}
+
+pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let ledger = Arc::new(open_ledger(&cfg.data_dir, cfg.roster.as_deref())?);
+    let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
+    let net = ledger.network();
+    let writes = keys.writes(&net);
+    let metrics = Arc::new(Metrics::default());
+    let (writer, writer_thread) = ingest::spawn(Writer::new(ledger.clone(), keys, metrics.clone()));
+
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for the cookie: {e}"))?;
+    let cookie = hex::encode(secret);
+    write_private(&cfg.data_dir.join(layout::COOKIE), cookie.as_bytes())?;
+
+    let listener = tokio::net::TcpListener::bind(cfg.http).await.with_context(|| format!("binding {}", cfg.http))?;
+    let addr = listener.local_addr()?;
+    let app = router(AppState {
+        ledger: ledger.clone(),
+        writer: writer.clone(),
+        metrics,
+        cookie: Arc::new(cookie.clone()),
+        writes: Arc::new(writes.clone()),
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(
+        network = %net.network,
+        entries = ledger.entry_count(),
+        writes = ?writes,
+        "kp-node serving on http://{addr}"
+    );
+    Ok(RunningNode { addr, ledger, writer, cookie, shutdown: Some(tx), server, writer_thread })
+}
+
+impl RunningNode {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop serving, let the writer finish what it acknowledged, and close.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.await??;
+        drop(self.writer);
+        let t = self.writer_thread;
+        tokio::task::spawn_blocking(move || t.join()).await?.map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

@@ -1,0 +1,98 @@
+//! Storage: a small key-value trait with atomic, synced batches over an enum
+//! of column families, and one RocksDB implementation behind it.
+
+mod rocks;
+
+pub use rocks::RocksStore;
+
+/// Column families. The names are on disk: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// `author || seq (u64 BE)` -> entry wire bytes.
+    Entries,
+    /// entry hash -> `author || seq`.
+    Hashes,
+    /// author -> `Head`.
+    Heads,
+    /// acceptance order (u64 BE) -> `author || seq`: replaying in this order
+    /// rebuilds the derived state.
+    Order,
+    /// `participant \0 lot id` -> `LotState`.
+    Lots,
+    /// certificate number -> `CertState`.
+    Certs,
+    /// zone-status entry hash -> `ZoneRecord`.
+    Zones,
+    /// licensee key -> `LicenseeState`.
+    Licensees,
+    /// licensee record hash -> empty: a record is accepted once.
+    Records,
+    /// `subject key \0 entry hash` -> `AttestationRecord`.
+    Attestations,
+    /// `author || seq || conflicting hash` -> `Evidence`.
+    Evidence,
+    /// Node metadata: roster, network state, counters.
+    Meta,
+}
+
+impl Column {
+    pub const ALL: [Column; 12] = [
+        Column::Entries,
+        Column::Hashes,
+        Column::Heads,
+        Column::Order,
+        Column::Lots,
+        Column::Certs,
+        Column::Zones,
+        Column::Licensees,
+        Column::Records,
+        Column::Attestations,
+        Column::Evidence,
+        Column::Meta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Entries => "entries",
+            Column::Hashes => "hashes",
+            Column::Heads => "heads",
+            Column::Order => "order",
+            Column::Lots => "lots",
+            Column::Certs => "certs",
+            Column::Zones => "zones",
+            Column::Licensees => "licensees",
+            Column::Records => "records",
+            Column::Attestations => "attestations",
+            Column::Evidence => "evidence",
+            Column::Meta => "meta",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put(Column, Vec<u8>, Vec<u8>),
+    Delete(Column, Vec<u8>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub trait KeyValueStore: Send + Sync + 'static {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Apply all operations or none, durably: when this returns, the batch
+    /// survives a crash.
+    fn write(&self, ops: Vec<Op>) -> Result<()>;
+    /// Up to `limit` pairs with keys starting with `prefix`, from `start`
+    /// (inclusive) in key order.
+    fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Bytes the store takes on disk, for benchmarks.
+    fn disk_bytes(&self) -> Result<u64>;
+}

@@ -1,0 +1,126 @@
+use super::{Column, KeyValueStore, Op, Result, StoreError};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction, IteratorMode, Options,
+    WriteBatch, WriteOptions,
+};
+use std::path::{Path, PathBuf};
+
+pub struct RocksStore {
+    db: DB,
+    path: PathBuf,
+}
+
+fn backend(e: rocksdb::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl RocksStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(DBCompressionType::Lz4);
+        opts.increase_parallelism(2);
+        // Flush and compaction must not starve ingest on small machines.
+        opts.set_max_background_jobs(2);
+        opts.set_bytes_per_sync(1 << 20);
+        let cache = Cache::new_lru_cache(256 << 20);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        table.set_bloom_filter(10.0, false);
+        table.set_cache_index_and_filter_blocks(true);
+        let cfs = Column::ALL.iter().map(|c| {
+            let mut o = Options::default();
+            o.set_compression_type(DBCompressionType::Lz4);
+            o.set_block_based_table_factory(&table);
+            o.set_write_buffer_size(64 << 20);
+            ColumnFamilyDescriptor::new(c.name(), o)
+        });
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(backend)?;
+        Ok(Self { db, path: path.to_path_buf() })
+    }
+
+    fn cf(&self, col: Column) -> &rocksdb::ColumnFamily {
+        // Every column is created at open, so the handle always exists.
+        self.db.cf_handle(col.name()).expect("column family exists")
+    }
+}
+
+impl KeyValueStore for RocksStore {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get_cf(self.cf(col), key).map_err(backend)
+    }
+
+    fn write(&self, ops: Vec<Op>) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for op in ops {
+            match op {
+                Op::Put(c, k, v) => batch.put_cf(self.cf(c), k, v),
+                Op::Delete(c, k) => batch.delete_cf(self.cf(c), k),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo).map_err(backend)
+    }
+
+    fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let from = if start > prefix { start } else { prefix };
+        let iter = self.db.iterator_cf(self.cf(col), IteratorMode::From(from, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item.map_err(backend)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn disk_bytes(&self) -> Result<u64> {
+        self.db.flush().map_err(backend)?;
+        Ok(dir_size(&self.path))
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_atomic_and_scans_respect_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RocksStore::open(dir.path()).unwrap();
+        s.write(vec![
+            Op::Put(Column::Lots, b"CF\0a".to_vec(), b"1".to_vec()),
+            Op::Put(Column::Lots, b"CF\0b".to_vec(), b"2".to_vec()),
+            Op::Put(Column::Lots, b"EU\0a".to_vec(), b"3".to_vec()),
+        ])
+        .unwrap();
+        let got = s.scan(Column::Lots, b"CF\0", b"", 10).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(s.scan(Column::Lots, b"CF\0", b"CF\0b", 10).unwrap().len(), 1);
+        assert_eq!(s.scan(Column::Lots, b"", b"", 2).unwrap().len(), 2);
+        s.write(vec![Op::Delete(Column::Lots, b"CF\0a".to_vec())]).unwrap();
+        assert_eq!(s.get(Column::Lots, b"CF\0a").unwrap(), None);
+        drop(s);
+        let s = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(s.get(Column::Lots, b"EU\0a").unwrap(), Some(b"3".to_vec()));
+        assert!(s.get(Column::Certs, b"x").unwrap().is_none());
+    }
+}
