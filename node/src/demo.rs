@@ -60,7 +60,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// Create the folder: node data with every key of the network, and licensee
 /// keys in `licensees/` (registration is left to the caller).
 pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
-    if dir.exists() {
+    let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true);
+    if !empty {
         if !dir.join(MARKER).exists() {
             bail!("{} exists and was not made by `kp-node demo`: choose another --dir", dir.display());
         }
@@ -241,7 +242,6 @@ impl Driver<'_> {
     fn confirm(
         &mut self,
         by: &str,
-        exporter: &str,
         cert: &str,
         lot: &str,
         ct: u64,
@@ -250,7 +250,7 @@ impl Driver<'_> {
     ) -> Result<Submitted, ClientError> {
         let c = self.client.certificate(cert)?;
         let body = Body::ImportConfirmation(ImportConfirmation {
-            exporter: exporter.into(),
+            exporter: c.exporter,
             certificate: cert.into(),
             certificate_entry: c.entry,
             weight: ct * 100,
@@ -345,9 +345,9 @@ pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outc
     d.ok("BW exporter exports 1500 ct to the EU: certificate BW-000001", r)?;
 
     println!("3. The EU confirms both, mixes, splits and re-exports to AE and IN, who confirm:");
-    let r = d.confirm("EU", "CF", "CF-000001", "EU/ANR/2017/0001", 1000, 2, p("eu-trader"));
+    let r = d.confirm("EU", "CF-000001", "EU/ANR/2017/0001", 1000, 2, p("eu-trader"));
     d.ok("EU confirms CF-000001 as lot EU/ANR/2017/0001", r)?;
-    let r = d.confirm("EU", "BW", "BW-000001", "EU/ANR/2017/0002", 1500, 2, p("eu-trader"));
+    let r = d.confirm("EU", "BW-000001", "EU/ANR/2017/0002", 1500, 2, p("eu-trader"));
     d.ok("EU confirms BW-000001 as lot EU/ANR/2017/0002", r)?;
     d.transfer(
         "eu-trader",
@@ -387,10 +387,10 @@ pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outc
         ),
     );
     d.ok("EU trader re-exports part B to IN: certificate EU-000002", r)?;
-    let r = d.confirm("AE", "EU", "EU-000001", "AE/DXB/2017/0001", 1000, 1, p("ae-importer"));
+    let r = d.confirm("AE", "EU-000001", "AE/DXB/2017/0001", 1000, 1, p("ae-importer"));
     d.ok("AE confirms EU-000001 as lot AE/DXB/2017/0001", r)?;
     let indian_lot = "IN/BOM/2017/0001";
-    let r = d.confirm("IN", "EU", "EU-000002", indian_lot, 1500, 1, p("in-importer"));
+    let r = d.confirm("IN", "EU-000002", indian_lot, 1500, 1, p("in-importer"));
     d.ok("IN confirms EU-000002 as lot IN/BOM/2017/0001", r)?;
 
     println!("4. Bria was never declared compliant; its carats are tracked but can never leave:");
@@ -446,7 +446,7 @@ pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outc
         ),
     );
     d.refused("an export whose HS lines outweigh its inputs", "R5.unbalanced", r)?;
-    let r = d.confirm("EU", "CF", "CF-000001", "EU/ANR/2017/0003", 1000, 2, p("eu-trader"));
+    let r = d.confirm("EU", "CF-000001", "EU/ANR/2017/0003", 1000, 2, p("eu-trader"));
     d.refused("a second import confirmation of CF-000001", "R7.already_confirmed", r)?;
     let r = d.record(
         "bw-exporter",

@@ -42,14 +42,14 @@ pub enum SubmitError {
 }
 
 enum Prepared {
-    Entry(Result<Verified, Refusal>),
+    Entry(Result<Box<Verified>, Refusal>),
     Record(Result<SignedRecord, Refusal>),
     Action { as_author: Option<String>, body: Body },
 }
 
 fn prepare(s: Submission) -> Prepared {
     match s {
-        Submission::Entry(bytes) => Prepared::Entry(SignedEntry::parse(bytes).and_then(|e| e.verify())),
+        Submission::Entry(bytes) => Prepared::Entry(SignedEntry::parse(bytes).and_then(|e| e.verify()).map(Box::new)),
         Submission::Record { record, signature } => {
             Prepared::Record(SignedRecord::parse(record, signature).and_then(|r| {
                 r.verify()?;
@@ -87,7 +87,7 @@ impl Writer {
         let mut results = Vec::with_capacity(prepared.len());
         for p in prepared {
             let r = match p {
-                Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(&mut batch, v)),
+                Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(&mut batch, *v)),
                 Prepared::Record(r) => r.map_err(SubmitError::from).and_then(|r| self.countersign(&mut batch, r)),
                 Prepared::Action { as_author, body } => self.act(&mut batch, as_author.as_deref(), body),
             };

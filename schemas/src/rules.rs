@@ -462,13 +462,13 @@ impl<V: LedgerView> Ctx<'_, V> {
         }
         // R6 first: a non-compliant lot can never leave, whatever else is wrong.
         for t in &x.inputs {
-            if let Some(lot) = self.view.lot(code, &t.lot) {
-                if !lot.compliant {
-                    return refuse(
-                        "R6.non_compliant_lot",
-                        format!("lot {} takes weight from a non-compliant zone and cannot be exported", t.lot),
-                    );
-                }
+            if let Some(lot) = self.view.lot(code, &t.lot)
+                && !lot.compliant
+            {
+                return refuse(
+                    "R6.non_compliant_lot",
+                    format!("lot {} takes weight from a non-compliant zone and cannot be exported", t.lot),
+                );
             }
         }
         let (inputs, taken, nature, _) = self.spend(code, l, &x.inputs)?;

@@ -290,16 +290,17 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         history.sort_by(|a, b| (&a.status.effective, a.entry).cmp(&(&b.status.effective, b.entry)));
         let name = history.last().map(|z| z.status.name.clone());
         let in_force = history.iter().rev().find(|z| z.status.effective <= lot.date);
-        if let (Some(z), Some(relied)) = (in_force, relied_on) {
-            if z.entry != *relied && z.status.status != ZoneState::Compliant {
-                self.problems.push(format!(
-                    "R6: zone {zone} was {} from {}, before lot {} was produced on {} (its production relied on an older status)",
-                    z.status.status.as_str(),
-                    z.status.effective,
-                    lot.lot,
-                    lot.date
-                ));
-            }
+        if let (Some(z), Some(relied)) = (in_force, relied_on)
+            && z.entry != *relied
+            && z.status.status != ZoneState::Compliant
+        {
+            self.problems.push(format!(
+                "R6: zone {zone} was {} from {}, before lot {} was produced on {} (its production relied on an older status)",
+                z.status.status.as_str(),
+                z.status.effective,
+                lot.lot,
+                lot.date
+            ));
         }
         for z in history.iter().filter(|z| z.status.effective > lot.date && z.status.status != ZoneState::Compliant) {
             self.notes.push(format!(

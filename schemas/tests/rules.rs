@@ -255,6 +255,8 @@ fn r2_licensee_of_another_authority_or_none() {
     let nobody = licensee_key("nobody");
     let r = w.net.record_refused("BW", &nobody, production("BW/1", "J", None, 100, DAY));
     assert_eq!(r.code, "R2.unknown_licensee");
+    let revoke_nobody = Body::RevokeLicensee(LicenseeRevocation { licensee: nobody.public(), reason: "x".into() });
+    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_nobody)), "R2.unknown_licensee");
     // One key, one licensee, one participant.
     let again = register_body(&w.cast.cf_miner, "CF miner again", &[Role::Miner]);
     assert_eq!(code(w.net.refused(&authority_key("EU"), again.clone())), "R2.licensee_exists");
@@ -311,6 +313,12 @@ fn r2_authority_attests_only_about_its_own_lots() {
     assert_eq!(w.net.ledger.attestations.len(), 2);
     // It must exist.
     assert_eq!(code(w.net.refused(&authority_key("CF"), about("CF"))), "R4.unknown_lot");
+    let forged = Body::Attestation(Attestation {
+        subject: Subject::Certificate { number: "BW-404".into() },
+        kind: AttestationKind::ForgedCertificate,
+        note: "never issued".into(),
+    });
+    assert_eq!(code(w.net.refused(&monitor_key(), forged)), "R7.unknown_certificate");
 }
 
 #[test]
