@@ -97,7 +97,7 @@ impl Licensees {
         std::fs::create_dir_all(dir)?;
         use Role::*;
         let specs: [(&str, &str, &str, Vec<Role>); 8] = [
-            ("cf-miner", "CF", "Berberati Artisanal Mining Cooperative", vec![Miner]),
+            ("cf-miner", "CF", "Haute-Sangha Artisanal Mining Cooperative", vec![Miner]),
             ("cf-buyer", "CF", "Bangui Buying Office", vec![Trader]),
             ("cf-exporter", "CF", "Bangui Diamond Export", vec![Exporter, Trader]),
             ("bw-miner", "BW", "Jwaneng Mine", vec![Miner]),

@@ -5,7 +5,7 @@
 
 use crate::clock::now_ms;
 use crate::keys::Keyring;
-use crate::ledger::Ledger;
+use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
 use kp_schemas::api::Submitted;
 use kp_schemas::model::{Body, Entry};
@@ -17,6 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most submissions judged and written in one batch.
 pub const MAX_BATCH: usize = 4096;
+/// Submissions verified together while the chunk before them is judged.
+const PIPELINE_CHUNK: usize = 256;
 
 #[derive(Debug, Clone)]
 pub enum Submission {
@@ -47,9 +49,15 @@ enum Prepared {
     Action { as_author: Option<String>, body: Body },
 }
 
+fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
+    if subs.len() > 1 { subs.into_par_iter().map(prepare).collect() } else { subs.into_iter().map(prepare).collect() }
+}
+
 fn prepare(s: Submission) -> Prepared {
     match s {
-        Submission::Entry(bytes) => Prepared::Entry(SignedEntry::parse(bytes).and_then(|e| e.verify()).map(Box::new)),
+        Submission::Entry(bytes) => {
+            Prepared::Entry(SignedEntry::parse(bytes).and_then(SignedEntry::into_verified).map(Box::new))
+        }
         Submission::Record { record, signature } => {
             Prepared::Record(SignedRecord::parse(record, signature).and_then(|r| {
                 r.verify()?;
@@ -78,20 +86,24 @@ impl Writer {
     /// Verify, judge and durably store a batch of submissions. Results are in
     /// submission order; nothing is acknowledged before the write is synced.
     pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
-        let prepared: Vec<Prepared> = if subs.len() > 1 {
-            subs.into_par_iter().map(prepare).collect()
-        } else {
-            subs.into_iter().map(prepare).collect()
-        };
         let mut batch = self.ledger.batch();
-        let mut results = Vec::with_capacity(prepared.len());
-        for p in prepared {
-            let r = match p {
-                Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(&mut batch, *v)),
-                Prepared::Record(r) => r.map_err(SubmitError::from).and_then(|r| self.countersign(&mut batch, r)),
-                Prepared::Action { as_author, body } => self.act(&mut batch, as_author.as_deref(), body),
-            };
-            results.push(r);
+        let mut results = Vec::with_capacity(subs.len());
+        // Verification of one chunk overlaps the judging of the chunk before,
+        // so that both cores stay busy: judging is sequential by nature.
+        let mut chunks = subs.chunks(PIPELINE_CHUNK).map(<[Submission]>::to_vec);
+        let mut ready = chunks.next().map(prepare_all).unwrap_or_default();
+        while !ready.is_empty() {
+            let next = chunks.next();
+            let (verified, ()) = rayon::join(
+                || next.map(prepare_all).unwrap_or_default(),
+                || {
+                    for p in ready.drain(..) {
+                        results.push(self.judge_one(&mut batch, p));
+                    }
+                    batch.write_buffered();
+                },
+            );
+            ready = verified;
         }
         if let Err(e) = batch.commit() {
             tracing::error!("batch write failed: {e}");
@@ -106,7 +118,15 @@ impl Writer {
         results
     }
 
-    fn countersign(&self, batch: &mut crate::ledger::Batch<'_>, r: SignedRecord) -> Result<Submitted, SubmitError> {
+    fn judge_one(&self, batch: &mut Batch<'_>, p: Prepared) -> Result<Submitted, SubmitError> {
+        match p {
+            Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(batch, *v)),
+            Prepared::Record(r) => r.map_err(SubmitError::from).and_then(|r| self.countersign(batch, r)),
+            Prepared::Action { as_author, body } => self.act(batch, as_author.as_deref(), body),
+        }
+    }
+
+    fn countersign(&self, batch: &mut Batch<'_>, r: SignedRecord) -> Result<Submitted, SubmitError> {
         let licensee = r.record().licensee;
         let state = batch.licensee(&licensee).ok_or_else(|| {
             Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee"))
@@ -126,12 +146,7 @@ impl Writer {
         judge(batch, Verified { entry, record: Some(record) })
     }
 
-    fn act(
-        &self,
-        batch: &mut crate::ledger::Batch<'_>,
-        as_author: Option<&str>,
-        body: Body,
-    ) -> Result<Submitted, SubmitError> {
+    fn act(&self, batch: &mut Batch<'_>, as_author: Option<&str>, body: Body) -> Result<Submitted, SubmitError> {
         if matches!(body, Body::Countersigned(_)) {
             return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
         }
@@ -141,7 +156,7 @@ impl Writer {
     }
 
     /// The next entry of one of this node's own logs.
-    fn sign_next(&self, batch: &crate::ledger::Batch<'_>, key: &Keypair, body: Body) -> SignedEntry {
+    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body) -> SignedEntry {
         let author = key.public();
         let head = batch.head(&author);
         let (seq, prev, ts) =
@@ -152,7 +167,7 @@ impl Writer {
     }
 }
 
-fn judge(batch: &mut crate::ledger::Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
+fn judge(batch: &mut Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
     let verdict = rules::judge(batch, &v)?;
     batch.apply(&v, &verdict);
     let e = v.entry.entry();

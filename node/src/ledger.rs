@@ -245,6 +245,7 @@ impl Ledger {
             ops: Vec::new(),
             order: self.entry_count(),
             failed: Default::default(),
+            changed: false,
         }
     }
 }
@@ -266,6 +267,8 @@ pub struct Batch<'a> {
     order: u64,
     /// A read failed: verdicts may be wrong, so the batch must not commit.
     failed: std::cell::RefCell<Option<String>>,
+    /// Something was accepted or kept as evidence.
+    changed: bool,
 }
 
 impl Batch<'_> {
@@ -278,10 +281,6 @@ impl Batch<'_> {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// Record an accepted entry, or evidence of equivocation.
     pub fn apply(&mut self, v: &Verified, verdict: &Verdict) {
         match verdict {
@@ -292,6 +291,7 @@ impl Batch<'_> {
     }
 
     fn accept(&mut self, entry: &SignedEntry, a: &Accepted) {
+        self.changed = true;
         let key = entry_key(&a.author, a.head.seq);
         self.ops.push(Op::Put(Column::Entries, key.clone(), entry.bytes().to_vec()));
         self.ops.push(Op::Put(Column::Hashes, a.hash.0.to_vec(), key.clone()));
@@ -340,6 +340,7 @@ impl Batch<'_> {
             None => return,
         };
         head.frozen = true;
+        self.changed = true;
         let mut k = entry_key(&eq.author, eq.seq);
         k.extend_from_slice(&eq.conflicting.0);
         let ev = Evidence { equivocation: eq.clone(), conflicting_bytes: entry.bytes().to_vec() };
@@ -348,19 +349,39 @@ impl Batch<'_> {
         self.heads.insert(eq.author, head);
     }
 
-    /// Write everything in one synced batch.
+    /// Write what was judged so far without waiting for the disk, so the
+    /// write overlaps other work. Each such write is atomic and carries the
+    /// acceptance counter, so a crash leaves a consistent prefix.
+    pub fn write_buffered(&mut self) {
+        if self.ops.is_empty() || self.failed.borrow().is_some() {
+            return;
+        }
+        let ops = self.take_ops();
+        if let Err(e) = self.ledger.store.write_buffered(ops) {
+            self.failed.borrow_mut().get_or_insert(e.to_string());
+        }
+    }
+
+    fn take_ops(&mut self) -> Vec<Op> {
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.push(Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&self.order)));
+        if self.network_changed {
+            ops.push(Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&self.network)));
+        }
+        ops
+    }
+
+    /// Make everything durable with one synced write. Nothing of the batch
+    /// may be acknowledged before this returns.
     pub fn commit(mut self) -> Result<(), StoreError> {
         if let Some(e) = self.failed.take() {
-            return Err(StoreError::Backend(format!("a read failed during the batch: {e}")));
+            return Err(StoreError::Backend(format!("the batch failed: {e}")));
         }
-        if self.ops.is_empty() {
+        if !self.changed {
             return Ok(());
         }
-        self.ops.push(Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&self.order)));
-        if self.network_changed {
-            self.ops.push(Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&self.network)));
-        }
-        self.ledger.store.write(self.ops)?;
+        let ops = self.take_ops();
+        self.ledger.store.write(ops)?;
         if self.network_changed {
             *self.ledger.network.write().expect("network lock") = self.network;
         }

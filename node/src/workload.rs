@@ -179,7 +179,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 date: "2017-03-03".into(),
             }),
         ));
-        let cert = format!("{pc}-{i}");
+        let cert = format!("{pc}-1{i:09}");
         steps.push(Step::Record(
             p,
             exporter.clone(),
@@ -239,7 +239,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 date: "2017-04-02".into(),
             }),
         ));
-        let cert = format!("EU-9{d}");
+        let cert = format!("EU-2{d:09}");
         steps.push(Step::Record(
             eu,
             eu_importer.clone(),

@@ -1,7 +1,7 @@
 //! The node's write path on a real RocksDB in a temporary folder: ingest,
 //! reopen, rebuild from the logs, equivocation evidence.
 
-use kp_node::ingest::{SubmitError, Submission, Writer};
+use kp_node::ingest::{Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;

@@ -14,6 +14,8 @@ pub struct SignedEntry {
     bytes: Vec<u8>,
     entry: Entry,
     hash: Hash32,
+    /// The licensee record of a countersigned entry, decoded once.
+    record: Option<SignedRecord>,
 }
 
 impl SignedEntry {
@@ -35,11 +37,12 @@ impl SignedEntry {
         limits::check_entry(&entry)?;
         // A licensee's record is part of the entry: its bounds too come
         // before any signature is checked (R9).
-        if let Body::Countersigned(c) = &entry.body {
-            SignedRecord::from_countersigned(c)?;
-        }
+        let record = match &entry.body {
+            Body::Countersigned(c) => Some(SignedRecord::from_countersigned(c)?),
+            _ => None,
+        };
         let hash = crypto::entry_hash(&bytes);
-        Ok(Self { bytes, entry, hash })
+        Ok(Self { bytes, entry, hash, record })
     }
 
     /// Sign an entry with its author's key.
@@ -49,7 +52,11 @@ impl SignedEntry {
         let sig = key.sign(Domain::Entry, &bytes);
         bytes.extend_from_slice(&sig.0);
         let hash = crypto::entry_hash(&bytes);
-        Self { bytes, entry, hash }
+        let record = match &entry.body {
+            Body::Countersigned(c) => SignedRecord::from_countersigned(c).ok(),
+            _ => None,
+        };
+        Self { bytes, entry, hash, record }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -83,13 +90,21 @@ impl SignedEntry {
     /// licensee's signature too. Pure and stateless, so it runs in parallel
     /// ahead of the sequential rules.
     pub fn verify(&self) -> Result<Verified, Refusal> {
+        self.clone().into_verified()
+    }
+
+    /// [`SignedEntry::verify`] without copying the entry.
+    pub fn into_verified(mut self) -> Result<Verified, Refusal> {
         crypto::verify(Domain::Entry, &self.entry.author, self.signed_part(), &self.signature())
             .map_err(|e| sig_refusal(e, "author"))?;
-        let record = match &self.entry.body {
-            Body::Countersigned(c) => Some(SignedRecord::from_countersigned(c)?.verified()?),
+        let record = match (&self.entry.body, self.record.take()) {
+            (Body::Countersigned(_), Some(r)) => Some(r.verified()?),
+            // `sign` keeps a record it could not decode out, so R9 still
+            // refuses it here rather than passing it unverified.
+            (Body::Countersigned(c), None) => Some(SignedRecord::from_countersigned(c)?.verified()?),
             _ => None,
         };
-        Ok(Verified { entry: self.clone(), record })
+        Ok(Verified { entry: self, record })
     }
 }
 

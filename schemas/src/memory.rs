@@ -43,7 +43,7 @@ impl MemLedger {
     /// Parse, verify, judge and apply wire bytes.
     pub fn ingest(&mut self, bytes: Vec<u8>) -> Result<Verdict, Refusal> {
         let signed = SignedEntry::parse(bytes)?;
-        let verified = signed.verify()?;
+        let verified = signed.into_verified()?;
         let verdict = rules::judge(self, &verified)?;
         match &verdict {
             Verdict::Accepted(a) => {

@@ -33,8 +33,28 @@ impl<'de> Deserialize<'de> for HexBytes {
             let s = String::deserialize(d)?;
             hex::decode(s.trim()).map(HexBytes).map_err(serde::de::Error::custom)
         } else {
-            Vec::<u8>::deserialize(d).map(HexBytes)
+            // Same wire bytes as a Vec<u8> (length, then the bytes), read in
+            // one copy instead of byte by byte.
+            d.deserialize_byte_buf(ByteBufVisitor).map(HexBytes)
         }
+    }
+}
+
+struct ByteBufVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ByteBufVisitor {
+    type Value = Vec<u8>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bytes")
+    }
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+    fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
     }
 }
 

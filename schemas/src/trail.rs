@@ -226,9 +226,13 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 Shares::from([(participant.to_string(), 1.0)])
             }
             LotOrigin::Transfer { inputs } => {
+                // A transfer with several outputs took its inputs for all of
+                // them; this lot's part of each is in proportion to its weight.
+                let total: u128 = inputs.iter().map(|t| u128::from(t.weight)).sum();
+                let part = |w: Weight| (u128::from(w) * u128::from(lot.weight)).div_ceil(total.max(1)) as Weight;
                 let mut parts = Vec::with_capacity(inputs.len());
                 for t in inputs {
-                    let (child, s) = self.lot(participant, &t.lot, Some(t.weight), depth + 1)?;
+                    let (child, s) = self.lot(participant, &t.lot, Some(part(t.weight)), depth + 1)?;
                     node.inputs.push(child);
                     parts.push((t.weight, s));
                 }

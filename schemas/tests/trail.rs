@@ -337,10 +337,11 @@ fn a_lot_reached_twice_is_expanded_once() {
     assert_eq!(t.productions, 1);
     assert_eq!(t.depth, 2);
     assert!(close(share(&t, "BW"), 1.0));
-    // The repeated node still says what was taken from it: the split that
-    // made A and B took all of P in one transfer.
+    // The repeated node still says what was taken from it for B: B's part
+    // (600 of 1000) of the split that made A and B.
     let again = &t.root.inputs[1].inputs[0];
-    assert_eq!((again.kind, again.taken, again.weight), (NodeKind::Production, Some(1000), 1000));
+    assert_eq!((again.kind, again.taken, again.weight), (NodeKind::Production, Some(600), 1000));
+    assert_eq!(t.root.inputs[0].inputs[0].taken, Some(400));
     assert_eq!((t.root.inputs[1].taken, t.root.inputs[1].weight), (Some(600), 600));
 
     // Across a border: an import reached through two lots of a mix.

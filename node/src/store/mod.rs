@@ -88,8 +88,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub trait KeyValueStore: Send + Sync + 'static {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Apply all operations or none, durably: when this returns, the batch
-    /// survives a crash.
+    /// and every buffered write before it survive a crash.
     fn write(&self, ops: Vec<Op>) -> Result<()>;
+    /// Apply all operations or none, without waiting for the disk. A crash
+    /// may lose them, never half of them; a later [`KeyValueStore::write`]
+    /// makes them durable.
+    fn write_buffered(&self, ops: Vec<Op>) -> Result<()>;
     /// Up to `limit` pairs with keys starting with `prefix`, from `start`
     /// (inclusive) in key order.
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;

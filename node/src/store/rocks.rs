@@ -40,6 +40,22 @@ impl RocksStore {
         Ok(Self { db, path: path.to_path_buf() })
     }
 
+    /// RocksDB syncs the write-ahead log up to and including a synced
+    /// write, so one synced write makes every buffered write before it
+    /// durable: group commit.
+    fn write_batch(&self, ops: Vec<Op>, sync: bool) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for op in ops {
+            match op {
+                Op::Put(c, k, v) => batch.put_cf(self.cf(c), k, v),
+                Op::Delete(c, k) => batch.delete_cf(self.cf(c), k),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(sync);
+        self.db.write_opt(batch, &wo).map_err(backend)
+    }
+
     fn cf(&self, col: Column) -> &rocksdb::ColumnFamily {
         // Every column is created at open, so the handle always exists.
         self.db.cf_handle(col.name()).expect("column family exists")
@@ -52,16 +68,11 @@ impl KeyValueStore for RocksStore {
     }
 
     fn write(&self, ops: Vec<Op>) -> Result<()> {
-        let mut batch = WriteBatch::default();
-        for op in ops {
-            match op {
-                Op::Put(c, k, v) => batch.put_cf(self.cf(c), k, v),
-                Op::Delete(c, k) => batch.delete_cf(self.cf(c), k),
-            }
-        }
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        self.db.write_opt(batch, &wo).map_err(backend)
+        self.write_batch(ops, true)
+    }
+
+    fn write_buffered(&self, ops: Vec<Op>) -> Result<()> {
+        self.write_batch(ops, false)
     }
 
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
