@@ -31,7 +31,10 @@ impl RocksStore {
         table.set_cache_index_and_filter_blocks(true);
         let cfs = Column::ALL.iter().map(|c| {
             let mut o = Options::default();
-            o.set_compression_type(DBCompressionType::Lz4);
+            // Hashes, keys and signatures do not compress: compressing them
+            // only spends the CPU that signature checks need.
+            let incompressible = matches!(c, Column::Entries | Column::Hashes | Column::Order | Column::Records | Column::Heads);
+            o.set_compression_type(if incompressible { DBCompressionType::None } else { DBCompressionType::Lz4 });
             o.set_block_based_table_factory(&table);
             o.set_write_buffer_size(64 << 20);
             ColumnFamilyDescriptor::new(c.name(), o)
