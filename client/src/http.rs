@@ -3,7 +3,7 @@
 
 use crate::ClientError;
 use kp_schemas::api::{
-    Action, ApiError, EntryView, HeadView, LicenseeView, LogPage, LotView, Status, SubmitEntry, SubmitRecord, Submitted,
+    Action, ApiError, EntryView, HeadView, LogPage, LotView, Status, SubmitEntry, SubmitRecord, Submitted,
 };
 use kp_schemas::model::{Body, HexBytes, SignedRoster};
 use kp_schemas::rules::Equivocation;
@@ -133,19 +133,9 @@ impl Client {
         self.get(&format!("/v1/certificates/{}", segment(number, false)), &[])
     }
 
-    /// `GET /v1/licensees/{key}`. Accepts the state bare or wrapped in a
-    /// `LicenseeView`, so it works with either form of the answer.
+    /// `GET /v1/licensees/{key}`.
     pub fn licensee(&self, key: &PublicKey) -> Result<LicenseeState, ClientError> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Answer {
-            Bare(LicenseeState),
-            View(LicenseeView),
-        }
-        Ok(match self.get(&format!("/v1/licensees/{key}"), &[])? {
-            Answer::Bare(l) => l,
-            Answer::View(v) => v.licensee,
-        })
+        self.get(&format!("/v1/licensees/{key}"), &[])
     }
 
     /// `GET /v1/zones[?participant=XX]`: zone-status records.

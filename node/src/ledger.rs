@@ -11,8 +11,8 @@ use kp_schemas::trail::TrailSource;
 use kp_schemas::{Hash32, PublicKey, Refusal, SignedEntry, Verified};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 const META_ROSTER: &[u8] = b"roster";
 const META_NETWORK: &[u8] = b"network";
@@ -143,20 +143,23 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The entry at an acceptance index (big-endian bytes).
+    fn entry_by_index(&self, index: &[u8]) -> Result<SignedEntry, StoreError> {
+        let b = self.store.get(Column::Order, index)?.ok_or_else(|| corrupt("entry index", "points to no entry"))?;
+        SignedEntry::parse(b).map_err(|e| corrupt("entry", e))
+    }
+
     pub fn entry_at(&self, author: &PublicKey, seq: u64) -> Result<Option<SignedEntry>, StoreError> {
         match self.store.get(Column::Entries, &entry_key(author, seq))? {
             None => Ok(None),
-            Some(b) => SignedEntry::parse(b).map(Some).map_err(|e| corrupt("entry", e)),
+            Some(i) => self.entry_by_index(&i).map(Some),
         }
     }
 
     pub fn entry_by_hash(&self, hash: &Hash32) -> Result<Option<SignedEntry>, StoreError> {
         match self.store.get(Column::Hashes, &hash.0)? {
             None => Ok(None),
-            Some(k) => match self.store.get(Column::Entries, &k)? {
-                None => Err(corrupt("hash index", "points to a missing entry")),
-                Some(b) => SignedEntry::parse(b).map(Some).map_err(|e| corrupt("entry", e)),
-            },
+            Some(i) => self.entry_by_index(&i).map(Some),
         }
     }
 
@@ -165,19 +168,18 @@ impl Ledger {
         self.store
             .scan(Column::Entries, &author.0, &entry_key(author, from.max(1)), limit)?
             .into_iter()
-            .map(|(_, v)| SignedEntry::parse(v).map_err(|e| corrupt("entry", e)))
+            .map(|(_, i)| self.entry_by_index(&i))
             .collect()
     }
 
     /// Entries in acceptance order, from index `from`: replaying them
     /// rebuilds the state.
     pub fn ordered(&self, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
-        let mut out = Vec::new();
-        for (_, k) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
-            let b = self.store.get(Column::Entries, &k)?.ok_or_else(|| corrupt("order", "missing entry"))?;
-            out.push(SignedEntry::parse(b).map_err(|e| corrupt("entry", e))?);
-        }
-        Ok(out)
+        self.store
+            .scan(Column::Order, b"", &from.to_be_bytes(), limit)?
+            .into_iter()
+            .map(|(_, b)| SignedEntry::parse(b).map_err(|e| corrupt("entry", e)))
+            .collect()
     }
 
     pub fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
@@ -246,6 +248,7 @@ impl Ledger {
             order: self.entry_count(),
             failed: Default::default(),
             changed: false,
+            dirty_heads: HashSet::new(),
         }
     }
 }
@@ -269,6 +272,8 @@ pub struct Batch<'a> {
     failed: std::cell::RefCell<Option<String>>,
     /// Something was accepted or kept as evidence.
     changed: bool,
+    /// Heads changed since the last write.
+    dirty_heads: HashSet<PublicKey>,
 }
 
 impl Batch<'_> {
@@ -292,11 +297,13 @@ impl Batch<'_> {
 
     fn accept(&mut self, entry: &SignedEntry, a: &Accepted) {
         self.changed = true;
-        let key = entry_key(&a.author, a.head.seq);
-        self.ops.push(Op::Put(Column::Entries, key.clone(), entry.bytes().to_vec()));
-        self.ops.push(Op::Put(Column::Hashes, a.hash.0.to_vec(), key.clone()));
-        self.ops.push(Op::Put(Column::Heads, a.author.0.to_vec(), encode(&a.head)));
-        self.ops.push(Op::Put(Column::Order, self.order.to_be_bytes().to_vec(), key));
+        // The bytes are keyed by acceptance index, which only grows, so
+        // RocksDB moves them down the levels without rewriting them.
+        let index = self.order.to_be_bytes().to_vec();
+        self.ops.push(Op::Put(Column::Order, index.clone(), entry.bytes().to_vec()));
+        self.ops.push(Op::Put(Column::Entries, entry_key(&a.author, a.head.seq), index.clone()));
+        self.ops.push(Op::Put(Column::Hashes, a.hash.0.to_vec(), index));
+        self.dirty_heads.insert(a.author);
         self.order += 1;
         self.at.insert((a.author, a.head.seq), a.hash);
         self.heads.insert(a.author, a.head.clone());
@@ -345,8 +352,8 @@ impl Batch<'_> {
         k.extend_from_slice(&eq.conflicting.0);
         let ev = Evidence { equivocation: eq.clone(), conflicting_bytes: entry.bytes().to_vec() };
         self.ops.push(Op::Put(Column::Evidence, k, encode(&ev)));
-        self.ops.push(Op::Put(Column::Heads, eq.author.0.to_vec(), encode(&head)));
         self.heads.insert(eq.author, head);
+        self.dirty_heads.insert(eq.author);
     }
 
     /// Write what was judged so far without waiting for the disk, so the
@@ -364,6 +371,10 @@ impl Batch<'_> {
 
     fn take_ops(&mut self) -> Vec<Op> {
         let mut ops = std::mem::take(&mut self.ops);
+        // A head is written once per write, not once per entry.
+        for author in self.dirty_heads.drain() {
+            ops.push(Op::Put(Column::Heads, author.0.to_vec(), encode(&self.heads[&author])));
+        }
         ops.push(Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&self.order)));
         if self.network_changed {
             ops.push(Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&self.network)));
@@ -448,5 +459,3 @@ impl TrailSource for Ledger {
         Ledger::licensee(self, key).ok().flatten().map(|l| l.name)
     }
 }
-
-pub type SharedLedger = Arc<Ledger>;

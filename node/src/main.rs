@@ -7,6 +7,11 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+// The write path allocates many small buffers; mimalloc handles that
+// pattern better than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_HTTP: &str = "127.0.0.1:7070";
 
 #[derive(Parser)]

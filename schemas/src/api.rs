@@ -123,8 +123,3 @@ pub struct LotView {
     pub lot: LotState,
     pub holder_name: Option<String>,
 }
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct LicenseeView {
-    pub licensee: LicenseeState,
-}

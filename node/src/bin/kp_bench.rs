@@ -18,6 +18,11 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The write path allocates many small buffers; mimalloc handles that
+// pattern better than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Benchmark kpledger ingest and trail queries on generated trade-shaped entries")]
 struct Args {
@@ -33,6 +38,10 @@ struct Args {
     /// Trail queries to time.
     #[arg(long, default_value_t = 2000)]
     queries: usize,
+    /// Also time the stages of ingest apart: parallel decode and signature
+    /// checks alone, then judging and writing already-verified entries alone.
+    #[arg(long)]
+    breakdown: bool,
     /// Store directory [default: a temporary directory, removed at the end].
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -55,7 +64,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn proc_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -76,7 +87,11 @@ fn main() -> anyhow::Result<()> {
     gen_bar.finish_and_clear();
     let n = w.entries.len();
     let wire: usize = w.entries.iter().map(Vec::len).sum();
-    println!("generated {n} entries ({:.0} bytes each on the wire) in {:.1} s", wire as f64 / n as f64, t.elapsed().as_secs_f64());
+    println!(
+        "generated {n} entries ({:.0} bytes each on the wire) in {:.1} s",
+        wire as f64 / n as f64,
+        t.elapsed().as_secs_f64()
+    );
 
     // The signature bound: only the Ed25519 checks these entries carry, on
     // all cores, with messages prepared beforehand.
@@ -138,6 +153,10 @@ fn main() -> anyhow::Result<()> {
         peak - before
     );
 
+    if args.breakdown {
+        breakdown(&w, args.batch)?;
+    }
+
     let mut lat = Vec::with_capacity(args.queries);
     let (mut min_prod, mut min_depth) = (usize::MAX, usize::MAX);
     for (p, lot) in w.deep_lots.iter().cycle().take(if w.deep_lots.is_empty() { 0 } else { args.queries }) {
@@ -159,5 +178,39 @@ fn main() -> anyhow::Result<()> {
     }
     let disk = ledger.store().disk_bytes()?;
     println!("disk: {:.1} MiB, {:.0} bytes per entry", disk as f64 / (1 << 20) as f64, disk as f64 / n as f64);
+    Ok(())
+}
+
+/// Stage timings on a second, fresh store.
+fn breakdown(w: &workload::Workload, batch: usize) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let verified: Vec<kp_schemas::Verified> = w
+        .entries
+        .par_iter()
+        .map(|b| SignedEntry::parse(b.clone()).and_then(SignedEntry::into_verified))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let verify_time = t.elapsed().as_secs_f64();
+    let tmp = tempfile::tempdir()?;
+    let ledger = Ledger::open(Box::new(RocksStore::open(tmp.path())?), Some(&w.keys.roster(workload::NETWORK)))?;
+    let t = Instant::now();
+    for chunk in verified.chunks(batch) {
+        let mut b = ledger.batch();
+        for (i, v) in chunk.iter().enumerate() {
+            let verdict = kp_schemas::rules::judge(&b, v).map_err(|e| anyhow::anyhow!("{e}"))?;
+            b.apply(v, &verdict);
+            if i % 256 == 255 {
+                b.write_buffered();
+            }
+        }
+        b.commit()?;
+    }
+    let judge_time = t.elapsed().as_secs_f64();
+    let n = w.entries.len() as f64;
+    println!(
+        "breakdown: decode + verify on all cores {verify_time:.1} s ({:.1} us/entry of wall time); judge + write on one core {judge_time:.1} s ({:.1} us/entry)",
+        verify_time * 1e6 / n,
+        judge_time * 1e6 / n
+    );
     Ok(())
 }

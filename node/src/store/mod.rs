@@ -8,14 +8,14 @@ pub use rocks::RocksStore;
 /// Column families. The names are on disk: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
-    /// `author || seq (u64 BE)` -> entry wire bytes.
+    /// `author || seq (u64 BE)` -> acceptance index (u64 BE).
     Entries,
-    /// entry hash -> `author || seq`.
+    /// entry hash -> acceptance index.
     Hashes,
     /// author -> `Head`.
     Heads,
-    /// acceptance order (u64 BE) -> `author || seq`: replaying in this order
-    /// rebuilds the derived state.
+    /// acceptance index (u64 BE) -> entry wire bytes: replaying in this
+    /// order rebuilds the derived state.
     Order,
     /// `participant \0 lot id` -> `LotState`.
     Lots,

@@ -33,10 +33,16 @@ impl RocksStore {
             let mut o = Options::default();
             // Hashes, keys and signatures do not compress: compressing them
             // only spends the CPU that signature checks need.
-            let incompressible = matches!(c, Column::Entries | Column::Hashes | Column::Order | Column::Records | Column::Heads);
+            let incompressible =
+                matches!(c, Column::Entries | Column::Hashes | Column::Order | Column::Records | Column::Heads);
             o.set_compression_type(if incompressible { DBCompressionType::None } else { DBCompressionType::Lz4 });
             o.set_block_based_table_factory(&table);
             o.set_write_buffer_size(64 << 20);
+            // Most reads while judging are for keys that do not exist yet (a
+            // new lot id, a record not seen): a memtable bloom filter answers
+            // them without searching the memtable.
+            o.set_memtable_whole_key_filtering(true);
+            o.set_memtable_prefix_bloom_ratio(0.05);
             ColumnFamilyDescriptor::new(c.name(), o)
         });
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(backend)?;
