@@ -33,6 +33,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cookie: Arc<String>,
     pub writes: Arc<Vec<String>>,
+    pub net: Option<crate::net::NetHandle>,
 }
 
 pub struct ApiErr(StatusCode, ApiError);
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/trail/lot/{participant}/{*lot}", get(lot_trail))
         .route("/v1/trail/certificate/{number}", get(certificate_trail))
         .route("/v1/evidence", get(evidence))
+        .route("/v1/peers", get(peers))
         .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -350,4 +352,13 @@ async fn certificate_trail(
 
 async fn evidence(State(s): State<AppState>) -> ApiResult<Json<Vec<kp_schemas::rules::Equivocation>>> {
     Ok(Json(s.ledger.evidence()?.into_iter().map(|e: Evidence| e.equivocation).collect()))
+}
+
+async fn peers(State(s): State<AppState>) -> ApiResult<Json<PeerStatus>> {
+    match &s.net {
+        Some(n) => n.status().await.map(Json).ok_or_else(|| {
+            ApiErr::new(StatusCode::SERVICE_UNAVAILABLE, "api.unavailable", "the network loop has stopped")
+        }),
+        None => Ok(Json(PeerStatus::default())),
+    }
 }

@@ -32,7 +32,7 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (data, licensees) = prepare(&args.dir)?;
-    let n = node::start(&NodeConfig { data_dir: data.clone(), http: args.http, roster: None }).await?;
+    let n = node::start(&NodeConfig { data_dir: data.clone(), http: args.http, roster: None, p2p: None }).await?;
     let client = Client::new(n.url()).with_cookie(n.cookie.clone());
     let outcome = tokio::task::spawn_blocking(move || load_scenario(&client, &licensees)).await??;
     println!();

@@ -22,8 +22,11 @@ const PIPELINE_CHUNK: usize = 256;
 
 #[derive(Debug, Clone)]
 pub enum Submission {
-    /// An entry signed by its author elsewhere.
+    /// An entry signed by its author elsewhere, from a client.
     Entry(Vec<u8>),
+    /// The same from a peer: gossip spreads it already, so it is not
+    /// announced again.
+    Peer(Vec<u8>),
     /// A licensee's record for this node to countersign.
     Record { record: Vec<u8>, signature: SignatureBytes },
     /// A body for this node to sign into one of its own logs.
@@ -44,7 +47,8 @@ pub enum SubmitError {
 }
 
 enum Prepared {
-    Entry(Result<Box<Verified>, Refusal>),
+    /// `.1`: announce it to peers once stored (it did not come from one).
+    Entry(Result<Box<Verified>, Refusal>, bool),
     Record(Result<SignedRecord, Refusal>),
     Action { as_author: Option<String>, body: Body },
 }
@@ -53,11 +57,14 @@ fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
     if subs.len() > 1 { subs.into_par_iter().map(prepare).collect() } else { subs.into_iter().map(prepare).collect() }
 }
 
+fn verify(bytes: Vec<u8>) -> Result<Box<Verified>, Refusal> {
+    SignedEntry::parse(bytes).and_then(SignedEntry::into_verified).map(Box::new)
+}
+
 fn prepare(s: Submission) -> Prepared {
     match s {
-        Submission::Entry(bytes) => {
-            Prepared::Entry(SignedEntry::parse(bytes).and_then(SignedEntry::into_verified).map(Box::new))
-        }
+        Submission::Entry(bytes) => Prepared::Entry(verify(bytes), true),
+        Submission::Peer(bytes) => Prepared::Entry(verify(bytes), false),
         Submission::Record { record, signature } => {
             Prepared::Record(SignedRecord::parse(record, signature).and_then(|r| {
                 r.verify()?;
@@ -72,11 +79,20 @@ pub struct Writer {
     ledger: Arc<Ledger>,
     keys: Keyring,
     metrics: Arc<Metrics>,
+    /// Where entries stored for this node's clients go, to be gossiped.
+    announce: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 impl Writer {
     pub fn new(ledger: Arc<Ledger>, keys: Keyring, metrics: Arc<Metrics>) -> Self {
-        Self { ledger, keys, metrics }
+        Self { ledger, keys, metrics, announce: None }
+    }
+
+    /// Send the wire bytes of every entry stored for this node's clients
+    /// (and of equivocations found) to `tx`, after they are durable.
+    pub fn with_announce(mut self, tx: mpsc::Sender<Vec<u8>>) -> Self {
+        self.announce = Some(tx);
+        self
     }
 
     pub fn ledger(&self) -> &Arc<Ledger> {
@@ -88,6 +104,7 @@ impl Writer {
     pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
         let mut batch = self.ledger.batch();
         let mut results = Vec::with_capacity(subs.len());
+        let mut announce = Vec::new();
         // Verification of one chunk overlaps the judging of the chunk before,
         // so that both cores stay busy: judging is sequential by nature.
         let mut chunks = subs.chunks(PIPELINE_CHUNK).map(<[Submission]>::to_vec);
@@ -98,19 +115,29 @@ impl Writer {
                 || next.map(prepare_all).unwrap_or_default(),
                 || {
                     for p in ready.drain(..) {
-                        results.push(self.judge_one(&mut batch, p));
+                        results.push(self.judge_one(&mut batch, p, &mut announce));
                     }
                     batch.write_buffered();
                 },
             );
             ready = verified;
         }
-        if let Err(e) = batch.commit() {
-            tracing::error!("batch write failed: {e}");
-            let msg = e.to_string();
-            for r in results.iter_mut() {
-                if r.is_ok() {
-                    *r = Err(SubmitError::Storage(msg.clone()));
+        match batch.commit() {
+            Ok(()) => {
+                if let Some(tx) = &self.announce {
+                    for bytes in announce {
+                        // A full queue only delays: peers pull it by sync.
+                        let _ = tx.try_send(bytes);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("batch write failed: {e}");
+                let msg = e.to_string();
+                for r in results.iter_mut() {
+                    if r.is_ok() {
+                        *r = Err(SubmitError::Storage(msg.clone()));
+                    }
                 }
             }
         }
@@ -118,15 +145,26 @@ impl Writer {
         results
     }
 
-    fn judge_one(&self, batch: &mut Batch<'_>, p: Prepared) -> Result<Submitted, SubmitError> {
-        match p {
-            Prepared::Entry(v) => v.map_err(SubmitError::from).and_then(|v| judge(batch, *v)),
-            Prepared::Record(r) => r.map_err(SubmitError::from).and_then(|r| self.countersign(batch, r)),
-            Prepared::Action { as_author, body } => self.act(batch, as_author.as_deref(), body),
+    fn judge_one(&self, batch: &mut Batch<'_>, p: Prepared, announce: &mut Vec<Vec<u8>>) -> Result<Submitted, SubmitError> {
+        let (v, to_peers) = match p {
+            Prepared::Entry(v, to_peers) => (*v?, to_peers),
+            Prepared::Record(r) => (self.countersign(batch, r?)?, true),
+            Prepared::Action { as_author, body } => (self.act(batch, as_author.as_deref(), body)?, true),
+        };
+        let bytes = to_peers.then(|| v.entry.bytes().to_vec());
+        let r = judge(batch, v);
+        let fresh = match &r {
+            Ok(s) => !s.duplicate,
+            Err(SubmitError::Refused(x)) => x.code == "R3.equivocation",
+            Err(_) => false,
+        };
+        if let (true, Some(b)) = (fresh, bytes) {
+            announce.push(b);
         }
+        r
     }
 
-    fn countersign(&self, batch: &mut Batch<'_>, r: SignedRecord) -> Result<Submitted, SubmitError> {
+    fn countersign(&self, batch: &mut Batch<'_>, r: SignedRecord) -> Result<Verified, SubmitError> {
         let licensee = r.record().licensee;
         let state = batch.licensee(&licensee).ok_or_else(|| {
             Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee"))
@@ -143,16 +181,16 @@ impl Writer {
         })?;
         let record = r.record().clone();
         let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()));
-        judge(batch, Verified { entry, record: Some(record) })
+        Ok(Verified { entry, record: Some(record) })
     }
 
-    fn act(&self, batch: &mut Batch<'_>, as_author: Option<&str>, body: Body) -> Result<Submitted, SubmitError> {
+    fn act(&self, batch: &mut Batch<'_>, as_author: Option<&str>, body: Body) -> Result<Verified, SubmitError> {
         if matches!(body, Body::Countersigned(_)) {
             return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
         let entry = self.sign_next(batch, key, body);
-        judge(batch, Verified { entry, record: None })
+        Ok(Verified { entry, record: None })
     }
 
     /// The next entry of one of this node's own logs.
@@ -204,6 +242,24 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// Submit several at once; they reach the writer together, so they are
+    /// usually judged and written in one batch.
+    pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
+        let mut replies = Vec::with_capacity(subs.len());
+        for s in subs {
+            let (tx, rx) = oneshot::channel();
+            replies.push(self.tx.send((s, tx)).await.ok().map(|_| rx));
+        }
+        let mut out = Vec::with_capacity(replies.len());
+        for r in replies {
+            out.push(match r {
+                Some(rx) => rx.await.unwrap_or(Err(SubmitError::Unavailable)),
+                None => Err(SubmitError::Unavailable),
+            });
+        }
+        out
+    }
+
     pub async fn submit(&self, s: Submission) -> Result<Submitted, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.tx.send((s, tx)).await.map_err(|_| SubmitError::Unavailable)?;

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod keys;
 pub mod ledger;
 pub mod metrics;
+pub mod net;
 pub mod node;
 pub mod rebuild;
 pub mod store;

@@ -40,6 +40,11 @@ enum Command {
         #[arg(long, default_value = "kp-devnet")]
         dir: PathBuf,
     },
+    /// Print the libp2p peer id of a data directory's node (made on first use).
+    PeerId {
+        #[arg(long, env = "KP_DATA")]
+        data: PathBuf,
+    },
     /// Offline check: rebuild the derived state from the logs and compare it
     /// with the store (stop the node first).
     Check {
@@ -97,6 +102,19 @@ struct RunArgs {
     /// Signed roster file [default: <data>/roster.json].
     #[arg(long, env = "KP_ROSTER")]
     roster: Option<PathBuf>,
+    /// Peer-to-peer listen multiaddress, repeatable [default: /ip4/0.0.0.0/tcp/7171].
+    #[arg(long = "p2p-listen", env = "KP_P2P_LISTEN", value_delimiter = ',')]
+    p2p_listen: Vec<libp2p::Multiaddr>,
+    /// Extra peers to dial, as multiaddresses ending in /p2p/<peer id>,
+    /// besides the nodes the roster lists.
+    #[arg(long, env = "KP_BOOTSTRAP", value_delimiter = ',')]
+    bootstrap: Vec<libp2p::Multiaddr>,
+    /// Seconds between head comparisons with every peer [default: 5].
+    #[arg(long, env = "KP_SYNC_INTERVAL")]
+    sync_interval: Option<u64>,
+    /// Run without the peer-to-peer network.
+    #[arg(long)]
+    no_p2p: bool,
 }
 
 /// `kp-node.toml`. Flags and environment variables override it.
@@ -107,11 +125,22 @@ struct FileConfig {
     http: Option<SocketAddr>,
     /// Signed roster, relative to the data directory.
     roster: Option<PathBuf>,
+    #[serde(default)]
+    p2p: P2pFileConfig,
 }
 
-const CONFIG_TEMPLATE: &str = "# kp-node configuration. Flags and KP_* environment variables override it.\n\
-# HTTP listen address (KP_HTTP, --http).\nhttp = \"127.0.0.1:7070\"\n\
-# Signed roster, relative to the data directory (KP_ROSTER, --roster).\nroster = \"roster.json\"\n";
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct P2pFileConfig {
+    enabled: Option<bool>,
+    listen: Option<Vec<libp2p::Multiaddr>>,
+    bootstrap: Option<Vec<libp2p::Multiaddr>>,
+    sync_interval_secs: Option<u64>,
+}
+
+const DEFAULT_P2P: &str = "/ip4/0.0.0.0/tcp/7171";
+
+const CONFIG_TEMPLATE: &str = include_str!("../../deploy/kp-node.toml");
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -154,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("  licensee keys: {}", dir.join("licensees").display());
             println!("next: kp-node run --data {}", data.display());
         }
+        Command::PeerId { data } => println!("{}", node::peer_id(&data)?),
         Command::Check { data } => {
             let ledger = node::open_ledger(&data, None)?;
             let bar = indicatif::ProgressBar::new(ledger.entry_count());
@@ -193,10 +223,23 @@ fn node_config(a: &RunArgs) -> anyhow::Result<NodeConfig> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let roster = a.roster.clone().or(file.roster.map(|r| a.data.join(r)));
+    let p2p_on = !a.no_p2p && file.p2p.enabled.unwrap_or(true);
+    let listen = if a.p2p_listen.is_empty() {
+        file.p2p.listen.unwrap_or_else(|| vec![DEFAULT_P2P.parse().expect("default multiaddress")])
+    } else {
+        a.p2p_listen.clone()
+    };
+    let bootstrap = if a.bootstrap.is_empty() { file.p2p.bootstrap.unwrap_or_default() } else { a.bootstrap.clone() };
+    let secs = a.sync_interval.or(file.p2p.sync_interval_secs).unwrap_or(5).max(1);
     Ok(NodeConfig {
         data_dir: a.data.clone(),
         http: a.http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.parse().expect("default address")),
         roster,
+        p2p: p2p_on.then(|| kp_node::net::NetConfig {
+            listen,
+            bootstrap,
+            sync_interval: std::time::Duration::from_secs(secs),
+        }),
     })
 }
 
@@ -229,6 +272,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         std::fs::write(a.data.join(layout::ROSTER), serde_json::to_string_pretty(&roster)?)?;
     }
     println!("initialised {}", a.data.display());
+    println!("  {:<20} {}", "peer id", node::peer_id(&a.data)?);
     for (name, key, path) in made {
         println!("  {name:<20} {key}  ({})", path.display());
     }

@@ -20,6 +20,8 @@ pub mod layout {
     pub const ROSTER: &str = "roster.json";
     pub const CONFIG: &str = "kp-node.toml";
     pub const COOKIE: &str = ".cookie";
+    /// The node's libp2p identity (an Ed25519 seed in a key file).
+    pub const NODE_KEY: &str = "node-key.json";
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct NodeConfig {
     pub http: SocketAddr,
     /// Roster file; defaults to `<data>/roster.json` when it exists.
     pub roster: Option<PathBuf>,
+    /// Peer-to-peer settings; `None` runs the node alone.
+    pub p2p: Option<crate::net::NetConfig>,
 }
 
 pub struct RunningNode {
@@ -35,6 +39,8 @@ pub struct RunningNode {
     pub ledger: Arc<Ledger>,
     pub writer: WriterHandle,
     pub cookie: String,
+    pub net: Option<crate::net::NetHandle>,
+    pub peer_id: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer_thread: std::thread::JoinHandle<()>,
@@ -61,6 +67,18 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The node's libp2p identity, made on first use.
+pub fn node_identity(data_dir: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
+    let path = data_dir.join(layout::NODE_KEY);
+    let key = if path.exists() { kp_client::keyfile::load(&path)? } else { kp_client::keyfile::generate(&path)? };
+    libp2p::identity::Keypair::ed25519_from_bytes(key.seed()).map_err(|e| anyhow::anyhow!("node key: {e}"))
+}
+
+/// The peer id a data directory's node has, for the roster.
+pub fn peer_id(data_dir: &Path) -> anyhow::Result<libp2p::PeerId> {
+    Ok(node_identity(data_dir)?.public().to_peer_id())
+}
+
 pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Ledger> {
     let default_roster = data_dir.join(layout::ROSTER);
     let roster_path = roster.map(Path::to_path_buf).or_else(|| default_roster.exists().then_some(default_roster));
@@ -73,10 +91,24 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let ledger = Arc::new(open_ledger(&cfg.data_dir, cfg.roster.as_deref())?);
     let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
-    let net = ledger.network();
-    let writes = keys.writes(&net);
+    let network = ledger.network();
+    let writes = keys.writes(&network);
     let metrics = Arc::new(Metrics::default());
-    let (writer, writer_thread) = ingest::spawn(Writer::new(ledger.clone(), keys, metrics.clone()));
+    let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);
+    let mut w = Writer::new(ledger.clone(), keys, metrics.clone());
+    if cfg.p2p.is_some() {
+        w = w.with_announce(announce_tx);
+    }
+    let (writer, writer_thread) = ingest::spawn(w);
+    let (net, peer_id) = match &cfg.p2p {
+        Some(p2p) => {
+            let key = node_identity(&cfg.data_dir)?;
+            let roster = ledger.roster().roster.clone();
+            let (h, id) = crate::net::start(p2p.clone(), key, &roster, ledger.clone(), writer.clone(), announce_rx).await?;
+            (Some(h), Some(id.to_string()))
+        }
+        None => (None, None),
+    };
 
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for the cookie: {e}"))?;
@@ -91,6 +123,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         metrics,
         cookie: Arc::new(cookie.clone()),
         writes: Arc::new(writes.clone()),
+        net: net.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -101,12 +134,12 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
             .await
     });
     tracing::info!(
-        network = %net.network,
+        network = %network.network, peer_id = ?peer_id,
         entries = ledger.entry_count(),
         writes = ?writes,
         "kp-node serving on http://{addr}"
     );
-    Ok(RunningNode { addr, ledger, writer, cookie, shutdown: Some(tx), server, writer_thread })
+    Ok(RunningNode { addr, ledger, writer, cookie, net, peer_id, shutdown: Some(tx), server, writer_thread })
 }
 
 impl RunningNode {

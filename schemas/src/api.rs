@@ -123,3 +123,18 @@ pub struct LotView {
     pub lot: LotState,
     pub holder_name: Option<String>,
 }
+
+/// `GET /v1/peers`: the node's place in the peer-to-peer network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct PeerStatus {
+    /// This node's libp2p peer id; empty when it runs without a network.
+    pub peer_id: String,
+    pub listening: Vec<String>,
+    pub connected: Vec<String>,
+    /// Entries waiting for what they depend on.
+    pub pending: usize,
+    /// Entries stored from catch-up sync since start.
+    pub synced_entries: u64,
+    pub gossip_accepted: u64,
+    pub gossip_rejected: u64,
+}

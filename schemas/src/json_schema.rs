@@ -21,6 +21,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("certificate.json", render::<CertState>()),
         ("entry.json", render::<EntryView>()),
         ("log-page.json", render::<LogPage>()),
+        ("peers.json", render::<PeerStatus>()),
         ("lot.json", render::<LotView>()),
         ("record.json", render::<Record>()),
         ("roster.json", render::<SignedRoster>()),

@@ -15,6 +15,7 @@ pub mod roster;
 pub mod rules;
 pub mod state;
 pub mod trail;
+pub mod wire;
 
 pub use bytes::{Hash32, PublicKey, SignatureBytes};
 pub use crypto::Keypair;

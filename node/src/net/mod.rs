@@ -1,0 +1,511 @@
+//! The network: a libp2p swarm owned by one event loop, which the rest of the
+//! node talks to through a [`NetHandle`]. Gossipsub spreads new entries;
+//! request-response catch-up sync pulls what a node missed.
+//!
+//! Only peers the roster names may connect. Every gossiped entry is judged by
+//! the writer before it travels further: accepted (or already known) entries
+//! are forwarded, invalid ones rejected, and entries whose dependencies have
+//! not arrived wait in a bounded pending pool while a sync pulls them.
+
+mod codec;
+mod pending;
+
+use crate::ingest::{SubmitError, Submission, WriterHandle};
+use crate::ledger::Ledger;
+use codec::SyncCodec;
+use futures::StreamExt;
+use kp_schemas::api::PeerStatus;
+use kp_schemas::model::{HexBytes, Roster};
+use kp_schemas::wire::{self, LogHead, MAX_PAGE_ENTRIES, SyncRequest, SyncResponse};
+use kp_schemas::{PublicKey, crypto};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping, tcp, yamux};
+use pending::Pending;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Entries per sync page asked for.
+const PAGE: u32 = 512;
+/// Quiet links stay up: sync and gossip heartbeats are far more frequent.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Largest gossip message: an entry at its R9 bound, with room for framing.
+const MAX_GOSSIP: usize = kp_schemas::limits::MAX_ENTRY_BYTES + 1024;
+
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub listen: Vec<Multiaddr>,
+    /// Dialled at start besides the roster's addresses.
+    pub bootstrap: Vec<Multiaddr>,
+    /// How often heads are compared with every peer.
+    pub sync_interval: Duration,
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+}
+
+/// Peer ids and addresses of every node the roster lists.
+pub fn roster_peers(r: &Roster) -> Vec<(PeerId, Vec<Multiaddr>)> {
+    let nodes = r
+        .participants
+        .iter()
+        .flat_map(|p| &p.nodes)
+        .chain(r.monitors.iter().flat_map(|m| &m.nodes))
+        .chain(&r.observers);
+    nodes
+        .filter_map(|n| {
+            let peer = n.peer_id.parse::<PeerId>().ok()?;
+            Some((peer, n.addrs.iter().filter_map(|a| a.parse().ok()).collect()))
+        })
+        .collect()
+}
+
+enum Command {
+    Status(oneshot::Sender<PeerStatus>),
+}
+
+/// Talks to the event loop.
+#[derive(Clone)]
+pub struct NetHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    pub async fn status(&self) -> Option<PeerStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Status(tx)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// The result of judging one gossiped entry, back to the loop.
+struct Judged {
+    id: MessageId,
+    source: PeerId,
+    bytes: Vec<u8>,
+    result: Result<(), SubmitError>,
+}
+
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    topic: IdentTopic,
+    ledger: Arc<Ledger>,
+    writer: WriterHandle,
+    commands: mpsc::Receiver<Command>,
+    announce: mpsc::Receiver<Vec<u8>>,
+    judged_tx: mpsc::Sender<Judged>,
+    judged_rx: mpsc::Receiver<Judged>,
+    synced_tx: mpsc::Sender<(PeerId, PublicKey, usize, usize)>,
+    synced_rx: mpsc::Receiver<(PeerId, PublicKey, usize, usize)>,
+    park_tx: mpsc::Sender<Vec<u8>>,
+    park_rx: mpsc::Receiver<Vec<u8>>,
+    /// Logs being pulled, so one log is pulled from one peer at a time.
+    pulling: HashSet<PublicKey>,
+    requests: HashMap<request_response::OutboundRequestId, (PeerId, Option<PublicKey>)>,
+    roster_addrs: Vec<(PeerId, Vec<Multiaddr>)>,
+    pending: Pending,
+    synced: Arc<AtomicU64>,
+    sync_started: Option<(Instant, u64)>,
+    gossip_accepted: u64,
+    gossip_rejected: u64,
+}
+
+/// Build the swarm and start the event loop. `announce` carries entries this
+/// node accepted from its own clients, to publish.
+pub async fn start(
+    cfg: NetConfig,
+    key: identity::Keypair,
+    roster: &Roster,
+    ledger: Arc<Ledger>,
+    writer: WriterHandle,
+    announce: mpsc::Receiver<Vec<u8>>,
+) -> anyhow::Result<(NetHandle, PeerId)> {
+    let local = key.public().to_peer_id();
+    let topic = IdentTopic::new(wire::entries_topic(&roster.network));
+    let gossip_cfg = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(crypto::entry_hash(&m.data).0.to_vec()))
+        .max_transmit_size(MAX_GOSSIP)
+        // Works from 3 to 100 nodes: small networks flood, large ones keep
+        // a mesh of 6 with gossip to the rest.
+        .mesh_n(6)
+        .mesh_n_low(2)
+        .mesh_n_high(12)
+        .mesh_outbound_min(1)
+        .heartbeat_interval(Duration::from_millis(500))
+        .flood_publish(true)
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossipsub config: {e}"))?;
+    let roster_addrs = roster_peers(roster);
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+        .with_behaviour(|key| {
+            let mut allowed = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+            for (p, _) in &roster_addrs {
+                allowed.allow_peer(*p);
+            }
+            let limits = connection_limits::ConnectionLimits::default()
+                .with_max_established_per_peer(Some(2))
+                .with_max_established(Some(256))
+                .with_max_pending_incoming(Some(64));
+            Ok(Behaviour {
+                allowed,
+                limits: connection_limits::Behaviour::new(limits),
+                identify: identify::Behaviour::new(identify::Config::new("/kpledger/1".into(), key.public())),
+                ping: ping::Behaviour::default(),
+                gossipsub: gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_cfg)
+                    .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?,
+                sync: request_response::Behaviour::with_codec(
+                    SyncCodec,
+                    [(StreamProtocol::new(wire::SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+                ),
+            })
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+        .build();
+    swarm.behaviour_mut().gossipsub.subscribe(&topic)?;
+    for addr in cfg.listen {
+        swarm.listen_on(addr)?;
+    }
+    for (peer, addrs) in &roster_addrs {
+        if *peer == local {
+            continue;
+        }
+        for a in addrs {
+            swarm.add_peer_address(*peer, a.clone());
+        }
+        if !addrs.is_empty() {
+            let _ = swarm.dial(*peer);
+        }
+    }
+    for a in cfg.bootstrap {
+        let _ = swarm.dial(a);
+    }
+    let (tx, commands) = mpsc::channel(64);
+    let (judged_tx, judged_rx) = mpsc::channel(4096);
+    let (synced_tx, synced_rx) = mpsc::channel(256);
+    let (park_tx, park_rx) = mpsc::channel(4096);
+    let el = EventLoop {
+        swarm,
+        topic,
+        ledger,
+        writer,
+        commands,
+        announce,
+        judged_tx,
+        judged_rx,
+        synced_tx,
+        synced_rx,
+        park_tx,
+        park_rx,
+        pulling: HashSet::new(),
+        requests: HashMap::new(),
+        roster_addrs,
+        pending: Pending::new(pending::MAX_PENDING),
+        synced: Arc::new(AtomicU64::new(0)),
+        sync_started: None,
+        gossip_accepted: 0,
+        gossip_rejected: 0,
+    };
+    tokio::spawn(el.run(cfg.sync_interval));
+    Ok((NetHandle { tx }, local))
+}
+
+impl EventLoop {
+    async fn run(mut self, sync_interval: Duration) {
+        let mut tick = tokio::time::interval(sync_interval);
+        let mut redial = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                Some(cmd) = self.commands.recv() => self.on_command(cmd),
+                Some(bytes) = self.announce.recv() => self.publish(bytes),
+                Some(j) = self.judged_rx.recv() => self.on_judged(j),
+                Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
+                Some(bytes) = self.park_rx.recv() => self.pending.insert(bytes),
+                _ = tick.tick() => self.ask_heads_all(),
+                _ = redial.tick() => self.redial(),
+            }
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Status(tx) => {
+                let _ = tx.send(PeerStatus {
+                    peer_id: self.swarm.local_peer_id().to_string(),
+                    listening: self.swarm.listeners().map(|a| a.to_string()).collect(),
+                    connected: self.swarm.connected_peers().map(|p| p.to_string()).collect(),
+                    pending: self.pending.len(),
+                    synced_entries: self.synced.load(Ordering::Relaxed),
+                    gossip_accepted: self.gossip_accepted,
+                    gossip_rejected: self.gossip_rejected,
+                });
+            }
+        }
+    }
+
+    fn publish(&mut self, bytes: Vec<u8>) {
+        // No peers yet is normal at start: they pull it by sync.
+        if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
+            tracing::debug!("gossip publish: {e}");
+        }
+    }
+
+    fn redial(&mut self) {
+        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        let local = *self.swarm.local_peer_id();
+        let missing: Vec<PeerId> = self
+            .roster_addrs
+            .iter()
+            .filter(|(p, a)| *p != local && !a.is_empty() && !connected.contains(p))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in missing {
+            let _ = self.swarm.dial(p);
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => tracing::info!("p2p listening on {address}"),
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                tracing::info!(%peer_id, addr = %endpoint.get_remote_address(), "peer connected");
+                self.ask_heads(peer_id);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                tracing::info!(%peer_id, "peer disconnected");
+                // Pulls from this peer will fail; let the next round retry.
+                let stale: Vec<_> = self.requests.iter().filter(|(_, (p, _))| *p == peer_id).map(|(id, _)| *id).collect();
+                for id in stale {
+                    if let Some((_, Some(author))) = self.requests.remove(&id) {
+                        self.pulling.remove(&author);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
+                self.judge_gossip(propagation_source, message_id, message.data);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.on_sync(ev),
+            SwarmEvent::IncomingConnectionError { error, .. } => tracing::debug!("incoming connection refused: {error}"),
+            SwarmEvent::OutgoingConnectionError { error, .. } => tracing::debug!("dial failed: {error}"),
+            _ => {}
+        }
+    }
+
+    fn judge_gossip(&mut self, source: PeerId, id: MessageId, bytes: Vec<u8>) {
+        let writer = self.writer.clone();
+        let tx = self.judged_tx.clone();
+        tokio::spawn(async move {
+            let result = writer.submit(Submission::Peer(bytes.clone())).await.map(|_| ());
+            let _ = tx.send(Judged { id, source, bytes, result }).await;
+        });
+    }
+
+    fn on_judged(&mut self, j: Judged) {
+        let acceptance = match &j.result {
+            Ok(()) => MessageAcceptance::Accept,
+            // Evidence of equivocation must reach every honest node.
+            Err(SubmitError::Refused(r)) if r.code == "R3.equivocation" => MessageAcceptance::Accept,
+            Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
+                self.pending.insert(j.bytes);
+                self.ask_heads(j.source);
+                MessageAcceptance::Ignore
+            }
+            Err(SubmitError::Refused(r)) => {
+                tracing::warn!(peer = %j.source, code = %r.code, "gossiped entry rejected: {}", r.message);
+                MessageAcceptance::Reject
+            }
+            Err(_) => MessageAcceptance::Ignore,
+        };
+        match acceptance {
+            MessageAcceptance::Accept => self.gossip_accepted += 1,
+            MessageAcceptance::Reject => self.gossip_rejected += 1,
+            MessageAcceptance::Ignore => {}
+        }
+        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&j.id, &j.source, acceptance);
+    }
+
+    fn ask_heads_all(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for p in peers {
+            self.ask_heads(p);
+        }
+        self.retry_pending();
+    }
+
+    fn ask_heads(&mut self, peer: PeerId) {
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Heads);
+        self.requests.insert(id, (peer, None));
+    }
+
+    fn on_sync(&mut self, ev: request_response::Event<SyncRequest, SyncResponse>) {
+        match ev {
+            request_response::Event::Message { peer, message: request_response::Message::Request { request, channel, .. }, .. } => {
+                let resp = self.serve(request);
+                if self.swarm.behaviour_mut().sync.send_response(channel, resp).is_err() {
+                    tracing::debug!(%peer, "sync response dropped: the peer went away");
+                }
+            }
+            request_response::Event::Message { peer, message: request_response::Message::Response { request_id, response }, .. } => {
+                let author = self.requests.remove(&request_id).and_then(|(_, a)| a);
+                match response {
+                    SyncResponse::Heads(heads) => self.on_heads(peer, heads),
+                    SyncResponse::Page(entries) => {
+                        if let Some(a) = author {
+                            self.on_page(peer, a, entries);
+                        }
+                    }
+                    SyncResponse::Error(e) => {
+                        tracing::warn!(%peer, "sync error from peer: {e}");
+                        if let Some(a) = author {
+                            self.pulling.remove(&a);
+                        }
+                    }
+                }
+            }
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                tracing::debug!(%peer, "sync request failed: {error}");
+                if let Some((_, Some(a))) = self.requests.remove(&request_id) {
+                    self.pulling.remove(&a);
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, "sync request from peer failed: {error}")
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answer a sync request from the store. Pages stop at the size limit.
+    fn serve(&self, req: SyncRequest) -> SyncResponse {
+        match req {
+            SyncRequest::Heads => match self.ledger.heads() {
+                Ok(h) => SyncResponse::Heads(h.into_iter().map(|(author, h)| LogHead { author, seq: h.seq, hash: h.hash }).collect()),
+                Err(e) => SyncResponse::Error(e.to_string()),
+            },
+            SyncRequest::Page { author, from, limit } => {
+                match self.ledger.log_page(&author, from, limit.clamp(1, MAX_PAGE_ENTRIES) as usize) {
+                    Ok(entries) => {
+                        let mut size = 64;
+                        let mut out = Vec::new();
+                        for e in entries {
+                            size += e.bytes().len() + 8;
+                            if size > wire::MAX_SYNC_RESPONSE && !out.is_empty() {
+                                break;
+                            }
+                            out.push(HexBytes(e.into_bytes()));
+                        }
+                        SyncResponse::Page(out)
+                    }
+                    Err(e) => SyncResponse::Error(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn on_heads(&mut self, peer: PeerId, heads: Vec<LogHead>) {
+        for h in heads {
+            if self.pulling.contains(&h.author) {
+                continue;
+            }
+            let ours = self.ledger.head(&h.author).ok().flatten();
+            if ours.as_ref().is_some_and(|o| o.seq >= h.seq || o.frozen) {
+                continue;
+            }
+            let from = ours.map(|o| o.seq + 1).unwrap_or(1);
+            self.pull(peer, h.author, from);
+        }
+    }
+
+    fn pull(&mut self, peer: PeerId, author: PublicKey, from: u64) {
+        if self.sync_started.is_none() {
+            self.sync_started = Some((Instant::now(), self.synced.load(Ordering::Relaxed)));
+        }
+        self.pulling.insert(author);
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Page { author, from, limit: PAGE });
+        self.requests.insert(id, (peer, Some(author)));
+    }
+
+    /// Hand a page to the writer off the loop; the outcome comes back
+    /// through `synced_rx`.
+    fn on_page(&mut self, peer: PeerId, author: PublicKey, entries: Vec<HexBytes>) {
+        let writer = self.writer.clone();
+        let tx = self.synced_tx.clone();
+        let park = self.park_tx.clone();
+        let asked = entries.len();
+        tokio::spawn(async move {
+            let bytes: Vec<Vec<u8>> = entries.into_iter().map(|b| b.0).collect();
+            let results = writer.submit_many(bytes.iter().cloned().map(Submission::Peer).collect()).await;
+            let mut accepted = 0;
+            for (r, b) in results.into_iter().zip(bytes) {
+                match r {
+                    Ok(_) => accepted += 1,
+                    // Waits like a gossiped entry whose dependency is missing.
+                    Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
+                        let _ = park.send(b).await;
+                    }
+                    Err(e) => tracing::warn!(%peer, "synced entry refused: {e}"),
+                }
+            }
+            let _ = tx.send((peer, author, asked, accepted)).await;
+        });
+    }
+
+    fn on_synced(&mut self, peer: PeerId, author: PublicKey, asked: usize, accepted: usize) {
+        self.pulling.remove(&author);
+        let total = self.synced.fetch_add(accepted as u64, Ordering::Relaxed) + accepted as u64;
+        if let Some((t0, n0)) = self.sync_started {
+            if total / 10_000 != (total - accepted as u64) / 10_000 {
+                let rate = (total - n0) as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+                tracing::info!(synced = total, rate = format!("{rate:.0}/s"), pending = self.pending.len(), "catching up");
+            }
+        }
+        if accepted > 0 {
+            self.retry_pending();
+        }
+        if asked > 0 && accepted == asked {
+            // A full page: there may be more. Ask again from the new head.
+            if let Ok(Some(h)) = self.ledger.head(&author) {
+                self.pull(peer, author, h.seq + 1);
+            }
+        } else if accepted == 0 && asked == 0 {
+            self.sync_started = None;
+        }
+    }
+
+    /// Submit every waiting entry again, in one batch; those still missing
+    /// something come back through `park`.
+    fn retry_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let bytes = self.pending.drain();
+        let writer = self.writer.clone();
+        let park = self.park_tx.clone();
+        tokio::spawn(async move {
+            let results = writer.submit_many(bytes.iter().cloned().map(Submission::Peer).collect()).await;
+            for (r, b) in results.into_iter().zip(bytes) {
+                if let Err(SubmitError::Refused(r)) = r
+                    && r.is_missing_dependency()
+                {
+                    let _ = park.send(b).await;
+                }
+            }
+        });
+    }
+}
