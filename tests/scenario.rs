@@ -612,7 +612,7 @@ fn demo_prints_the_indian_trail_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let out = std::process::Command::new(bin("kp-node"))
-        .args(["demo", "--exit", "--http", "127.0.0.1:0", "--dir"])
+        .args(["demo", "--exit", "--port", &demo_port().to_string(), "--dir"])
         .arg(&demo)
         .env("KP_LOG", "warn")
         .output()
@@ -633,10 +633,24 @@ fn demo_prints_the_indian_trail_and_exits() {
     }
     // A second run replaces the first demo folder.
     let again = std::process::Command::new(bin("kp-node"))
-        .args(["demo", "--exit", "--http", "127.0.0.1:0", "--dir"])
+        .args(["demo", "--exit", "--port", &demo_port().to_string(), "--dir"])
         .arg(&demo)
         .env("KP_LOG", "warn")
         .output()
         .unwrap();
     assert!(again.status.success(), "second demo run failed: {}", stderr(&again));
+}
+
+/// A base port with the four after it and the five 100 higher all free.
+fn demo_port() -> u16 {
+    loop {
+        let base = free_port();
+        if base < 60_000 && (0..5).all(|i| port_free(base + i) && port_free(base + 100 + i)) {
+            return base;
+        }
+    }
+}
+
+fn port_free(p: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
 }

@@ -29,13 +29,20 @@ pub fn devnet(dir: &Path) {
 pub struct Node {
     pub data: PathBuf,
     pub port: u16,
+    /// Where the node listens for peers; a free port unless the roster fixes one.
+    pub p2p_listen: String,
     child: Option<Child>,
 }
 
 impl Node {
     /// Start `kp-node run` on a free port and wait until it answers.
     pub fn start(data: &Path) -> Node {
-        let mut n = Node { data: data.to_path_buf(), port: free_port(), child: None };
+        Self::start_with(data, free_port(), "/ip4/127.0.0.1/tcp/0")
+    }
+
+    /// Start with a given HTTP port and peer-to-peer listen address.
+    pub fn start_with(data: &Path, port: u16, p2p_listen: &str) -> Node {
+        let mut n = Node { data: data.to_path_buf(), port, p2p_listen: p2p_listen.to_string(), child: None };
         n.spawn();
         n
     }
@@ -45,6 +52,7 @@ impl Node {
             .args(["run", "--data"])
             .arg(&self.data)
             .args(["--http", &format!("127.0.0.1:{}", self.port)])
+            .args(["--p2p-listen", &self.p2p_listen])
             .env("KP_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -160,6 +160,11 @@ impl Client {
         self.get("/v1/evidence", &[])
     }
 
+    /// `GET /v1/peers`: the node's peer-to-peer status.
+    pub fn peers(&self) -> Result<kp_schemas::api::PeerStatus, ClientError> {
+        self.get("/v1/peers", &[])
+    }
+
     // ------------------------------------------------------------ writing
 
     /// `POST /v1/records`: a licensee-signed record, for the node to

@@ -2,7 +2,7 @@
 //! reference scenario (docs/SCENARIO.md), served until stopped.
 
 use crate::devnet::{DevKeys, MONITOR_ID};
-use crate::node::{self, NodeConfig, layout};
+use crate::node::{self, layout};
 use anyhow::{Context, bail};
 use kp_client::{Client, ClientError, keyfile, render};
 use kp_schemas::api::Submitted;
@@ -22,44 +22,167 @@ pub struct DemoArgs {
     /// Folder for the demo network; replaced if it holds an earlier demo.
     #[arg(long, default_value = "kp-demo")]
     pub dir: PathBuf,
-    /// HTTP listen address of the node.
-    #[arg(long, env = "KP_HTTP", default_value = "127.0.0.1:7070")]
-    pub http: SocketAddr,
+    /// HTTP port of the first node; the five nodes use this port and the
+    /// four after it, and listen for peers 100 ports higher.
+    #[arg(long, default_value_t = 7070)]
+    pub port: u16,
     /// Exit after printing the trail instead of serving until stopped.
     #[arg(long)]
     pub exit: bool,
 }
 
+/// One node of the demo network.
+pub struct DemoNode {
+    pub code: &'static str,
+    pub data: PathBuf,
+    pub http: SocketAddr,
+    pub p2p: String,
+}
+
+/// Clients of the nodes, by participant code.
+pub struct Clients(pub Vec<(String, Client)>);
+
+impl Clients {
+    /// The node that writes `code`'s log (the CF node also holds MT-CF).
+    pub fn of(&self, code: &str) -> &Client {
+        let code = if code == MONITOR_ID { "CF" } else { code };
+        self.0.iter().find(|(c, _)| c == code).map(|(_, c)| c).unwrap_or(&self.0[0].1)
+    }
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let (data, licensees) = prepare(&args.dir)?;
-    let n = node::start(&NodeConfig { data_dir: data.clone(), http: args.http, roster: None, p2p: None }).await?;
-    let client = Client::new(n.url()).with_cookie(n.cookie.clone());
-    let outcome = tokio::task::spawn_blocking(move || load_scenario(&client, &licensees)).await??;
+    let (nodes, licensees) = prepare_network(&args.dir, args.port)?;
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for n in &nodes {
+        let log = std::fs::File::create(n.data.join("kp-node.log"))?;
+        let child = tokio::process::Command::new(&exe)
+            .args(["run", "--data"])
+            .arg(&n.data)
+            .args(["--http", &n.http.to_string(), "--p2p-listen", &n.p2p, "--sync-interval", "2"])
+            .env("KP_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting the {} node", n.code))?;
+        children.push(child);
+    }
+    println!("Started five kp-node processes:");
+    for n in &nodes {
+        println!("  {:<3} http://{}  peers {}  data {}", n.code, n.http, n.p2p, n.data.display());
+    }
+    let node_list: Vec<(String, PathBuf, String)> =
+        nodes.iter().map(|n| (n.code.to_string(), n.data.clone(), format!("http://{}", n.http))).collect();
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
+        let clients = connect(&node_list)?;
+        load_scenario(&clients, &licensees, "AE")
+    })
+    .await;
+    let outcome = match outcome {
+        Ok(Ok(o)) => o,
+        other => {
+            stop(children).await;
+            return match other {
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.into()),
+                Ok(Ok(_)) => unreachable!("handled above"),
+            };
+        }
+    };
     println!();
-    println!(
-        "Trail of the Indian lot {} (as a monitor sees it: kp trail lot IN {}):",
-        outcome.indian_lot, outcome.indian_lot
-    );
+    println!("Trail of the Indian lot {}, asked of the AE node, which wrote none of it:", outcome.indian_lot);
     println!();
     print!("{}", render::trail_text(&outcome.trail));
     println!();
-    println!("The node is serving the API at {}. Try:", n.url());
-    println!("  export KP_NODE={} KP_COOKIE={}", n.url(), data.join(layout::COOKIE).display());
+    let first = &nodes[0];
+    println!("The nodes keep serving. Try:");
+    println!("  export KP_NODE=http://{} KP_COOKIE={}", first.http, first.data.join(layout::COOKIE).display());
     println!("  cargo run --release -p kp-client --bin kp -- trail lot IN {} --dot", outcome.indian_lot);
     println!("  cargo run --release -p kp-client --bin kp -- cert show CF-000001");
     println!("  cargo run --release -p kp-client --bin kp -- zones --participant CF");
-    println!("Licensee keys are in {}.", args.dir.join("licensees").display());
-    if args.exit {
-        return n.stop().await;
+    println!("Licensee keys are in {}; node logs in each node's kp-node.log.", args.dir.join("licensees").display());
+    if !args.exit {
+        println!("Press Ctrl-C to stop.");
+        node::shutdown_signal().await;
     }
-    println!("Press Ctrl-C to stop.");
-    node::shutdown_signal().await;
-    n.stop().await
+    stop(children).await;
+    Ok(())
 }
 
-/// Create the folder: node data with every key of the network, and licensee
-/// keys in `licensees/` (registration is left to the caller).
-pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
+async fn stop(children: Vec<tokio::process::Child>) {
+    for mut c in children {
+        if let Some(pid) = c.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
+        if tokio::time::timeout(std::time::Duration::from_secs(20), c.wait()).await.is_err() {
+            let _ = c.kill().await;
+        }
+    }
+}
+
+/// Wait until every node answers and is connected to the others.
+fn connect(nodes: &[(String, PathBuf, String)]) -> anyhow::Result<Clients> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut clients = Vec::new();
+    for (code, data, url) in nodes {
+        let client = loop {
+            if let Ok(cookie) = std::fs::read_to_string(data.join(layout::COOKIE)) {
+                let c = Client::new(url.clone()).with_cookie(cookie.trim().to_string());
+                if c.healthz().is_ok() {
+                    break c;
+                }
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("the {code} node did not start: see {}", data.join("kp-node.log").display());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        clients.push((code.clone(), client));
+    }
+    for (code, c) in &clients {
+        while c.peers().map(|p| p.connected.len()).unwrap_or(0) < nodes.len() - 1 {
+            if std::time::Instant::now() > deadline {
+                bail!("the {code} node did not connect to its peers");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    Ok(Clients(clients))
+}
+
+/// Five nodes, one per participant (the CF node also holds the MT-CF
+/// monitor's key); the chair's key stays in the folder, outside every node.
+pub fn prepare_network(dir: &Path, base_port: u16) -> anyhow::Result<(Vec<DemoNode>, Licensees)> {
+    clear(dir)?;
+    let keys = DevKeys::generate()?;
+    keyfile::write(&dir.join("chair.json"), &keys.chair)?;
+    let mut nodes = Vec::new();
+    let mut infos = Vec::new();
+    for (i, (code, ..)) in crate::devnet::PARTICIPANTS.iter().enumerate() {
+        let data = dir.join(code);
+        let keys_dir = data.join(layout::KEYS);
+        std::fs::create_dir_all(&keys_dir)?;
+        keyfile::write(&keys_dir.join(format!("authority-{code}.json")), keys.authority(code))?;
+        if *code == "CF" {
+            keyfile::write(&keys_dir.join(format!("monitor-{MONITOR_ID}.json")), &keys.monitor)?;
+        }
+        let peer = node::peer_id(&data)?;
+        let port = base_port.checked_add(i as u16).context("port out of range")?;
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", port.checked_add(100).context("port out of range")?);
+        infos.push((code.to_string(), NodeInfo { peer_id: peer.to_string(), addrs: vec![p2p.clone()] }));
+        nodes.push(DemoNode { code, data, http: SocketAddr::from(([127, 0, 0, 1], port)), p2p });
+    }
+    let roster = keys.roster_with_nodes(NETWORK, &infos);
+    for n in &nodes {
+        std::fs::write(n.data.join(layout::ROSTER), serde_json::to_string_pretty(&roster)?)?;
+    }
+    let licensees = Licensees::generate(&dir.join("licensees"))?;
+    Ok((nodes, licensees))
+}
+
+/// Make `dir` empty, refusing to remove a folder the demo did not make.
+fn clear(dir: &Path) -> anyhow::Result<()> {
     let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true);
     if !empty {
         if !dir.join(MARKER).exists() {
@@ -67,10 +190,18 @@ pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
         }
         std::fs::remove_dir_all(dir).with_context(|| format!("removing the earlier demo in {}", dir.display()))?;
     }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(MARKER), "made by kp-node demo; safe to delete\n")?;
+    Ok(())
+}
+
+/// Create the folder: node data with every key of the network, and licensee
+/// keys in `licensees/` (registration is left to the caller).
+pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
+    clear(dir)?;
     let data = dir.join("node");
     let keys_dir = data.join(layout::KEYS);
     std::fs::create_dir_all(&keys_dir)?;
-    std::fs::write(dir.join(MARKER), "made by kp-node demo; safe to delete\n")?;
     let keys = DevKeys::generate()?;
     keyfile::write(&keys_dir.join("chair.json"), &keys.chair)?;
     keyfile::write(&keys_dir.join(format!("monitor-{MONITOR_ID}.json")), &keys.monitor)?;
@@ -129,7 +260,7 @@ pub struct Outcome {
 }
 
 struct Driver<'a> {
-    client: &'a Client,
+    clients: &'a Clients,
     people: &'a Licensees,
     nonce: u64,
 }
@@ -137,8 +268,9 @@ struct Driver<'a> {
 impl Driver<'_> {
     fn record(&mut self, who: &str, body: RecordBody) -> Result<Submitted, ClientError> {
         self.nonce += 1;
-        let rec = sign_record(NETWORK, &self.people.get(who).key, self.nonce, body);
-        self.client.submit_record(&rec)
+        let l = self.people.get(who);
+        let rec = sign_record(NETWORK, &l.key, self.nonce, body);
+        self.clients.of(l.participant).submit_record(&rec)
     }
 
     fn ok(&mut self, step: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<Submitted> {
@@ -167,7 +299,7 @@ impl Driver<'_> {
             status: ZoneState::Compliant,
             effective: effective.into(),
         });
-        let r = self.client.action(Some(MONITOR_ID), body);
+        let r = self.clients.of(MONITOR_ID).action(Some(MONITOR_ID), body);
         Ok(self.ok(&format!("{MONITOR_ID} declares {name} ({zone}) compliant from {effective}"), r)?.hash)
     }
 
@@ -248,7 +380,17 @@ impl Driver<'_> {
         parcels: u32,
         holder: PublicKey,
     ) -> Result<Submitted, ClientError> {
-        let c = self.client.certificate(cert)?;
+        // The certificate comes from another node: wait for it to arrive.
+        let client = self.clients.of(by);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let c = loop {
+            match client.certificate(cert) {
+                Err(ClientError::Api { status: 404, .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }
+                other => break other?,
+            }
+        };
         let body = Body::ImportConfirmation(ImportConfirmation {
             exporter: c.exporter,
             certificate: cert.into(),
@@ -259,14 +401,15 @@ impl Driver<'_> {
             holder,
             date: "2017-05-02".into(),
         });
-        self.client.action(Some(by), body)
+        client.action(Some(by), body)
     }
 }
 
 /// Load KP-DOMAIN's reference scenario through the HTTP API: every accepted
 /// step and every refusal of step 4 is checked as it happens.
-pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outcome> {
-    let mut d = Driver { client, people, nonce: crate::clock::now_ms() * 1000 };
+/// The trail is asked of `reader`'s node once every node holds every log.
+pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> anyhow::Result<Outcome> {
+    let mut d = Driver { clients, people, nonce: crate::clock::now_ms() * 1000 };
     let p = |f: &str| people.key(f);
 
     println!("Registering licensees with their authorities:");
@@ -276,7 +419,7 @@ pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outc
             name: l.name.into(),
             roles: l.roles.clone(),
         });
-        let r = client.action(Some(l.participant), body);
+        let r = clients.of(l.participant).action(Some(l.participant), body);
         d.ok(&format!("{} registers {} ({file})", l.participant, l.name), r)?;
     }
 
@@ -462,6 +605,27 @@ pub fn load_scenario(client: &Client, people: &Licensees) -> anyhow::Result<Outc
     d.refused("natural rough under a synthetic HS code", "R8.nature_mismatch", r)?;
 
     println!("5. A monitor queries the Indian lot.");
-    let trail = client.lot_trail("IN", indian_lot, None)?;
+    converge(clients)?;
+    let trail = clients.of(reader).lot_trail("IN", indian_lot, None)?;
     Ok(Outcome { indian_lot: indian_lot.into(), trail })
+}
+
+/// Wait until every node holds the same heads.
+pub fn converge(clients: &Clients) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut heads = Vec::new();
+        for (_, c) in &clients.0 {
+            let mut h: Vec<_> = c.logs()?.into_iter().map(|h| (h.author, h.head.seq, h.head.hash)).collect();
+            h.sort();
+            heads.push(h);
+        }
+        if heads.windows(2).all(|w| w[0] == w[1]) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the nodes did not converge within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -2,7 +2,7 @@
 //! tests and benchmarks. Real networks assemble their roster from each
 //! participant's public keys (docs/OPERATING.md).
 
-use kp_schemas::model::{Monitor, Participant, Roster, SignedRoster};
+use kp_schemas::model::{Monitor, NodeInfo, Participant, Roster, SignedRoster};
 use kp_schemas::{Keypair, roster};
 
 /// The participants of the reference scenario: code, name, zone regime.
@@ -64,17 +64,24 @@ impl DevKeys {
     }
 
     pub fn roster(&self, network: &str) -> SignedRoster {
+        self.roster_with_nodes(network, &[])
+    }
+
+    /// The roster with the node of each participant code given; the monitor
+    /// runs on the CF node.
+    pub fn roster_with_nodes(&self, network: &str, nodes: &[(String, NodeInfo)]) -> SignedRoster {
+        let node_of = |code: &str| nodes.iter().filter(|(c, _)| c == code).map(|(_, n)| n.clone()).collect::<Vec<_>>();
         let participants = PARTICIPANTS
             .iter()
             .zip(&self.authorities)
-            .map(|((code, name, zr), (_, k))| participant(code, name, k, *zr))
+            .map(|((code, name, zr), (_, k))| Participant { nodes: node_of(code), ..participant(code, name, k, *zr) })
             .collect();
         let r = Roster {
             network: network.into(),
             version: 1,
             chair: self.chair.public(),
             participants,
-            monitors: vec![monitor(MONITOR_ID, &self.monitor, vec!["CF".into()])],
+            monitors: vec![Monitor { nodes: node_of("CF"), ..monitor(MONITOR_ID, &self.monitor, vec!["CF".into()]) }],
             observers: vec![],
         };
         roster::sign(r, &self.chair)

@@ -50,7 +50,10 @@ enum Prepared {
     /// `.1`: announce it to peers once stored (it did not come from one).
     Entry(Result<Box<Verified>, Refusal>, bool),
     Record(Result<SignedRecord, Refusal>),
-    Action { as_author: Option<String>, body: Body },
+    Action {
+        as_author: Option<String>,
+        body: Body,
+    },
 }
 
 fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
@@ -145,7 +148,12 @@ impl Writer {
         results
     }
 
-    fn judge_one(&self, batch: &mut Batch<'_>, p: Prepared, announce: &mut Vec<Vec<u8>>) -> Result<Submitted, SubmitError> {
+    fn judge_one(
+        &self,
+        batch: &mut Batch<'_>,
+        p: Prepared,
+        announce: &mut Vec<Vec<u8>>,
+    ) -> Result<Submitted, SubmitError> {
         let (v, to_peers) = match p {
             Prepared::Entry(v, to_peers) => (*v?, to_peers),
             Prepared::Record(r) => (self.countersign(batch, r?)?, true),

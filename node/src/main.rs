@@ -39,6 +39,12 @@ enum Command {
     Devnet {
         #[arg(long, default_value = "kp-devnet")]
         dir: PathBuf,
+        /// Make five nodes instead, one per participant, as the demo runs
+        /// them: HTTP on --port and the four after, peers 100 ports higher.
+        #[arg(long)]
+        five: bool,
+        #[arg(long, default_value_t = 7070)]
+        port: u16,
     },
     /// Print the libp2p peer id of a data directory's node (made on first use).
     PeerId {
@@ -176,7 +182,21 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             })?;
         }
         Command::Demo(a) => runtime()?.block_on(kp_node::demo::run(a))?,
-        Command::Devnet { dir } => {
+        Command::Devnet { dir, five: true, port } => {
+            let (nodes, _) = kp_node::demo::prepare_network(&dir, port)?;
+            println!("development network `{}` of five nodes in {}", kp_node::demo::NETWORK, dir.display());
+            for n in &nodes {
+                println!(
+                    "  {}: kp-node run --data {} --http {} --p2p-listen {}",
+                    n.code,
+                    n.data.display(),
+                    n.http,
+                    n.p2p
+                );
+            }
+            println!("licensee keys: {}", dir.join("licensees").display());
+        }
+        Command::Devnet { dir, .. } => {
             let (data, _) = kp_node::demo::prepare(&dir)?;
             println!("development network `{}` in {}", kp_node::demo::NETWORK, dir.display());
             println!("  node data:     {}", data.display());

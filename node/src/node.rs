@@ -104,7 +104,8 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         Some(p2p) => {
             let key = node_identity(&cfg.data_dir)?;
             let roster = ledger.roster().roster.clone();
-            let (h, id) = crate::net::start(p2p.clone(), key, &roster, ledger.clone(), writer.clone(), announce_rx).await?;
+            let (h, id) =
+                crate::net::start(p2p.clone(), key, &roster, ledger.clone(), writer.clone(), announce_rx).await?;
             (Some(h), Some(id.to_string()))
         }
         None => (None, None),
@@ -153,6 +154,11 @@ impl RunningNode {
             let _ = tx.send(());
         }
         self.server.await??;
+        // The network loop holds a writer handle: stop it first, so the
+        // writer thread sees every handle gone and finishes.
+        if let Some(net) = self.net.take() {
+            net.shutdown().await;
+        }
         drop(self.writer);
         let t = self.writer_thread;
         tokio::task::spawn_blocking(move || t.join()).await?.map_err(|_| anyhow::anyhow!("writer thread panicked"))?;

@@ -317,3 +317,25 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
 fn timestamp(step: usize) -> u64 {
     1_500_000_000_000 + step as u64
 }
+
+/// Store `entries` in the data directory of a stopped node, through the
+/// node's own write path: for seeding tests and benchmarks. Returns how many
+/// were stored.
+pub fn seed(
+    data_dir: &std::path::Path,
+    roster: &kp_schemas::model::SignedRoster,
+    entries: &[Vec<u8>],
+) -> anyhow::Result<usize> {
+    use crate::ingest::{Submission, Writer};
+    let store = crate::store::RocksStore::open(&data_dir.join(crate::node::layout::DB))?;
+    let ledger = std::sync::Arc::new(crate::ledger::Ledger::open(Box::new(store), Some(roster))?);
+    let writer = Writer::new(ledger, crate::keys::Keyring::default(), Default::default());
+    let mut stored = 0;
+    for chunk in entries.chunks(crate::ingest::MAX_BATCH) {
+        for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
+            r.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+            stored += 1;
+        }
+    }
+    Ok(stored)
+}

@@ -10,7 +10,7 @@
 mod codec;
 mod pending;
 
-use crate::ingest::{SubmitError, Submission, WriterHandle};
+use crate::ingest::{Submission, SubmitError, WriterHandle};
 use crate::ledger::Ledger;
 use codec::SyncCodec;
 use futures::StreamExt;
@@ -21,7 +21,10 @@ use kp_schemas::{PublicKey, crypto};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping,
+    tcp, yamux,
+};
 use pending::Pending;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -73,6 +76,8 @@ pub fn roster_peers(r: &Roster) -> Vec<(PeerId, Vec<Multiaddr>)> {
 
 enum Command {
     Status(oneshot::Sender<PeerStatus>),
+    /// Stop the loop; it answers once the swarm is dropped.
+    Shutdown(oneshot::Sender<()>),
 }
 
 /// Talks to the event loop.
@@ -82,6 +87,14 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
+    /// Stop the event loop, so that it lets go of the writer.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     pub async fn status(&self) -> Option<PeerStatus> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Command::Status(tx)).await.ok()?;
@@ -232,7 +245,14 @@ impl EventLoop {
         loop {
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev),
-                Some(cmd) = self.commands.recv() => self.on_command(cmd),
+                Some(cmd) = self.commands.recv() => {
+                    if let Command::Shutdown(done) = cmd {
+                        drop(self);
+                        let _ = done.send(());
+                        return;
+                    }
+                    self.on_command(cmd);
+                }
                 Some(bytes) = self.announce.recv() => self.publish(bytes),
                 Some(j) = self.judged_rx.recv() => self.on_judged(j),
                 Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
@@ -256,6 +276,7 @@ impl EventLoop {
                     gossip_rejected: self.gossip_rejected,
                 });
             }
+            Command::Shutdown(_) => unreachable!("handled in the loop"),
         }
     }
 
@@ -290,18 +311,25 @@ impl EventLoop {
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 tracing::info!(%peer_id, "peer disconnected");
                 // Pulls from this peer will fail; let the next round retry.
-                let stale: Vec<_> = self.requests.iter().filter(|(_, (p, _))| *p == peer_id).map(|(id, _)| *id).collect();
+                let stale: Vec<_> =
+                    self.requests.iter().filter(|(_, (p, _))| *p == peer_id).map(|(id, _)| *id).collect();
                 for id in stale {
                     if let Some((_, Some(author))) = self.requests.remove(&id) {
                         self.pulling.remove(&author);
                     }
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
                 self.judge_gossip(propagation_source, message_id, message.data);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.on_sync(ev),
-            SwarmEvent::IncomingConnectionError { error, .. } => tracing::debug!("incoming connection refused: {error}"),
+            SwarmEvent::IncomingConnectionError { error, .. } => {
+                tracing::debug!("incoming connection refused: {error}")
+            }
             SwarmEvent::OutgoingConnectionError { error, .. } => tracing::debug!("dial failed: {error}"),
             _ => {}
         }
@@ -355,13 +383,21 @@ impl EventLoop {
 
     fn on_sync(&mut self, ev: request_response::Event<SyncRequest, SyncResponse>) {
         match ev {
-            request_response::Event::Message { peer, message: request_response::Message::Request { request, channel, .. }, .. } => {
+            request_response::Event::Message {
+                peer,
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            } => {
                 let resp = self.serve(request);
                 if self.swarm.behaviour_mut().sync.send_response(channel, resp).is_err() {
                     tracing::debug!(%peer, "sync response dropped: the peer went away");
                 }
             }
-            request_response::Event::Message { peer, message: request_response::Message::Response { request_id, response }, .. } => {
+            request_response::Event::Message {
+                peer,
+                message: request_response::Message::Response { request_id, response },
+                ..
+            } => {
                 let author = self.requests.remove(&request_id).and_then(|(_, a)| a);
                 match response {
                     SyncResponse::Heads(heads) => self.on_heads(peer, heads),
@@ -395,7 +431,9 @@ impl EventLoop {
     fn serve(&self, req: SyncRequest) -> SyncResponse {
         match req {
             SyncRequest::Heads => match self.ledger.heads() {
-                Ok(h) => SyncResponse::Heads(h.into_iter().map(|(author, h)| LogHead { author, seq: h.seq, hash: h.hash }).collect()),
+                Ok(h) => SyncResponse::Heads(
+                    h.into_iter().map(|(author, h)| LogHead { author, seq: h.seq, hash: h.hash }).collect(),
+                ),
                 Err(e) => SyncResponse::Error(e.to_string()),
             },
             SyncRequest::Page { author, from, limit } => {
@@ -469,11 +507,12 @@ impl EventLoop {
     fn on_synced(&mut self, peer: PeerId, author: PublicKey, asked: usize, accepted: usize) {
         self.pulling.remove(&author);
         let total = self.synced.fetch_add(accepted as u64, Ordering::Relaxed) + accepted as u64;
-        if let Some((t0, n0)) = self.sync_started {
-            if total / 10_000 != (total - accepted as u64) / 10_000 {
-                let rate = (total - n0) as f64 / t0.elapsed().as_secs_f64().max(1e-3);
-                tracing::info!(synced = total, rate = format!("{rate:.0}/s"), pending = self.pending.len(), "catching up");
-            }
+        // Progress and rate every 10,000 entries, for a node catching up.
+        if let Some((t0, n0)) = self.sync_started
+            && total / 10_000 != (total - accepted as u64) / 10_000
+        {
+            let rate = (total - n0) as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+            tracing::info!(synced = total, rate = format!("{rate:.0}/s"), pending = self.pending.len(), "catching up");
         }
         if accepted > 0 {
             self.retry_pending();
