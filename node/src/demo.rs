@@ -122,7 +122,7 @@ async fn stop(children: Vec<tokio::process::Child>) {
 }
 
 /// Wait until every node answers and is connected to the others.
-fn connect(nodes: &[(String, PathBuf, String)]) -> anyhow::Result<Clients> {
+pub fn connect(nodes: &[(String, PathBuf, String)]) -> anyhow::Result<Clients> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut clients = Vec::new();
     for (code, data, url) in nodes {

@@ -241,7 +241,23 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
     }
 }
 
-type Job = (Submission, oneshot::Sender<Result<Submitted, SubmitError>>);
+type Reply = oneshot::Sender<Result<Submitted, SubmitError>>;
+
+/// Submissions reach the writer one by one (clients) or a page at a time
+/// (peers), which then goes into one batch whole.
+enum Job {
+    One(Submission, Reply),
+    Many(Vec<Submission>, oneshot::Sender<Vec<Result<Submitted, SubmitError>>>),
+}
+
+impl Job {
+    fn len(&self) -> usize {
+        match self {
+            Job::One(..) => 1,
+            Job::Many(s, _) => s.len(),
+        }
+    }
+}
 
 /// A cloneable handle to the writer thread.
 #[derive(Clone)]
@@ -250,27 +266,19 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Submit several at once; they reach the writer together, so they are
-    /// usually judged and written in one batch.
+    /// Submit several at once; they are judged in order, in one batch.
     pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
-        let mut replies = Vec::with_capacity(subs.len());
-        for s in subs {
-            let (tx, rx) = oneshot::channel();
-            replies.push(self.tx.send((s, tx)).await.ok().map(|_| rx));
+        let n = subs.len();
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Job::Many(subs, tx)).await.is_err() {
+            return (0..n).map(|_| Err(SubmitError::Unavailable)).collect();
         }
-        let mut out = Vec::with_capacity(replies.len());
-        for r in replies {
-            out.push(match r {
-                Some(rx) => rx.await.unwrap_or(Err(SubmitError::Unavailable)),
-                None => Err(SubmitError::Unavailable),
-            });
-        }
-        out
+        rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(SubmitError::Unavailable)).collect())
     }
 
     pub async fn submit(&self, s: Submission) -> Result<Submitted, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send((s, tx)).await.map_err(|_| SubmitError::Unavailable)?;
+        self.tx.send(Job::One(s, tx)).await.map_err(|_| SubmitError::Unavailable)?;
         rx.await.map_err(|_| SubmitError::Unavailable)?
     }
 }
@@ -282,17 +290,44 @@ pub fn spawn(writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
         .name("kp-writer".into())
         .spawn(move || {
             while let Some(first) = rx.blocking_recv() {
+                let mut size = first.len();
                 let mut jobs = vec![first];
-                while jobs.len() < MAX_BATCH {
+                while size < MAX_BATCH {
                     match rx.try_recv() {
-                        Ok(j) => jobs.push(j),
+                        Ok(j) => {
+                            size += j.len();
+                            jobs.push(j);
+                        }
                         Err(_) => break,
                     }
                 }
-                let (subs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-                for (reply, result) in replies.into_iter().zip(writer.process(subs)) {
-                    // The caller may have gone; the entry is stored either way.
-                    let _ = reply.send(result);
+                let mut subs = Vec::with_capacity(size);
+                let mut replies = Vec::with_capacity(jobs.len());
+                for j in jobs {
+                    match j {
+                        Job::One(s, r) => {
+                            subs.push(s);
+                            replies.push((1, Ok(r)));
+                        }
+                        Job::Many(s, r) => {
+                            replies.push((s.len(), Err(r)));
+                            subs.extend(s);
+                        }
+                    }
+                }
+                let mut results = writer.process(subs).into_iter();
+                // A caller may have gone; what it sent is stored either way.
+                for (n, reply) in replies {
+                    match reply {
+                        Ok(r) => {
+                            if let Some(x) = results.next() {
+                                let _ = r.send(x);
+                            }
+                        }
+                        Err(r) => {
+                            let _ = r.send(results.by_ref().take(n).collect());
+                        }
+                    }
                 }
             }
         })

@@ -182,6 +182,35 @@ impl Ledger {
             .collect()
     }
 
+    /// How far this node has taken a peer's entries in the peer's
+    /// acceptance order, so an interrupted catch-up resumes there.
+    pub fn sync_cursor(&self, peer: &str) -> Result<u64, StoreError> {
+        Ok(get_typed(self.store(), Column::Meta, format!("sync-cursor/{peer}").as_bytes())?.unwrap_or(0))
+    }
+
+    pub fn set_sync_cursor(&self, peer: &str, index: u64) -> Result<(), StoreError> {
+        self.store.write_buffered(vec![Op::Put(
+            Column::Meta,
+            format!("sync-cursor/{peer}").into_bytes(),
+            encode(&index),
+        )])
+    }
+
+    /// Wire bytes in acceptance order, unparsed: what a peer catching up
+    /// asks for.
+    pub fn ordered_bytes(&self, from: u64, limit: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut size = 0;
+        let mut out = Vec::new();
+        for (_, b) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
+            size += b.len();
+            if size > max_bytes && !out.is_empty() {
+                break;
+            }
+            out.push(b);
+        }
+        Ok(out)
+    }
+
     pub fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
         get_typed(self.store(), Column::Lots, &lot_key(participant, lot))
     }

@@ -20,6 +20,10 @@ pub enum SyncRequest {
     /// Entries `from..` of one log, at most `limit` (capped at
     /// [`MAX_PAGE_ENTRIES`]) and at most [`MAX_SYNC_RESPONSE`] bytes.
     Page { author: PublicKey, from: u64, limit: u32 },
+    /// Entries in the order the peer accepted them, from its acceptance
+    /// index `index`: each entry comes after everything it depends on, so a
+    /// node catching up can take them in sequence.
+    Since { index: u64, limit: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +40,11 @@ pub enum SyncResponse {
     Page(Vec<HexBytes>),
     /// The request could not be served.
     Error(String),
+    /// Answer to `Since`: entries, and the index to ask from next.
+    Ordered {
+        entries: Vec<HexBytes>,
+        next: u64,
+    },
 }
 
 /// The gossipsub topic of a network's entries.

@@ -34,10 +34,16 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Entries per sync page asked for.
 const PAGE: u32 = 512;
+/// Catch-up pages received and waiting for the writer, per peer.
+const MAX_QUEUED_PAGES: usize = 3;
 /// Quiet links stay up: sync and gossip heartbeats are far more frequent.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
-/// Largest gossip message: an entry at its R9 bound, with room for framing.
-const MAX_GOSSIP: usize = kp_schemas::limits::MAX_ENTRY_BYTES + 1024;
+/// Largest gossip message: an entry at its R9 bound, with room for framing,
+/// plus one 8 KiB read. libp2p-gossipsub 0.50 checks this limit against its
+/// whole read buffer, which can already hold up to 8 KiB of the next message;
+/// without the extra room an entry near the bound followed closely by more
+/// gossip makes the receiver drop the stream and every message buffered in it.
+const MAX_GOSSIP: usize = kp_schemas::limits::MAX_ENTRY_BYTES + 1024 + 8 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -110,6 +116,31 @@ struct Judged {
     result: Result<(), SubmitError>,
 }
 
+/// A catch-up from one peer: at most one page asked for and a few waiting to
+/// be stored, so memory stays bounded and transfer overlaps ingest.
+#[derive(Default)]
+struct CatchUp {
+    asking: bool,
+    queued: usize,
+    /// The index to ask from once a queued page is stored.
+    next: Option<u64>,
+}
+
+struct OrderedPage {
+    peer: PeerId,
+    entries: Vec<Vec<u8>>,
+    start: u64,
+    more: bool,
+}
+
+struct OrderedDone {
+    peer: PeerId,
+    accepted: usize,
+    /// Every entry of the page was stored or already known.
+    complete: bool,
+    more: bool,
+}
+
 struct EventLoop {
     swarm: Swarm<Behaviour>,
     topic: IdentTopic,
@@ -125,6 +156,13 @@ struct EventLoop {
     park_rx: mpsc::Receiver<Vec<u8>>,
     /// Logs being pulled, so one log is pulled from one peer at a time.
     pulling: HashSet<PublicKey>,
+    /// Logs whose last page stopped at an entry that waits for another log,
+    /// with the peer to ask again.
+    blocked: HashMap<PublicKey, PeerId>,
+    /// Peers this node is catching up from in their acceptance order.
+    catching_up: HashMap<PeerId, CatchUp>,
+    ordered_tx: mpsc::Sender<OrderedPage>,
+    ordered_done_rx: mpsc::Receiver<OrderedDone>,
     requests: HashMap<request_response::OutboundRequestId, (PeerId, Option<PublicKey>)>,
     roster_addrs: Vec<(PeerId, Vec<Multiaddr>)>,
     pending: Pending,
@@ -212,6 +250,7 @@ pub async fn start(
     let (judged_tx, judged_rx) = mpsc::channel(4096);
     let (synced_tx, synced_rx) = mpsc::channel(256);
     let (park_tx, park_rx) = mpsc::channel(4096);
+    let (ordered_tx, ordered_done_rx) = spawn_ordered_ingester(ledger.clone(), writer.clone());
     let el = EventLoop {
         swarm,
         topic,
@@ -226,6 +265,10 @@ pub async fn start(
         park_tx,
         park_rx,
         pulling: HashSet::new(),
+        blocked: HashMap::new(),
+        catching_up: HashMap::new(),
+        ordered_tx,
+        ordered_done_rx,
         requests: HashMap::new(),
         roster_addrs,
         pending: Pending::new(pending::MAX_PENDING),
@@ -257,6 +300,7 @@ impl EventLoop {
                 Some(j) = self.judged_rx.recv() => self.on_judged(j),
                 Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
                 Some(bytes) = self.park_rx.recv() => self.pending.insert(bytes),
+                Some(done) = self.ordered_done_rx.recv() => self.on_ordered_done(done),
                 _ = tick.tick() => self.ask_heads_all(),
                 _ = redial.tick() => self.redial(),
             }
@@ -406,6 +450,7 @@ impl EventLoop {
                             self.on_page(peer, a, entries);
                         }
                     }
+                    SyncResponse::Ordered { entries, next } => self.on_ordered(peer, entries, next),
                     SyncResponse::Error(e) => {
                         tracing::warn!(%peer, "sync error from peer: {e}");
                         if let Some(a) = author {
@@ -416,6 +461,14 @@ impl EventLoop {
             }
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
                 tracing::debug!(%peer, "sync request failed: {error}");
+                if let Some(c) = self.catching_up.get_mut(&peer)
+                    && c.asking
+                {
+                    c.asking = false;
+                    if c.queued == 0 {
+                        self.catching_up.remove(&peer);
+                    }
+                }
                 if let Some((_, Some(a))) = self.requests.remove(&request_id) {
                     self.pulling.remove(&a);
                 }
@@ -436,6 +489,17 @@ impl EventLoop {
                 ),
                 Err(e) => SyncResponse::Error(e.to_string()),
             },
+            SyncRequest::Since { index, limit } => {
+                // Room for the framing of each entry within the response limit.
+                let budget = wire::MAX_SYNC_RESPONSE - 64 - 8 * MAX_PAGE_ENTRIES as usize;
+                match self.ledger.ordered_bytes(index, limit.clamp(1, MAX_PAGE_ENTRIES) as usize, budget) {
+                    Ok(entries) => {
+                        let next = index + entries.len() as u64;
+                        SyncResponse::Ordered { entries: entries.into_iter().map(HexBytes).collect(), next }
+                    }
+                    Err(e) => SyncResponse::Error(e.to_string()),
+                }
+            }
             SyncRequest::Page { author, from, limit } => {
                 match self.ledger.log_page(&author, from, limit.clamp(1, MAX_PAGE_ENTRIES) as usize) {
                     Ok(entries) => {
@@ -457,6 +521,23 @@ impl EventLoop {
     }
 
     fn on_heads(&mut self, peer: PeerId, heads: Vec<LogHead>) {
+        // Far behind (or new): take the peer's entries in its acceptance
+        // order, which never waits on a missing dependency.
+        let behind: u64 = heads
+            .iter()
+            .map(|h| {
+                let ours = self.ledger.head(&h.author).ok().flatten().map(|o| o.seq).unwrap_or(0);
+                h.seq.saturating_sub(ours)
+            })
+            .sum();
+        if behind > u64::from(PAGE) || self.catching_up.contains_key(&peer) {
+            if let std::collections::hash_map::Entry::Vacant(v) = self.catching_up.entry(peer) {
+                v.insert(CatchUp::default());
+                let from = self.ledger.sync_cursor(&peer.to_string()).unwrap_or(0);
+                self.ask_since(peer, from);
+            }
+            return;
+        }
         for h in heads {
             if self.pulling.contains(&h.author) {
                 continue;
@@ -467,6 +548,67 @@ impl EventLoop {
             }
             let from = ours.map(|o| o.seq + 1).unwrap_or(1);
             self.pull(peer, h.author, from);
+        }
+    }
+
+    fn ask_since(&mut self, peer: PeerId, index: u64) {
+        if self.sync_started.is_none() {
+            self.sync_started = Some((Instant::now(), self.synced.load(Ordering::Relaxed)));
+        }
+        if let Some(c) = self.catching_up.get_mut(&peer) {
+            c.asking = true;
+        }
+        let id =
+            self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Since { index, limit: MAX_PAGE_ENTRIES });
+        self.requests.insert(id, (peer, None));
+    }
+
+    /// A page in the peer's order goes to the ordered ingester; the next one
+    /// is asked for at once while fewer than two wait to be stored.
+    fn on_ordered(&mut self, peer: PeerId, entries: Vec<HexBytes>, next: u64) {
+        let Some(c) = self.catching_up.get_mut(&peer) else { return };
+        c.asking = false;
+        // A short page may only mean the size limit was hit: ask until empty.
+        let more = !entries.is_empty();
+        let start = next - entries.len() as u64;
+        let page = OrderedPage { peer, entries: entries.into_iter().map(|b| b.0).collect(), start, more };
+        if self.ordered_tx.try_send(page).is_err() {
+            self.catching_up.remove(&peer);
+            return;
+        }
+        c.queued += 1;
+        if more {
+            if c.queued < MAX_QUEUED_PAGES {
+                self.ask_since(peer, next);
+            } else {
+                c.next = Some(next);
+            }
+        }
+    }
+
+    fn on_ordered_done(&mut self, d: OrderedDone) {
+        let total = self.synced.fetch_add(d.accepted as u64, Ordering::Relaxed) + d.accepted as u64;
+        if let Some((t0, n0)) = self.sync_started
+            && total / 10_000 != (total - d.accepted as u64) / 10_000
+        {
+            let rate = (total - n0) as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+            tracing::info!(synced = total, rate = format!("{rate:.0}/s"), "catching up");
+        }
+        let Some(c) = self.catching_up.get_mut(&d.peer) else { return };
+        c.queued -= 1;
+        if !d.complete {
+            // Resume from the saved cursor at the next heads round.
+            c.next = None;
+        }
+        if let Some(next) = c.next.take() {
+            self.ask_since(d.peer, next);
+        } else if !c.asking && c.queued == 0 {
+            self.catching_up.remove(&d.peer);
+            self.sync_started = None;
+            if !d.more {
+                tracing::info!(peer = %d.peer, synced = total, "caught up");
+            }
+            self.retry_pending();
         }
     }
 
@@ -490,12 +632,18 @@ impl EventLoop {
             let bytes: Vec<Vec<u8>> = entries.into_iter().map(|b| b.0).collect();
             let results = writer.submit_many(bytes.iter().cloned().map(Submission::Peer).collect()).await;
             let mut accepted = 0;
+            let mut first_blocked = true;
             for (r, b) in results.into_iter().zip(bytes) {
                 match r {
                     Ok(_) => accepted += 1,
-                    // Waits like a gossiped entry whose dependency is missing.
+                    // Only the first entry that waits for another log is
+                    // worth keeping: the rest of the page waits for it (R3.gap)
+                    // and is fetched again once it is in.
                     Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
-                        let _ = park.send(b).await;
+                        if first_blocked {
+                            let _ = park.send(b).await;
+                            first_blocked = false;
+                        }
                     }
                     Err(e) => tracing::warn!(%peer, "synced entry refused: {e}"),
                 }
@@ -516,15 +664,34 @@ impl EventLoop {
         }
         if accepted > 0 {
             self.retry_pending();
+            // Another log moved on: logs that waited for it may go on too.
+            let waiting: Vec<_> = self.blocked.drain().collect();
+            for (a, p) in waiting {
+                self.pull_next(p, a);
+            }
         }
         if asked > 0 && accepted == asked {
             // A full page: there may be more. Ask again from the new head.
-            if let Ok(Some(h)) = self.ledger.head(&author) {
-                self.pull(peer, author, h.seq + 1);
-            }
-        } else if accepted == 0 && asked == 0 {
+            self.pull_next(peer, author);
+        } else if asked > accepted {
+            // This log waits for an entry of another log.
+            self.blocked.insert(author, peer);
+        } else if asked == 0 && self.pulling.is_empty() {
             self.sync_started = None;
         }
+    }
+
+    fn pull_next(&mut self, peer: PeerId, author: PublicKey) {
+        if self.pulling.contains(&author) {
+            return;
+        }
+        let from = match self.ledger.head(&author) {
+            Ok(Some(h)) if h.frozen => return,
+            Ok(Some(h)) => h.seq + 1,
+            Ok(None) => 1,
+            Err(_) => return,
+        };
+        self.pull(peer, author, from);
     }
 
     /// Submit every waiting entry again, in one batch; those still missing
@@ -547,4 +714,34 @@ impl EventLoop {
             }
         });
     }
+}
+
+/// Takes pages in a peer's acceptance order, one after the other, so that no
+/// entry reaches the writer before those it depends on; records how far it
+/// got, so an interrupted catch-up resumes there.
+fn spawn_ordered_ingester(
+    ledger: Arc<Ledger>,
+    writer: WriterHandle,
+) -> (mpsc::Sender<OrderedPage>, mpsc::Receiver<OrderedDone>) {
+    let (tx, mut rx) = mpsc::channel::<OrderedPage>(MAX_QUEUED_PAGES + 1);
+    let (done_tx, done_rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            let n = p.entries.len();
+            let results = writer.submit_many(p.entries.into_iter().map(Submission::Peer).collect()).await;
+            let accepted = results.iter().filter(|r| matches!(r, Ok(s) if !s.duplicate)).count();
+            let stored = results.iter().take_while(|r| r.is_ok()).count();
+            if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+                tracing::warn!(peer = %p.peer, "entry from catch-up refused: {e}");
+            }
+            if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), p.start + stored as u64) {
+                tracing::warn!("saving the sync cursor: {e}");
+            }
+            let done = OrderedDone { peer: p.peer, accepted, complete: stored == n, more: p.more };
+            if done_tx.send(done).await.is_err() {
+                return;
+            }
+        }
+    });
+    (tx, done_rx)
 }
