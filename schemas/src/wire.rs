@@ -69,6 +69,12 @@ mod tests {
         assert_eq!(bytes.len(), 4 + 32 + 8 + 4);
         assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), req);
         assert_eq!(encode(&SyncRequest::Heads), vec![0, 0, 0, 0]);
+        // The worked bytes of docs/PROTOCOL.md.
+        let since = SyncRequest::Since { index: 3, limit: 1024 };
+        assert_eq!(hex::encode(encode(&since)), "02000000030000000000000000040000");
+        let ordered = SyncResponse::Ordered { entries: vec![], next: 3 };
+        assert_eq!(hex::encode(encode(&ordered)), "0300000000000000000000000300000000000000");
+        assert_eq!(decode::<SyncResponse>(&encode(&ordered)).unwrap(), ordered);
         let resp = SyncResponse::Page(vec![HexBytes(vec![1, 2, 3])]);
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }

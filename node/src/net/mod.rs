@@ -122,6 +122,8 @@ struct Judged {
 struct CatchUp {
     asking: bool,
     queued: usize,
+    /// Entries stored during this catch-up.
+    stored: usize,
     /// The index to ask from once a queued page is stored.
     next: Option<u64>,
 }
@@ -161,6 +163,8 @@ struct EventLoop {
     blocked: HashMap<PublicKey, PeerId>,
     /// Peers this node is catching up from in their acceptance order.
     catching_up: HashMap<PeerId, CatchUp>,
+    /// Peers whose acceptance order gave nothing: pulled log by log.
+    stalled: HashSet<PeerId>,
     ordered_tx: mpsc::Sender<OrderedPage>,
     ordered_done_rx: mpsc::Receiver<OrderedDone>,
     requests: HashMap<request_response::OutboundRequestId, (PeerId, Option<PublicKey>)>,
@@ -267,6 +271,7 @@ pub async fn start(
         pulling: HashSet::new(),
         blocked: HashMap::new(),
         catching_up: HashMap::new(),
+        stalled: HashSet::new(),
         ordered_tx,
         ordered_done_rx,
         requests: HashMap::new(),
@@ -523,14 +528,15 @@ impl EventLoop {
     fn on_heads(&mut self, peer: PeerId, heads: Vec<LogHead>) {
         // Far behind (or new): take the peer's entries in its acceptance
         // order, which never waits on a missing dependency.
+        // Peers' numbers are untrusted: saturate rather than overflow.
         let behind: u64 = heads
             .iter()
             .map(|h| {
                 let ours = self.ledger.head(&h.author).ok().flatten().map(|o| o.seq).unwrap_or(0);
                 h.seq.saturating_sub(ours)
             })
-            .sum();
-        if behind > u64::from(PAGE) || self.catching_up.contains_key(&peer) {
+            .fold(0u64, u64::saturating_add);
+        if (behind > u64::from(PAGE) && !self.stalled.contains(&peer)) || self.catching_up.contains_key(&peer) {
             if let std::collections::hash_map::Entry::Vacant(v) = self.catching_up.entry(peer) {
                 v.insert(CatchUp::default());
                 let from = self.ledger.sync_cursor(&peer.to_string()).unwrap_or(0);
@@ -570,7 +576,11 @@ impl EventLoop {
         c.asking = false;
         // A short page may only mean the size limit was hit: ask until empty.
         let more = !entries.is_empty();
-        let start = next - entries.len() as u64;
+        let Some(start) = next.checked_sub(entries.len() as u64) else {
+            tracing::warn!(%peer, "catch-up page with an impossible index: stopping");
+            self.catching_up.remove(&peer);
+            return;
+        };
         let page = OrderedPage { peer, entries: entries.into_iter().map(|b| b.0).collect(), start, more };
         if self.ordered_tx.try_send(page).is_err() {
             self.catching_up.remove(&peer);
@@ -596,6 +606,7 @@ impl EventLoop {
         }
         let Some(c) = self.catching_up.get_mut(&d.peer) else { return };
         c.queued -= 1;
+        c.stored += d.accepted;
         if !d.complete {
             // Resume from the saved cursor at the next heads round.
             c.next = None;
@@ -603,6 +614,12 @@ impl EventLoop {
         if let Some(next) = c.next.take() {
             self.ask_since(d.peer, next);
         } else if !c.asking && c.queued == 0 {
+            if c.stored == 0 {
+                // Nothing came of it: pull log by log from this peer from now
+                // on, and start its acceptance order afresh if ever again.
+                self.stalled.insert(d.peer);
+                let _ = self.ledger.set_sync_cursor(&d.peer.to_string(), 0);
+            }
             self.catching_up.remove(&d.peer);
             self.sync_started = None;
             if !d.more {
