@@ -458,6 +458,21 @@ pub fn hs_nature(code: &str) -> Option<Nature> {
     }
 }
 
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), by
+/// Howard Hinnant's civil-from-days algorithm: one function instead of a
+/// date-time dependency.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Checks `YYYY-MM-DD` with a real calendar day.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
