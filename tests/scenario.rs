@@ -640,17 +640,3 @@ fn demo_prints_the_indian_trail_and_exits() {
         .unwrap();
     assert!(again.status.success(), "second demo run failed: {}", stderr(&again));
 }
-
-/// A base port with the four after it and the five 100 higher all free.
-fn demo_port() -> u16 {
-    loop {
-        let base = free_port();
-        if base < 60_000 && (0..5).all(|i| port_free(base + i) && port_free(base + 100 + i)) {
-            return base;
-        }
-    }
-}
-
-fn port_free(p: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
-}

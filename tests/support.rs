@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A binary built by `cargo test --workspace` next to the test executable.
@@ -17,6 +18,44 @@ pub fn bin(name: &str) -> PathBuf {
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local address").port()
+}
+
+/// A base port for a five-node network (`kp-node demo`, `kp-node devnet
+/// --five`): it and the four after it for HTTP, the five 100 higher for
+/// peers, all free. Tests of one binary run in parallel, so a range handed
+/// out once is not handed out again.
+pub fn demo_port() -> u16 {
+    static TAKEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let base = free_port();
+        let clashes = taken.iter().any(|t| base.abs_diff(*t) < 5 || base.abs_diff(*t).abs_diff(100) < 5);
+        if base < 60_000 && !clashes && (0..5).all(|i| port_free(base + i) && port_free(base + 100 + i)) {
+            taken.push(base);
+            return base;
+        }
+    }
+}
+
+pub fn port_free(p: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", p)).is_ok()
+}
+
+/// Poll `f` until it gives `Some`, or panic after `timeout` naming `what`
+/// and the last state `f` saw.
+#[track_caller]
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut(&mut String) -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        if let Some(v) = f(&mut last) {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("{what}: not within {timeout:?}; last seen: {last}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// `kp-node devnet`: a development network of CF, BW, EU, AE, IN with the

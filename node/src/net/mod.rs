@@ -161,6 +161,11 @@ struct EventLoop {
     /// Logs whose last page stopped at an entry that waits for another log,
     /// with the peer to ask again.
     blocked: HashMap<PublicKey, PeerId>,
+    /// Pages of other logs stored so far, and its value when each log's
+    /// page was asked for: a log that blocks on a page judged before another
+    /// log's page stored what it waits for must not wait for the next round.
+    progress: u64,
+    asked_at: HashMap<PublicKey, u64>,
     /// Peers this node is catching up from in their acceptance order.
     catching_up: HashMap<PeerId, CatchUp>,
     /// Peers whose acceptance order gave nothing: pulled log by log.
@@ -270,6 +275,8 @@ pub async fn start(
         park_rx,
         pulling: HashSet::new(),
         blocked: HashMap::new(),
+        progress: 0,
+        asked_at: HashMap::new(),
         catching_up: HashMap::new(),
         stalled: HashSet::new(),
         ordered_tx,
@@ -578,12 +585,12 @@ impl EventLoop {
         let more = !entries.is_empty();
         let Some(start) = next.checked_sub(entries.len() as u64) else {
             tracing::warn!(%peer, "catch-up page with an impossible index: stopping");
-            self.catching_up.remove(&peer);
+            self.stop_catching_up(peer);
             return;
         };
         let page = OrderedPage { peer, entries: entries.into_iter().map(|b| b.0).collect(), start, more };
         if self.ordered_tx.try_send(page).is_err() {
-            self.catching_up.remove(&peer);
+            self.stop_catching_up(peer);
             return;
         }
         c.queued += 1;
@@ -592,6 +599,18 @@ impl EventLoop {
                 self.ask_since(peer, next);
             } else {
                 c.next = Some(next);
+            }
+        }
+    }
+
+    /// Ask for no more pages from `peer`. Pages of it still queued report
+    /// back to its entry, which goes once they are all stored: removed now, a
+    /// new catch-up from the peer would count their reports as its own.
+    fn stop_catching_up(&mut self, peer: PeerId) {
+        if let Some(c) = self.catching_up.get_mut(&peer) {
+            c.next = None;
+            if c.queued == 0 && !c.asking {
+                self.catching_up.remove(&peer);
             }
         }
     }
@@ -634,6 +653,7 @@ impl EventLoop {
             self.sync_started = Some((Instant::now(), self.synced.load(Ordering::Relaxed)));
         }
         self.pulling.insert(author);
+        self.asked_at.insert(author, self.progress);
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Page { author, from, limit: PAGE });
         self.requests.insert(id, (peer, Some(author)));
     }
@@ -680,6 +700,7 @@ impl EventLoop {
             tracing::info!(synced = total, rate = format!("{rate:.0}/s"), pending = self.pending.len(), "catching up");
         }
         if accepted > 0 {
+            self.progress += 1;
             self.retry_pending();
             // Another log moved on: logs that waited for it may go on too.
             let waiting: Vec<_> = self.blocked.drain().collect();
@@ -689,6 +710,13 @@ impl EventLoop {
         }
         if asked > 0 && accepted == asked {
             // A full page: there may be more. Ask again from the new head.
+            self.pull_next(peer, author);
+        } else if asked > accepted
+            && self.asked_at.get(&author).is_some_and(|a| a + u64::from(accepted > 0) < self.progress)
+        {
+            // Another log stored entries after this page was asked for,
+            // perhaps the one this log waits for: pages are not reported
+            // in the order the writer judged them.
             self.pull_next(peer, author);
         } else if asked > accepted {
             // This log waits for an entry of another log.

@@ -1,0 +1,862 @@
+//! Several real `kp-node` processes on loopback, talking libp2p: gossip
+//! spreads entries, catch-up sync repairs what a node missed (a crash, a
+//! stop, a late start), and a rostered peer that gossips invalid or
+//! equivocating entries changes nothing but the evidence.
+
+use kp_client::{Client, ClientError};
+use kp_e2e::*;
+use kp_node::demo::{self, Clients, DemoNode, Licensees};
+use kp_schemas::entry::sign_record;
+use kp_schemas::model::*;
+use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const NETWORK: &str = demo::NETWORK;
+/// Fixed, so that a trail reads the same on every node whatever the clock.
+const TODAY: Option<&str> = Some("2017-12-31");
+
+/// Every test here runs several nodes; on two cores, two such tests at once
+/// only make each other's timeouts flaky without finishing sooner.
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The five nodes of `kp-node devnet --five`, running.
+struct Net {
+    dir: tempfile::TempDir,
+    nodes: Vec<(String, Node)>,
+    licensees: Licensees,
+}
+
+impl Net {
+    fn five() -> Net {
+        Self::five_with(|_, _| {})
+    }
+
+    /// `tweak` may change the folder (the roster, say) before any node starts.
+    fn five_with(tweak: impl FnOnce(&Path, &[DemoNode])) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let (plan, licensees) = demo::prepare_network(dir.path(), demo_port()).unwrap();
+        tweak(dir.path(), &plan);
+        let nodes =
+            plan.iter().map(|n| (n.code.to_string(), Node::start_with(&n.data, n.http.port(), &n.p2p))).collect();
+        let net = Net { dir, nodes, licensees };
+        for (code, n) in &net.nodes {
+            wait_peers(code, n, 4);
+        }
+        net
+    }
+
+    fn node(&self, code: &str) -> &Node {
+        &self.nodes.iter().find(|(c, _)| c == code).expect("a node of the network").1
+    }
+
+    fn node_mut(&mut self, code: &str) -> &mut Node {
+        &mut self.nodes.iter_mut().find(|(c, _)| c == code).expect("a node of the network").1
+    }
+
+    fn client(&self, code: &str) -> Client {
+        self.node(code).client()
+    }
+
+    fn clients(&self) -> Clients {
+        Clients(self.nodes.iter().map(|(c, n)| (c.clone(), n.client())).collect())
+    }
+
+    fn all(&self) -> Vec<(&str, &Node)> {
+        self.nodes.iter().map(|(c, n)| (c.as_str(), n)).collect()
+    }
+
+    fn data(&self, code: &str) -> PathBuf {
+        self.dir.path().join(code)
+    }
+
+    /// A key from `<code>/keys/`, as the node holds it.
+    fn key(&self, code: &str, file: &str) -> Keypair {
+        kp_client::keyfile::load(&self.data(code).join("keys").join(file)).unwrap()
+    }
+
+    fn register(&self, code: &str, key: &PublicKey, roles: Vec<Role>) -> Hash32 {
+        let body =
+            Body::RegisterLicensee(LicenseeRegistration { licensee: *key, name: format!("licensee {key}"), roles });
+        self.client(code).action(Some(code), body).unwrap().hash
+    }
+}
+
+/// Wait until `node` is connected to at least `n` peers.
+fn wait_peers(code: &str, node: &Node, n: usize) {
+    wait_for(&format!("the {code} node connected to {n} peers"), Duration::from_secs(60), |last| {
+        let p = node.client().peers().ok()?;
+        *last = format!("{:?}", p.connected);
+        (p.connected.len() >= n).then_some(())
+    })
+}
+
+/// `(author, seq, hash, frozen)` of every log at a node, sorted.
+type Heads = Vec<(PublicKey, u64, Hash32, bool)>;
+
+fn heads(c: &Client) -> Result<Heads, ClientError> {
+    let mut h: Heads = c.logs()?.into_iter().map(|h| (h.author, h.head.seq, h.head.hash, h.head.frozen)).collect();
+    h.sort();
+    Ok(h)
+}
+
+/// Wait until every node holds the same heads; return them.
+#[track_caller]
+fn converged(nodes: &[(&str, &Node)], timeout: Duration) -> Heads {
+    converged_but(nodes, None, timeout)
+}
+
+/// As [`converged`], but of `frozen`'s log only the position is compared:
+/// which entry of an equivocating pair a node keeps in the log, and which as
+/// evidence, depends on the order in which the two reached it.
+#[track_caller]
+fn converged_but(nodes: &[(&str, &Node)], frozen: Option<&PublicKey>, timeout: Duration) -> Heads {
+    wait_for("every node holding the same heads", timeout, |last| {
+        let mut all = Vec::new();
+        last.clear();
+        for (code, n) in nodes {
+            match heads(&n.client()) {
+                Ok(mut h) => {
+                    for x in h.iter_mut().filter(|x| Some(&x.0) == frozen) {
+                        x.2 = Hash32::ZERO;
+                    }
+                    let total: u64 = h.iter().map(|x| x.1).sum();
+                    last.push_str(&format!("{code}: {} logs, {total} entries; ", h.len()));
+                    all.push(h);
+                }
+                Err(e) => {
+                    last.push_str(&format!("{code}: {e}; "));
+                    return None;
+                }
+            }
+        }
+        all.windows(2).all(|w| w[0] == w[1]).then(|| all.swap_remove(0))
+    })
+}
+
+/// The hash of every entry a node holds, read log by log.
+fn all_hashes(c: &Client) -> HashSet<Hash32> {
+    let mut out = HashSet::new();
+    for log in c.logs().unwrap() {
+        let mut from = Some(1);
+        while let Some(f) = from {
+            let page = c.log_page(&log.author, Some(f), Some(500)).unwrap();
+            out.extend(page.entries.iter().map(|e| e.hash));
+            from = page.next;
+        }
+    }
+    out
+}
+
+/// A key made from a fixed seed, distinct for each `(a, b)`.
+fn seeded(a: u8, b: u8) -> Keypair {
+    let mut s = [0x5A; 32];
+    s[0] = a;
+    s[1] = b;
+    Keypair::from_seed(s)
+}
+
+fn production(lot: &str, weight: Weight) -> RecordBody {
+    RecordBody::Production(Production {
+        lot: lot.into(),
+        site: "Site".into(),
+        zone: None,
+        weight,
+        stones: 1,
+        date: "2017-01-01".into(),
+        nature: Nature::Natural,
+    })
+}
+
+/// Licensee records submitted one after the other until told to stop;
+/// failures (the node is down) are counted and the loop goes on.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<Vec<(Instant, Hash32)>>,
+}
+
+impl Writer {
+    fn start(c: Client, miner: Keypair, tag: String) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (acked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (flag, a, f) = (stop.clone(), acked.clone(), failed.clone());
+        let thread = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let mut i = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                i += 1;
+                // A fresh lot and nonce per attempt: an attempt cut off by a
+                // crash may have been stored without an answer.
+                let rec = sign_record(NETWORK, &miner, i, production(&format!("{tag}/{i}"), 100 + i));
+                match c.submit_record(&rec) {
+                    Ok(s) => {
+                        out.push((Instant::now(), s.hash));
+                        a.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        f.fetch_add(1, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+            }
+            out
+        });
+        Writer { stop, acked, failed, thread }
+    }
+
+    /// Wait for `n` more acknowledgements: amounts, not durations, so that
+    /// a loaded machine writes as much as an idle one.
+    #[track_caller]
+    fn more(&self, what: &str, n: usize) {
+        let base = self.acked.load(Ordering::Relaxed);
+        wait_for(&format!("{n} more entries acknowledged {what}"), Duration::from_secs(60), |last| {
+            let now = self.acked.load(Ordering::Relaxed) - base;
+            *last = now.to_string();
+            (now >= n).then_some(())
+        })
+    }
+
+    fn failed(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// When each acknowledged entry was acknowledged, and its hash.
+    fn finish(self) -> Vec<(Instant, Hash32)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+#[track_caller]
+fn assert_everywhere(net: &Net, what: &str, acked: &[Hash32]) {
+    for (code, n) in net.all() {
+        let held = all_hashes(&n.client());
+        let missing: Vec<_> = acked.iter().filter(|h| !held.contains(h)).collect();
+        assert!(
+            missing.is_empty(),
+            "{} of {} acknowledged {what} entries missing at {code}: {missing:?}",
+            missing.len(),
+            acked.len()
+        );
+    }
+}
+
+#[test]
+fn five_nodes_converge_on_records_written_at_each() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let net = Net::five();
+    // The scenario registers each licensee at its own authority's node and
+    // submits each record there: CF, BW, EU, AE and IN all write.
+    let outcome = demo::load_scenario(&net.clients(), &net.licensees, "AE").unwrap();
+    let heads = converged(&net.all(), Duration::from_secs(60));
+
+    let authors: HashSet<PublicKey> = heads.iter().map(|h| h.0).collect();
+    let roster = net.client("CF").roster().unwrap().roster;
+    for p in &roster.participants {
+        assert!(authors.contains(&p.authority), "no log of {} anywhere", p.code);
+    }
+    assert!(authors.contains(&roster.monitors[0].key), "no log of the monitor");
+    assert!(heads.iter().all(|h| !h.3), "a log is frozen: {heads:?}");
+    let counts: Vec<u64> = net.all().iter().map(|(_, n)| n.client().status().unwrap().entries).collect();
+    assert!(counts.windows(2).all(|w| w[0] == w[1]), "entry counts differ: {counts:?}");
+    assert_eq!(counts[0], heads.iter().map(|h| h.1).sum::<u64>());
+    // Entries travelled by gossip, and an honest network rejects none.
+    for (code, n) in net.all() {
+        let p = n.client().peers().unwrap();
+        assert!(p.gossip_accepted > 0 && p.gossip_rejected == 0, "{code}: {p:?}");
+    }
+
+    // The same question gets the same answer from every node, including
+    // nodes that wrote none of the trail.
+    let lot = outcome.indian_lot.as_str();
+    let trail_at = |n: &Node, participant: &str, lot: &str| {
+        serde_json::to_string(&n.client().lot_trail(participant, lot, TODAY).unwrap()).unwrap()
+    };
+    let first = trail_at(net.node("CF"), "IN", lot);
+    for (code, n) in net.all() {
+        assert_eq!(trail_at(n, "IN", lot), first, "the {code} node's trail of {lot} differs from the CF node's");
+    }
+    let trail = net.client("IN").lot_trail("IN", lot, TODAY).unwrap();
+    assert_eq!(trail.productions, 3, "Berberati, Nola and Jwaneng");
+    assert!(trail.compliance.compliant, "{:?}", trail.compliance);
+    let share = |c: &str| trail.origins.iter().find(|o| o.country == c).map(|o| o.share).unwrap_or(0.0);
+    // The EU mix is 1000 ct from CF and 1500 ct from BW; the Indian lot is a split of it.
+    assert!((share("CF") - 0.4).abs() < 1e-9 && (share("BW") - 0.6).abs() < 1e-9, "{:?}", trail.origins);
+    // The Bria mix is refused for export at CF; every node tells why.
+    let bria = trail_at(net.node("CF"), "CF", "CF/EXP/2017/0002");
+    for (code, n) in net.all() {
+        assert_eq!(trail_at(n, "CF", "CF/EXP/2017/0002"), bria, "the {code} node's trail of the Bria mix differs");
+    }
+    assert!(bria.contains("\"compliant\":false"), "{bria}");
+    println!("convergence: {} entries on five nodes in {:.1} s", counts[0], t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn kill_9_then_catch_up_loses_nothing_acknowledged() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let mut net = Net::five();
+    let bw_miner = Keypair::from_seed([0xB1; 32]);
+    let eu_miner = Keypair::from_seed([0xE1; 32]);
+    net.register("BW", &bw_miner.public(), vec![Role::Miner]);
+    net.register("EU", &eu_miner.public(), vec![Role::Miner]);
+
+    // A node nobody writes to crashes while two others are written to; it
+    // misses more than one sync page.
+    let bw = Writer::start(net.client("BW"), bw_miner.clone(), "BW/A".into());
+    let eu = Writer::start(net.client("EU"), eu_miner.clone(), "EU/A".into());
+    bw.more("at BW", 100);
+    eu.more("at EU", 100);
+    net.node_mut("AE").kill9();
+    let down = Instant::now();
+    bw.more("at BW while AE is down", 300);
+    eu.more("at EU while AE is down", 300);
+    net.node_mut("AE").restart();
+    let up = Instant::now();
+    bw.more("at BW after AE's restart", 100);
+    eu.more("at EU after AE's restart", 100);
+    assert_eq!((bw.failed(), eu.failed()), (0, 0), "the crash of AE disturbed writers at BW and EU");
+    let acked: Vec<_> = bw.finish().into_iter().chain(eu.finish()).collect();
+    let missed = acked.iter().filter(|(t, _)| *t > down && *t < up).count();
+    converged(&net.all(), Duration::from_secs(60));
+    let synced = net.client("AE").peers().unwrap().synced_entries;
+    assert!(synced > 0, "AE missed {missed} entries and synced none after its restart");
+    let acked: Vec<Hash32> = acked.into_iter().map(|(_, h)| h).collect();
+    assert_everywhere(&net, "phase-1", &acked);
+    let phase1 = acked.len();
+
+    // A node crashes while it is being written to, misses what another node
+    // writes, and takes writes again once restarted.
+    let bw = Writer::start(net.client("BW"), bw_miner, "BW/B".into());
+    let eu = Writer::start(net.client("EU"), eu_miner, "EU/B".into());
+    bw.more("at BW", 100);
+    eu.more("at EU", 100);
+    net.node_mut("EU").kill9();
+    bw.more("at BW while EU is down", 600);
+    wait_for("the writer at EU seeing its node down", Duration::from_secs(30), |_| (eu.failed() > 0).then_some(()));
+    net.node_mut("EU").restart();
+    eu.more("at EU after its restart", 100);
+    bw.more("at BW after EU's restart", 100);
+    assert_eq!(bw.failed(), 0, "the crash of EU disturbed the writer at BW");
+    let acked: Vec<Hash32> = bw.finish().into_iter().chain(eu.finish()).map(|(_, h)| h).collect();
+    converged(&net.all(), Duration::from_secs(60));
+    assert_everywhere(&net, "phase-2", &acked);
+
+    // What the crashed node derived from its logs, its own and synced ones,
+    // is what a replay derives.
+    net.node_mut("EU").stop();
+    let check =
+        std::process::Command::new(bin("kp-node")).args(["check", "--data"]).arg(net.data("EU")).output().unwrap();
+    assert!(check.status.success(), "EU's state differs from its logs: {}{}", stdout(&check), stderr(&check));
+    println!(
+        "crash: {phase1} + {} acknowledged entries on every node after two kill -9 \
+         (AE missed {missed}), in {:.1} s",
+        acked.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+fn export(cert: &str, to: &str, lot: &str, weight: Weight) -> RecordBody {
+    RecordBody::Export(Export {
+        certificate: cert.into(),
+        importer: to.into(),
+        consignee: format!("{to} importer"),
+        inputs: vec![Take { lot: lot.into(), weight }],
+        lines: vec![HsLine { code: "7102.31".into(), weight, value_cents: weight * 10 }],
+        parcels: 1,
+        issued: "2017-03-01".into(),
+        expires: "2018-12-31".into(),
+    })
+}
+
+/// Confirm a certificate at the importer's node, once it has arrived there.
+fn confirm(
+    net: &Net,
+    by: &str,
+    cert: &str,
+    lot: &str,
+    holder: PublicKey,
+) -> Result<kp_schemas::api::Submitted, ClientError> {
+    let c = net.client(by);
+    let state = wait_for(&format!("certificate {cert} at {by}"), Duration::from_secs(30), |_| c.certificate(cert).ok());
+    c.action(
+        Some(by),
+        Body::ImportConfirmation(ImportConfirmation {
+            exporter: state.exporter,
+            certificate: cert.into(),
+            certificate_entry: state.entry,
+            weight: state.weight,
+            parcels: state.parcels,
+            lot: lot.into(),
+            holder,
+            date: "2017-04-01".into(),
+        }),
+    )
+}
+
+#[test]
+fn a_stopped_node_catches_up_with_every_authority() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let mut net = Net::five();
+    let key = |f: &str| net.licensees.get(f).key.clone();
+    let (bw_miner, bw_exporter, eu_trader, in_importer) =
+        (key("bw-miner"), key("bw-exporter"), key("eu-trader"), key("in-importer"));
+    net.register("BW", &bw_miner.public(), vec![Role::Miner]);
+    net.register("BW", &bw_exporter.public(), vec![Role::Exporter, Role::Trader]);
+    net.register("EU", &eu_trader.public(), vec![Role::Importer, Role::Trader]);
+    net.register("IN", &in_importer.public(), vec![Role::Importer, Role::Trader]);
+    let at_stop = converged(&net.all(), Duration::from_secs(30));
+    net.node_mut("IN").stop();
+
+    // While IN is away, every other authority and the monitor write, and
+    // the EU confirms an export from BW: the EU log then names a BW entry.
+    let cf = net.client("CF");
+    cf.action(
+        Some("MT-CF"),
+        Body::ZoneStatus(ZoneStatus {
+            participant: "CF".into(),
+            zone: "BER".into(),
+            name: "Berberati".into(),
+            status: ZoneState::Compliant,
+            effective: "2016-06-01".into(),
+        }),
+    )
+    .unwrap();
+    let bw = net.client("BW");
+    bw.submit_record(&sign_record(NETWORK, &bw_miner, 1, production("BW/P/1", 200_000))).unwrap();
+    let to_exporter = RecordBody::Transfer(Transfer {
+        inputs: vec![Take { lot: "BW/P/1".into(), weight: 200_000 }],
+        outputs: vec![Output { lot: "BW/X/1".into(), weight: 200_000, holder: bw_exporter.public() }],
+        date: "2017-02-01".into(),
+    });
+    bw.submit_record(&sign_record(NETWORK, &bw_miner, 2, to_exporter)).unwrap();
+    bw.submit_record(&sign_record(NETWORK, &bw_exporter, 3, export("BW-000101", "IN", "BW/X/1", 100_000))).unwrap();
+    bw.submit_record(&sign_record(NETWORK, &bw_exporter, 4, export("BW-000102", "EU", "BW/X/1", 100_000))).unwrap();
+    confirm(&net, "EU", "BW-000102", "EU/P/1", eu_trader.public()).unwrap();
+    for (i, code) in ["CF", "BW", "EU", "AE"].iter().enumerate() {
+        for j in 0..40u8 {
+            net.register(code, &seeded(i as u8 + 1, j).public(), vec![Role::Trader]);
+        }
+    }
+    let others: Vec<_> = net.all().into_iter().filter(|(c, _)| *c != "IN").collect();
+    let target = converged(&others, Duration::from_secs(30));
+    let written: u64 = target.iter().map(|h| h.1).sum::<u64>() - at_stop.iter().map(|h| h.1).sum::<u64>();
+    assert_eq!(written, 166, "entries written while IN was away");
+
+    let t_restart = Instant::now();
+    net.node_mut("IN").restart();
+    let after = converged(&net.all(), Duration::from_secs(60));
+    let catch_up = t_restart.elapsed();
+    assert_eq!(after, target, "the network moved on while IN caught up");
+    let p = net.client("IN").peers().unwrap();
+    assert!(p.synced_entries > 0, "IN caught up without sync? {p:?}");
+    // IN acts on what happened while it was away: the certificate to it.
+    confirm(&net, "IN", "BW-000101", "IN/P/1", in_importer.public()).unwrap();
+    converged(&net.all(), Duration::from_secs(30));
+    for (code, n) in net.all() {
+        let c = n.client().certificate("BW-000101").unwrap();
+        assert_eq!(c.confirmation.map(|c| c.lot), Some("IN/P/1".to_string()), "at {code}");
+        assert!(n.client().evidence().unwrap().is_empty(), "evidence at {code}");
+    }
+    println!(
+        "partition: IN caught up with {written} entries ({} by sync) {:.1} s after its restart; test took {:.1} s",
+        p.synced_entries,
+        catch_up.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_late_joiner_syncs_100_000_entries() {
+    use kp_node::workload;
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let w = workload::generate(100_100, 1, &|_| {});
+    let t_gen = t0.elapsed();
+    let dir = tempfile::tempdir().unwrap();
+    // A holds everything; B joins late; C joins later still and crashes halfway.
+    let dirs: Vec<PathBuf> = ["a", "b", "c"].iter().map(|d| dir.path().join(d)).collect();
+    let base = demo_port();
+    let p2p = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", base as usize + 100 + i);
+    let mut infos = Vec::new();
+    for (i, (d, code)) in dirs.iter().zip(["CF", "BW", "EU"]).enumerate() {
+        std::fs::create_dir_all(d).unwrap();
+        let peer_id = kp_node::node::peer_id(d).unwrap().to_string();
+        infos.push((code.to_string(), NodeInfo { peer_id, addrs: vec![p2p(i)] }));
+    }
+    let roster = w.keys.roster_with_nodes(workload::NETWORK, &infos);
+    for d in &dirs {
+        std::fs::write(d.join(kp_node::node::layout::ROSTER), serde_json::to_string(&roster).unwrap()).unwrap();
+    }
+    let t1 = Instant::now();
+    assert_eq!(workload::seed(&dirs[0], &roster, &w.entries).unwrap(), w.entries.len());
+    let t_seed = t1.elapsed();
+    let start = |i: usize| Node::start_with(&dirs[i], base + i as u16, &p2p(i));
+    let a = start(0);
+    let total = a.client().status().unwrap().entries;
+    assert_eq!(total, w.entries.len() as u64);
+    assert!(total >= 100_000);
+    let entries = |n: &Node, last: &mut String| {
+        let got = n.client().status().ok()?.entries;
+        *last = format!("{got} of {total}");
+        Some(got)
+    };
+
+    let t2 = Instant::now();
+    let b = start(1);
+    wait_for("B holding every entry of A", Duration::from_secs(240), |last| {
+        (entries(&b, last)? == total).then_some(())
+    });
+    let secs = t2.elapsed().as_secs_f64();
+    assert_eq!(heads(&b.client()).unwrap(), heads(&a.client()).unwrap());
+    // B derived the same state, not only the same logs.
+    let (participant, lot) = &w.deep_lots[0];
+    let trail = |n: &Node| serde_json::to_string(&n.client().lot_trail(participant, lot, TODAY).unwrap()).unwrap();
+    assert_eq!(trail(&b), trail(&a), "the trail of {participant} {lot} differs");
+    let p = b.client().peers().unwrap();
+    assert!(p.synced_entries > 0, "{p:?}");
+    println!(
+        "late joiner: {total} entries synced in {secs:.1} s, {:.0} entries/s \
+         ({} counted by sync; generated in {:.1} s, seeded in {:.1} s)",
+        total as f64 / secs,
+        p.synced_entries,
+        t_gen.as_secs_f64(),
+        t_seed.as_secs_f64()
+    );
+
+    // A joiner killed halfway through keeps what it stored and finishes
+    // after a restart, from two full peers now.
+    let mut c = start(2);
+    wait_for("C a third of the way", Duration::from_secs(120), |last| (entries(&c, last)? >= total / 3).then_some(()));
+    c.kill9();
+    c.restart();
+    let kept = c.client().status().unwrap().entries;
+    assert!(kept > 0 && kept < total, "C kept {kept} of {total} entries through kill -9");
+    wait_for("C holding every entry after its restart", Duration::from_secs(240), |last| {
+        (entries(&c, last)? == total).then_some(())
+    });
+    assert_eq!(heads(&c.client()).unwrap(), heads(&a.client()).unwrap());
+    assert_eq!(trail(&c), trail(&a), "the trail of {participant} {lot} differs at C");
+    println!(
+        "late joiner killed halfway: kept {kept}, caught up after restart; test took {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// A libp2p peer run by the test: the node's transport and gossip, publishing
+/// whatever it is handed, valid or not.
+struct TestPeer {
+    cmds: Option<tokio::sync::mpsc::UnboundedSender<Publish>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Publish = (Vec<u8>, std::sync::mpsc::Sender<Result<(), String>>);
+
+impl TestPeer {
+    /// Dial every address (each ending in `/p2p/<peer id>`) and wait until
+    /// each node there has announced its subscription to the entries topic.
+    /// The error tells how a node refused; it starts with `timeout` if none
+    /// answered either way.
+    fn connect(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -> Result<TestPeer, String> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (cmds, rx) = tokio::sync::mpsc::unbounded_channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(Self::run(key, addrs, ready_tx, rx));
+        });
+        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread) };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(peer),
+            // Dropping the peer stops its thread.
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the test peer's thread ended".into()),
+        }
+    }
+
+    async fn run(
+        key: libp2p::identity::Keypair,
+        addrs: Vec<libp2p::Multiaddr>,
+        ready_tx: std::sync::mpsc::Sender<Result<(), String>>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Publish>,
+    ) {
+        use futures::StreamExt;
+        use libp2p::swarm::SwarmEvent;
+        use libp2p::{gossipsub, multiaddr::Protocol, noise, tcp, yamux};
+        let topic = gossipsub::IdentTopic::new(kp_schemas::wire::entries_topic(NETWORK));
+        let cfg = gossipsub::ConfigBuilder::default()
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            // Room to send what the nodes must refuse for its size.
+            .max_transmit_size(1 << 20)
+            .heartbeat_interval(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .unwrap()
+            .with_behaviour(|k| {
+                gossipsub::Behaviour::<gossipsub::IdentityTransform>::new(
+                    gossipsub::MessageAuthenticity::Signed(k.clone()),
+                    cfg,
+                )
+                .expect("gossipsub")
+            })
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+        swarm.behaviour_mut().subscribe(&topic).unwrap();
+        let mut waiting: HashSet<libp2p::PeerId> = addrs
+            .iter()
+            .filter_map(|a| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }))
+            .collect();
+        let mut ready = Some(ready_tx);
+        for a in addrs {
+            if let Err(e) = swarm.dial(a.clone()) {
+                let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
+            }
+        }
+        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                ev = swarm.select_next_some() => {
+                    let outcome = match ev {
+                        SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) => {
+                            waiting.remove(&peer_id);
+                            waiting.is_empty().then_some(Ok(()))
+                        }
+                        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                            Some(Err(format!("connection to {peer_id} closed: {cause:?}")))
+                        }
+                        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                            Some(Err(format!("dial of {peer_id:?} failed: {error}")))
+                        }
+                        _ => None,
+                    };
+                    if let Some(o) = outcome {
+                        let _ = ready.take().map(|r| r.send(o));
+                    }
+                }
+                cmd = rx.recv() => match cmd {
+                    Some((bytes, reply)) => {
+                        let r = swarm.behaviour_mut().publish(topic.clone(), bytes);
+                        let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+                    }
+                    None => return,
+                },
+                _ = &mut deadline, if ready.is_some() => {
+                    let _ = ready.take().map(|r| r.send(Err("timeout: no node answered".into())));
+                }
+            }
+        }
+    }
+
+    fn publish(&self, bytes: Vec<u8>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.cmds.as_ref().expect("an open peer").send((bytes, tx)).unwrap();
+        rx.recv().unwrap().expect("gossip publish");
+    }
+
+    fn close(&mut self) {
+        self.cmds = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestPeer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Net {
+    /// Where to dial a node: its listen address and peer id.
+    fn addr(&self, code: &str) -> libp2p::Multiaddr {
+        let n = self.node(code);
+        format!("{}/p2p/{}", n.p2p_listen, kp_node::node::peer_id(&n.data).unwrap()).parse().unwrap()
+    }
+
+    /// The next entry of `key`'s log as `code`'s node sees it, with `body`.
+    fn next_entry(&self, code: &str, key: &Keypair, body: Body) -> SignedEntry {
+        let head = self.client(code).logs().unwrap().into_iter().find(|h| h.author == key.public()).unwrap().head;
+        let e = Entry {
+            network: NETWORK.into(),
+            author: key.public(),
+            seq: head.seq + 1,
+            prev: head.hash,
+            timestamp_ms: head.timestamp_ms + 1,
+            body,
+        };
+        SignedEntry::sign(e, key)
+    }
+}
+
+fn registration(key: &Keypair, name: &str) -> Body {
+    Body::RegisterLicensee(LicenseeRegistration {
+        licensee: key.public(),
+        name: name.into(),
+        roles: vec![Role::Trader],
+    })
+}
+
+#[test]
+fn a_hostile_peer_changes_nothing_but_the_evidence() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let observer = libp2p::identity::Keypair::generate_ed25519();
+    let observer_id = observer.public().to_peer_id().to_string();
+    let id = observer_id.clone();
+    let net = Net::five_with(move |dir, plan| {
+        // The chair lists the test's peer as an observer: it may connect.
+        let chair = kp_client::keyfile::load(&dir.join("chair.json")).unwrap();
+        let path = |n: &DemoNode| n.data.join(kp_node::node::layout::ROSTER);
+        let signed: SignedRoster = serde_json::from_str(&std::fs::read_to_string(path(&plan[0])).unwrap()).unwrap();
+        let mut roster = signed.roster;
+        roster.observers.push(NodeInfo { peer_id: id, addrs: vec![] });
+        let signed = kp_schemas::roster::sign(roster, &chair);
+        for n in plan {
+            std::fs::write(path(n), serde_json::to_string_pretty(&signed).unwrap()).unwrap();
+        }
+    });
+    net.register("BW", &seeded(0xB0, 0).public(), vec![Role::Trader]);
+    net.register("AE", &seeded(0xAE, 0).public(), vec![Role::Trader]);
+    converged(&net.all(), Duration::from_secs(30));
+
+    let targets = ["AE", "IN"];
+    let peer = TestPeer::connect(observer, targets.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
+    for c in targets {
+        assert!(net.client(c).peers().unwrap().connected.contains(&observer_id), "{c} does not list the observer");
+    }
+    let before: Vec<(u64, u64)> = net
+        .all()
+        .iter()
+        .map(|(_, n)| (n.client().status().unwrap().entries, n.client().peers().unwrap().gossip_rejected))
+        .collect();
+
+    let ae = net.key("AE", "authority-AE.json");
+    let bw = net.key("BW", "authority-BW.json");
+    let genuine = net.next_entry("AE", &ae, registration(&seeded(0xAE, 1), "genuine"));
+    let mut forged = genuine.bytes().to_vec();
+    let sig_at = forged.len() - 64;
+    forged[sig_at] ^= 0x01;
+    let stranger = Keypair::from_seed([0x66; 32]);
+    let unknown = SignedEntry::sign(
+        Entry {
+            network: NETWORK.into(),
+            author: stranger.public(),
+            seq: 1,
+            prev: Hash32::ZERO,
+            timestamp_ms: 1_500_000_000_000,
+            body: registration(&seeded(0x66, 1), "by a stranger"),
+        },
+        &stranger,
+    );
+    let malformed = b"a parcel of rough diamonds, trust me".repeat(3);
+    // Over the R9 bound of 64 KiB, under the gossip limit: the rules refuse it.
+    let too_large = vec![0x42u8; 65_800];
+    // Over the gossip limit: the transport drops it before the rules see it.
+    let oversized = vec![0x43u8; 100 * 1024];
+    // Two entries by the BW authority at one position.
+    let e1 = net.next_entry("BW", &bw, registration(&seeded(0xB0, 1), "first"));
+    let e2 = net.next_entry("BW", &bw, registration(&seeded(0xB0, 2), "second"));
+    assert_eq!((e1.entry().seq, e1.entry().prev), (e2.entry().seq, e2.entry().prev));
+    let invalid = [forged.clone(), unknown.bytes().to_vec(), malformed, too_large];
+    let invalid_hashes: Vec<Hash32> =
+        invalid.iter().chain([&oversized]).map(|b| kp_schemas::crypto::entry_hash(b)).collect();
+    for m in invalid.into_iter().chain([e1.bytes().to_vec(), e2.bytes().to_vec(), oversized]) {
+        peer.publish(m);
+    }
+
+    // Every honest node keeps the pair as evidence and freezes the BW log,
+    // whether it heard the pair from the observer or from other nodes.
+    let pair: HashSet<Hash32> = [e1.hash(), e2.hash()].into();
+    for (code, n) in net.all() {
+        let ev = wait_for(&format!("evidence at {code}"), Duration::from_secs(30), |last| {
+            let ev = n.client().evidence().ok()?;
+            *last = format!("{ev:?}");
+            ev.into_iter().find(|e| e.author == bw.public())
+        });
+        assert_eq!(ev.seq, e1.entry().seq, "at {code}");
+        assert_eq!(HashSet::from([ev.existing, ev.conflicting]), pair, "at {code}");
+        let head = n.client().logs().unwrap().into_iter().find(|h| h.author == bw.public()).unwrap().head;
+        assert!(head.frozen && head.seq == e1.entry().seq, "BW's log at {code}: {head:?}");
+    }
+    // The nodes the observer spoke to refused four messages (the fifth never
+    // reached the rules); invalid gossip went no further than them.
+    for ((code, n), (entries, rejected)) in net.all().into_iter().zip(before) {
+        let want = rejected + if targets.contains(&code) { 4 } else { 0 };
+        wait_for(&format!("{code} counting rejected gossip"), Duration::from_secs(30), |last| {
+            let got = n.client().peers().ok()?.gossip_rejected;
+            *last = format!("{got}, want {want}");
+            (got == want).then_some(())
+        });
+        let c = n.client();
+        assert_eq!(c.status().unwrap().entries, entries + 1, "{code} stored more than one entry of the pair");
+        for h in &invalid_hashes {
+            match c.entry(h) {
+                Err(ClientError::Api { status: 404, .. }) => {}
+                other => panic!("{code} answers {other:?} for invalid entry {h}"),
+            }
+        }
+    }
+
+    // The nodes keep working: the genuine entry the forgery was made from
+    // is accepted and reaches every node.
+    net.client("AE").submit_entry(genuine.bytes()).unwrap();
+    let heads = converged_but(&net.all(), Some(&bw.public()), Duration::from_secs(30));
+    assert!(heads.contains(&(ae.public(), genuine.entry().seq, genuine.hash(), false)), "{heads:?}");
+    for (code, n) in net.all() {
+        let p = n.client().peers().unwrap();
+        let honest = p.connected.iter().filter(|c| **c != observer_id).count();
+        assert_eq!(honest, 4, "{code} lost honest peers: {p:?}");
+    }
+
+    // Whoever holds a second version can hand it to any node by HTTP: that
+    // node keeps the evidence and spreads it, and every node freezes AE's log.
+    let e = genuine.entry();
+    let other = SignedEntry::sign(Entry { body: registration(&seeded(0xAE, 2), "other"), ..e.clone() }, &ae);
+    match net.client("CF").submit_entry(other.bytes()) {
+        Err(ClientError::Api { status: 422, error }) if error.code == "R3.equivocation" => {}
+        r => panic!("a second version at AE #{} got {r:?}", e.seq),
+    }
+    for (code, n) in net.all() {
+        let ev = wait_for(&format!("AE's evidence at {code}"), Duration::from_secs(30), |last| {
+            let ev = n.client().evidence().ok()?;
+            *last = format!("{ev:?}");
+            ev.into_iter().find(|x| x.author == ae.public())
+        });
+        assert_eq!(HashSet::from([ev.existing, ev.conflicting]), HashSet::from([genuine.hash(), other.hash()]));
+        let head = n.client().logs().unwrap().into_iter().find(|h| h.author == ae.public()).unwrap().head;
+        assert!(head.frozen && head.hash == genuine.hash(), "AE's log at {code}: {head:?}");
+    }
+
+    // A peer the roster does not list cannot connect at all.
+    let rogue = libp2p::identity::Keypair::generate_ed25519();
+    let rogue_id = rogue.public().to_peer_id().to_string();
+    let t = Instant::now();
+    let refusal = match TestPeer::connect(rogue, vec![net.addr("CF")]) {
+        Ok(_) => panic!("a peer outside the roster connected and saw the topic"),
+        Err(e) => e,
+    };
+    assert!(!refusal.starts_with("timeout"), "the CF node neither refused nor served the rogue peer: {refusal}");
+    assert!(t.elapsed() < Duration::from_secs(5), "refusing the rogue peer took {:?}", t.elapsed());
+    let p = net.client("CF").peers().unwrap();
+    assert!(!p.connected.contains(&rogue_id), "CF lists the rogue peer: {p:?}");
+    drop(peer);
+    println!(
+        "hostile peer: invalid gossip refused, evidence on five nodes, a rogue peer refused ({refusal}), in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
