@@ -624,7 +624,7 @@ impl EventLoop {
             tracing::info!(synced = total, rate = format!("{rate:.0}/s"), "catching up");
         }
         let Some(c) = self.catching_up.get_mut(&d.peer) else { return };
-        c.queued -= 1;
+        c.queued = c.queued.saturating_sub(1);
         c.stored += d.accepted;
         if !d.complete {
             // Resume from the saved cursor at the next heads round.
