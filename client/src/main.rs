@@ -7,7 +7,8 @@
 //! Exit codes (also in `kp --help`):
 //!
 //! - 0: success
-//! - 1: refused by a ledger rule (the error code starts with R1..R9)
+//! - 1: refused by a ledger rule (the error code starts with R1..R9), or a
+//!   Merkle proof `kp verify` finds invalid
 //! - 2: bad input or usage (a malformed argument, an unreadable key or
 //!   cookie file, a 400 without a rule, a missing or wrong cookie)
 //! - 3: node unreachable, unavailable or failing (5xx, unreadable answers)
@@ -18,15 +19,16 @@ use kp_client::input::{
     parse_carats, parse_date, parse_hash, parse_hs_line, parse_key, parse_lot_ref, parse_output, parse_participant,
     parse_take,
 };
-use kp_client::{Client, ClientError, http::DEFAULT_NODE, keyfile, read_cookie, render};
+use kp_client::{Client, ClientError, exit, http::DEFAULT_NODE, keyfile, read_cookie, render};
 use kp_schemas::entry::sign_record;
+use kp_schemas::merkle::{MerkleError, verify_consistency, verify_inclusion};
 use kp_schemas::model::{
     Attestation, AttestationKind, Body, Export, Governance, HsLine, ImportConfirmation, LabResult,
     LicenseeRegistration, LicenseeRevocation, Nature, Output, Participant, Production, RecordBody, Role, Subject, Take,
     Transfer, Weight, ZoneRef, ZoneState, ZoneStatus, certificate_participant,
 };
 use kp_schemas::{Hash32, Keypair, PublicKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +36,8 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  refused by a ledger rule (the error code starts with R1..R9)
+  1  refused by a ledger rule (the error code starts with R1..R9), or a Merkle
+     proof that `kp verify` finds invalid
   2  bad input or usage: a malformed argument, an unreadable key or cookie
      file, a request the node calls bad without naming a rule, no or a wrong cookie
   3  node unreachable, unavailable, or failing (5xx or an unreadable answer)
@@ -139,6 +142,25 @@ enum Cmd {
     /// The trail of a lot or a certificate back to every production.
     #[command(subcommand)]
     Trail(TrailCmd),
+    /// Check a Merkle proof offline (exit 0 valid, 1 invalid, 2 unreadable).
+    #[command(subcommand)]
+    Verify(VerifyCmd),
+}
+
+#[derive(Subcommand)]
+enum VerifyCmd {
+    /// An inclusion proof, as JSON with base64 hashes:
+    /// {"leafIdx", "treeSize", "root", "leafHash", "proof": [..]}.
+    Inclusion {
+        /// The proof file.
+        file: PathBuf,
+    },
+    /// A consistency proof, as JSON with base64 hashes:
+    /// {"size1", "size2", "root1", "root2", "proof": [..]}.
+    Consistency {
+        /// The proof file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -475,8 +497,12 @@ enum TrailCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let outcome = match &cli.cmd {
+        Cmd::Verify(v) => verify(&cli, v).map(|valid| if valid { exit::OK } else { exit::REFUSED }),
+        _ => run(&cli).map(|()| exit::OK),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("error: {}: {}", e.code(), e.message());
             ExitCode::from(e.exit_code() as u8)
@@ -750,8 +776,122 @@ fn run(cli: &Cli) -> Result<(), ClientError> {
             };
             print(&text);
         }
+        Cmd::Verify(_) => unreachable!("main runs `kp verify` itself, for its own exit codes"),
     }
     Ok(())
+}
+
+/// The proof formats of transparency-dev/merkle's test data, so published
+/// probes can be checked as they are. Fields they carry beyond the proof
+/// (`desc`, `wantErr`) are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InclusionFile {
+    leaf_idx: u64,
+    tree_size: u64,
+    root: String,
+    leaf_hash: String,
+    proof: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyFile {
+    size1: u64,
+    size2: u64,
+    root1: String,
+    root2: String,
+    proof: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct ProofVerdict {
+    kind: &'static str,
+    valid: bool,
+    code: Option<&'static str>,
+    message: String,
+}
+
+fn read_proof_file<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, ClientError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ClientError::input(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| ClientError::input(format!("{} is not a proof file: {e}", path.display())))
+}
+
+fn base64(field: &str, value: &str) -> Result<Vec<u8>, ClientError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| ClientError::input(format!("`{field}` is not base64: {e}")))
+}
+
+/// Decoding errors are bad input (exit 2); a hash of the wrong length is a
+/// well-formed file holding an invalid proof (exit 1), as the published probes
+/// expect.
+fn hash_field(field: &str, value: &str) -> Result<Result<Hash32, String>, ClientError> {
+    let bytes = base64(field, value)?;
+    Ok(<[u8; 32]>::try_from(bytes.as_slice())
+        .map(Hash32)
+        .map_err(|_| format!("`{field}` is {} bytes, not a 32-byte SHA-256 hash", bytes.len())))
+}
+
+fn proof_field(proof: &Option<Vec<String>>) -> Result<Result<Vec<Hash32>, String>, ClientError> {
+    let mut hashes = Vec::new();
+    for (i, p) in proof.iter().flatten().enumerate() {
+        match hash_field(&format!("proof[{i}]"), p)? {
+            Ok(h) => hashes.push(h),
+            Err(why) => return Ok(Err(why)),
+        }
+    }
+    Ok(Ok(hashes))
+}
+
+fn verify(cli: &Cli, cmd: &VerifyCmd) -> Result<bool, ClientError> {
+    let malformed = |why: String| ("merkle.malformed", why);
+    let (kind, outcome): (&'static str, Result<String, (&'static str, String)>) = match cmd {
+        VerifyCmd::Inclusion { file } => {
+            let f: InclusionFile = read_proof_file(file)?;
+            let (leaf, root, proof) =
+                (hash_field("leafHash", &f.leaf_hash)?, hash_field("root", &f.root)?, proof_field(&f.proof)?);
+            let outcome = (|| {
+                let (leaf, root, proof) =
+                    (leaf.map_err(malformed)?, root.map_err(malformed)?, proof.map_err(malformed)?);
+                verify_inclusion(&leaf, f.leaf_idx, f.tree_size, &proof, &root).map_err(merkle_failure)?;
+                Ok(format!(
+                    "leaf {} is leaf {} of the tree of size {} with root {}",
+                    leaf, f.leaf_idx, f.tree_size, root
+                ))
+            })();
+            ("inclusion", outcome)
+        }
+        VerifyCmd::Consistency { file } => {
+            let f: ConsistencyFile = read_proof_file(file)?;
+            let (root1, root2, proof) =
+                (hash_field("root1", &f.root1)?, hash_field("root2", &f.root2)?, proof_field(&f.proof)?);
+            let outcome = (|| {
+                let (root1, root2, proof) =
+                    (root1.map_err(malformed)?, root2.map_err(malformed)?, proof.map_err(malformed)?);
+                verify_consistency(f.size1, f.size2, &proof, &root1, &root2).map_err(merkle_failure)?;
+                Ok(format!("the tree of size {} ({root2}) extends the tree of size {} ({root1})", f.size2, f.size1))
+            })();
+            ("consistency", outcome)
+        }
+    };
+    let verdict = match outcome {
+        Ok(message) => ProofVerdict { kind, valid: true, code: None, message },
+        Err((code, message)) => ProofVerdict { kind, valid: false, code: Some(code), message },
+    };
+    if cli.json {
+        print(&json(&verdict));
+    } else if verdict.valid {
+        print(&format!("valid {kind} proof: {}\n", verdict.message));
+    } else {
+        print(&format!("invalid {kind} proof: {}: {}\n", verdict.code.unwrap_or_default(), verdict.message));
+    }
+    Ok(verdict.valid)
+}
+
+fn merkle_failure(e: MerkleError) -> (&'static str, String) {
+    (e.code(), e.to_string())
 }
 
 /// A log named by key, by its name in `kp logs`, or by participant code.

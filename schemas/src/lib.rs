@@ -10,6 +10,7 @@ pub mod entry;
 pub mod json_schema;
 pub mod limits;
 pub mod memory;
+pub mod merkle;
 pub mod model;
 pub mod roster;
 pub mod rules;
