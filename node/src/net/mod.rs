@@ -64,6 +64,13 @@ struct Behaviour {
     sync: request_response::Behaviour<SyncCodec>,
 }
 
+/// Dial a roster peer at the roster's addresses: dialling by peer id alone
+/// relies on a behaviour to remember addresses, which none here does after a
+/// failed dial.
+fn dial_opts(peer: PeerId, addrs: &[Multiaddr]) -> libp2p::swarm::dial_opts::DialOpts {
+    libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(addrs.to_vec()).build()
+}
+
 /// Peer ids and addresses of every node the roster lists.
 pub fn roster_peers(r: &Roster) -> Vec<(PeerId, Vec<Multiaddr>)> {
     let nodes = r
@@ -249,7 +256,7 @@ pub async fn start(
             swarm.add_peer_address(*peer, a.clone());
         }
         if !addrs.is_empty() {
-            let _ = swarm.dial(*peer);
+            let _ = swarm.dial(dial_opts(*peer, addrs));
         }
     }
     for a in cfg.bootstrap {
@@ -346,14 +353,16 @@ impl EventLoop {
     fn redial(&mut self) {
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         let local = *self.swarm.local_peer_id();
-        let missing: Vec<PeerId> = self
+        let missing: Vec<(PeerId, Vec<Multiaddr>)> = self
             .roster_addrs
             .iter()
             .filter(|(p, a)| *p != local && !a.is_empty() && !connected.contains(p))
-            .map(|(p, _)| *p)
+            .cloned()
             .collect();
-        for p in missing {
-            let _ = self.swarm.dial(p);
+        for (p, addrs) in missing {
+            if let Err(e) = self.swarm.dial(dial_opts(p, &addrs)) {
+                tracing::debug!(peer = %p, "redial: {e}");
+            }
         }
     }
 
