@@ -860,3 +860,41 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// A node whose first dial failed connects later by redialling the roster's
+/// address: here only A can dial (B's roster entry for A is wrong), and B is
+/// started after A's first dial has failed.
+#[test]
+fn a_failed_dial_is_retried_at_the_roster_address() {
+    use kp_node::workload;
+    let _x = exclusive();
+    let w = workload::generate(100, 0, &|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = ["a", "b"].iter().map(|d| dir.path().join(d)).collect();
+    let base = demo_port();
+    let p2p = |i: usize| format!("/ip4/127.0.0.1/tcp/{}", base as usize + 100 + i);
+    let mut infos = Vec::new();
+    for (i, (d, code)) in dirs.iter().zip(["CF", "BW"]).enumerate() {
+        std::fs::create_dir_all(d).unwrap();
+        let peer_id = kp_node::node::peer_id(d).unwrap().to_string();
+        // A is listed where nothing listens, so B can never dial it.
+        let addr = if i == 0 { format!("/ip4/127.0.0.1/tcp/{}", base as usize + 110) } else { p2p(i) };
+        infos.push((code.to_string(), NodeInfo { peer_id, addrs: vec![addr] }));
+    }
+    let roster = w.keys.roster_with_nodes(workload::NETWORK, &infos);
+    for d in &dirs {
+        std::fs::write(d.join(kp_node::node::layout::ROSTER), serde_json::to_string(&roster).unwrap()).unwrap();
+    }
+    workload::seed(&dirs[0], &roster, &w.entries).unwrap();
+    let a = Node::start_with(&dirs[0], base, &p2p(0));
+    // A's first dial of B fails: nothing listens there yet.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(a.client().peers().unwrap().connected.is_empty());
+    let b = Node::start_with(&dirs[1], base + 1, &p2p(1));
+    wait_peers("A", &a, 1);
+    wait_for("B holding A's entries", Duration::from_secs(60), |last| {
+        let got = b.client().status().ok()?.entries;
+        *last = format!("{got} of {}", w.entries.len());
+        (got == w.entries.len() as u64).then_some(())
+    });
+}
