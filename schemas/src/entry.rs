@@ -9,7 +9,7 @@ use crate::model::{Body, Countersigned, Entry, HexBytes, Record, RecordBody};
 use crate::rules::Refusal;
 
 /// An entry with its wire bytes (`entry bytes || signature`) and hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SignedEntry {
     bytes: Vec<u8>,
     entry: Entry,
@@ -17,6 +17,15 @@ pub struct SignedEntry {
     /// The licensee record of a countersigned entry, decoded once.
     record: Option<SignedRecord>,
 }
+
+/// Entries are equal when their wire bytes are: everything else derives from them.
+impl PartialEq for SignedEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for SignedEntry {}
 
 impl SignedEntry {
     /// Parse untrusted wire bytes: size first (R9), then a strict decode and
@@ -52,11 +61,9 @@ impl SignedEntry {
         let sig = key.sign(Domain::Entry, &bytes);
         bytes.extend_from_slice(&sig.0);
         let hash = crypto::entry_hash(&bytes);
-        let record = match &entry.body {
-            Body::Countersigned(c) => SignedRecord::from_countersigned(c).ok(),
-            _ => None,
-        };
-        Self { bytes, entry, hash, record }
+        // The signer holds the record already; it is decoded again only if
+        // this entry is verified (see `into_verified`).
+        Self { bytes, entry, hash, record: None }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -99,8 +106,7 @@ impl SignedEntry {
             .map_err(|e| sig_refusal(e, "author"))?;
         let record = match (&self.entry.body, self.record.take()) {
             (Body::Countersigned(_), Some(r)) => Some(r.verified()?),
-            // `sign` keeps a record it could not decode out, so R9 still
-            // refuses it here rather than passing it unverified.
+            // Entries made by `sign` carry no decoded record.
             (Body::Countersigned(c), None) => Some(SignedRecord::from_countersigned(c)?.verified()?),
             _ => None,
         };

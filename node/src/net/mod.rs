@@ -161,8 +161,10 @@ struct EventLoop {
     judged_rx: mpsc::Receiver<Judged>,
     synced_tx: mpsc::Sender<(PeerId, PublicKey, usize, usize)>,
     synced_rx: mpsc::Receiver<(PeerId, PublicKey, usize, usize)>,
-    park_tx: mpsc::Sender<Vec<u8>>,
-    park_rx: mpsc::Receiver<Vec<u8>>,
+    /// Entries to wait in the pending pool; `true` for one not tried since
+    /// the last resubmission.
+    park_tx: mpsc::Sender<(Vec<u8>, bool)>,
+    park_rx: mpsc::Receiver<(Vec<u8>, bool)>,
     /// Logs being pulled, so one log is pulled from one peer at a time.
     pulling: HashSet<PublicKey>,
     /// Logs whose last page stopped at an entry that waits for another log,
@@ -182,6 +184,8 @@ struct EventLoop {
     requests: HashMap<request_response::OutboundRequestId, (PeerId, Option<PublicKey>)>,
     roster_addrs: Vec<(PeerId, Vec<Multiaddr>)>,
     pending: Pending,
+    /// Entries stored when the pending pool was last resubmitted.
+    retried_at: u64,
     synced: Arc<AtomicU64>,
     sync_started: Option<(Instant, u64)>,
     gossip_accepted: u64,
@@ -291,6 +295,7 @@ pub async fn start(
         requests: HashMap::new(),
         roster_addrs,
         pending: Pending::new(pending::MAX_PENDING),
+        retried_at: u64::MAX,
         synced: Arc::new(AtomicU64::new(0)),
         sync_started: None,
         gossip_accepted: 0,
@@ -318,7 +323,7 @@ impl EventLoop {
                 Some(bytes) = self.announce.recv() => self.publish(bytes),
                 Some(j) = self.judged_rx.recv() => self.on_judged(j),
                 Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
-                Some(bytes) = self.park_rx.recv() => self.pending.insert(bytes),
+                Some((bytes, fresh)) = self.park_rx.recv() => self.park(bytes, fresh),
                 Some(done) = self.ordered_done_rx.recv() => self.on_ordered_done(done),
                 _ = tick.tick() => self.ask_heads_all(),
                 _ = redial.tick() => self.redial(),
@@ -415,7 +420,7 @@ impl EventLoop {
             // Evidence of equivocation must reach every honest node.
             Err(SubmitError::Refused(r)) if r.code == "R3.equivocation" => MessageAcceptance::Accept,
             Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
-                self.pending.insert(j.bytes);
+                self.park(j.bytes, true);
                 self.ask_heads(j.source);
                 MessageAcceptance::Ignore
             }
@@ -560,8 +565,10 @@ impl EventLoop {
             }
             return;
         }
+        let net = self.ledger.network();
         for h in heads {
-            if self.pulling.contains(&h.author) {
+            // A peer's heads are untrusted: pull only logs of roster members.
+            if self.pulling.contains(&h.author) || net.role_of(&h.author).is_none() {
                 continue;
             }
             let ours = self.ledger.head(&h.author).ok().flatten();
@@ -687,7 +694,7 @@ impl EventLoop {
                     // and is fetched again once it is in.
                     Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                         if first_blocked {
-                            let _ = park.send(b).await;
+                            let _ = park.send((b, true)).await;
                             first_blocked = false;
                         }
                     }
@@ -750,10 +757,24 @@ impl EventLoop {
 
     /// Submit every waiting entry again, in one batch; those still missing
     /// something come back through `park`.
+    /// A fresh entry may wait for something stored before it arrived here, so
+    /// it makes the next resubmission happen even without new entries.
+    fn park(&mut self, bytes: Vec<u8>, fresh: bool) {
+        if fresh {
+            self.retried_at = u64::MAX;
+        }
+        self.pending.insert(bytes);
+    }
+
     fn retry_pending(&mut self) {
-        if self.pending.is_empty() {
+        // Waiting entries can only succeed once something new was stored:
+        // without that, resubmitting them would only check their signatures
+        // again.
+        let stored = self.ledger.entry_count();
+        if self.pending.is_empty() || stored == self.retried_at {
             return;
         }
+        self.retried_at = stored;
         let bytes = self.pending.drain();
         let writer = self.writer.clone();
         let park = self.park_tx.clone();
@@ -763,7 +784,7 @@ impl EventLoop {
                 if let Err(SubmitError::Refused(r)) = r
                     && r.is_missing_dependency()
                 {
-                    let _ = park.send(b).await;
+                    let _ = park.send((b, false)).await;
                 }
             }
         });
