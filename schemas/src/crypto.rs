@@ -15,6 +15,10 @@ pub enum Domain {
     Record,
     /// The network roster, signed by the chair.
     Roster,
+    /// A checkpoint of a log, signed by the log's writer.
+    Checkpoint,
+    /// A witness's cosignature of a signed checkpoint.
+    Cosignature,
 }
 
 impl Domain {
@@ -23,6 +27,8 @@ impl Domain {
             Domain::Entry => b"kpledger/v1/entry\0",
             Domain::Record => b"kpledger/v1/record\0",
             Domain::Roster => b"kpledger/v1/roster\0",
+            Domain::Checkpoint => b"kpledger/v1/checkpoint\0",
+            Domain::Cosignature => b"kpledger/v1/cosignature\0",
         }
     }
 }
@@ -50,6 +56,11 @@ pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
 /// Hash of a licensee record, for replay detection.
 pub fn record_hash(record_bytes: &[u8]) -> Hash32 {
     sha256(&[Domain::Record.prefix(), record_bytes])
+}
+
+/// Id of a signed checkpoint: a hash of its wire bytes, signature included.
+pub fn checkpoint_id(wire: &[u8]) -> Hash32 {
+    sha256(&[Domain::Checkpoint.prefix(), wire])
 }
 
 /// Hash of signed roster bytes, the network's genesis fact.

@@ -3,7 +3,9 @@
 //! it is tested fast and can be fuzzed.
 
 pub mod api;
+pub mod bundle;
 pub mod bytes;
+pub mod checkpoint;
 pub mod crypto;
 pub mod encoding;
 pub mod entry;

@@ -52,6 +52,45 @@ pub fn root(leaves: &[Hash32]) -> Hash32 {
     }
 }
 
+/// Where proofs read the tree from: the hashes of its perfect subtrees.
+/// Subtree `(level, index)` covers leaves `index << level .. (index + 1) <<
+/// level`. A stored log keeps every one of them, so a proof at any past size
+/// is a handful of reads; a slice of leaves recomputes them.
+pub trait Subtrees {
+    type Error;
+    fn perfect(&self, level: u8, index: u64) -> Result<Hash32, Self::Error>;
+}
+
+impl Subtrees for [Hash32] {
+    type Error = std::convert::Infallible;
+    fn perfect(&self, level: u8, index: u64) -> Result<Hash32, Self::Error> {
+        let lo = to_index(index << level);
+        Ok(root(&self[lo..lo + (1usize << level)]))
+    }
+}
+
+/// Hash of leaves `lo..hi`, where `lo` is a multiple of the largest power of
+/// two below `hi - lo`: the only ranges RFC 6962 proofs are made of.
+fn range_root<S: Subtrees + ?Sized>(s: &S, lo: u64, hi: u64) -> Result<Hash32, S::Error> {
+    let n = hi - lo;
+    if n.is_power_of_two() {
+        let level = n.trailing_zeros() as u8;
+        return s.perfect(level, lo >> level);
+    }
+    let k = split_u64(n);
+    Ok(node_hash(&range_root(s, lo, lo + k)?, &range_root(s, lo + k, hi)?))
+}
+
+fn split_u64(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1 << (u64::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// Root of the tree of the first `size` leaves.
+pub fn root_at<S: Subtrees + ?Sized>(s: &S, size: u64) -> Result<Hash32, S::Error> {
+    if size == 0 { Ok(sha256(&[])) } else { range_root(s, 0, size) }
+}
+
 fn to_index(v: u64) -> usize {
     usize::try_from(v).expect("a tree held in memory has fewer than usize::MAX leaves")
 }
@@ -62,26 +101,34 @@ fn to_index(v: u64) -> usize {
 /// When `index` is not a leaf of `leaves`: proofs are generated only for
 /// entries the ledger holds, so that is a bug, not an input error.
 pub fn inclusion_proof(leaves: &[Hash32], index: u64) -> Vec<Hash32> {
-    let index = to_index(index);
-    assert!(index < leaves.len(), "leaf {index} is not in a tree of size {}", leaves.len());
-    let mut proof = Vec::new();
-    path(index, leaves, &mut proof);
-    proof
+    assert!(index < leaves.len() as u64, "leaf {index} is not in a tree of size {}", leaves.len());
+    let Ok(p) = inclusion_proof_at(leaves, index, leaves.len() as u64);
+    p
 }
 
-fn path(m: usize, leaves: &[Hash32], out: &mut Vec<Hash32>) {
-    let n = leaves.len();
+/// Audit path of leaf `index` in the tree of the first `size` leaves.
+/// The caller checks `index < size` and that the source holds `size` leaves.
+pub fn inclusion_proof_at<S: Subtrees + ?Sized>(s: &S, index: u64, size: u64) -> Result<Vec<Hash32>, S::Error> {
+    debug_assert!(index < size);
+    let mut proof = Vec::new();
+    path(s, index, 0, size, &mut proof)?;
+    Ok(proof)
+}
+
+fn path<S: Subtrees + ?Sized>(s: &S, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash32>) -> Result<(), S::Error> {
+    let n = hi - lo;
     if n <= 1 {
-        return;
+        return Ok(());
     }
-    let k = split(n);
+    let k = split_u64(n);
     if m < k {
-        path(m, &leaves[..k], out);
-        out.push(root(&leaves[k..]));
+        path(s, m, lo, lo + k, out)?;
+        out.push(range_root(s, lo + k, hi)?);
     } else {
-        path(m - k, &leaves[k..], out);
-        out.push(root(&leaves[..k]));
+        path(s, m - k, lo + k, hi, out)?;
+        out.push(range_root(s, lo, lo + k)?);
     }
+    Ok(())
 }
 
 /// Consistency proof from the tree of the first `size1` leaves to the tree of
@@ -91,32 +138,106 @@ fn path(m: usize, leaves: &[Hash32], out: &mut Vec<Hash32>) {
 /// # Panics
 /// When `size1 > size2` or `size2 > leaves.len()`.
 pub fn consistency_proof(leaves: &[Hash32], size1: u64, size2: u64) -> Vec<Hash32> {
-    let (m, n) = (to_index(size1), to_index(size2));
-    assert!(m <= n && n <= leaves.len(), "no consistency proof from {m} to {n} over {} leaves", leaves.len());
-    let mut proof = Vec::new();
-    if 0 < m && m < n {
-        subproof(m, &leaves[..n], true, &mut proof);
-    }
-    proof
+    assert!(
+        size1 <= size2 && size2 <= leaves.len() as u64,
+        "no consistency proof from {size1} to {size2} over {} leaves",
+        leaves.len()
+    );
+    let Ok(p) = consistency_proof_at(leaves, size1, size2);
+    p
 }
 
-fn subproof(m: usize, leaves: &[Hash32], whole: bool, out: &mut Vec<Hash32>) {
-    let n = leaves.len();
+/// Consistency proof between two sizes of a tree. The caller checks
+/// `size1 <= size2` and that the source holds `size2` leaves.
+pub fn consistency_proof_at<S: Subtrees + ?Sized>(s: &S, size1: u64, size2: u64) -> Result<Vec<Hash32>, S::Error> {
+    debug_assert!(size1 <= size2);
+    let mut proof = Vec::new();
+    if 0 < size1 && size1 < size2 {
+        subproof(s, size1, 0, size2, true, &mut proof)?;
+    }
+    Ok(proof)
+}
+
+fn subproof<S: Subtrees + ?Sized>(
+    s: &S,
+    m: u64,
+    lo: u64,
+    hi: u64,
+    whole: bool,
+    out: &mut Vec<Hash32>,
+) -> Result<(), S::Error> {
+    let n = hi - lo;
     if m == n {
         // The verifier already holds the old root, so it is sent only for an
         // inner subtree the verifier cannot know.
         if !whole {
-            out.push(root(leaves));
+            out.push(range_root(s, lo, hi)?);
         }
-        return;
+        return Ok(());
     }
-    let k = split(n);
+    let k = split_u64(n);
     if m <= k {
-        subproof(m, &leaves[..k], whole, out);
-        out.push(root(&leaves[k..]));
+        subproof(s, m, lo, lo + k, whole, out)?;
+        out.push(range_root(s, lo + k, hi)?);
     } else {
-        subproof(m - k, &leaves[k..], false, out);
-        out.push(root(&leaves[..k]));
+        subproof(s, m - k, lo + k, hi, false, out)?;
+        out.push(range_root(s, lo, lo + k)?);
+    }
+    Ok(())
+}
+
+/// The right edge of a growing tree: the perfect subtrees that its size's
+/// binary digits name, one per level. Appending a leaf completes new perfect
+/// subtrees, which are all a store must write to serve any later proof.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// `nodes[level]` is set when bit `level` of `size` is.
+    nodes: Vec<Option<Hash32>>,
+}
+
+impl Frontier {
+    /// The frontier of a tree of `size` leaves, read from its subtrees.
+    pub fn load<S: Subtrees + ?Sized>(s: &S, size: u64) -> Result<Self, S::Error> {
+        let mut nodes = vec![None; (u64::BITS - size.leading_zeros()) as usize];
+        for (level, slot) in nodes.iter_mut().enumerate() {
+            if size >> level & 1 == 1 {
+                *slot = Some(s.perfect(level as u8, (size >> level) - 1)?);
+            }
+        }
+        Ok(Self { size, nodes })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Append a leaf; returns the perfect subtrees it completes as
+    /// `(level, index, hash)`, the leaf itself first.
+    pub fn push(&mut self, leaf: Hash32) -> Vec<(u8, u64, Hash32)> {
+        let n = self.size;
+        let mut out = vec![(0, n, leaf)];
+        let mut carry = leaf;
+        let mut level = 0usize;
+        while n >> level & 1 == 1 {
+            let left = self.nodes[level].take().expect("a set bit has its subtree");
+            carry = node_hash(&left, &carry);
+            level += 1;
+            out.push((level as u8, n >> level, carry));
+        }
+        if self.nodes.len() <= level {
+            self.nodes.resize(level + 1, None);
+        }
+        self.nodes[level] = Some(carry);
+        self.size += 1;
+        out
+    }
+
+    /// Root of the tree so far.
+    pub fn root(&self) -> Hash32 {
+        let mut it = self.nodes.iter().flatten();
+        let Some(first) = it.next() else { return sha256(&[]) };
+        it.fold(*first, |acc, left| node_hash(left, &acc))
     }
 }
 
@@ -280,6 +401,42 @@ mod tests {
         // The old root of a power-of-two tree is left out of its proof.
         assert_eq!(consistency_proof(&l, 4, 7), vec![root(&l[4..7])]);
         assert_eq!(MerkleError::BadProof.code(), "merkle.bad_proof");
+    }
+
+    #[test]
+    fn frontier_completes_each_perfect_subtree_once_and_tracks_the_root() {
+        let l = leaves(37);
+        let mut f = Frontier::default();
+        let mut stored = std::collections::HashMap::new();
+        for (i, leaf) in l.iter().enumerate() {
+            for (level, index, h) in f.push(*leaf) {
+                let lo = (index << level) as usize;
+                assert_eq!(h, root(&l[lo..lo + (1 << level)]), "subtree ({level}, {index})");
+                assert!(stored.insert((level, index), h).is_none(), "subtree ({level}, {index}) written twice");
+            }
+            assert_eq!(f.root(), root(&l[..=i]));
+        }
+        // A tree of n leaves has 2n - 1 perfect subtrees at most.
+        assert!(stored.len() < 2 * l.len());
+        struct Map(std::collections::HashMap<(u8, u64), Hash32>);
+        impl Subtrees for Map {
+            type Error = ();
+            fn perfect(&self, level: u8, index: u64) -> Result<Hash32, ()> {
+                self.0.get(&(level, index)).copied().ok_or(())
+            }
+        }
+        let map = Map(stored);
+        for size in 1..=37u64 {
+            assert_eq!(Frontier::load(&map, size).unwrap().root(), root(&l[..size as usize]));
+            assert_eq!(root_at(&map, size).unwrap(), root(&l[..size as usize]));
+            for index in 0..size {
+                assert_eq!(inclusion_proof_at(&map, index, size).unwrap(), inclusion_proof(&l[..size as usize], index));
+            }
+            for size1 in 0..=size {
+                assert_eq!(consistency_proof_at(&map, size1, size).unwrap(), consistency_proof(&l, size1, size));
+            }
+        }
+        assert_eq!(Frontier::default().root(), root(&[]));
     }
 
     fn flip(h: &mut Hash32, bit: usize) {

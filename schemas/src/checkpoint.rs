@@ -1,0 +1,331 @@
+//! Checkpoints: a log's writer signs the size and Merkle root of its log;
+//! witnesses (the other participants) check it against the log they hold and
+//! cosign it. A checkpoint cosigned by a quorum of other participants is
+//! witnessed: every participant that signed saw the same log, so a writer
+//! cannot show one history to some and another to others without signing
+//! two checkpoints that cannot both be true, which is fraud evidence.
+
+use crate::bytes::{Hash32, PublicKey, SignatureBytes};
+use crate::crypto::{self, Domain, Keypair, SignatureError};
+use crate::encoding::{self, DecodeError};
+use crate::model::HexBytes;
+use crate::state::{AuthorRole, NetworkState};
+use crate::{SignedEntry, limits};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Witnesses a checkpoint needs, unless configured otherwise.
+pub const DEFAULT_QUORUM: usize = 2;
+/// Largest signed checkpoint on the wire: the network name is bounded (R9).
+pub const MAX_CHECKPOINT_BYTES: usize = 512;
+/// Most cosignatures carried with one checkpoint: one per participant.
+pub const MAX_COSIGNATURES: usize = 256;
+
+/// What a log's writer signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Checkpoint {
+    pub network: String,
+    /// The log: its author's key.
+    pub log: PublicKey,
+    /// Entries in the log: the tree's leaves are entries `1..=size`.
+    pub size: u64,
+    /// RFC 6962 root of those leaves.
+    pub root: Hash32,
+    pub timestamp_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint is {0} bytes, the limit is {MAX_CHECKPOINT_BYTES}")]
+    TooLarge(usize),
+    #[error("checkpoint bytes: {0}")]
+    Malformed(String),
+    #[error("checkpoint signature: {0}")]
+    Signature(SignatureError),
+    #[error("checkpoint of an empty log")]
+    Empty,
+}
+
+impl CheckpointError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckpointError::TooLarge(_) => "R9.too_large",
+            CheckpointError::Malformed(_) | CheckpointError::Empty => "R9.malformed",
+            CheckpointError::Signature(e) => e.code(),
+        }
+    }
+}
+
+/// A checkpoint as it travels: `checkpoint bytes || signature`, kept as
+/// received so that its id and cosignatures are over exactly those bytes.
+#[derive(Debug, Clone)]
+pub struct SignedCheckpoint {
+    bytes: Vec<u8>,
+    checkpoint: Checkpoint,
+    id: Hash32,
+}
+
+impl PartialEq for SignedCheckpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for SignedCheckpoint {}
+
+impl SignedCheckpoint {
+    /// Parse untrusted bytes strictly; the signature is checked by
+    /// [`SignedCheckpoint::verify`].
+    pub fn parse(bytes: Vec<u8>) -> Result<Self, CheckpointError> {
+        if bytes.len() > MAX_CHECKPOINT_BYTES {
+            return Err(CheckpointError::TooLarge(bytes.len()));
+        }
+        if bytes.len() < SignatureBytes::LEN {
+            return Err(CheckpointError::Malformed("shorter than a signature".into()));
+        }
+        let split = bytes.len() - SignatureBytes::LEN;
+        let checkpoint: Checkpoint =
+            encoding::decode(&bytes[..split]).map_err(|e: DecodeError| CheckpointError::Malformed(e.to_string()))?;
+        if checkpoint.network.len() > limits::MAX_ID {
+            return Err(CheckpointError::Malformed("network name is too long".into()));
+        }
+        if checkpoint.size == 0 {
+            return Err(CheckpointError::Empty);
+        }
+        let id = crypto::checkpoint_id(&bytes);
+        Ok(Self { bytes, checkpoint, id })
+    }
+
+    pub fn sign(checkpoint: Checkpoint, key: &Keypair) -> Self {
+        debug_assert_eq!(checkpoint.log, key.public());
+        let mut bytes = encoding::encode(&checkpoint);
+        let sig = key.sign(Domain::Checkpoint, &bytes);
+        bytes.extend_from_slice(&sig.0);
+        let id = crypto::checkpoint_id(&bytes);
+        Self { bytes, checkpoint, id }
+    }
+
+    /// Check the writer's signature: the log's own key.
+    pub fn verify(&self) -> Result<(), CheckpointError> {
+        let split = self.bytes.len() - SignatureBytes::LEN;
+        let sig = SignatureBytes(self.bytes[split..].try_into().expect("64 bytes"));
+        crypto::verify(Domain::Checkpoint, &self.checkpoint.log, &self.bytes[..split], &sig)
+            .map_err(CheckpointError::Signature)
+    }
+
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    pub fn id(&self) -> Hash32 {
+        self.id
+    }
+
+    /// A witness's signature over these exact bytes.
+    pub fn cosign(&self, witness: &Keypair) -> Cosignature {
+        Cosignature { witness: witness.public(), signature: witness.sign(Domain::Cosignature, &self.bytes) }
+    }
+}
+
+/// One witness's signature of a signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Cosignature {
+    pub witness: PublicKey,
+    pub signature: SignatureBytes,
+}
+
+impl Cosignature {
+    pub fn verify(&self, checkpoint: &SignedCheckpoint) -> Result<(), SignatureError> {
+        crypto::verify(Domain::Cosignature, &self.witness, &checkpoint.bytes, &self.signature)
+    }
+}
+
+/// Who may witness a log: every participant authority except the log's own.
+/// Returns the witness's participant code.
+pub fn witness_code<'a>(net: &'a NetworkState, log: &PublicKey, witness: &PublicKey) -> Option<&'a str> {
+    let own = match net.role_of(log) {
+        Some(AuthorRole::Authority(p)) => Some(p.participant.code.as_str()),
+        _ => None,
+    };
+    match net.role_of(witness) {
+        Some(AuthorRole::Authority(p)) if Some(p.participant.code.as_str()) != own => Some(&p.participant.code),
+        _ => None,
+    }
+}
+
+/// The participants whose valid cosignatures a checkpoint carries, each
+/// counted once; invalid ones and those of non-witnesses are left out.
+pub fn valid_witnesses(net: &NetworkState, cp: &SignedCheckpoint, cosignatures: &[Cosignature]) -> BTreeSet<String> {
+    cosignatures
+        .iter()
+        .filter_map(|c| {
+            let code = witness_code(net, &cp.checkpoint.log, &c.witness)?;
+            c.verify(cp).ok()?;
+            Some(code.to_string())
+        })
+        .collect()
+}
+
+/// Gossip on a network's checkpoint topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckpointGossip {
+    /// A signed checkpoint with the cosignatures the sender holds: the
+    /// writer sends it bare, each witness with its own cosignature added.
+    Checkpoint { checkpoint: HexBytes, cosignatures: Vec<Cosignature> },
+    /// Evidence that a log's writer signed what cannot be true.
+    Fraud(Fraud),
+}
+
+/// Fraud evidence about a log's writer. Either freezes the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fraud {
+    /// Two checkpoints of one log at one size with different roots: two
+    /// views of the log. Anyone can check this with no log at hand.
+    SplitView { first: HexBytes, second: HexBytes },
+    /// A checkpoint whose root is not the root of the log that ends at the
+    /// writer's own signed entry `entry` (at position `size`). A node that
+    /// holds that entry checks the root against its own tree; a writer that
+    /// signs two inconsistent checkpoints always signs at least one of these.
+    WrongRoot { checkpoint: HexBytes, entry: HexBytes },
+}
+
+/// What a fraud claim says, once its signatures are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FraudClaim {
+    /// Proven by the two checkpoints alone.
+    Proven { log: PublicKey },
+    /// Proven if the tree of this log at `size`, ending at entry `entry`,
+    /// does not have root `claimed`: for a node that holds the log.
+    AgainstLog { log: PublicKey, size: u64, entry: Hash32, claimed: Hash32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct FraudError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn fraud_error(code: &'static str, message: impl Into<String>) -> FraudError {
+    FraudError { code, message: message.into() }
+}
+
+impl Fraud {
+    /// Check the signatures and what can be checked without the log.
+    pub fn check(&self, network: &str) -> Result<FraudClaim, FraudError> {
+        let parse = |b: &HexBytes| -> Result<SignedCheckpoint, FraudError> {
+            let cp = SignedCheckpoint::parse(b.0.clone()).map_err(|e| fraud_error(e.code(), e.to_string()))?;
+            cp.verify().map_err(|e| fraud_error(e.code(), e.to_string()))?;
+            if cp.checkpoint.network != network {
+                return Err(fraud_error("R2.wrong_network", "checkpoint is for another network"));
+            }
+            Ok(cp)
+        };
+        match self {
+            Fraud::SplitView { first, second } => {
+                let (a, b) = (parse(first)?, parse(second)?);
+                let (x, y) = (a.checkpoint(), b.checkpoint());
+                if x.log != y.log || x.size != y.size || x.root == y.root {
+                    return Err(fraud_error(
+                        "fraud.not_proven",
+                        "a split view needs two checkpoints of one log at one size with different roots",
+                    ));
+                }
+                Ok(FraudClaim::Proven { log: x.log })
+            }
+            Fraud::WrongRoot { checkpoint, entry } => {
+                let cp = parse(checkpoint)?;
+                let e = SignedEntry::parse(entry.0.clone()).map_err(|r| fraud_error("fraud.entry", r.to_string()))?;
+                e.verify().map_err(|r| fraud_error("fraud.entry", r.to_string()))?;
+                let c = cp.checkpoint();
+                if e.entry().author != c.log || e.entry().seq != c.size {
+                    return Err(fraud_error(
+                        "fraud.not_proven",
+                        "the entry must be the writer's own, at the checkpoint's size",
+                    ));
+                }
+                Ok(FraudClaim::AgainstLog { log: c.log, size: c.size, entry: e.hash(), claimed: c.root })
+            }
+        }
+    }
+
+    /// An id for storing and showing the evidence.
+    pub fn id(&self) -> Hash32 {
+        crypto::sha256(&[b"kpledger/v1/fraud\0", &encoding::encode(self)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cp(key: &Keypair, size: u64, root: u8) -> SignedCheckpoint {
+        SignedCheckpoint::sign(
+            Checkpoint { network: "net".into(), log: key.public(), size, root: Hash32([root; 32]), timestamp_ms: 5 },
+            key,
+        )
+    }
+
+    #[test]
+    fn signed_checkpoints_round_trip_and_any_flipped_bit_fails() {
+        let k = Keypair::from_seed([3; 32]);
+        let c = cp(&k, 10, 1);
+        let parsed = SignedCheckpoint::parse(c.bytes().to_vec()).unwrap();
+        assert_eq!(parsed, c);
+        assert_eq!(parsed.verify(), Ok(()));
+        assert_eq!(parsed.id(), c.id());
+        for bit in 0..c.bytes().len() * 8 {
+            let mut b = c.bytes().to_vec();
+            b[bit / 8] ^= 1 << (bit % 8);
+            let ok = SignedCheckpoint::parse(b).map(|p| p.verify().is_ok()).unwrap_or(false);
+            assert!(!ok, "bit {bit} flipped still verifies");
+        }
+        let mut padded = c.bytes().to_vec();
+        padded.insert(0, 0);
+        assert!(SignedCheckpoint::parse(padded).map(|p| p.verify().is_err()).unwrap_or(true));
+        assert_eq!(SignedCheckpoint::parse(vec![0; 600]).unwrap_err().code(), "R9.too_large");
+    }
+
+    #[test]
+    fn cosignatures_bind_the_exact_checkpoint() {
+        let (k, w) = (Keypair::from_seed([3; 32]), Keypair::from_seed([4; 32]));
+        let (a, b) = (cp(&k, 10, 1), cp(&k, 10, 2));
+        let s = a.cosign(&w);
+        assert_eq!(s.verify(&a), Ok(()));
+        assert_eq!(s.verify(&b), Err(SignatureError::BadSignature));
+        // A cosignature is not a checkpoint signature, nor the other way.
+        let as_cp = Cosignature {
+            witness: k.public(),
+            signature: SignatureBytes(a.bytes()[a.bytes().len() - 64..].try_into().unwrap()),
+        };
+        assert!(as_cp.verify(&a).is_err());
+    }
+
+    #[test]
+    fn split_views_prove_themselves() {
+        let (k, other) = (Keypair::from_seed([3; 32]), Keypair::from_seed([4; 32]));
+        let hex = |c: &SignedCheckpoint| HexBytes(c.bytes().to_vec());
+        let f = Fraud::SplitView { first: hex(&cp(&k, 10, 1)), second: hex(&cp(&k, 10, 2)) };
+        assert_eq!(f.check("net"), Ok(FraudClaim::Proven { log: k.public() }));
+        assert_eq!(f.check("other").unwrap_err().code, "R2.wrong_network");
+        for (a, b) in
+            [(cp(&k, 10, 1), cp(&k, 10, 1)), (cp(&k, 10, 1), cp(&k, 11, 2)), (cp(&k, 10, 1), cp(&other, 10, 2))]
+        {
+            let f = Fraud::SplitView { first: hex(&a), second: hex(&b) };
+            assert_eq!(f.check("net").unwrap_err().code, "fraud.not_proven");
+        }
+        let mut forged = cp(&k, 10, 2).into_bytes();
+        forged[20] ^= 1;
+        let f = Fraud::SplitView { first: hex(&cp(&k, 10, 1)), second: HexBytes(forged) };
+        assert!(f.check("net").is_err());
+    }
+}
