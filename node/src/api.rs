@@ -34,6 +34,7 @@ pub struct AppState {
     pub cookie: Arc<String>,
     pub writes: Arc<Vec<String>>,
     pub net: Option<crate::net::NetHandle>,
+    pub witness: Arc<crate::witness::Witness>,
 }
 
 pub struct ApiErr(StatusCode, ApiError);
@@ -120,6 +121,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/trail/lot/{participant}/{*lot}", get(lot_trail))
         .route("/v1/trail/certificate/{number}", get(certificate_trail))
         .route("/v1/evidence", get(evidence))
+        .route("/v1/evidence/checkpoints", get(fraud_evidence))
+        .route("/v1/logs/{author}/checkpoints", get(checkpoints))
+        .route("/v1/proofs/inclusion", get(inclusion_proof))
+        .route("/v1/proofs/consistency", get(consistency_proof))
+        .route("/v1/bundles/certificate/{number}", get(certificate_bundle))
+        .route("/v1/bundles/lot/{participant}/{*lot}", get(lot_bundle))
         .route("/v1/peers", get(peers))
         .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -361,4 +368,149 @@ async fn peers(State(s): State<AppState>) -> ApiResult<Json<PeerStatus>> {
         }),
         None => Ok(Json(PeerStatus::default())),
     }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiErr {
+    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string())
+}
+
+/// Run a blocking read off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
+impl From<crate::tree::ProofError> for ApiErr {
+    fn from(e: crate::tree::ProofError) -> Self {
+        match e {
+            crate::tree::ProofError::OutOfRange(m) => ApiErr::new(StatusCode::NOT_FOUND, "merkle.out_of_range", m),
+            crate::tree::ProofError::Store(s) => s.into(),
+        }
+    }
+}
+
+async fn fraud_evidence(State(s): State<AppState>) -> ApiResult<Json<Vec<FraudView>>> {
+    let net = s.ledger.network();
+    Ok(Json(
+        s.ledger
+            .frauds()?
+            .into_iter()
+            .map(|f| FraudView { id: f.fraud.id(), log: f.log, log_name: net.author_name(&f.log), fraud: f.fraud })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+async fn checkpoints(
+    State(s): State<AppState>,
+    Path(author): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> ApiResult<Json<Vec<CheckpointView>>> {
+    let log = parse_key(&author)?;
+    let limit = q.limit.unwrap_or(10).clamp(1, MAX_PAGE);
+    blocking(move || {
+        let w = &s.witness;
+        let views = w.latest(&log, limit)?.iter().map(|c| crate::witness::view(w, c)).collect::<Result<_, _>>()?;
+        Ok(Json(views))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    entry: String,
+    size: Option<u64>,
+}
+
+async fn inclusion_proof(
+    State(s): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult<Json<InclusionProof>> {
+    let hash = parse_hash(&q.entry)?;
+    blocking(move || {
+        let l = &s.ledger;
+        let e = l.entry_by_hash(&hash)?.ok_or_else(|| ApiErr::not_found(format!("no entry {hash}")))?;
+        let (log, seq) = (e.entry().author, e.entry().seq);
+        let log_size = l.log_size(&log)?;
+        // By default, the newest witnessed checkpoint that covers the entry,
+        // so the proof can be checked against signatures; else the log now.
+        let (size, checkpoint) = match q.size {
+            Some(n) => (n, s.witness.stored(&log, n)?),
+            None => match s.witness.witnessed_covering(&log, seq)? {
+                Some(c) => (c.signed()?.checkpoint().size, Some(c)),
+                None => (log_size, s.witness.stored(&log, log_size)?),
+            },
+        };
+        let proof = l.tree(&log).inclusion(seq, size, log_size)?;
+        let checkpoint = checkpoint.map(|c| crate::witness::view(&s.witness, &c)).transpose()?;
+        Ok(Json(InclusionProof {
+            log,
+            log_name: l.network().author_name(&log),
+            entry: hash,
+            seq,
+            leaf_index: seq - 1,
+            tree_size: size,
+            root: l.tree(&log).root(size)?,
+            proof,
+            checkpoint,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    log: String,
+    from: u64,
+    to: Option<u64>,
+}
+
+async fn consistency_proof(
+    State(s): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyProof>> {
+    let log = parse_key(&q.log)?;
+    blocking(move || {
+        let l = &s.ledger;
+        let log_size = l.log_size(&log)?;
+        let to = q.to.unwrap_or(log_size);
+        let tree = l.tree(&log);
+        let proof = tree.consistency(q.from, to, log_size)?;
+        Ok(Json(ConsistencyProof {
+            log,
+            log_name: l.network().author_name(&log),
+            size1: q.from,
+            size2: to,
+            root1: tree.root(q.from)?,
+            root2: tree.root(to)?,
+            proof,
+        }))
+    })
+    .await
+}
+
+async fn bundle_response(s: AppState, subject: kp_schemas::model::Subject) -> ApiResult<Response> {
+    let bytes = blocking(move || {
+        crate::export::export(&s.ledger, &s.witness, &subject).map(|b| b.to_json()).map_err(|e| match e {
+            crate::export::ExportError::NotFound(t) => ApiErr::new(StatusCode::NOT_FOUND, t.code(), t.to_string()),
+            crate::export::ExportError::Unwitnessed(m) => ApiErr::new(StatusCode::CONFLICT, "bundle.unwitnessed", m),
+            crate::export::ExportError::Store(e) => e.into(),
+        })
+    })
+    .await?;
+    Ok(([("content-type", "application/json")], bytes).into_response())
+}
+
+async fn certificate_bundle(State(s): State<AppState>, Path(number): Path<String>) -> ApiResult<Response> {
+    bundle_response(s, kp_schemas::model::Subject::Certificate { number }).await
+}
+
+async fn lot_bundle(
+    State(s): State<AppState>,
+    Path((participant, lot)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    bundle_response(s, kp_schemas::model::Subject::Lot { participant, lot }).await
 }

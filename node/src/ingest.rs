@@ -8,9 +8,10 @@ use crate::keys::Keyring;
 use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
 use kp_schemas::api::Submitted;
+use kp_schemas::checkpoint::Fraud;
 use kp_schemas::model::{Body, Entry};
 use kp_schemas::rules::{self, LedgerView, Verdict};
-use kp_schemas::{Keypair, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
+use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
 use rayon::prelude::*;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -31,6 +32,9 @@ pub enum Submission {
     Record { record: Vec<u8>, signature: SignatureBytes },
     /// A body for this node to sign into one of its own logs.
     Action { as_author: Option<String>, body: Body },
+    /// Checked fraud evidence against a log's writer: keep it and freeze
+    /// the log. Through the writer, because the writer owns the heads.
+    Fraud { log: PublicKey, fraud: Box<Fraud> },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -54,6 +58,7 @@ enum Prepared {
         as_author: Option<String>,
         body: Body,
     },
+    Fraud(PublicKey, Box<Fraud>),
 }
 
 fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
@@ -75,6 +80,7 @@ fn prepare(s: Submission) -> Prepared {
             }))
         }
         Submission::Action { as_author, body } => Prepared::Action { as_author, body },
+        Submission::Fraud { log, fraud } => Prepared::Fraud(log, fraud),
     }
 }
 
@@ -158,6 +164,19 @@ impl Writer {
             Prepared::Entry(v, to_peers) => (*v?, to_peers),
             Prepared::Record(r) => (self.countersign(batch, r?)?, true),
             Prepared::Action { as_author, body } => (self.act(batch, as_author.as_deref(), body)?, true),
+            Prepared::Fraud(log, fraud) => {
+                let fresh = batch.fraud(&log, &fraud);
+                let name = batch.network().author_name(&log);
+                let seq = batch.head(&log).map_or(0, |h| h.seq);
+                return Ok(Submitted {
+                    hash: fraud.id(),
+                    author: log,
+                    author_name: name,
+                    seq,
+                    duplicate: !fresh,
+                    flags: vec![],
+                });
+            }
         };
         let bytes = to_peers.then(|| v.entry.bytes().to_vec());
         let r = judge(batch, v);

@@ -32,6 +32,10 @@ impl Keyring {
         self.keys.insert(k.public(), k);
     }
 
+    pub fn all(&self) -> impl Iterator<Item = &Keypair> {
+        self.keys.values()
+    }
+
     pub fn get(&self, key: &PublicKey) -> Option<&Keypair> {
         self.keys.get(key)
     }

@@ -2,7 +2,10 @@
 //! entries against the state plus the entries already judged in it.
 
 use crate::store::{Column, KeyValueStore, Op, StoreError};
+use crate::tree::{LogTree, node_key};
+use kp_schemas::checkpoint::Fraud;
 use kp_schemas::encoding::{decode_trusted, encode};
+use kp_schemas::merkle::Frontier;
 use kp_schemas::model::{SignedRoster, Subject};
 use kp_schemas::roster;
 use kp_schemas::rules::{Accepted, Change, Equivocation, LedgerView, Verdict};
@@ -11,8 +14,8 @@ use kp_schemas::trail::TrailSource;
 use kp_schemas::{Hash32, PublicKey, Refusal, SignedEntry, Verified};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 const META_ROSTER: &[u8] = b"roster";
 const META_NETWORK: &[u8] = b"network";
@@ -43,6 +46,13 @@ pub struct Evidence {
     pub conflicting_bytes: Vec<u8>,
 }
 
+/// Fraud evidence against a log's writer, with the log it freezes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredFraud {
+    pub log: PublicKey,
+    pub fraud: Fraud,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(transparent)]
@@ -61,6 +71,11 @@ pub struct Ledger {
     network: RwLock<NetworkState>,
     /// Entries accepted so far; also the next acceptance-order index.
     order: AtomicU64,
+    /// The right edge of each log's tree as committed, so appending needs no
+    /// reads. Loaded from the store on first use.
+    frontiers: Mutex<HashMap<PublicKey, Frontier>>,
+    /// Off only for the benchmark baseline: a node always keeps its trees.
+    trees: bool,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -111,7 +126,38 @@ impl Ledger {
             }
         };
         let order = get_typed::<u64>(store.as_ref(), Column::Meta, META_ORDER)?.unwrap_or(0);
-        Ok(Self { store, roster, network: RwLock::new(network), order: AtomicU64::new(order) })
+        Ok(Self {
+            store,
+            roster,
+            network: RwLock::new(network),
+            order: AtomicU64::new(order),
+            frontiers: Mutex::new(HashMap::new()),
+            trees: true,
+        })
+    }
+
+    /// A ledger that keeps no Merkle trees: the baseline that benchmarks
+    /// measure the cost of the trees against. It cannot serve proofs.
+    pub fn without_trees(mut self) -> Self {
+        self.trees = false;
+        self
+    }
+
+    /// One log's Merkle tree.
+    pub fn tree(&self, author: &PublicKey) -> LogTree<'_> {
+        LogTree { store: self.store(), author: *author }
+    }
+
+    /// The log's size: entries `1..=size` are its tree's leaves.
+    pub fn log_size(&self, author: &PublicKey) -> Result<u64, StoreError> {
+        Ok(self.head(author)?.map_or(0, |h| h.seq))
+    }
+
+    fn frontier(&self, author: &PublicKey) -> Result<Frontier, StoreError> {
+        if let Some(f) = self.frontiers.lock().expect("frontier lock").get(author) {
+            return Ok(f.clone());
+        }
+        Frontier::load(&self.tree(author), self.log_size(author)?)
     }
 
     pub fn roster(&self) -> &SignedRoster {
@@ -241,6 +287,10 @@ impl Ledger {
         self.scan_typed(Column::Evidence, b"")
     }
 
+    pub fn frauds(&self) -> Result<Vec<StoredFraud>, StoreError> {
+        self.scan_typed(Column::Frauds, b"")
+    }
+
     pub fn all_lots(&self) -> Result<Vec<LotState>, StoreError> {
         self.scan_typed(Column::Lots, b"")
     }
@@ -278,6 +328,8 @@ impl Ledger {
             failed: Default::default(),
             changed: false,
             dirty_heads: HashSet::new(),
+            frontiers: HashMap::new(),
+            frauds: HashSet::new(),
         }
     }
 }
@@ -303,6 +355,9 @@ pub struct Batch<'a> {
     changed: bool,
     /// Heads changed since the last write.
     dirty_heads: HashSet<PublicKey>,
+    /// Tree edges of the logs this batch appends to.
+    frontiers: HashMap<PublicKey, Frontier>,
+    frauds: HashSet<Hash32>,
 }
 
 impl Batch<'_> {
@@ -332,6 +387,9 @@ impl Batch<'_> {
         self.ops.push(Op::Put(Column::Order, index.clone(), entry.bytes().to_vec()));
         self.ops.push(Op::Put(Column::Entries, entry_key(&a.author, a.head.seq), index.clone()));
         self.ops.push(Op::Put(Column::Hashes, a.hash.0.to_vec(), index));
+        if self.ledger.trees {
+            self.append_leaf(&a.author, a.hash);
+        }
         self.dirty_heads.insert(a.author);
         self.order += 1;
         self.at.insert((a.author, a.head.seq), a.hash);
@@ -368,6 +426,40 @@ impl Batch<'_> {
                 }
             }
         }
+    }
+
+    fn append_leaf(&mut self, author: &PublicKey, leaf: Hash32) {
+        if !self.frontiers.contains_key(author) {
+            match self.ledger.frontier(author) {
+                Ok(f) => self.frontiers.insert(*author, f),
+                Err(e) => {
+                    self.failed.borrow_mut().get_or_insert(e.to_string());
+                    return;
+                }
+            };
+        }
+        let f = self.frontiers.get_mut(author).expect("loaded above");
+        for (level, index, hash) in f.push(leaf) {
+            self.ops.push(Op::Put(Column::Tree, node_key(author, level, index), hash.0.to_vec()));
+        }
+    }
+
+    /// Keep fraud evidence against a log's writer and freeze the log (a log
+    /// this node holds nothing of yet is frozen before its first entry).
+    /// Returns whether the evidence is new.
+    pub fn fraud(&mut self, log: &PublicKey, fraud: &Fraud) -> bool {
+        let id = fraud.id();
+        if self.read(self.ledger.store.get(Column::Frauds, &id.0)).is_some() || self.frauds.contains(&id) {
+            return false;
+        }
+        let mut head = self.head(log).unwrap_or(Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: false });
+        head.frozen = true;
+        self.changed = true;
+        self.frauds.insert(id);
+        self.ops.push(Op::Put(Column::Frauds, id.0.to_vec(), encode(&StoredFraud { log: *log, fraud: fraud.clone() })));
+        self.heads.insert(*log, head);
+        self.dirty_heads.insert(*log);
+        true
     }
 
     fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) {
@@ -415,13 +507,20 @@ impl Batch<'_> {
     /// may be acknowledged before this returns.
     pub fn commit(mut self) -> Result<(), StoreError> {
         if let Some(e) = self.failed.take() {
+            // Buffered writes of this batch may be in the store: the cached
+            // tree edges no longer say what it holds.
+            self.ledger.frontiers.lock().expect("frontier lock").clear();
             return Err(StoreError::Backend(format!("the batch failed: {e}")));
         }
         if !self.changed {
             return Ok(());
         }
         let ops = self.take_ops();
-        self.ledger.store.write(ops)?;
+        if let Err(e) = self.ledger.store.write(ops) {
+            self.ledger.frontiers.lock().expect("frontier lock").clear();
+            return Err(e);
+        }
+        self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         if self.network_changed {
             *self.ledger.network.write().expect("network lock") = self.network;
         }

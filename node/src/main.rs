@@ -121,6 +121,15 @@ struct RunArgs {
     /// Run without the peer-to-peer network.
     #[arg(long)]
     no_p2p: bool,
+    /// Sign a checkpoint of each own log once this many entries were added [default: 1024].
+    #[arg(long, env = "KP_CHECKPOINT_ENTRIES")]
+    checkpoint_entries: Option<u64>,
+    /// ...or this many seconds after the last one, if any were [default: 5].
+    #[arg(long, env = "KP_CHECKPOINT_SECS")]
+    checkpoint_secs: Option<u64>,
+    /// Other participants whose cosignatures make a checkpoint witnessed [default: 2].
+    #[arg(long, env = "KP_QUORUM")]
+    quorum: Option<usize>,
 }
 
 /// `kp-node.toml`. Flags and environment variables override it.
@@ -133,6 +142,16 @@ struct FileConfig {
     roster: Option<PathBuf>,
     #[serde(default)]
     p2p: P2pFileConfig,
+    #[serde(default)]
+    checkpoints: CheckpointFileConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CheckpointFileConfig {
+    every_entries: Option<u64>,
+    every_secs: Option<u64>,
+    quorum: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -251,7 +270,17 @@ fn node_config(a: &RunArgs) -> anyhow::Result<NodeConfig> {
     };
     let bootstrap = if a.bootstrap.is_empty() { file.p2p.bootstrap.unwrap_or_default() } else { a.bootstrap.clone() };
     let secs = a.sync_interval.or(file.p2p.sync_interval_secs).unwrap_or(5).max(1);
+    let d = kp_node::witness::CheckpointConfig::default();
+    let checkpoints = kp_node::witness::CheckpointConfig {
+        every_entries: a.checkpoint_entries.or(file.checkpoints.every_entries).unwrap_or(d.every_entries).max(1),
+        every: a
+            .checkpoint_secs
+            .or(file.checkpoints.every_secs)
+            .map_or(d.every, |s| std::time::Duration::from_secs(s.max(1))),
+        quorum: a.quorum.or(file.checkpoints.quorum).unwrap_or(d.quorum),
+    };
     Ok(NodeConfig {
+        checkpoints,
         data_dir: a.data.clone(),
         http: a.http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.parse().expect("default address")),
         roster,

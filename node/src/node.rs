@@ -6,11 +6,13 @@ use crate::keys::Keyring;
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 use crate::store::RocksStore;
+use crate::witness::Witness;
 use anyhow::Context;
 use kp_schemas::model::SignedRoster;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Where a node keeps its files, relative to its data directory.
@@ -32,6 +34,7 @@ pub struct NodeConfig {
     pub roster: Option<PathBuf>,
     /// Peer-to-peer settings; `None` runs the node alone.
     pub p2p: Option<crate::net::NetConfig>,
+    pub checkpoints: crate::witness::CheckpointConfig,
 }
 
 pub struct RunningNode {
@@ -41,6 +44,8 @@ pub struct RunningNode {
     pub cookie: String,
     pub net: Option<crate::net::NetHandle>,
     pub peer_id: Option<String>,
+    pub witness: Arc<Witness>,
+    witness_task: tokio::task::JoinHandle<()>,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     writer_thread: std::thread::JoinHandle<()>,
@@ -95,6 +100,8 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     let writes = keys.writes(&network);
     let metrics = Arc::new(Metrics::default());
     let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);
+    let witness = Arc::new(Witness::new(ledger.clone(), keys.clone(), cfg.checkpoints.clone()));
+    let (checkpoint_tx, checkpoint_rx) = tokio::sync::mpsc::channel(1024);
     let mut w = Writer::new(ledger.clone(), keys, metrics.clone());
     if cfg.p2p.is_some() {
         w = w.with_announce(announce_tx);
@@ -104,12 +111,27 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         Some(p2p) => {
             let key = node_identity(&cfg.data_dir)?;
             let roster = ledger.roster().roster.clone();
-            let (h, id) =
-                crate::net::start(p2p.clone(), key, &roster, ledger.clone(), writer.clone(), announce_rx).await?;
+            let parts = crate::net::NetParts {
+                ledger: ledger.clone(),
+                writer: writer.clone(),
+                witness: witness.clone(),
+                announce: announce_rx,
+                checkpoints: checkpoint_rx,
+            };
+            let (h, id) = crate::net::start(p2p.clone(), key, &roster, parts).await?;
             (Some(h), Some(id.to_string()))
         }
         None => (None, None),
     };
+    // Checkpoints are due on whole seconds at most; a finer tick only
+    // keeps them close to the configured spacing.
+    let period = (cfg.checkpoints.every / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let witness_task = tokio::spawn(crate::witness::run(
+        witness.clone(),
+        writer.clone(),
+        cfg.p2p.is_some().then_some(checkpoint_tx),
+        period,
+    ));
 
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for the cookie: {e}"))?;
@@ -125,6 +147,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         cookie: Arc::new(cookie.clone()),
         writes: Arc::new(writes.clone()),
         net: net.clone(),
+        witness: witness.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -140,7 +163,19 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         writes = ?writes,
         "kp-node serving on http://{addr}"
     );
-    Ok(RunningNode { addr, ledger, writer, cookie, net, peer_id, shutdown: Some(tx), server, writer_thread })
+    Ok(RunningNode {
+        addr,
+        ledger,
+        writer,
+        cookie,
+        net,
+        peer_id,
+        witness,
+        witness_task,
+        shutdown: Some(tx),
+        server,
+        writer_thread,
+    })
 }
 
 impl RunningNode {
@@ -159,6 +194,8 @@ impl RunningNode {
         if let Some(net) = self.net.take() {
             net.shutdown().await;
         }
+        self.witness_task.abort();
+        let _ = (&mut self.witness_task).await;
         drop(self.writer);
         let t = self.writer_thread;
         tokio::task::spawn_blocking(move || t.join()).await?.map_err(|_| anyhow::anyhow!("writer thread panicked"))?;

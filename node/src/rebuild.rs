@@ -3,7 +3,8 @@
 
 use crate::ledger::Ledger;
 use kp_schemas::memory::MemLedger;
-use kp_schemas::state::NetworkState;
+use kp_schemas::merkle::Frontier;
+use kp_schemas::state::{Head, NetworkState};
 use kp_schemas::{crypto, roster};
 
 #[derive(Debug, Default)]
@@ -26,6 +27,7 @@ pub fn check(ledger: &Ledger, progress: impl Fn(u64)) -> anyhow::Result<Report> 
     let mut mem = MemLedger::new(NetworkState::from_roster(&r, hash));
     let mut report = Report::default();
     let mut from = 0u64;
+    let mut trees: std::collections::HashMap<kp_schemas::PublicKey, Frontier> = Default::default();
     loop {
         let page = ledger.ordered(from, 4096)?;
         if page.is_empty() {
@@ -33,6 +35,7 @@ pub fn check(ledger: &Ledger, progress: impl Fn(u64)) -> anyhow::Result<Report> 
         }
         for e in page {
             let hash = e.hash();
+            trees.entry(e.entry().author).or_default().push(hash);
             match mem.ingest(e.into_bytes()) {
                 Ok(kp_schemas::Verdict::Accepted(_)) => {}
                 other => report.mismatches.push(format!("entry {hash} does not replay: {other:?}")),
@@ -48,6 +51,19 @@ pub fn check(ledger: &Ledger, progress: impl Fn(u64)) -> anyhow::Result<Report> 
     for ev in ledger.evidence()? {
         if let Some(h) = mem.heads.get_mut(&ev.equivocation.author) {
             h.frozen = true;
+        }
+    }
+    for f in ledger.frauds()? {
+        mem.heads
+            .entry(f.log)
+            .or_insert(Head { seq: 0, hash: kp_schemas::Hash32::ZERO, timestamp_ms: 0, frozen: false })
+            .frozen = true;
+    }
+    // Each log's stored tree must have the root of its entries.
+    for (author, f) in &trees {
+        let tree = ledger.tree(author);
+        if tree.root(f.size())? != f.root() {
+            report.mismatches.push(format!("the Merkle tree of log {author} differs from its entries"));
         }
     }
     let mut diff = |what: &str, same: bool| {

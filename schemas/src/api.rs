@@ -138,3 +138,61 @@ pub struct PeerStatus {
     pub gossip_accepted: u64,
     pub gossip_rejected: u64,
 }
+
+/// `GET /v1/logs/{author}/checkpoints`: a checkpoint with the cosignatures
+/// this node holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckpointView {
+    /// Hash of the signed checkpoint bytes.
+    pub id: Hash32,
+    pub log: PublicKey,
+    pub log_name: String,
+    pub size: u64,
+    pub root: Hash32,
+    pub timestamp_ms: u64,
+    /// Cosigned by at least `quorum` other participants.
+    pub witnessed: bool,
+    /// Participant codes whose cosignatures verify.
+    pub witnesses: Vec<String>,
+    pub quorum: usize,
+    pub cosignatures: Vec<crate::checkpoint::Cosignature>,
+    /// Signed checkpoint wire bytes: checkpoint bytes, then the signature.
+    pub bytes: HexBytes,
+}
+
+/// `GET /v1/proofs/inclusion`: an entry's audit path in its log's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InclusionProof {
+    pub log: PublicKey,
+    pub log_name: String,
+    pub entry: Hash32,
+    pub seq: u64,
+    /// `seq - 1`.
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub root: Hash32,
+    pub proof: Vec<Hash32>,
+    /// The checkpoint signed at `tree_size`, if there is one.
+    pub checkpoint: Option<CheckpointView>,
+}
+
+/// `GET /v1/proofs/consistency`: the tree at `size2` extends the tree at `size1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsistencyProof {
+    pub log: PublicKey,
+    pub log_name: String,
+    pub size1: u64,
+    pub size2: u64,
+    pub root1: Hash32,
+    pub root2: Hash32,
+    pub proof: Vec<Hash32>,
+}
+
+/// `GET /v1/evidence/checkpoints`: fraud evidence against a log's writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FraudView {
+    pub id: Hash32,
+    pub log: PublicKey,
+    pub log_name: String,
+    pub fraud: crate::checkpoint::Fraud,
+}

@@ -52,6 +52,12 @@ pub fn entries_topic(network: &str) -> String {
     format!("/kpledger/{network}/entries/1")
 }
 
+/// The gossipsub topic of a network's checkpoints, cosignatures and fraud
+/// evidence ([`crate::checkpoint::CheckpointGossip`]).
+pub fn checkpoints_topic(network: &str) -> String {
+    format!("/kpledger/{network}/checkpoints/1")
+}
+
 /// The request-response protocol id of catch-up sync.
 pub const SYNC_PROTOCOL: &str = "/kpledger/sync/1";
 

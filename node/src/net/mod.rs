@@ -12,9 +12,11 @@ mod pending;
 
 use crate::ingest::{Submission, SubmitError, WriterHandle};
 use crate::ledger::Ledger;
+use crate::witness::{self, Witness};
 use codec::SyncCodec;
 use futures::StreamExt;
 use kp_schemas::api::PeerStatus;
+use kp_schemas::checkpoint::CheckpointGossip;
 use kp_schemas::model::{HexBytes, Roster};
 use kp_schemas::wire::{self, LogHead, MAX_PAGE_ENTRIES, SyncRequest, SyncResponse};
 use kp_schemas::{PublicKey, crypto};
@@ -150,9 +152,23 @@ struct OrderedDone {
     more: bool,
 }
 
+/// The result of handling one gossiped checkpoint message.
+struct Witnessed {
+    id: MessageId,
+    source: PeerId,
+    verdict: witness::Verdict,
+    publish: Vec<CheckpointGossip>,
+}
+
 struct EventLoop {
     swarm: Swarm<Behaviour>,
     topic: IdentTopic,
+    checkpoint_topic: IdentTopic,
+    witness: Arc<Witness>,
+    /// Checkpoints, cosignatures and fraud evidence to publish.
+    checkpoints: mpsc::Receiver<CheckpointGossip>,
+    witnessed_tx: mpsc::Sender<Witnessed>,
+    witnessed_rx: mpsc::Receiver<Witnessed>,
     ledger: Arc<Ledger>,
     writer: WriterHandle,
     commands: mpsc::Receiver<Command>,
@@ -192,18 +208,28 @@ struct EventLoop {
     gossip_rejected: u64,
 }
 
-/// Build the swarm and start the event loop. `announce` carries entries this
-/// node accepted from its own clients, to publish.
+/// What the event loop is given besides its configuration.
+pub struct NetParts {
+    pub ledger: Arc<Ledger>,
+    pub writer: WriterHandle,
+    pub witness: Arc<Witness>,
+    /// Entries this node accepted from its own clients, to publish.
+    pub announce: mpsc::Receiver<Vec<u8>>,
+    /// Checkpoint gossip this node made, to publish.
+    pub checkpoints: mpsc::Receiver<CheckpointGossip>,
+}
+
+/// Build the swarm and start the event loop.
 pub async fn start(
     cfg: NetConfig,
     key: identity::Keypair,
     roster: &Roster,
-    ledger: Arc<Ledger>,
-    writer: WriterHandle,
-    announce: mpsc::Receiver<Vec<u8>>,
+    parts: NetParts,
 ) -> anyhow::Result<(NetHandle, PeerId)> {
+    let NetParts { ledger, writer, witness, announce, checkpoints } = parts;
     let local = key.public().to_peer_id();
     let topic = IdentTopic::new(wire::entries_topic(&roster.network));
+    let checkpoint_topic = IdentTopic::new(wire::checkpoints_topic(&roster.network));
     let gossip_cfg = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
@@ -249,6 +275,7 @@ pub async fn start(
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
         .build();
     swarm.behaviour_mut().gossipsub.subscribe(&topic)?;
+    swarm.behaviour_mut().gossipsub.subscribe(&checkpoint_topic)?;
     for addr in cfg.listen {
         swarm.listen_on(addr)?;
     }
@@ -271,9 +298,15 @@ pub async fn start(
     let (synced_tx, synced_rx) = mpsc::channel(256);
     let (park_tx, park_rx) = mpsc::channel(4096);
     let (ordered_tx, ordered_done_rx) = spawn_ordered_ingester(ledger.clone(), writer.clone());
+    let (witnessed_tx, witnessed_rx) = mpsc::channel(1024);
     let el = EventLoop {
         swarm,
         topic,
+        checkpoint_topic,
+        witness,
+        checkpoints,
+        witnessed_tx,
+        witnessed_rx,
         ledger,
         writer,
         commands,
@@ -321,6 +354,8 @@ impl EventLoop {
                     self.on_command(cmd);
                 }
                 Some(bytes) = self.announce.recv() => self.publish(bytes),
+                Some(msg) = self.checkpoints.recv() => self.publish_checkpoint(msg),
+                Some(w) = self.witnessed_rx.recv() => self.on_witnessed(w),
                 Some(j) = self.judged_rx.recv() => self.on_judged(j),
                 Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
                 Some((bytes, fresh)) = self.park_rx.recv() => self.park(bytes, fresh),
@@ -352,6 +387,43 @@ impl EventLoop {
         // No peers yet is normal at start: they pull it by sync.
         if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
             tracing::debug!("gossip publish: {e}");
+        }
+    }
+
+    fn publish_checkpoint(&mut self, msg: CheckpointGossip) {
+        let topic = self.checkpoint_topic.clone();
+        if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, kp_schemas::encoding::encode(&msg)) {
+            tracing::debug!("checkpoint publish: {e}");
+        }
+    }
+
+    /// Checkpoint gossip goes to the witness off the event loop: it reads
+    /// the store and checks signatures.
+    fn witness_gossip(&mut self, source: PeerId, id: MessageId, bytes: Vec<u8>) {
+        let Ok(msg) = kp_schemas::encoding::decode::<CheckpointGossip>(&bytes) else {
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &id,
+                &source,
+                MessageAcceptance::Reject,
+            );
+            return;
+        };
+        let (w, writer, tx) = (self.witness.clone(), self.writer.clone(), self.witnessed_tx.clone());
+        tokio::spawn(async move {
+            let (verdict, publish) = witness::handle(w, writer, msg).await;
+            let _ = tx.send(Witnessed { id, source, verdict, publish }).await;
+        });
+    }
+
+    fn on_witnessed(&mut self, w: Witnessed) {
+        let acceptance = match w.verdict {
+            witness::Verdict::Accept => MessageAcceptance::Accept,
+            witness::Verdict::Ignore => MessageAcceptance::Ignore,
+            witness::Verdict::Reject => MessageAcceptance::Reject,
+        };
+        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&w.id, &w.source, acceptance);
+        for m in w.publish {
+            self.publish_checkpoint(m);
         }
     }
 
@@ -394,7 +466,11 @@ impl EventLoop {
                 message_id,
                 message,
             })) => {
-                self.judge_gossip(propagation_source, message_id, message.data);
+                if message.topic == self.checkpoint_topic.hash() {
+                    self.witness_gossip(propagation_source, message_id, message.data);
+                } else {
+                    self.judge_gossip(propagation_source, message_id, message.data);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.on_sync(ev),
             SwarmEvent::IncomingConnectionError { error, .. } => {

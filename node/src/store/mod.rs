@@ -33,10 +33,17 @@ pub enum Column {
     Evidence,
     /// Node metadata: roster, network state, counters.
     Meta,
+    /// `author || level (u8) || index (u64 BE)` -> hash of that perfect
+    /// subtree of the author's log tree (level 0: the entry hashes).
+    Tree,
+    /// `author || size (u64 BE)` -> `StoredCheckpoint`.
+    Checkpoints,
+    /// fraud id -> `Fraud` evidence against a log's writer.
+    Frauds,
 }
 
 impl Column {
-    pub const ALL: [Column; 12] = [
+    pub const ALL: [Column; 15] = [
         Column::Entries,
         Column::Hashes,
         Column::Heads,
@@ -49,6 +56,9 @@ impl Column {
         Column::Attestations,
         Column::Evidence,
         Column::Meta,
+        Column::Tree,
+        Column::Checkpoints,
+        Column::Frauds,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +75,9 @@ impl Column {
             Column::Attestations => "attestations",
             Column::Evidence => "evidence",
             Column::Meta => "meta",
+            Column::Tree => "tree",
+            Column::Checkpoints => "checkpoints",
+            Column::Frauds => "frauds",
         }
     }
 }

@@ -33,8 +33,10 @@ impl RocksStore {
             let mut o = Options::default();
             // Hashes, keys and signatures do not compress: compressing them
             // only spends the CPU that signature checks need.
-            let incompressible =
-                matches!(c, Column::Entries | Column::Hashes | Column::Order | Column::Records | Column::Heads);
+            let incompressible = matches!(
+                c,
+                Column::Entries | Column::Hashes | Column::Order | Column::Records | Column::Heads | Column::Tree
+            );
             o.set_compression_type(if incompressible { DBCompressionType::None } else { DBCompressionType::Lz4 });
             o.set_block_based_table_factory(&table);
             o.set_write_buffer_size(64 << 20);

@@ -1,0 +1,106 @@
+//! Export a bundle: the entries a certificate's or a lot's trail relies on,
+//! each with an inclusion proof to the newest witnessed checkpoint of its
+//! log, for `kp verify BUNDLE` to check offline.
+
+use crate::ledger::Ledger;
+use crate::store::{Column, StoreError};
+use crate::tree::ProofError;
+use crate::witness::Witness;
+use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, BundleSource};
+use kp_schemas::model::{HexBytes, Subject};
+use kp_schemas::state::{LicenseeState, ZoneRecord};
+use kp_schemas::trail::TrailError;
+use kp_schemas::{Hash32, PublicKey, SignedEntry, crypto};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    NotFound(#[from] TrailError),
+    /// Some log of the trail has no witnessed checkpoint covering it yet.
+    #[error("{0}")]
+    Unwitnessed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ProofError> for ExportError {
+    fn from(e: ProofError) -> Self {
+        match e {
+            ProofError::Store(s) => ExportError::Store(s),
+            ProofError::OutOfRange(m) => ExportError::Store(StoreError::Corrupt(m)),
+        }
+    }
+}
+
+impl BundleSource for Ledger {
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
+        Ledger::licensee(self, key).ok().flatten()
+    }
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+        Ledger::zone(self, entry).ok().flatten()
+    }
+    fn entry(&self, hash: &Hash32) -> Option<SignedEntry> {
+        self.entry_by_hash(hash).ok().flatten()
+    }
+}
+
+pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<Bundle, ExportError> {
+    let hashes = bundle::collect(ledger, subject)?;
+    let mut found = Vec::with_capacity(hashes.len());
+    for h in hashes {
+        let index = ledger
+            .store()
+            .get(Column::Hashes, &h.0)?
+            .ok_or_else(|| StoreError::Corrupt(format!("the trail names entry {h}, which is not stored")))?;
+        let entry = ledger.entry_by_hash(&h)?.ok_or_else(|| StoreError::Corrupt(format!("entry {h} is missing")))?;
+        found.push((index, entry));
+    }
+    // Acceptance order puts every entry after what it relies on, which is
+    // the order a verifier replays them in.
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut need: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    for (_, e) in &found {
+        let x = e.entry();
+        let seq = need.entry(x.author).or_default();
+        *seq = (*seq).max(x.seq);
+    }
+    let net = ledger.network();
+    let mut checkpoints = Vec::new();
+    let mut sizes: BTreeMap<PublicKey, (usize, u64)> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (log, seq) in &need {
+        match witness.witnessed_covering(log, *seq)? {
+            Some(s) => {
+                let size = s.signed()?.checkpoint().size;
+                sizes.insert(*log, (checkpoints.len(), size));
+                checkpoints.push(BundleCheckpoint { checkpoint: s.checkpoint, cosignatures: s.cosignatures });
+            }
+            None => missing.push(format!("{} (up to entry {seq})", net.author_name(log))),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ExportError::Unwitnessed(format!(
+            "no checkpoint witnessed by {} other participants covers {} yet: checkpoints are signed every few \
+             seconds and cosigned as they spread, so try again shortly",
+            witness.config().quorum,
+            missing.join(", ")
+        )));
+    }
+    let mut entries = Vec::with_capacity(found.len());
+    for (_, e) in found {
+        let x = e.entry();
+        let (checkpoint, size) = sizes[&x.author];
+        let proof = ledger.tree(&x.author).inclusion(x.seq, size, ledger.log_size(&x.author)?)?;
+        entries.push(BundleEntry { entry: HexBytes(e.into_bytes()), checkpoint, proof });
+    }
+    Ok(Bundle {
+        format: bundle::FORMAT.to_string(),
+        network: net.network.clone(),
+        roster_hash: crypto::roster_hash(&ledger.roster().bytes.0),
+        subject: subject.clone(),
+        checkpoints,
+        entries,
+    })
+}

@@ -1,0 +1,450 @@
+//! Checkpoints and witnessing. A node signs checkpoints of the logs it
+//! writes, at least every N entries or T seconds; it checks every other
+//! log's checkpoint against the tree of that log it holds itself, cosigns
+//! the ones that match, and turns the ones that cannot be true into fraud
+//! evidence that freezes the log.
+//!
+//! The decisions here are synchronous and read the store; the caller runs
+//! them off the async threads and sends what they return: gossip to
+//! publish, and fraud for the writer to keep.
+
+use crate::ingest::{Submission, WriterHandle};
+use crate::keys::Keyring;
+use crate::ledger::Ledger;
+use crate::store::{Column, Op, StoreError};
+use kp_schemas::PublicKey;
+use kp_schemas::checkpoint::{self, Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};
+use kp_schemas::encoding::{decode_trusted, encode};
+use kp_schemas::model::HexBytes;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Checkpoints of logs longer than this node's copy, kept until the
+/// entries arrive. Beyond this many the oldest are dropped: their writers
+/// sign newer ones.
+const MAX_WAITING: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    /// Sign once this many entries were added since the last checkpoint...
+    pub every_entries: u64,
+    /// ...or this long after it, if any were.
+    pub every: Duration,
+    /// Other participants whose cosignatures make a checkpoint witnessed.
+    pub quorum: usize,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self { every_entries: 1024, every: Duration::from_secs(5), quorum: checkpoint::DEFAULT_QUORUM }
+    }
+}
+
+/// A checkpoint as stored, with every valid cosignature gathered so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    pub checkpoint: HexBytes,
+    pub cosignatures: Vec<Cosignature>,
+}
+
+impl StoredCheckpoint {
+    pub fn signed(&self) -> Result<SignedCheckpoint, StoreError> {
+        SignedCheckpoint::parse(self.checkpoint.0.clone()).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}")))
+    }
+
+    pub fn gossip(&self) -> CheckpointGossip {
+        CheckpointGossip::Checkpoint { checkpoint: self.checkpoint.clone(), cosignatures: self.cosignatures.clone() }
+    }
+}
+
+fn checkpoint_key(log: &PublicKey, size: u64) -> Vec<u8> {
+    [&log.0[..], &size.to_be_bytes()].concat()
+}
+
+/// How gossip is to be treated, as gossipsub's validation wants to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and new: forward it.
+    Accept,
+    /// Nothing new, or not checkable here.
+    Ignore,
+    /// Invalid: drop it and count it against the sender.
+    Reject,
+}
+
+/// What handling a message or a tick asks of the caller.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub publish: Vec<CheckpointGossip>,
+    /// Checked evidence, with the log it freezes: for the writer.
+    pub frauds: Vec<(PublicKey, Fraud)>,
+}
+
+pub struct Witness {
+    ledger: Arc<Ledger>,
+    keys: Keyring,
+    cfg: CheckpointConfig,
+    waiting: Mutex<BTreeMap<(PublicKey, u64), (SignedCheckpoint, Vec<Cosignature>)>>,
+    /// Serialises read-modify-write of stored checkpoints.
+    lock: Mutex<()>,
+}
+
+impl Witness {
+    pub fn new(ledger: Arc<Ledger>, keys: Keyring, cfg: CheckpointConfig) -> Self {
+        Self { ledger, keys, cfg, waiting: Mutex::new(BTreeMap::new()), lock: Mutex::new(()) }
+    }
+
+    pub fn config(&self) -> &CheckpointConfig {
+        &self.cfg
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    pub fn stored(&self, log: &PublicKey, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        match self.ledger.store().get(Column::Checkpoints, &checkpoint_key(log, size))? {
+            None => Ok(None),
+            Some(v) => decode_trusted(&v).map(Some).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}"))),
+        }
+    }
+
+    /// Up to `limit` checkpoints of a log, newest first.
+    pub fn latest(&self, log: &PublicKey, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        // Sizes are big-endian, so the newest is last; logs hold few enough
+        // checkpoints that a scan of one log's keys is cheap.
+        let all = self.ledger.store().scan(Column::Checkpoints, &log.0, b"", usize::MAX)?;
+        all.into_iter()
+            .rev()
+            .take(limit)
+            .map(|(_, v)| decode_trusted(&v).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}"))))
+            .collect()
+    }
+
+    /// Participant codes whose valid cosignatures a stored checkpoint carries.
+    pub fn witnesses(&self, s: &StoredCheckpoint) -> Result<Vec<String>, StoreError> {
+        let cp = s.signed()?;
+        Ok(checkpoint::valid_witnesses(&self.ledger.network(), &cp, &s.cosignatures).into_iter().collect())
+    }
+
+    /// The newest checkpoint of a log that covers entry `seq` and is
+    /// witnessed by the quorum.
+    pub fn witnessed_covering(&self, log: &PublicKey, seq: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        for s in self.latest(log, usize::MAX)? {
+            let cp = s.signed()?;
+            if cp.checkpoint().size < seq {
+                break;
+            }
+            if self.witnesses(&s)?.len() >= self.cfg.quorum {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    fn put(&self, log: &PublicKey, size: u64, s: &StoredCheckpoint) -> Result<(), StoreError> {
+        self.ledger.store().write(vec![Op::Put(Column::Checkpoints, checkpoint_key(log, size), encode(s))])
+    }
+
+    /// Cosignatures this node adds: one per authority key it holds that
+    /// may witness the log.
+    fn own_cosignatures(&self, cp: &SignedCheckpoint, have: &[Cosignature]) -> Vec<Cosignature> {
+        let net = self.ledger.network();
+        self.keys
+            .all()
+            .filter(|k| checkpoint::witness_code(&net, &cp.checkpoint().log, &k.public()).is_some())
+            .filter(|k| !have.iter().any(|c| c.witness == k.public()))
+            .map(|k| cp.cosign(k))
+            .collect()
+    }
+
+    /// Sign checkpoints of this node's own logs that are due.
+    pub fn tick(&self, now_ms: u64) -> Result<Outcome, StoreError> {
+        let mut out = Outcome::default();
+        let net = self.ledger.network();
+        for key in self.keys.all() {
+            let log = key.public();
+            if net.role_of(&log).is_none() {
+                continue;
+            }
+            let size = self.ledger.log_size(&log)?;
+            if size == 0 || self.ledger.head(&log)?.is_some_and(|h| h.frozen) {
+                continue;
+            }
+            let _guard = self.lock.lock().expect("checkpoint lock");
+            let last = self.latest(&log, 1)?.into_iter().next().map(|s| s.signed()).transpose()?;
+            let due = match &last {
+                None => true,
+                Some(l) => {
+                    let c = l.checkpoint();
+                    size > c.size
+                        && (size - c.size >= self.cfg.every_entries
+                            || now_ms.saturating_sub(c.timestamp_ms) >= self.cfg.every.as_millis() as u64)
+                }
+            };
+            if !due {
+                continue;
+            }
+            let root = self.ledger.tree(&log).root(size)?;
+            let ts = last.map_or(now_ms, |l| now_ms.max(l.checkpoint().timestamp_ms));
+            let cp = SignedCheckpoint::sign(
+                Checkpoint { network: net.network.clone(), log, size, root, timestamp_ms: ts },
+                key,
+            );
+            let cosignatures = self.own_cosignatures(&cp, &[]);
+            let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
+            self.put(&log, size, &stored)?;
+            tracing::debug!(log = %net.author_name(&log), size, "checkpoint signed");
+            out.publish.push(stored.gossip());
+        }
+        // Checkpoints that waited for entries this node now holds.
+        let ready: Vec<_> = {
+            let mut w = self.waiting.lock().expect("waiting lock");
+            let keys: Vec<_> = w.keys().copied().collect();
+            let mut ready = Vec::new();
+            for (log, size) in keys {
+                if size <= self.ledger.log_size(&log)? {
+                    ready.push(w.remove(&(log, size)).expect("listed"));
+                }
+            }
+            ready
+        };
+        for (cp, cosigs) in ready {
+            self.consider(cp, cosigs, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Handle one gossip message.
+    pub fn receive(&self, msg: CheckpointGossip) -> Result<(Verdict, Outcome), StoreError> {
+        let mut out = Outcome::default();
+        let net = self.ledger.network();
+        let verdict = match msg {
+            CheckpointGossip::Checkpoint { checkpoint, cosignatures } => {
+                let Ok(cp) = SignedCheckpoint::parse(checkpoint.0) else { return Ok((Verdict::Reject, out)) };
+                let c = cp.checkpoint();
+                let valid = cp.verify().is_ok()
+                    && c.network == net.network
+                    && net.role_of(&c.log).is_some()
+                    && cosignatures.len() <= checkpoint::MAX_COSIGNATURES
+                    && cosignatures
+                        .iter()
+                        .all(|s| checkpoint::witness_code(&net, &c.log, &s.witness).is_some() && s.verify(&cp).is_ok());
+                if !valid {
+                    return Ok((Verdict::Reject, out));
+                }
+                self.consider(cp, cosignatures, &mut out)?
+            }
+            CheckpointGossip::Fraud(f) => self.judge_fraud(f, &mut out)?,
+        };
+        Ok((verdict, out))
+    }
+
+    /// A checkpoint with valid signatures: check it against the log held
+    /// here, then store, cosign, wait, or call it fraud.
+    fn consider(
+        &self,
+        cp: SignedCheckpoint,
+        cosigs: Vec<Cosignature>,
+        out: &mut Outcome,
+    ) -> Result<Verdict, StoreError> {
+        let _guard = self.lock.lock().expect("checkpoint lock");
+        let c = cp.checkpoint().clone();
+        if let Some(mut stored) = self.stored(&c.log, c.size)? {
+            let old = stored.signed()?;
+            if old.checkpoint().root != c.root {
+                let fraud = Fraud::SplitView { first: stored.checkpoint.clone(), second: HexBytes(cp.into_bytes()) };
+                out.frauds.push((c.log, fraud.clone()));
+                out.publish.push(CheckpointGossip::Fraud(fraud));
+                return Ok(Verdict::Reject);
+            }
+            if old != cp {
+                // The same tree signed twice with another timestamp: true,
+                // but the first is the one witnesses gather on.
+                return Ok(Verdict::Ignore);
+            }
+            let before = stored.cosignatures.len();
+            for s in cosigs {
+                if !stored.cosignatures.iter().any(|x| x.witness == s.witness) {
+                    stored.cosignatures.push(s);
+                }
+            }
+            if stored.cosignatures.len() == before {
+                return Ok(Verdict::Ignore);
+            }
+            self.put(&c.log, c.size, &stored)?;
+            return Ok(Verdict::Accept);
+        }
+        let log_size = self.ledger.log_size(&c.log)?;
+        if c.size > log_size {
+            let mut w = self.waiting.lock().expect("waiting lock");
+            if let Some((other, _)) = w.get(&(c.log, c.size))
+                && other.checkpoint().root != c.root
+            {
+                let fraud =
+                    Fraud::SplitView { first: HexBytes(other.bytes().to_vec()), second: HexBytes(cp.into_bytes()) };
+                out.frauds.push((c.log, fraud.clone()));
+                out.publish.push(CheckpointGossip::Fraud(fraud));
+                return Ok(Verdict::Reject);
+            }
+            w.insert((c.log, c.size), (cp, cosigs));
+            while w.len() > MAX_WAITING {
+                w.pop_first();
+            }
+            return Ok(Verdict::Accept);
+        }
+        let root = self.ledger.tree(&c.log).root(c.size)?;
+        if root != c.root {
+            let entry = self
+                .ledger
+                .entry_at(&c.log, c.size)?
+                .ok_or_else(|| StoreError::Corrupt(format!("entry {} of a log of {log_size} is missing", c.size)))?;
+            let fraud = Fraud::WrongRoot { checkpoint: HexBytes(cp.into_bytes()), entry: HexBytes(entry.into_bytes()) };
+            tracing::warn!(log = %self.ledger.network().author_name(&c.log), size = c.size, "checkpoint root does not match the log");
+            out.frauds.push((c.log, fraud.clone()));
+            out.publish.push(CheckpointGossip::Fraud(fraud));
+            return Ok(Verdict::Reject);
+        }
+        let mut cosignatures = cosigs;
+        let own = self.own_cosignatures(&cp, &cosignatures);
+        let added = !own.is_empty();
+        cosignatures.extend(own);
+        let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
+        self.put(&c.log, c.size, &stored)?;
+        if added {
+            out.publish.push(stored.gossip());
+        }
+        Ok(Verdict::Accept)
+    }
+
+    fn judge_fraud(&self, f: Fraud, out: &mut Outcome) -> Result<Verdict, StoreError> {
+        let net = self.ledger.network();
+        let log = match f.check(&net.network) {
+            Err(e) => {
+                tracing::warn!("fraud claim refused: {e}");
+                return Ok(Verdict::Reject);
+            }
+            Ok(FraudClaim::Proven { log }) => log,
+            Ok(FraudClaim::AgainstLog { log, size, entry, claimed }) => {
+                match self.ledger.entry_at(&log, size)? {
+                    Some(e) if e.hash() == entry => {}
+                    // Not the log held here: that is for R3 to judge when
+                    // the entry arrives.
+                    _ => return Ok(Verdict::Ignore),
+                }
+                if self.ledger.tree(&log).root(size)? == claimed {
+                    tracing::warn!(log = %net.author_name(&log), "false fraud claim: the checkpoint matches the log");
+                    return Ok(Verdict::Reject);
+                }
+                log
+            }
+        };
+        if net.role_of(&log).is_none() {
+            return Ok(Verdict::Reject);
+        }
+        if self.ledger.store().get(Column::Frauds, &f.id().0)?.is_some() {
+            return Ok(Verdict::Ignore);
+        }
+        out.frauds.push((log, f));
+        Ok(Verdict::Accept)
+    }
+}
+
+/// Handle one gossip message: judge it off the async threads, then give
+/// any fraud to the writer. Returns the verdict and what to publish.
+pub async fn handle(w: Arc<Witness>, writer: WriterHandle, msg: CheckpointGossip) -> (Verdict, Vec<CheckpointGossip>) {
+    let r = tokio::task::spawn_blocking(move || w.receive(msg)).await;
+    match r {
+        Ok(Ok((verdict, out))) => (verdict, settle(&writer, out).await),
+        Ok(Err(e)) => {
+            tracing::error!("checkpoint handling: {e}");
+            (Verdict::Ignore, vec![])
+        }
+        Err(e) => {
+            tracing::error!("checkpoint handling panicked: {e}");
+            (Verdict::Ignore, vec![])
+        }
+    }
+}
+
+/// Keep the frauds an outcome found (the writer freezes their logs) and
+/// return what to publish: fraud evidence goes out only when it was new here.
+pub async fn settle(writer: &WriterHandle, out: Outcome) -> Vec<CheckpointGossip> {
+    let mut publish: Vec<CheckpointGossip> =
+        out.publish.into_iter().filter(|m| !matches!(m, CheckpointGossip::Fraud(_))).collect();
+    for (log, fraud) in out.frauds {
+        match writer.submit(Submission::Fraud { log, fraud: Box::new(fraud.clone()) }).await {
+            Ok(s) if !s.duplicate => {
+                tracing::warn!(log = %s.author_name, evidence = %s.hash, "checkpoint fraud: the log is frozen");
+                publish.push(CheckpointGossip::Fraud(fraud));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("keeping fraud evidence: {e}"),
+        }
+    }
+    publish
+}
+
+/// Sign what is due and retry waiting checkpoints, every `period`, until
+/// aborted. What it makes goes to `publish` when the node has a network.
+pub async fn run(
+    w: Arc<Witness>,
+    writer: WriterHandle,
+    publish: Option<tokio::sync::mpsc::Sender<CheckpointGossip>>,
+    period: Duration,
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let w2 = w.clone();
+        let out = match tokio::task::spawn_blocking(move || w2.tick(crate::clock::now_ms())).await {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                tracing::error!("checkpoint tick: {e}");
+                continue;
+            }
+            Err(_) => return,
+        };
+        for m in settle(&writer, out).await {
+            if let Some(tx) = &publish {
+                // A full queue only delays: the next checkpoint carries on.
+                let _ = tx.try_send(m);
+            }
+        }
+    }
+}
+
+/// What the node shows of a stored checkpoint.
+pub fn view(w: &Witness, s: &StoredCheckpoint) -> Result<kp_schemas::api::CheckpointView, StoreError> {
+    let cp = s.signed()?;
+    let c = cp.checkpoint();
+    let net = w.ledger.network();
+    let witnesses = w.witnesses(s)?;
+    Ok(kp_schemas::api::CheckpointView {
+        id: cp.id(),
+        log: c.log,
+        log_name: net.author_name(&c.log),
+        size: c.size,
+        root: c.root,
+        timestamp_ms: c.timestamp_ms,
+        witnessed: witnesses.len() >= w.cfg.quorum,
+        witnesses,
+        quorum: w.cfg.quorum,
+        cosignatures: s.cosignatures.clone(),
+        bytes: s.checkpoint.clone(),
+    })
+}
+
+/// Latest checkpoint per log, for a quick look.
+pub fn latest_per_log(w: &Witness) -> Result<HashMap<PublicKey, StoredCheckpoint>, StoreError> {
+    let mut out = HashMap::new();
+    for (author, _) in w.ledger.heads()? {
+        if let Some(s) = w.latest(&author, 1)?.into_iter().next() {
+            out.insert(author, s);
+        }
+    }
+    Ok(out)
+}
