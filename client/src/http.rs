@@ -3,9 +3,10 @@
 
 use crate::ClientError;
 use kp_schemas::api::{
-    Action, ApiError, EntryView, HeadView, LogPage, LotView, Status, SubmitEntry, SubmitRecord, Submitted,
+    Action, ApiError, CheckpointView, ConsistencyProof, EntryView, FraudView, HeadView, InclusionProof, LogPage,
+    LotView, Status, SubmitEntry, SubmitRecord, Submitted,
 };
-use kp_schemas::model::{Body, HexBytes, SignedRoster};
+use kp_schemas::model::{Body, HexBytes, SignedRoster, Subject};
 use kp_schemas::rules::Equivocation;
 use kp_schemas::state::{CertState, LicenseeState, ZoneRecord};
 use kp_schemas::trail::Trail;
@@ -191,6 +192,51 @@ impl Client {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Fraud evidence against log writers: inconsistent checkpoints.
+    pub fn checkpoint_evidence(&self) -> Result<Vec<FraudView>, ClientError> {
+        self.get("/v1/evidence/checkpoints", &[])
+    }
+
+    /// A log's newest checkpoints with their cosignatures, newest first.
+    pub fn checkpoints(&self, log: &PublicKey, limit: Option<u32>) -> Result<Vec<CheckpointView>, ClientError> {
+        let q: Vec<_> = limit.map(|l| ("limit", l.to_string())).into_iter().collect();
+        self.get(&format!("/v1/logs/{log}/checkpoints"), &q)
+    }
+
+    /// An entry's inclusion proof at `size`, by default at the newest
+    /// witnessed checkpoint that covers it.
+    pub fn inclusion_proof(&self, entry: &Hash32, size: Option<u64>) -> Result<InclusionProof, ClientError> {
+        let mut q = vec![("entry", entry.to_hex())];
+        q.extend(size.map(|s| ("size", s.to_string())));
+        self.get("/v1/proofs/inclusion", &q)
+    }
+
+    /// A consistency proof between two sizes of a log (`to`: its size now).
+    pub fn consistency_proof(
+        &self,
+        log: &PublicKey,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<ConsistencyProof, ClientError> {
+        let mut q = vec![("log", log.to_hex()), ("from", from.to_string())];
+        q.extend(to.map(|t| ("to", t.to_string())));
+        self.get("/v1/proofs/consistency", &q)
+    }
+
+    /// A bundle's bytes exactly as the node wrote them: a verifier refuses
+    /// any other bytes, so they are not parsed and written again here.
+    pub fn bundle(&self, subject: &Subject) -> Result<Vec<u8>, ClientError> {
+        let path = match subject {
+            Subject::Certificate { number } => format!("/v1/bundles/certificate/{number}"),
+            Subject::Lot { participant, lot } => format!("/v1/bundles/lot/{participant}/{lot}"),
+        };
+        let (status, bytes) = self.finish(self.agent.get(self.url(&path)).call())?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &bytes));
+        }
+        Ok(bytes)
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ClientError> {

@@ -22,6 +22,7 @@ pub mod http;
 pub mod input;
 pub mod keyfile;
 pub mod render;
+pub mod verifiable;
 
 pub use http::{Client, read_cookie};
 pub use keyfile::KeyFileError;

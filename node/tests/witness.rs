@@ -1,0 +1,231 @@
+//! Checkpoints and witnessing between nodes, each with its own real
+//! RocksDB: the writer signs, witnesses cosign what matches the log they
+//! hold, and what cannot be true becomes evidence that freezes the log.
+//! Gossip is handed from one witness to the next by hand; tests/witness.rs
+//! runs the same over libp2p between kp-node processes.
+
+use kp_node::ingest::{Submission, SubmitError, Writer};
+use kp_node::keys::Keyring;
+use kp_node::ledger::Ledger;
+use kp_node::metrics::Metrics;
+use kp_node::store::RocksStore;
+use kp_node::witness::{CheckpointConfig, Outcome, Verdict, Witness};
+use kp_node::{rebuild, workload};
+use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, SignedCheckpoint};
+use kp_schemas::model::{Body, Entry, HexBytes};
+use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Node {
+    _dir: tempfile::TempDir,
+    ledger: Arc<Ledger>,
+    witness: Witness,
+    writer: Writer,
+}
+
+fn node(w: &workload::Workload, keys: &[&Keypair], entries: &[Vec<u8>], every_entries: u64) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::open(dir.path()).unwrap();
+    let ledger = Arc::new(Ledger::open(Box::new(store), Some(&w.keys.roster(workload::NETWORK))).unwrap());
+    let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
+    for chunk in entries.chunks(1000) {
+        for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
+            r.unwrap();
+        }
+    }
+    let mut ring = Keyring::default();
+    for k in keys {
+        ring.insert((*k).clone());
+    }
+    let cfg = CheckpointConfig { every_entries, every: Duration::from_secs(3600), quorum: 2 };
+    let witness = Witness::new(ledger.clone(), ring, cfg);
+    Node { _dir: dir, ledger, witness, writer }
+}
+
+impl Node {
+    /// What the node does with an outcome: keep its frauds (the writer
+    /// freezes the logs).
+    fn settle(&self, out: &Outcome) {
+        for (log, fraud) in &out.frauds {
+            let r = self.writer.process(vec![Submission::Fraud { log: *log, fraud: Box::new(fraud.clone()) }]);
+            r.into_iter().for_each(|r| {
+                r.unwrap();
+            });
+        }
+    }
+
+    fn receive(&self, msg: &CheckpointGossip) -> (Verdict, Outcome) {
+        let (v, out) = self.witness.receive(msg.clone()).unwrap();
+        self.settle(&out);
+        (v, out)
+    }
+
+    fn frozen(&self, log: &PublicKey) -> bool {
+        self.ledger.head(log).unwrap().is_some_and(|h| h.frozen)
+    }
+}
+
+fn forged(key: &Keypair, size: u64, root: Hash32) -> SignedCheckpoint {
+    SignedCheckpoint::sign(
+        Checkpoint { network: workload::NETWORK.into(), log: key.public(), size, root, timestamp_ms: 1 },
+        key,
+    )
+}
+
+fn gossip(cp: &SignedCheckpoint) -> CheckpointGossip {
+    CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.bytes().to_vec()), cosignatures: vec![] }
+}
+
+/// The next entry of `key`'s log, after the ledger's head.
+fn next_entry(ledger: &Ledger, key: &Keypair) -> Vec<u8> {
+    let head = ledger.head(&key.public()).unwrap().unwrap();
+    let licensee = Keypair::from_seed([head.seq as u8 ^ 0x5a; 32]).public();
+    let body = Body::RegisterLicensee(kp_schemas::model::LicenseeRegistration {
+        licensee,
+        name: format!("late licensee {}", head.seq),
+        roles: vec![kp_schemas::model::Role::Trader],
+    });
+    let e = Entry {
+        network: workload::NETWORK.into(),
+        author: key.public(),
+        seq: head.seq + 1,
+        prev: head.hash,
+        timestamp_ms: head.timestamp_ms + 1,
+        body,
+    };
+    SignedEntry::sign(e, key).into_bytes()
+}
+
+#[test]
+fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
+    let w = workload::generate(600, 0, &|_| {});
+    let keys = &w.keys;
+    let (cf, bw, eu) = (keys.authority("CF"), keys.authority("BW"), keys.authority("EU"));
+    let writer = node(&w, &[cf], &w.entries, 100);
+    let (a, b) = (node(&w, &[bw], &w.entries, 100), node(&w, &[eu], &w.entries, 100));
+    let log = cf.public();
+    let size = writer.ledger.log_size(&log).unwrap();
+
+    let out = writer.witness.tick(10).unwrap();
+    assert_eq!(out.publish.len(), 1, "one own log, one checkpoint");
+    assert!(writer.witness.tick(11).unwrap().publish.is_empty(), "nothing new: nothing due");
+    let stored = writer.witness.latest(&log, 1).unwrap().remove(0);
+    let cp = stored.signed().unwrap();
+    assert_eq!((cp.checkpoint().size, cp.checkpoint().root), (size, writer.ledger.tree(&log).root(size).unwrap()));
+    assert_eq!(cp.verify(), Ok(()));
+    assert!(writer.witness.witnessed_covering(&log, size).unwrap().is_none());
+
+    // Each witness checks it against its own copy, cosigns and passes it on.
+    let (v, out_a) = a.receive(&out.publish[0]);
+    assert_eq!((v, out_a.publish.len()), (Verdict::Accept, 1));
+    let (v, out_b) = b.receive(&out_a.publish[0]);
+    assert_eq!((v, out_b.publish.len()), (Verdict::Accept, 1));
+    // The same message again adds nothing.
+    assert_eq!(b.receive(&out_a.publish[0]).0, Verdict::Ignore);
+    assert_eq!(writer.receive(&out_b.publish[0]).0, Verdict::Accept);
+    let witnessed = writer.witness.witnessed_covering(&log, size).unwrap().expect("witnessed by BW and EU");
+    assert_eq!(writer.witness.witnesses(&witnessed).unwrap(), vec!["BW".to_string(), "EU".to_string()]);
+    assert!(writer.witness.witnessed_covering(&log, size + 1).unwrap().is_none());
+    // A writer's own cosignature does not count towards its quorum.
+    let own =
+        CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.bytes().to_vec()), cosignatures: vec![cp.cosign(cf)] };
+    assert_eq!(a.receive(&own).0, Verdict::Reject);
+    assert!(!writer.frozen(&log));
+}
+
+#[test]
+fn a_checkpoint_that_is_not_the_log_is_fraud_and_freezes_the_log_everywhere() {
+    let w = workload::generate(400, 0, &|_| {});
+    let cf = w.keys.authority("CF");
+    let honest = node(&w, &[w.keys.authority("BW")], &w.entries, 100);
+    let other = node(&w, &[w.keys.authority("IN")], &w.entries, 100);
+    let log = cf.public();
+    let size = honest.ledger.log_size(&log).unwrap();
+    let good = honest.ledger.tree(&log).root(size).unwrap();
+
+    // A false claim of fraud, about a checkpoint that is true, is refused.
+    let true_cp = forged(cf, size, good);
+    let entry = honest.ledger.entry_at(&log, size).unwrap().unwrap();
+    let claim =
+        Fraud::WrongRoot { checkpoint: HexBytes(true_cp.bytes().to_vec()), entry: HexBytes(entry.bytes().to_vec()) };
+    assert_eq!(other.receive(&CheckpointGossip::Fraud(claim)).0, Verdict::Reject);
+    assert!(!other.frozen(&log));
+
+    let mut bad_root = good;
+    bad_root.0[0] ^= 1;
+    let (v, out) = honest.receive(&gossip(&forged(cf, size, bad_root)));
+    assert_eq!(v, Verdict::Reject);
+    assert!(matches!(out.frauds.as_slice(), [(l, Fraud::WrongRoot { .. })] if *l == log));
+    assert!(honest.frozen(&log));
+    let evidence = out.publish.iter().find(|m| matches!(m, CheckpointGossip::Fraud(_))).expect("evidence to gossip");
+
+    // Another honest node checks the evidence against its own copy.
+    let (v, _) = other.receive(evidence);
+    assert_eq!(v, Verdict::Accept);
+    assert!(other.frozen(&log));
+    assert_eq!(other.receive(evidence).0, Verdict::Ignore, "kept once");
+    assert_eq!(other.ledger.frauds().unwrap().len(), 1);
+
+    // Nothing more enters the log; other logs carry on.
+    let r = other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, cf))]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.log_frozen"), "{r:?}");
+    let bw = w.keys.authority("BW");
+    other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, bw))]).remove(0).unwrap();
+
+    let report = rebuild::check(&other.ledger, |_| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.mismatches);
+}
+
+#[test]
+fn two_views_of_one_size_prove_themselves_even_without_the_log() {
+    let w = workload::generate(300, 0, &|_| {});
+    let cf = w.keys.authority("CF");
+    let n = node(&w, &[w.keys.authority("EU")], &[], 100);
+    let log = cf.public();
+    let (x, y) = (forged(cf, 50, Hash32([1; 32])), forged(cf, 50, Hash32([2; 32])));
+    // Beyond the log held here: it waits for the entries...
+    assert_eq!(n.receive(&gossip(&x)).0, Verdict::Accept);
+    assert!(!n.frozen(&log));
+    // ...until a second view of the same size shows up.
+    let (v, out) = n.receive(&gossip(&y));
+    assert_eq!(v, Verdict::Reject);
+    assert!(matches!(out.frauds.as_slice(), [(l, Fraud::SplitView { .. })] if *l == log));
+    assert!(n.frozen(&log));
+    let r = n.writer.process(w.entries[..50].iter().cloned().map(Submission::Entry).collect());
+    assert!(
+        r.iter().any(|r| matches!(r, Err(SubmitError::Refused(x)) if x.code == "R3.log_frozen")),
+        "CF's entries are refused once its log is frozen"
+    );
+}
+
+#[test]
+fn a_checkpoint_ahead_of_the_log_waits_for_the_entries_then_is_cosigned() {
+    let w = workload::generate(400, 0, &|_| {});
+    let cf = w.keys.authority("CF");
+    let writer = node(&w, &[cf], &w.entries, 1);
+    let half = w.entries.len() / 2;
+    let late = node(&w, &[w.keys.authority("AE")], &w.entries[..half], 1);
+    let log = cf.public();
+    let out = writer.witness.tick(5).unwrap();
+    let msg = out.publish.iter().find(|m| matches!(m, CheckpointGossip::Checkpoint { .. })).unwrap();
+    assert_eq!(late.receive(msg).0, Verdict::Accept);
+    assert!(late.witness.latest(&log, 1).unwrap().is_empty(), "not stored before it is checked");
+    for r in late.writer.process(w.entries[half..].iter().cloned().map(Submission::Entry).collect()) {
+        r.unwrap();
+    }
+    let out = late.witness.tick(6).unwrap();
+    // The AE node also signs its own log's checkpoint; this is about CF's.
+    let cosigned = out.publish.iter().find_map(|m| match m {
+        CheckpointGossip::Checkpoint { checkpoint, cosignatures }
+            if SignedCheckpoint::parse(checkpoint.0.clone()).unwrap().checkpoint().log == log =>
+        {
+            Some(cosignatures.clone())
+        }
+        _ => None,
+    });
+    let cosigned = cosigned.expect("cosigned once the entries arrived");
+    assert_eq!(cosigned.len(), 1);
+    assert_eq!(cosigned[0].witness, w.keys.authority("AE").public());
+    assert_eq!(late.witness.latest(&log, 1).unwrap().len(), 1);
+}
