@@ -8,7 +8,7 @@
 //!
 //! - 0: success
 //! - 1: refused by a ledger rule (the error code starts with R1..R9), or a
-//!   Merkle proof `kp verify` finds invalid
+//!   bundle or Merkle proof `kp verify` finds invalid
 //! - 2: bad input or usage (a malformed argument, an unreadable key or
 //!   cookie file, a 400 without a rule, a missing or wrong cookie)
 //! - 3: node unreachable, unavailable or failing (5xx, unreadable answers)
@@ -19,13 +19,15 @@ use kp_client::input::{
     parse_carats, parse_date, parse_hash, parse_hs_line, parse_key, parse_lot_ref, parse_output, parse_participant,
     parse_take,
 };
-use kp_client::{Client, ClientError, exit, http::DEFAULT_NODE, keyfile, read_cookie, render};
+use kp_client::{Client, ClientError, exit, http::DEFAULT_NODE, keyfile, read_cookie, render, verifiable};
+use kp_schemas::bundle::{self, VerifyOptions};
+use kp_schemas::checkpoint::DEFAULT_QUORUM;
 use kp_schemas::entry::sign_record;
 use kp_schemas::merkle::{MerkleError, verify_consistency, verify_inclusion};
 use kp_schemas::model::{
     Attestation, AttestationKind, Body, Export, Governance, HsLine, ImportConfirmation, LabResult,
-    LicenseeRegistration, LicenseeRevocation, Nature, Output, Participant, Production, RecordBody, Role, Subject, Take,
-    Transfer, Weight, ZoneRef, ZoneState, ZoneStatus, certificate_participant,
+    LicenseeRegistration, LicenseeRevocation, Nature, Output, Participant, Production, RecordBody, Role, SignedRoster,
+    Subject, Take, Transfer, Weight, ZoneRef, ZoneState, ZoneStatus, certificate_participant,
 };
 use kp_schemas::{Hash32, Keypair, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -36,8 +38,8 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  refused by a ledger rule (the error code starts with R1..R9), or a Merkle
-     proof that `kp verify` finds invalid
+  1  refused by a ledger rule (the error code starts with R1..R9), or a bundle
+     or Merkle proof that `kp verify` finds invalid
   2  bad input or usage: a malformed argument, an unreadable key or cookie
      file, a request the node calls bad without naming a rule, no or a wrong cookie
   3  node unreachable, unavailable, or failing (5xx or an unreadable answer)
@@ -103,8 +105,26 @@ enum Cmd {
         #[arg(value_parser = parse_hash)]
         hash: Hash32,
     },
-    /// Equivocations the node has seen (two entries at one position of a log).
+    /// Evidence the node holds: equivocations (two entries at one position of a
+    /// log) and checkpoint fraud (a writer signing what cannot be true).
     Evidence,
+    /// A log's newest checkpoints: its size and Merkle root signed by its writer,
+    /// and which other participants cosigned them.
+    Checkpoints {
+        /// Author key (hex), or a log name as `kp logs` shows it (`CF` for the CF authority).
+        log: String,
+        /// How many, newest first.
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
+    /// Merkle proofs from the node, verified here before they are shown
+    /// (exit 1 when one does not verify).
+    #[command(subcommand)]
+    Proof(ProofCmd),
+    /// Write one self-contained JSON file with every entry of a certificate's or a
+    /// lot's trail and its proofs to witnessed checkpoints, for `kp verify BUNDLE`.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
     /// Record production from a mine (miner licensee, --key).
     Produce(ProduceArgs),
     /// Record an internal hop: take weight from lots, create new lots (--key).
@@ -142,9 +162,40 @@ enum Cmd {
     /// The trail of a lot or a certificate back to every production.
     #[command(subcommand)]
     Trail(TrailCmd),
-    /// Check a Merkle proof offline (exit 0 valid, 1 invalid, 2 unreadable).
+    /// Check offline, with no node: a bundle against the roster, or one Merkle proof
+    /// (exit 0 valid, 1 invalid, 2 unreadable).
+    Verify(VerifyArgs),
+}
+
+const VERIFY_HELP: &str = "\
+A bundle (`kp verify BUNDLE --roster FILE`) holds every entry of a certificate's
+or a lot's trail, each with an inclusion proof to a checkpoint of its log that
+other participants cosigned. Checked with nothing but the roster: the file's
+exact bytes, every signature and proof, the cosignature quorum, and rules R4-R8
+replayed along the trail. The verdict lists each problem as `[code] message`.
+
+Exit codes: 0 valid; 1 invalid (a bundle that is JSON but not a bundle's shape
+is invalid, `bundle.unreadable`); 2 unreadable: a missing or unreadable file,
+a roster that is not a signed roster's JSON, a bundle that is not JSON at all.
+A bundle file named like a subcommand is given as `./inclusion`.";
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, after_help = VERIFY_HELP)]
+struct VerifyArgs {
     #[command(subcommand)]
-    Verify(VerifyCmd),
+    proof: Option<VerifyCmd>,
+    /// A bundle file (`kpledger-bundle/1` JSON).
+    #[arg(value_name = "BUNDLE", required = true)]
+    bundle: Option<PathBuf>,
+    /// The signed network roster: a node's roster.json, or what `kp roster` prints.
+    #[arg(long, value_name = "FILE", required = true)]
+    roster: Option<PathBuf>,
+    /// How many other participants must have cosigned each checkpoint.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUORUM)]
+    quorum: usize,
+    /// The day that decides which unconfirmed certificates are past expiry (today, UTC, by default).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    today: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -161,6 +212,60 @@ enum VerifyCmd {
         /// The proof file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ProofCmd {
+    /// That an entry is in its log, by default at the newest witnessed checkpoint.
+    Inclusion {
+        /// The entry's hash.
+        #[arg(value_parser = parse_hash)]
+        entry: Hash32,
+        /// Prove it in the tree of this many entries of the log instead.
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+    },
+    /// That a log at one size extends itself at an earlier size.
+    Consistency {
+        /// Author key (hex), or a log name as `kp logs` shows it.
+        log: String,
+        /// The earlier size.
+        from: u64,
+        /// The later size [default: the log's size now].
+        to: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// The bundle of a certificate.
+    Cert {
+        /// Certificate number, for example CF-000001.
+        number: String,
+        #[command(flatten)]
+        out: BundleOut,
+    },
+    /// The bundle of a lot.
+    Lot {
+        /// Participant code, for example IN.
+        #[arg(value_parser = parse_participant)]
+        participant: String,
+        /// Lot id (may contain `/`).
+        lot: String,
+        #[command(flatten)]
+        out: BundleOut,
+    },
+}
+
+#[derive(Args)]
+struct BundleOut {
+    /// Where to write the bundle [default: standard output].
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Seconds to wait for the logs' newest entries to be witnessed, when they
+    /// are not yet.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    wait: u64,
 }
 
 #[derive(Args)]
@@ -603,7 +708,42 @@ fn run(cli: &Cli) -> Result<(), ClientError> {
             cli.show(&client.log_page(&key, *from, *limit)?, render::log_page_text);
         }
         Cmd::Entry { hash } => cli.show(&cli.client().entry(hash)?, render::entry_text),
-        Cmd::Evidence => cli.show(&cli.client().evidence()?, |e| render::evidence_text(e)),
+        Cmd::Evidence => {
+            let client = cli.client();
+            let (equivocations, frauds) = (client.evidence()?, client.checkpoint_evidence()?);
+            if cli.json {
+                print(&json(&serde_json::json!({ "equivocations": equivocations, "checkpoint_frauds": frauds })));
+            } else {
+                print(&render::evidence_text(&equivocations));
+                print(&verifiable::frauds_text(&frauds));
+            }
+        }
+        Cmd::Checkpoints { log, limit } => {
+            let client = cli.client();
+            let key = resolve_log(&client, log)?;
+            cli.show(&client.checkpoints(&key, *limit)?, |c| verifiable::checkpoints_text(c));
+        }
+        Cmd::Proof(ProofCmd::Inclusion { entry, size }) => {
+            let p = cli.client().inclusion_proof(entry, *size)?;
+            verifiable::check_inclusion(&p).map_err(proof_failure)?;
+            cli.show(&p, verifiable::inclusion_text);
+        }
+        Cmd::Proof(ProofCmd::Consistency { log, from, to }) => {
+            let client = cli.client();
+            let key = resolve_log(&client, log)?;
+            let p = client.consistency_proof(&key, *from, *to)?;
+            verifiable::check_consistency(&p).map_err(proof_failure)?;
+            cli.show(&p, verifiable::consistency_text);
+        }
+        Cmd::Bundle(b) => {
+            let (subject, out) = match b {
+                BundleCmd::Cert { number, out } => (Subject::Certificate { number: number.clone() }, out),
+                BundleCmd::Lot { participant, lot, out } => {
+                    (Subject::Lot { participant: participant.clone(), lot: lot.clone() }, out)
+                }
+            };
+            bundle(&cli.client(), &subject, out)?;
+        }
 
         Cmd::Produce(a) => {
             if a.zone.is_some() && a.zone_status.is_none() {
@@ -828,10 +968,34 @@ fn base64(field: &str, value: &str) -> Result<Vec<u8>, ClientError> {
 /// well-formed file holding an invalid proof (exit 1), as the published probes
 /// expect.
 fn hash_field(field: &str, value: &str) -> Result<Result<Hash32, String>, ClientError> {
-    let bytes = base64(field, value)?;
-    Ok(<[u8; 32]>::try_from(bytes.as_slice())
+    Ok(to_hash(field, &base64(field, value)?))
+}
+
+fn to_hash(field: &str, bytes: &[u8]) -> Result<Hash32, String> {
+    <[u8; 32]>::try_from(bytes)
         .map(Hash32)
-        .map_err(|_| format!("`{field}` is {} bytes, not a 32-byte SHA-256 hash", bytes.len())))
+        .map_err(|_| format!("`{field}` is {} bytes, not a 32-byte SHA-256 hash", bytes.len()))
+}
+
+/// Two roots of trees of one size, when either is not 32 bytes. Such a
+/// proof is empty and claims only that the roots are one value; nothing is
+/// hashed with them, so transparency-dev compares them byte for byte at any
+/// length, and its probes use 12-byte "don't care" placeholders there. Two
+/// stand-ins, equal exactly when the roots are, let `verify_consistency`
+/// apply its own rules (size 0 refused, proof empty) to them.
+fn opaque_roots(root1: &[u8], root2: &[u8]) -> (Hash32, Hash32) {
+    (Hash32::ZERO, if root1 == root2 { Hash32::ZERO } else { Hash32([1; 32]) })
+}
+
+/// `merkle::verify_inclusion` and `verify_consistency` overflow a shift
+/// past 2^63 leaves; no log comes near that, so larger sizes are malformed.
+const MAX_TREE_SIZE: u64 = 1 << 63;
+
+fn check_sizes(sizes: &[u64]) -> Result<(), (&'static str, String)> {
+    match sizes.iter().find(|&&s| s > MAX_TREE_SIZE) {
+        Some(s) => Err(("merkle.malformed", format!("tree size {s} is beyond 2^63 leaves"))),
+        None => Ok(()),
+    }
 }
 
 fn proof_field(proof: &Option<Vec<String>>) -> Result<Result<Vec<Hash32>, String>, ClientError> {
@@ -845,7 +1009,49 @@ fn proof_field(proof: &Option<Vec<String>>) -> Result<Result<Vec<Hash32>, String
     Ok(Ok(hashes))
 }
 
-fn verify(cli: &Cli, cmd: &VerifyCmd) -> Result<bool, ClientError> {
+fn verify(cli: &Cli, v: &VerifyArgs) -> Result<bool, ClientError> {
+    match (&v.proof, &v.bundle, &v.roster) {
+        (Some(cmd), _, _) => verify_proof(cli, cmd),
+        (None, Some(bundle), Some(roster)) => verify_bundle(cli, v, bundle, roster),
+        _ => Err(ClientError::input("give a bundle and --roster FILE, or a subcommand (see `kp verify --help`)")),
+    }
+}
+
+fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|e| ClientError::input(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+fn verify_bundle(
+    cli: &Cli,
+    v: &VerifyArgs,
+    path: &std::path::Path,
+    roster_path: &std::path::Path,
+) -> Result<bool, ClientError> {
+    let roster: SignedRoster = serde_json::from_slice(&read_file("roster", roster_path)?)
+        .map_err(|e| ClientError::input(format!("{} is not a signed roster: {e}", roster_path.display())))?;
+    let bytes = read_file("bundle", path)?;
+    // Not JSON at all (cut short, another kind of file): nothing to judge,
+    // so unreadable like a missing file. JSON of another shape is judged
+    // and found invalid.
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        .map_err(|e| ClientError::input(format!("{} is not JSON: {e}", path.display())))?;
+    let opts = VerifyOptions { quorum: v.quorum, today: v.today.clone().unwrap_or_else(today_utc) };
+    let report = bundle::verify(&bytes, &roster, &opts);
+    if cli.json {
+        print(&json(&report));
+    } else {
+        print(&render::bundle_report_text(&report));
+    }
+    Ok(report.valid)
+}
+
+fn today_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (y, m, d) = kp_schemas::model::civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn verify_proof(cli: &Cli, cmd: &VerifyCmd) -> Result<bool, ClientError> {
     let malformed = |why: String| ("merkle.malformed", why);
     let (kind, outcome): (&'static str, Result<String, (&'static str, String)>) = match cmd {
         VerifyCmd::Inclusion { file } => {
@@ -855,6 +1061,7 @@ fn verify(cli: &Cli, cmd: &VerifyCmd) -> Result<bool, ClientError> {
             let outcome = (|| {
                 let (leaf, root, proof) =
                     (leaf.map_err(malformed)?, root.map_err(malformed)?, proof.map_err(malformed)?);
+                check_sizes(&[f.tree_size])?;
                 verify_inclusion(&leaf, f.leaf_idx, f.tree_size, &proof, &root).map_err(merkle_failure)?;
                 Ok(format!(
                     "leaf {} is leaf {} of the tree of size {} with root {}",
@@ -865,13 +1072,19 @@ fn verify(cli: &Cli, cmd: &VerifyCmd) -> Result<bool, ClientError> {
         }
         VerifyCmd::Consistency { file } => {
             let f: ConsistencyFile = read_proof_file(file)?;
-            let (root1, root2, proof) =
-                (hash_field("root1", &f.root1)?, hash_field("root2", &f.root2)?, proof_field(&f.proof)?);
+            let (raw1, raw2, proof) = (base64("root1", &f.root1)?, base64("root2", &f.root2)?, proof_field(&f.proof)?);
             let outcome = (|| {
-                let (root1, root2, proof) =
-                    (root1.map_err(malformed)?, root2.map_err(malformed)?, proof.map_err(malformed)?);
+                let (root1, root2) = match (to_hash("root1", &raw1), to_hash("root2", &raw2)) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    _ if f.size1 == f.size2 => opaque_roots(&raw1, &raw2),
+                    (Err(why), _) | (_, Err(why)) => return Err(malformed(why)),
+                };
+                let proof = proof.map_err(malformed)?;
+                check_sizes(&[f.size1, f.size2])?;
                 verify_consistency(f.size1, f.size2, &proof, &root1, &root2).map_err(merkle_failure)?;
-                Ok(format!("the tree of size {} ({root2}) extends the tree of size {} ({root1})", f.size2, f.size1))
+                // The roots as given: stand-ins for opaque ones mean nothing to a reader.
+                let (shown1, shown2) = (hex::encode(&raw1), hex::encode(&raw2));
+                Ok(format!("the tree of size {} ({shown2}) extends the tree of size {} ({shown1})", f.size2, f.size1))
             })();
             ("consistency", outcome)
         }
@@ -895,6 +1108,52 @@ fn merkle_failure(e: MerkleError) -> (&'static str, String) {
 }
 
 /// A log named by key, by its name in `kp logs`, or by participant code.
+/// A served proof that does not verify is the node's fault, and the
+/// answer to "is it in the log" is no: exit 1, like an invalid proof file.
+fn proof_failure(f: verifiable::ProofFailure) -> ClientError {
+    ClientError::Api {
+        status: 422,
+        error: kp_schemas::api::ApiError { code: f.code, rule: Some("merkle".into()), message: f.message },
+    }
+}
+
+/// Fetch a bundle, waiting while its logs' newest entries are not yet
+/// witnessed, and write the node's bytes unchanged.
+fn bundle(client: &Client, subject: &Subject, out: &BundleOut) -> Result<(), ClientError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(out.wait);
+    let spinner = indicatif::ProgressBar::new_spinner();
+    let bytes = loop {
+        match client.bundle(subject) {
+            Err(ClientError::Api { error, .. })
+                if error.code == "bundle.unwitnessed" && std::time::Instant::now() < deadline =>
+            {
+                spinner.set_message(format!("waiting for witnesses: {}", error.message));
+                spinner.tick();
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            other => break other?,
+        }
+    };
+    spinner.finish_and_clear();
+    match &out.out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .map_err(|e| ClientError::input(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "bundle written to {} ({} bytes); check it offline with `kp verify {} --roster ROSTER`",
+                path.display(),
+                bytes.len(),
+                path.display()
+            );
+        }
+        None => {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(&bytes).and_then(|()| o.flush());
+        }
+    }
+    Ok(())
+}
+
 fn resolve_log(client: &Client, author: &str) -> Result<PublicKey, ClientError> {
     if let Ok(key) = parse_key(author) {
         return Ok(key);

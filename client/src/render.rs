@@ -3,6 +3,7 @@
 //! values to strings, so they are tested without a node.
 
 use kp_schemas::api::{EntryView, HeadView, LogPage, LotView, Status, Submitted};
+use kp_schemas::bundle::Report;
 use kp_schemas::model::{
     AttestationKind, Body, Cents, Governance, Nature, Record, RecordBody, Subject, Weight, ZoneState,
 };
@@ -548,6 +549,64 @@ pub fn evidence_text(ev: &[Equivocation]) -> String {
     out
 }
 
+// ---------------------------------------------------------------- bundles
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The verdict on a bundle for people: one line that says whether it holds,
+/// then what vouches for it (each log's checkpoint and its witnesses), the
+/// trail it proves, and every problem as `[code] message`.
+pub fn bundle_report_text(r: &Report) -> String {
+    let what = r.subject.as_ref().map_or_else(|| "the file".to_string(), subject_name);
+    let network = r.network.as_ref().map(|n| format!(" (network {n})")).unwrap_or_default();
+    let mut out = if r.valid {
+        // A valid bundle proves the trail as recorded; whether that trail is
+        // compliant is a separate verdict, said on the same line so that a
+        // reader of the first line alone does not take one for the other.
+        let compliance = match &r.trail {
+            Some(t) if t.compliance.compliant => "; trail COMPLIANT",
+            Some(_) => "; trail NOT COMPLIANT",
+            None => "",
+        };
+        format!(
+            "VALID: {what}{network}: {} in {}, each checkpoint cosigned by at least {}{compliance}\n",
+            plural(r.entries, "entry", "entries"),
+            plural(r.logs.len(), "log", "logs"),
+            plural(r.quorum, "other participant", "other participants"),
+        )
+    } else {
+        format!("INVALID: {what}{network}: {}\n", plural(r.problems.len(), "problem", "problems"))
+    };
+    if !r.logs.is_empty() {
+        out.push_str("\nLogs:\n");
+    }
+    for l in &r.logs {
+        let witnesses = if l.witnesses.is_empty() { "no one".to_string() } else { l.witnesses.join(", ") };
+        let _ = writeln!(
+            out,
+            "  {}: {} in checkpoint of size {} (root {}…), witnessed by {witnesses} (quorum {})",
+            l.name,
+            plural(l.entries, "entry", "entries"),
+            l.size,
+            &l.root.to_hex()[..8],
+            r.quorum
+        );
+    }
+    if let Some(t) = &r.trail {
+        out.push('\n');
+        out.push_str(&trail_text(t));
+    }
+    if !r.problems.is_empty() {
+        out.push_str("\nProblems:\n");
+    }
+    for p in &r.problems {
+        let _ = writeln!(out, "  [{}] {}", p.code, p.message);
+    }
+    out
+}
+
 /// The hash of a report document, as a laboratory names it.
 pub fn report_hash(bytes: &[u8]) -> Hash32 {
     kp_schemas::crypto::sha256(&[bytes])
@@ -712,6 +771,62 @@ mod tests {
         t.root.holder_name = Some("Say \"Hi\" \\ Co".into());
         let dot = trail_dot(&t);
         assert!(dot.contains(r#"held by Say \"Hi\" \\ Co"#), "{dot}");
+    }
+
+    #[test]
+    fn bundle_verdicts_lead_with_the_verdict() {
+        use kp_schemas::bundle::{LogReport, Problem};
+        let log = |name: &str, entries, witnesses: &[&str]| LogReport {
+            log: key(3),
+            name: name.into(),
+            size: 12,
+            root: Hash32([0xab; 32]),
+            timestamp_ms: 0,
+            witnesses: witnesses.iter().map(|w| w.to_string()).collect(),
+            entries,
+        };
+        let mut r = Report {
+            valid: true,
+            subject: Some(Subject::Certificate { number: "AE-1234".into() }),
+            network: Some("kp".into()),
+            quorum: 2,
+            entries: 6,
+            logs: vec![log("CF authority", 5, &["BW", "EU", "IN"]), log("MT-CF", 1, &["CF", "EU"])],
+            problems: vec![],
+            trail: Some(sample()),
+        };
+        let text = bundle_report_text(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "VALID: certificate AE-1234 (network kp): 6 entries in 2 logs, each checkpoint cosigned by at least \
+             2 other participants; trail NOT COMPLIANT"
+        );
+        assert_eq!(
+            lines[3],
+            "  CF authority: 5 entries in checkpoint of size 12 (root abababab…), witnessed by BW, EU, IN (quorum 2)"
+        );
+        assert!(lines[4].starts_with("  MT-CF: 1 entry in checkpoint"));
+        assert!(text.contains("\nTrail of lot EU/MIX/1 of EU\n"));
+        assert!(text.contains("  CF     66.67 %"));
+        assert!(text.contains("Compliance: NOT COMPLIANT\n  problem: R6: lot CF/BRI/1"));
+        assert!(!text.contains("Problems:"));
+
+        r.valid = false;
+        r.trail = None;
+        r.logs[1].witnesses.clear();
+        r.problems = vec![Problem {
+            code: "bundle.quorum".into(),
+            message: "checkpoint of the MT-CF log at size 12 is cosigned by no participant, the quorum is 2".into(),
+        }];
+        let text = bundle_report_text(&r);
+        assert!(text.starts_with("INVALID: certificate AE-1234 (network kp): 1 problem\n"), "{text}");
+        assert!(text.contains("witnessed by no one (quorum 2)"));
+        assert!(text.ends_with("\nProblems:\n  [bundle.quorum] checkpoint of the MT-CF log at size 12 is cosigned by no participant, the quorum is 2\n"));
+        assert!(!text.contains("Trail of"));
+
+        let unreadable = Report { subject: None, network: None, logs: vec![], ..r };
+        assert!(bundle_report_text(&unreadable).starts_with("INVALID: the file: 1 problem\n"));
     }
 
     #[test]

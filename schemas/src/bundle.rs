@@ -8,11 +8,16 @@
 //! refuses any other bytes, so a change to any byte of a bundle fails.
 
 use crate::bytes::{Hash32, PublicKey};
-use crate::checkpoint::Cosignature;
-use crate::model::{HexBytes, Subject};
-use crate::state::{LicenseeState, ZoneRecord};
-use crate::trail::{Trail, TrailSource};
+use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
+use crate::entry::{SignedEntry, SignedRecord, Verified};
+use crate::memory::MemLedger;
+use crate::merkle;
+use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
+use crate::rules::{self, LedgerView, Verdict};
+use crate::state::{CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
+use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The `format` field of every bundle this version writes.
 pub const FORMAT: &str = "kpledger-bundle/1";
@@ -64,6 +69,10 @@ impl Bundle {
 pub trait BundleSource: TrailSource {
     fn licensee(&self, key: &PublicKey) -> Option<LicenseeState>;
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
+    /// An entry by hash. The state does not say who received the other
+    /// outputs of a transfer, yet replaying the transfer needs every output
+    /// holder registered (R2), so [`collect`] reads that from the entries.
+    fn entry(&self, hash: &Hash32) -> Option<SignedEntry>;
 }
 
 /// How a verifier judges a bundle: its own choices, never the bundle's.
@@ -109,4 +118,678 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// The trail rebuilt from the bundle's entries, when they replay.
     pub trail: Option<Trail>,
+}
+
+/// Stable codes of what [`verify`] finds wrong besides the rules: a rule
+/// the trail breaks keeps the rule's own code (`R5.overspend`).
+pub mod codes {
+    /// Not JSON of a bundle's shape.
+    pub const UNREADABLE: &str = "bundle.unreadable";
+    /// JSON of a bundle, but not the bytes [`super::Bundle::to_json`] writes.
+    pub const NOT_CANONICAL: &str = "bundle.not_canonical";
+    /// A `format` this verifier does not read.
+    pub const FORMAT: &str = "bundle.format";
+    /// The roster does not verify, or is not the one the bundle was made under.
+    pub const ROSTER: &str = "bundle.roster";
+    /// Checkpoint bytes that do not parse.
+    pub const CHECKPOINT: &str = "bundle.checkpoint";
+    pub const CHECKPOINT_SIGNATURE: &str = "bundle.checkpoint_signature";
+    /// A checkpoint of another network than the roster's.
+    pub const WRONG_NETWORK: &str = "bundle.wrong_network";
+    pub const UNKNOWN_LOG: &str = "bundle.unknown_log";
+    pub const DUPLICATE_LOG: &str = "bundle.duplicate_log";
+    pub const COSIGNATURE: &str = "bundle.cosignature";
+    pub const QUORUM: &str = "bundle.quorum";
+    /// An entry refused before any rule reads it: bounds (R9) or signatures
+    /// (R1). The message names the refusal code.
+    pub const ENTRY: &str = "bundle.entry";
+    pub const WRONG_CHECKPOINT: &str = "bundle.wrong_checkpoint";
+    pub const INCLUSION: &str = "bundle.inclusion";
+    pub const DUPLICATE_ENTRY: &str = "bundle.duplicate_entry";
+    pub const SUBJECT_MISSING: &str = "bundle.subject_missing";
+}
+
+// ---------------------------------------------------------------- collect
+
+enum Node {
+    Lot(String, String),
+    Cert(String),
+}
+
+struct Collector<'a, S> {
+    src: &'a S,
+    out: BTreeSet<Hash32>,
+    licensees: HashSet<PublicKey>,
+    zones: HashSet<(String, String)>,
+    todo: Vec<Node>,
+}
+
+/// The hashes of every entry the trail of `subject` relies on: the entries
+/// that create its lots and certificates, the zone statuses behind its
+/// productions with the rest of those zones' history, the registrations of
+/// the licensees that hold its lots or signed its records, and attestations
+/// about its lots and certificates. Replayed in acceptance order, they pass
+/// the rules without any other entry.
+pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Hash32>, TrailError> {
+    let mut c =
+        Collector { src, out: BTreeSet::new(), licensees: HashSet::new(), zones: HashSet::new(), todo: Vec::new() };
+    c.todo.push(match subject {
+        Subject::Lot { participant, lot } => Node::Lot(participant.clone(), lot.clone()),
+        Subject::Certificate { number } => Node::Cert(number.clone()),
+    });
+    let (mut lots, mut certs) = (HashSet::new(), HashSet::new());
+    while let Some(node) = c.todo.pop() {
+        match node {
+            Node::Lot(participant, lot) => {
+                let key = (participant, lot);
+                if lots.contains(&key) {
+                    continue;
+                }
+                let state = TrailSource::lot(src, &key.0, &key.1)
+                    .ok_or_else(|| TrailError::UnknownLot { participant: key.0.clone(), lot: key.1.clone() })?;
+                c.lot(&state);
+                lots.insert(key);
+            }
+            Node::Cert(number) => {
+                if certs.contains(&number) {
+                    continue;
+                }
+                let cert = TrailSource::certificate(src, &number)
+                    .ok_or_else(|| TrailError::UnknownCertificate(number.clone()))?;
+                c.cert(&cert);
+                certs.insert(number);
+            }
+        }
+    }
+    // Registrations name only their own licensee, so one pass is enough.
+    let named: Vec<PublicKey> = c.out.iter().filter_map(|h| src.entry(h)).flat_map(|e| licensees_named(&e)).collect();
+    for key in named {
+        c.licensee(&key);
+    }
+    Ok(c.out)
+}
+
+impl<S: BundleSource> Collector<'_, S> {
+    fn licensee(&mut self, key: &PublicKey) {
+        if self.licensees.insert(*key)
+            && let Some(l) = self.src.licensee(key)
+        {
+            self.out.insert(l.registered_by);
+        }
+    }
+
+    fn attestations(&mut self, subject: &Subject) {
+        for a in self.src.attestations(subject) {
+            self.out.insert(a.entry);
+            // A laboratory's finding is its own signed record.
+            self.licensee(&a.author);
+        }
+    }
+
+    fn lot(&mut self, lot: &LotState) {
+        self.out.insert(lot.created_by);
+        self.licensee(&lot.holder);
+        self.attestations(&Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() });
+        match &lot.origin {
+            LotOrigin::Production { zone, zone_status, .. } => {
+                self.out.extend(zone_status);
+                // Later statuses of the zone are what the trail's "after the
+                // fact" notes and problems are made of.
+                if let Some(zone) = zone
+                    && self.zones.insert((lot.participant.clone(), zone.clone()))
+                {
+                    self.out.extend(self.src.zone_history(&lot.participant, zone).iter().map(|z| z.entry));
+                }
+            }
+            LotOrigin::Transfer { inputs } => {
+                self.todo.extend(inputs.iter().map(|t| Node::Lot(lot.participant.clone(), t.lot.clone())));
+            }
+            LotOrigin::Import { certificate } => self.todo.push(Node::Cert(certificate.clone())),
+        }
+    }
+
+    fn cert(&mut self, cert: &CertState) {
+        self.out.insert(cert.entry);
+        self.licensee(&cert.exporter_licensee);
+        self.attestations(&Subject::Certificate { number: cert.number.clone() });
+        if let Some(c) = &cert.confirmation {
+            self.out.insert(c.entry);
+            // The confirmation creates a lot for a registered holder (R2).
+            if let Some(lot) = TrailSource::lot(self.src, &cert.importer, &c.lot) {
+                self.licensee(&lot.holder);
+            }
+        }
+        self.todo.extend(cert.inputs.iter().map(|t| Node::Lot(cert.exporter.clone(), t.lot.clone())));
+    }
+}
+
+/// Licensees an entry needs registered to be accepted.
+fn licensees_named(e: &SignedEntry) -> Vec<PublicKey> {
+    match &e.entry().body {
+        Body::RegisterLicensee(r) => vec![r.licensee],
+        Body::ImportConfirmation(c) => vec![c.holder],
+        Body::Countersigned(c) => {
+            let Ok(r) = SignedRecord::from_countersigned(c) else { return Vec::new() };
+            let mut keys = vec![r.record().licensee];
+            if let RecordBody::Transfer(t) = &r.record().body {
+                keys.extend(t.outputs.iter().map(|o| o.holder));
+            }
+            keys
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl BundleSource for MemLedger {
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
+        self.licensees.get(key).cloned()
+    }
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+        self.zones.get(entry).cloned()
+    }
+    fn entry(&self, hash: &Hash32) -> Option<SignedEntry> {
+        self.entries.values().find(|e| e.hash() == *hash).cloned()
+    }
+}
+
+// ---------------------------------------------------------------- verify
+
+fn problem(code: &str, message: impl Into<String>) -> Problem {
+    Problem { code: code.to_string(), message: message.into() }
+}
+
+/// Check a bundle with nothing but the roster; see the module docs. Every
+/// problem found is listed, except that a file that is not a canonical bundle
+/// is not read further, and the rules are replayed only over entries whose
+/// signatures and proofs all hold. Positions in messages count from 1.
+pub fn verify(bytes: &[u8], roster: &SignedRoster, opts: &VerifyOptions) -> Report {
+    let mut report = Report {
+        valid: false,
+        subject: None,
+        network: None,
+        quorum: opts.quorum,
+        entries: 0,
+        logs: Vec::new(),
+        problems: Vec::new(),
+        trail: None,
+    };
+    let bundle: Bundle = match serde_json::from_slice(bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            report.problems.push(problem(codes::UNREADABLE, format!("not a bundle: {e}")));
+            return report;
+        }
+    };
+    let canonical = bundle.to_json();
+    if canonical != bytes {
+        report.problems.push(problem(codes::NOT_CANONICAL, not_canonical(bytes, &canonical)));
+        return report;
+    }
+    report.subject = Some(bundle.subject.clone());
+    report.network = Some(bundle.network.clone());
+    report.entries = bundle.entries.len();
+    check(&bundle, roster, opts, &mut report);
+    report.valid = report.problems.is_empty();
+    report
+}
+
+fn not_canonical(bytes: &[u8], canonical: &[u8]) -> String {
+    let at = bytes.iter().zip(canonical).position(|(a, b)| a != b).unwrap_or(bytes.len().min(canonical.len()));
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    let show = |b: Option<&u8>| match b {
+        None => "the end of the file".to_string(),
+        Some(b) if b.is_ascii_graphic() || *b == b' ' => format!("`{}`", *b as char),
+        Some(b) => format!("byte 0x{b:02x}"),
+    };
+    format!(
+        "the file differs from its canonical form at byte offset {at} (line {line}, column {column}): {} where {} belongs; \
+         a bundle is checked byte for byte as it was written",
+        show(bytes.get(at)),
+        show(canonical.get(at))
+    )
+}
+
+fn log_name(net: &NetworkState, key: &PublicKey) -> String {
+    match net.role_of(key) {
+        Some(_) => format!("{} log", net.author_name(key)),
+        None => format!("log of the unknown key {}", key.to_hex()),
+    }
+}
+
+fn subject_name(s: &Subject) -> String {
+    match s {
+        Subject::Lot { participant, lot } => format!("lot {lot} of {participant}"),
+        Subject::Certificate { number } => format!("certificate {number}"),
+    }
+}
+
+fn check(bundle: &Bundle, roster: &SignedRoster, opts: &VerifyOptions, report: &mut Report) {
+    if bundle.format != FORMAT {
+        let msg = format!("the bundle's format is `{}`, this verifier reads `{FORMAT}`", bundle.format);
+        report.problems.push(problem(codes::FORMAT, msg));
+    }
+    let (r, hash) = match crate::roster::verify(roster) {
+        Ok(x) => x,
+        Err(e) => {
+            report.problems.push(problem(codes::ROSTER, format!("the roster does not verify: {e}")));
+            return;
+        }
+    };
+    if r.network != bundle.network {
+        let msg = format!("the bundle is for network `{}`, the roster for `{}`", bundle.network, r.network);
+        report.problems.push(problem(codes::ROSTER, msg));
+    }
+    if hash != bundle.roster_hash {
+        let msg = format!(
+            "the bundle was made under the roster with hash {}, this roster's hash is {hash}",
+            bundle.roster_hash
+        );
+        report.problems.push(problem(codes::ROSTER, msg));
+    }
+    let net = NetworkState::from_roster(&r, hash);
+
+    let mut by_log = HashMap::new();
+    let checkpoints: Vec<Option<(SignedCheckpoint, usize)>> = bundle
+        .checkpoints
+        .iter()
+        .enumerate()
+        .map(|(i, bc)| check_checkpoint(&net, i, bc, opts, &mut by_log, report))
+        .collect();
+
+    let mut verified = Vec::with_capacity(bundle.entries.len());
+    let mut by_hash = HashMap::new();
+    let mut by_position = HashMap::new();
+    for (i, be) in bundle.entries.iter().enumerate() {
+        let n = i + 1;
+        let signed = match SignedEntry::parse(be.entry.0.clone()) {
+            Ok(s) => s,
+            Err(r) => {
+                report.problems.push(problem(codes::ENTRY, format!("entry {n} does not parse: {r}")));
+                verified.push(None);
+                continue;
+            }
+        };
+        let (hash, author, seq) = (signed.hash(), signed.entry().author, signed.entry().seq);
+        let name = format!("entry {n} ({}, entry {seq})", log_name(&net, &author));
+        if let Some(first) = by_hash.get(&hash) {
+            report.problems.push(problem(codes::DUPLICATE_ENTRY, format!("{name} repeats entry {first}")));
+        } else if let Some(first) = by_position.get(&(author, seq)) {
+            let msg = format!("{name} and entry {first} are two different entries at one position of one log");
+            report.problems.push(problem(codes::DUPLICATE_ENTRY, msg));
+        }
+        by_hash.entry(hash).or_insert(n);
+        by_position.entry((author, seq)).or_insert(n);
+
+        match signed.into_verified() {
+            Ok(v) => verified.push(Some(v)),
+            Err(r) => {
+                report.problems.push(problem(codes::ENTRY, format!("{name}: {r}")));
+                verified.push(None);
+            }
+        }
+
+        let cp = match checkpoints.get(be.checkpoint) {
+            None => {
+                let msg = format!(
+                    "{name} names checkpoint index {}, but the bundle has {} checkpoints, indexed from 0",
+                    be.checkpoint,
+                    checkpoints.len()
+                );
+                report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
+                continue;
+            }
+            // Already reported as unreadable.
+            Some(None) => continue,
+            Some(Some((cp, log_report))) => {
+                let c = cp.checkpoint();
+                if c.log != author {
+                    let msg =
+                        format!("{name} names the checkpoint of the {}, not of its own log", log_name(&net, &c.log));
+                    report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
+                    continue;
+                }
+                report.logs[*log_report].entries += 1;
+                c
+            }
+        };
+        let proven = match seq.checked_sub(1) {
+            None => Err("logs start at entry 1".to_string()),
+            Some(index) => merkle::verify_inclusion(&hash, index, cp.size, &be.proof, &cp.root)
+                .map_err(|e| format!("{e} ({})", e.code())),
+        };
+        if let Err(why) = proven {
+            let msg = format!(
+                "{name} is not proven to be in the checkpoint of its log at size {} (root {}): {why}",
+                cp.size, cp.root
+            );
+            report.problems.push(problem(codes::INCLUSION, msg));
+        }
+    }
+
+    if report.problems.is_empty() {
+        let verified: Vec<Verified> =
+            verified.into_iter().map(|v| v.expect("no problems: every entry verified")).collect();
+        replay(&net, bundle, &verified, opts, report);
+    }
+}
+
+/// Largest tree size [`verify`] checks proofs against.
+const MAX_TREE_SIZE: u64 = 1 << 63;
+
+/// Parse and check one checkpoint and its cosignatures; returns it with
+/// the index of its [`LogReport`] when it parses.
+fn check_checkpoint(
+    net: &NetworkState,
+    i: usize,
+    bc: &BundleCheckpoint,
+    opts: &VerifyOptions,
+    by_log: &mut HashMap<PublicKey, usize>,
+    report: &mut Report,
+) -> Option<(SignedCheckpoint, usize)> {
+    let problems = &mut report.problems;
+    let cp = match SignedCheckpoint::parse(bc.checkpoint.0.clone()) {
+        Ok(cp) => cp,
+        Err(e) => {
+            let msg = format!("checkpoint {} of the bundle does not parse: {} ({e})", i + 1, e.code());
+            problems.push(problem(codes::CHECKPOINT, msg));
+            return None;
+        }
+    };
+    let c = cp.checkpoint();
+    let name = format!("checkpoint of the {} at size {}", log_name(net, &c.log), c.size);
+    // `merkle::verify_inclusion` overflows a shift past 2^63 leaves. No log
+    // comes near that, so such a checkpoint is malformed, and no proof is
+    // checked against it.
+    if c.size > MAX_TREE_SIZE {
+        problems.push(problem(codes::CHECKPOINT, format!("{name}: no log holds more than 2^63 entries")));
+        return None;
+    }
+    if let Err(e) = cp.verify() {
+        let msg = format!("{name} is not signed by its log's key: {} ({})", e, e.code());
+        problems.push(problem(codes::CHECKPOINT_SIGNATURE, msg));
+    }
+    if c.network != net.network {
+        let msg = format!("{name} is for network `{}`, the roster for `{}`", c.network, net.network);
+        problems.push(problem(codes::WRONG_NETWORK, msg));
+    }
+    if net.role_of(&c.log).is_none() {
+        let msg = format!("{name}: no author in the roster has the key {}", c.log);
+        problems.push(problem(codes::UNKNOWN_LOG, msg));
+    }
+    if let Some(first) = by_log.get(&c.log) {
+        let msg = format!("{name}: checkpoint {} is of the same log, and a bundle has one per log", first + 1);
+        problems.push(problem(codes::DUPLICATE_LOG, msg));
+    } else {
+        by_log.insert(c.log, i);
+    }
+    if bc.cosignatures.len() > checkpoint::MAX_COSIGNATURES {
+        let msg = format!(
+            "{name} carries {} cosignatures, at most {} are read",
+            bc.cosignatures.len(),
+            checkpoint::MAX_COSIGNATURES
+        );
+        problems.push(problem(codes::COSIGNATURE, msg));
+    }
+    let mut witnesses = BTreeSet::new();
+    for cs in bc.cosignatures.iter().take(checkpoint::MAX_COSIGNATURES) {
+        let Some(code) = checkpoint::witness_code(net, &c.log, &cs.witness) else {
+            let who = match net.role_of(&cs.witness) {
+                Some(_) => net.author_name(&cs.witness),
+                None => format!("the key {}, which is not in the roster", cs.witness),
+            };
+            let msg = format!(
+                "{name} carries a cosignature by {who}; only the authorities of other participants witness a log"
+            );
+            problems.push(problem(codes::COSIGNATURE, msg));
+            continue;
+        };
+        if let Err(e) = cs.verify(&cp) {
+            let msg = format!("{name}: the cosignature of {code} (key {}) does not verify: {e}", cs.witness);
+            problems.push(problem(codes::COSIGNATURE, msg));
+        } else if !witnesses.insert(code.to_string()) {
+            problems.push(problem(codes::COSIGNATURE, format!("{name} carries two cosignatures of {code}")));
+        }
+    }
+    if witnesses.len() < opts.quorum {
+        let by = match witnesses.len() {
+            0 => "no participant".to_string(),
+            1 => format!("1 participant ({})", witnesses.iter().next().expect("one")),
+            n => format!("{n} participants ({})", witnesses.iter().cloned().collect::<Vec<_>>().join(", ")),
+        };
+        problems.push(problem(codes::QUORUM, format!("{name} is cosigned by {by}, the quorum is {}", opts.quorum)));
+    }
+    report.logs.push(LogReport {
+        log: c.log,
+        name: net.author_name(&c.log),
+        size: c.size,
+        root: c.root,
+        timestamp_ms: c.timestamp_ms,
+        witnesses: witnesses.into_iter().collect(),
+        entries: 0,
+    });
+    let index = report.logs.len() - 1;
+    Some((cp, index))
+}
+
+/// The state the bundle's own entries build. A log's chain (R3) is proven
+/// by the inclusion proofs, not replayed: each entry is judged as if the
+/// log's head were the entry it names as previous.
+struct Replay {
+    mem: MemLedger,
+    head: Option<Head>,
+}
+
+impl LedgerView for Replay {
+    fn network(&self) -> &NetworkState {
+        &self.mem.network
+    }
+    fn head(&self, _author: &PublicKey) -> Option<Head> {
+        self.head.clone()
+    }
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
+        LedgerView::entry_hash_at(&self.mem, author, seq)
+    }
+    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
+        LedgerView::licensee(&self.mem, key)
+    }
+    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+        LedgerView::lot(&self.mem, participant, lot)
+    }
+    fn certificate(&self, number: &str) -> Option<CertState> {
+        LedgerView::certificate(&self.mem, number)
+    }
+    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+        LedgerView::zone(&self.mem, entry)
+    }
+    fn record_seen(&self, record: &Hash32) -> bool {
+        self.mem.record_seen(record)
+    }
+}
+
+fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &VerifyOptions, report: &mut Report) {
+    let mut view = Replay { mem: MemLedger::new(net.clone()), head: None };
+    for (i, v) in verified.iter().enumerate() {
+        let e = v.entry.entry();
+        let name = format!("entry {} ({}, entry {})", i + 1, log_name(&view.mem.network, &e.author), e.seq);
+        view.head = (e.seq > 1).then(|| Head { seq: e.seq - 1, hash: e.prev, timestamp_ms: 0, frozen: false });
+        match rules::judge(&view, v) {
+            Ok(Verdict::Accepted(a)) => {
+                view.mem.entries.insert((a.author, a.head.seq), v.entry.clone());
+                view.mem.apply(&a);
+            }
+            Ok(Verdict::Duplicate(_) | Verdict::Equivocation(_)) => {
+                let msg = format!("{name} takes a position of its log that an earlier entry holds");
+                report.problems.push(problem(codes::DUPLICATE_ENTRY, msg));
+            }
+            Err(r) => report.problems.push(problem(&r.code, format!("{name}: {}", r.message))),
+        }
+    }
+    // A refused entry leaves a hole that every later problem follows from.
+    if !report.problems.is_empty() {
+        return;
+    }
+    let trail = match &bundle.subject {
+        Subject::Lot { participant, lot } if view.mem.lots.contains_key(&(participant.clone(), lot.clone())) => {
+            trail::lot_trail(&view.mem, participant, lot, &opts.today)
+        }
+        Subject::Certificate { number } if view.mem.certs.contains_key(number) => {
+            trail::certificate_trail(&view.mem, number, &opts.today)
+        }
+        s => {
+            let msg = format!("the bundle's entries create no {}, the bundle's subject", subject_name(s));
+            report.problems.push(problem(codes::SUBJECT_MISSING, msg));
+            return;
+        }
+    };
+    match trail {
+        Ok(t) => report.trail = Some(t),
+        Err(e) => {
+            report.problems.push(problem(e.code(), format!("the trail of {}: {e}", subject_name(&bundle.subject))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoint;
+    use crate::crypto::Keypair;
+    use crate::entry::sign_record;
+    use crate::model::{Entry, Output, Participant, Roster, Take, Transfer};
+
+    fn roster() -> SignedRoster {
+        let chair = Keypair::from_seed([1; 32]);
+        let participant = |code: &str, seed: u8| Participant {
+            code: code.into(),
+            name: code.into(),
+            authority: Keypair::from_seed([seed; 32]).public(),
+            zone_regime: false,
+            nodes: vec![],
+        };
+        let r = Roster {
+            network: "net".into(),
+            version: 1,
+            chair: chair.public(),
+            participants: vec![participant("BW", 2), participant("EU", 3)],
+            monitors: vec![],
+            observers: vec![],
+        };
+        crate::roster::sign(r, &chair)
+    }
+
+    fn empty(r: &SignedRoster) -> Bundle {
+        Bundle {
+            format: FORMAT.into(),
+            network: "net".into(),
+            roster_hash: crate::crypto::roster_hash(&r.bytes.0),
+            subject: Subject::Certificate { number: "BW-1".into() },
+            checkpoints: vec![],
+            entries: vec![],
+        }
+    }
+
+    fn opts() -> VerifyOptions {
+        VerifyOptions { quorum: 1, today: "2020-01-01".into() }
+    }
+
+    fn codes_of(r: &Report) -> Vec<&str> {
+        r.problems.iter().map(|p| p.code.as_str()).collect()
+    }
+
+    #[test]
+    fn the_first_difference_is_named_by_byte_line_and_column() {
+        let m = not_canonical(b"{\n  \"a\": 1,\n  \"b\": 2\n}\n", b"{\n  \"a\": 1,\n  \"b\": 3\n}\n");
+        assert!(m.contains("byte offset 19 (line 3, column 8): `2` where `3` belongs"), "{m}");
+        let m = not_canonical(b"{}", b"{}\n");
+        assert!(m.contains("byte offset 2 (line 1, column 3): the end of the file where byte 0x0a belongs"), "{m}");
+        let m = not_canonical(b"{}\n\t", b"{}\n");
+        assert!(m.contains("(line 2, column 1): byte 0x09 where the end of the file belongs"), "{m}");
+    }
+
+    #[test]
+    fn an_empty_bundle_lacks_its_subject() {
+        let r = roster();
+        let report = verify(&empty(&r).to_json(), &r, &opts());
+        assert_eq!(codes_of(&report), vec![codes::SUBJECT_MISSING]);
+        assert!(report.problems[0].message.contains("certificate BW-1"));
+        assert_eq!((report.valid, report.entries, report.network.as_deref()), (false, 0, Some("net")));
+
+        let report = verify(b"{}", &r, &opts());
+        assert_eq!(codes_of(&report), vec![codes::UNREADABLE]);
+        assert!(report.problems[0].message.contains("missing field `format` at line 1 column 2"));
+        let report = verify(b"[", &r, &opts());
+        assert_eq!(codes_of(&report), vec![codes::UNREADABLE]);
+    }
+
+    #[test]
+    fn a_checkpoint_beyond_any_log_size_is_malformed_not_a_panic() {
+        let r = roster();
+        let bw = Keypair::from_seed([2; 32]);
+        let cp = SignedCheckpoint::sign(
+            Checkpoint {
+                network: "net".into(),
+                log: bw.public(),
+                size: (1 << 63) + 1,
+                root: Hash32::ZERO,
+                timestamp_ms: 0,
+            },
+            &bw,
+        );
+        let entry = SignedEntry::sign(
+            Entry {
+                network: "net".into(),
+                author: bw.public(),
+                seq: 1,
+                prev: Hash32::ZERO,
+                timestamp_ms: 0,
+                body: Body::RevokeLicensee(crate::model::LicenseeRevocation {
+                    licensee: Keypair::from_seed([9; 32]).public(),
+                    reason: "x".into(),
+                }),
+            },
+            &bw,
+        );
+        let mut b = empty(&r);
+        let cosignatures = vec![cp.cosign(&Keypair::from_seed([3; 32]))];
+        b.checkpoints.push(BundleCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures });
+        b.entries.push(BundleEntry { entry: HexBytes(entry.into_bytes()), checkpoint: 0, proof: vec![] });
+        let report = verify(&b.to_json(), &r, &opts());
+        assert_eq!(codes_of(&report), vec![codes::CHECKPOINT], "{:?}", report.problems);
+        assert!(report.problems[0].message.contains("2^63"));
+    }
+
+    #[test]
+    fn a_transfer_names_its_signer_and_every_new_holder() {
+        let (bw, miner, a, b) = (
+            Keypair::from_seed([2; 32]),
+            Keypair::from_seed([20; 32]),
+            Keypair::from_seed([21; 32]),
+            Keypair::from_seed([22; 32]),
+        );
+        let out = |lot: &str, k: &Keypair| Output { lot: lot.into(), weight: 1, holder: k.public() };
+        let rec = sign_record(
+            "net",
+            &miner,
+            1,
+            RecordBody::Transfer(Transfer {
+                inputs: vec![Take { lot: "L".into(), weight: 2 }],
+                outputs: vec![out("A", &a), out("B", &b)],
+                date: "2017-01-01".into(),
+            }),
+        );
+        let e = SignedEntry::sign(
+            Entry {
+                network: "net".into(),
+                author: bw.public(),
+                seq: 1,
+                prev: Hash32::ZERO,
+                timestamp_ms: 0,
+                body: Body::Countersigned(rec.to_countersigned()),
+            },
+            &bw,
+        );
+        assert_eq!(licensees_named(&e), vec![miner.public(), a.public(), b.public()]);
+    }
 }

@@ -249,7 +249,8 @@ fn bits_len(x: u64) -> usize {
 
 fn inclusion_len(index: u64, size: u64) -> usize {
     let inner = bits_len(index ^ (size - 1));
-    inner + (index >> inner).count_ones() as usize
+    // `inner` is 64 for trees past 2^63 leaves, where `>>` would overflow.
+    inner + index.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize
 }
 
 /// Verify that `leaf_hash` is leaf `index` of the tree of `size` leaves with
@@ -312,7 +313,7 @@ pub fn verify_consistency(
     let shift = size1.trailing_zeros() as usize;
     let whole = size1.is_power_of_two();
     let inner = bits_len((size1 - 1) ^ (size2 - 1)) - shift;
-    let border = ((size1 - 1) >> bits_len((size1 - 1) ^ (size2 - 1))).count_ones() as usize;
+    let border = (size1 - 1).checked_shr(bits_len((size1 - 1) ^ (size2 - 1)) as u32).unwrap_or(0).count_ones() as usize;
     let expected = inner + border + usize::from(!whole);
     if proof.len() != expected {
         return Err(MerkleError::WrongProofLength { expected, got: proof.len() });
@@ -437,6 +438,16 @@ mod tests {
             }
         }
         assert_eq!(Frontier::default().root(), root(&[]));
+    }
+
+    #[test]
+    fn trees_past_2_63_leaves_are_refused_not_a_panic() {
+        let h = Hash32([1; 32]);
+        let size = (1u64 << 63) + 5;
+        assert!(verify_inclusion(&h, 0, size, &[h; 3], &h).is_err());
+        assert!(verify_inclusion(&h, size - 1, size, &[h; 64], &h).is_err());
+        assert!(verify_consistency(1, size, &[h; 64], &h, &h).is_err());
+        assert!(verify_consistency(size - 2, size, &[h; 3], &h, &h).is_err());
     }
 
     fn flip(h: &mut Hash32, bit: usize) {
