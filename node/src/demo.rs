@@ -95,12 +95,35 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     print!("{}", render::trail_text(&outcome.trail));
     println!();
+    let eu = nodes.iter().find(|n| n.code == "EU").expect("an EU node");
+    let bundle_path = args.dir.join("bundle.json");
+    let roster_path = eu.data.join(layout::ROSTER);
+    let (url, lot, path, roster) =
+        (format!("http://{}", eu.http), outcome.indian_lot.clone(), bundle_path.clone(), roster_path.clone());
+    let verdict = tokio::task::spawn_blocking(move || export_and_verify(&url, &lot, &path, &roster)).await?;
+    match verdict {
+        Ok(text) => {
+            println!("Its bundle, exported at the EU node to {}, then checked offline", bundle_path.display());
+            println!("with nothing but the roster (signatures, Merkle proofs, witnesses, rules R4-R8):");
+            println!();
+            print!("{text}");
+            println!();
+        }
+        Err(e) => println!("Exporting the bundle failed: {e:#}
+"),
+    }
     let first = &nodes[0];
     println!("The nodes keep serving. Try:");
     println!("  export KP_NODE=http://{} KP_COOKIE={}", first.http, first.data.join(layout::COOKIE).display());
     println!("  cargo run --release -p kp-client --bin kp -- trail lot IN {} --dot", outcome.indian_lot);
     println!("  cargo run --release -p kp-client --bin kp -- cert show CF-000001");
     println!("  cargo run --release -p kp-client --bin kp -- zones --participant CF");
+    println!("  cargo run --release -p kp-client --bin kp -- checkpoints CF");
+    println!(
+        "  cargo run --release -p kp-client --bin kp -- verify {} --roster {}",
+        bundle_path.display(),
+        roster_path.display()
+    );
     println!("Licensee keys are in {}; node logs in each node's kp-node.log.", args.dir.join("licensees").display());
     if !args.exit {
         println!("Press Ctrl-C to stop.");
@@ -108,6 +131,38 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     stop(children).await;
     Ok(())
+}
+
+/// Export the bundle of a lot at one node, waiting for its logs' newest
+/// entries to be witnessed, save it, and verify the saved bytes offline.
+fn export_and_verify(url: &str, lot: &str, path: &Path, roster: &Path) -> anyhow::Result<String> {
+    let client = Client::new(url);
+    let subject = Subject::Lot { participant: "IN".into(), lot: lot.into() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let bytes = loop {
+        match client.bundle(&subject) {
+            Err(ClientError::Api { error, .. })
+                if error.code == "bundle.unwitnessed" && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            other => break other?,
+        }
+    };
+    std::fs::write(path, &bytes)?;
+    let roster = node::read_roster(roster)?;
+    let saved = std::fs::read(path)?;
+    let opts = kp_schemas::bundle::VerifyOptions {
+        quorum: kp_schemas::checkpoint::DEFAULT_QUORUM,
+        today: crate::clock::today(),
+    };
+    let mut report = kp_schemas::bundle::verify(&saved, &roster, &opts);
+    if !report.valid {
+        bail!("the bundle does not verify:\n{}", render::bundle_report_text(&report));
+    }
+    // The trail was printed just above.
+    report.trail = None;
+    Ok(render::bundle_report_text(&report))
 }
 
 async fn stop(children: Vec<tokio::process::Child>) {
