@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// The `format` field of every bundle this version writes.
 pub const FORMAT: &str = "kpledger-bundle/1";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub format: String,
@@ -37,7 +37,7 @@ pub struct Bundle {
     pub entries: Vec<BundleEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleCheckpoint {
     /// Signed checkpoint wire bytes.
@@ -45,7 +45,7 @@ pub struct BundleCheckpoint {
     pub cosignatures: Vec<Cosignature>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleEntry {
     /// Entry wire bytes; its leaf index is `seq - 1`.
