@@ -82,11 +82,15 @@ pub struct Outcome {
     pub frauds: Vec<(PublicKey, Fraud)>,
 }
 
+/// A checkpoint of a log longer than this node's copy, with the
+/// cosignatures it came with.
+type Waiting = (SignedCheckpoint, Vec<Cosignature>);
+
 pub struct Witness {
     ledger: Arc<Ledger>,
     keys: Keyring,
     cfg: CheckpointConfig,
-    waiting: Mutex<BTreeMap<(PublicKey, u64), (SignedCheckpoint, Vec<Cosignature>)>>,
+    waiting: Mutex<BTreeMap<(PublicKey, u64), Waiting>>,
     /// Serialises read-modify-write of stored checkpoints.
     lock: Mutex<()>,
 }
@@ -149,8 +153,12 @@ impl Witness {
     }
 
     /// Cosignatures this node adds: one per authority key it holds that
-    /// may witness the log.
+    /// may witness the log. None to a log this node writes (the CF node
+    /// holds the MT-CF monitor's key, say): a writer is not its own witness.
     fn own_cosignatures(&self, cp: &SignedCheckpoint, have: &[Cosignature]) -> Vec<Cosignature> {
+        if self.keys.get(&cp.checkpoint().log).is_some() {
+            return Vec::new();
+        }
         let net = self.ledger.network();
         self.keys
             .all()
