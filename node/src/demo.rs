@@ -109,8 +109,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             print!("{text}");
             println!();
         }
-        Err(e) => println!("Exporting the bundle failed: {e:#}
-"),
+        Err(e) => println!("Exporting the bundle failed: {e:#}\n"),
     }
     let first = &nodes[0];
     println!("The nodes keep serving. Try:");
