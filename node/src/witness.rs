@@ -25,6 +25,9 @@ use std::time::Duration;
 /// entries arrive. Beyond this many the oldest are dropped: their writers
 /// sign newer ones.
 const MAX_WAITING: usize = 1024;
+/// How often each log's newest checkpoint is published again. Longer than
+/// gossipsub's 60 s seen-message cache, which would drop it unchanged.
+const REPEAT_LATEST: Duration = Duration::from_secs(90);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
@@ -288,14 +291,28 @@ impl Witness {
         let log_size = self.ledger.log_size(&c.log)?;
         if c.size > log_size {
             let mut w = self.waiting.lock().expect("waiting lock");
-            if let Some((other, _)) = w.get(&(c.log, c.size))
-                && other.checkpoint().root != c.root
-            {
-                let fraud =
-                    Fraud::SplitView { first: HexBytes(other.bytes().to_vec()), second: HexBytes(cp.into_bytes()) };
-                out.frauds.push((c.log, fraud.clone()));
-                out.publish.push(CheckpointGossip::Fraud(fraud));
-                return Ok(Verdict::Reject);
+            if let Some((other, have)) = w.get_mut(&(c.log, c.size)) {
+                if other.checkpoint().root != c.root {
+                    let fraud =
+                        Fraud::SplitView { first: HexBytes(other.bytes().to_vec()), second: HexBytes(cp.into_bytes()) };
+                    out.frauds.push((c.log, fraud.clone()));
+                    out.publish.push(CheckpointGossip::Fraud(fraud));
+                    return Ok(Verdict::Reject);
+                }
+                if *other != cp {
+                    // As for a stored checkpoint: the first is the one
+                    // witnesses gather on.
+                    return Ok(Verdict::Ignore);
+                }
+                // Keep every cosignature heard while waiting: each witness
+                // publishes its own once, so one dropped here is not heard again.
+                let before = have.len();
+                for s in cosigs {
+                    if !have.iter().any(|x| x.witness == s.witness) {
+                        have.push(s);
+                    }
+                }
+                return Ok(if have.len() > before { Verdict::Accept } else { Verdict::Ignore });
             }
             w.insert((c.log, c.size), (cp, cosigs));
             while w.len() > MAX_WAITING {
@@ -405,10 +422,26 @@ pub async fn run(
 ) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_repeat = std::time::Instant::now();
     loop {
         tick.tick().await;
         let w2 = w.clone();
-        let out = match tokio::task::spawn_blocking(move || w2.tick(crate::clock::now_ms())).await {
+        // Gossip reaches only the nodes up at the time: now and then each
+        // log's newest checkpoint goes out again with every cosignature
+        // known here, for nodes that were down or joined since.
+        let repeat = last_repeat.elapsed() >= REPEAT_LATEST;
+        if repeat {
+            last_repeat = std::time::Instant::now();
+        }
+        let out = match tokio::task::spawn_blocking(move || {
+            let mut out = w2.tick(crate::clock::now_ms())?;
+            if repeat {
+                out.publish.extend(latest_per_log(&w2)?.into_values().map(|s| s.gossip()));
+            }
+            Ok::<_, StoreError>(out)
+        })
+        .await
+        {
             Ok(Ok(out)) => out,
             Ok(Err(e)) => {
                 tracing::error!("checkpoint tick: {e}");
