@@ -70,6 +70,8 @@ pub struct Node {
     pub port: u16,
     /// Where the node listens for peers; a free port unless the roster fixes one.
     pub p2p_listen: String,
+    /// Extra arguments to `kp-node run`, kept for restarts.
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -81,7 +83,19 @@ impl Node {
 
     /// Start with a given HTTP port and peer-to-peer listen address.
     pub fn start_with(data: &Path, port: u16, p2p_listen: &str) -> Node {
-        let mut n = Node { data: data.to_path_buf(), port, p2p_listen: p2p_listen.to_string(), child: None };
+        Self::start_with_args(data, port, p2p_listen, &[])
+    }
+
+    /// As [`Node::start_with`], with extra `kp-node run` arguments (for
+    /// example `--checkpoint-secs 1`), passed again on every restart.
+    pub fn start_with_args(data: &Path, port: u16, p2p_listen: &str, args: &[&str]) -> Node {
+        let mut n = Node {
+            data: data.to_path_buf(),
+            port,
+            p2p_listen: p2p_listen.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            child: None,
+        };
         n.spawn();
         n
     }
@@ -92,6 +106,7 @@ impl Node {
             .arg(&self.data)
             .args(["--http", &format!("127.0.0.1:{}", self.port)])
             .args(["--p2p-listen", &self.p2p_listen])
+            .args(&self.args)
             .env("KP_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
