@@ -380,9 +380,16 @@ impl Witness {
 /// Handle one gossip message: judge it off the async threads, then give
 /// any fraud to the writer. Returns the verdict and what to publish.
 pub async fn handle(w: Arc<Witness>, writer: WriterHandle, msg: CheckpointGossip) -> (Verdict, Vec<CheckpointGossip>) {
+    let incoming = msg.clone();
     let r = tokio::task::spawn_blocking(move || w.receive(msg)).await;
     match r {
-        Ok(Ok((verdict, out))) => (verdict, settle(&writer, out).await),
+        Ok(Ok((verdict, out))) => {
+            // Evidence that came in is forwarded by gossipsub itself;
+            // publishing the same bytes again would only be refused.
+            let mut publish = settle(&writer, out).await;
+            publish.retain(|m| *m != incoming);
+            (verdict, publish)
+        }
         Ok(Err(e)) => {
             tracing::error!("checkpoint handling: {e}");
             (Verdict::Ignore, vec![])

@@ -148,17 +148,23 @@ impl Cosignature {
     }
 }
 
-/// Who may witness a log: every participant authority except the log's own.
-/// Returns the witness's participant code.
+/// Who may witness a log: a participant authority independent of its
+/// writer. That excludes the log's own participant, and for a monitor's log
+/// the participants it monitors and those whose node runs it (as the roster
+/// says): their word about that log is not a second opinion. Returns the
+/// witness's participant code.
 pub fn witness_code<'a>(net: &'a NetworkState, log: &PublicKey, witness: &PublicKey) -> Option<&'a str> {
-    let own = match net.role_of(log) {
-        Some(AuthorRole::Authority(p)) => Some(p.participant.code.as_str()),
-        _ => None,
+    let Some(AuthorRole::Authority(w)) = net.role_of(witness) else { return None };
+    let p = &w.participant;
+    let independent = match net.role_of(log) {
+        Some(AuthorRole::Authority(own)) => own.participant.code != p.code,
+        Some(AuthorRole::Monitor(m)) => {
+            !m.scope.contains(&p.code) && !p.nodes.iter().any(|n| m.nodes.iter().any(|x| x.peer_id == n.peer_id))
+        }
+        Some(AuthorRole::Chair) => true,
+        None => false,
     };
-    match net.role_of(witness) {
-        Some(AuthorRole::Authority(p)) if Some(p.participant.code.as_str()) != own => Some(&p.participant.code),
-        _ => None,
-    }
+    independent.then_some(p.code.as_str())
 }
 
 /// The participants whose valid cosignatures a checkpoint carries, each
@@ -308,6 +314,42 @@ mod tests {
             signature: SignatureBytes(a.bytes()[a.bytes().len() - 64..].try_into().unwrap()),
         };
         assert!(as_cp.verify(&a).is_err());
+    }
+
+    #[test]
+    fn witnesses_are_independent_of_the_writer() {
+        use crate::model::{Monitor, NodeInfo, Participant, Roster};
+        let k = |i: u8| Keypair::from_seed([i; 32]).public();
+        let node = |id: &str| NodeInfo { peer_id: id.into(), addrs: vec![] };
+        let p = |code: &str, i: u8, nodes: Vec<NodeInfo>| Participant {
+            code: code.into(),
+            name: code.into(),
+            authority: k(i),
+            zone_regime: false,
+            nodes,
+        };
+        let roster = Roster {
+            network: "net".into(),
+            version: 1,
+            chair: k(1),
+            participants: vec![p("CF", 2, vec![node("a")]), p("BW", 3, vec![node("b")]), p("EU", 4, vec![node("c")])],
+            monitors: vec![
+                Monitor { id: "MT-CF".into(), name: "m".into(), key: k(5), scope: vec!["CF".into()], nodes: vec![] },
+                Monitor { id: "MT-X".into(), name: "x".into(), key: k(6), scope: vec![], nodes: vec![node("b")] },
+            ],
+            observers: vec![],
+        };
+        let net = NetworkState::from_roster(&roster, Hash32::ZERO);
+        let codes =
+            |log: PublicKey| -> Vec<Option<&str>> { (1..=6).map(|i| witness_code(&net, &log, &k(i))).collect() };
+        // Only authorities witness; never of their own log.
+        assert_eq!(codes(k(2)), vec![None, None, Some("BW"), Some("EU"), None, None]);
+        // A monitor's log: not by the participants it monitors, nor by one
+        // whose node runs it.
+        assert_eq!(codes(k(5)), vec![None, None, Some("BW"), Some("EU"), None, None]);
+        assert_eq!(codes(k(6)), vec![None, Some("CF"), None, Some("EU"), None, None]);
+        assert_eq!(codes(k(1)), vec![None, Some("CF"), Some("BW"), Some("EU"), None, None]);
+        assert_eq!(codes(k(9)), vec![None; 6], "no one witnesses a key outside the roster");
     }
 
     #[test]

@@ -130,7 +130,10 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
         };
     }
     if head.as_ref().is_some_and(|h| h.frozen) {
-        return refuse("R3.log_frozen", "this log is frozen after equivocation");
+        return refuse(
+            "R3.log_frozen",
+            "this log is frozen: its writer equivocated or signed a false checkpoint (see the evidence)",
+        );
     }
     if e.seq > next {
         return refuse(codes::GAP, format!("entry {} arrived before entry {next} of its log", e.seq));

@@ -43,8 +43,16 @@ fn author_key(author: &PublicKey) -> Keypair {
 }
 
 /// Participant authorities other than the log's own participant.
+/// The authorities independent of a log's writer: not its own, and for the
+/// monitor's log not CF, the participant it monitors.
 fn other_authorities(log: &PublicKey) -> Vec<Keypair> {
-    PARTICIPANTS.iter().map(|(code, _, _)| authority_key(code)).filter(|k| k.public() != *log).collect()
+    let monitored = *log == monitor_key().public();
+    PARTICIPANTS
+        .iter()
+        .filter(|(code, _, _)| !(monitored && *code == "CF"))
+        .map(|(code, _, _)| authority_key(code))
+        .filter(|k| k.public() != *log)
+        .collect()
 }
 
 /// Writes a bundle the way a node would: the chosen entries in acceptance
