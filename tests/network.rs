@@ -88,58 +88,6 @@ impl Net {
     }
 }
 
-/// Wait until `node` is connected to at least `n` peers.
-fn wait_peers(code: &str, node: &Node, n: usize) {
-    wait_for(&format!("the {code} node connected to {n} peers"), Duration::from_secs(60), |last| {
-        let p = node.client().peers().ok()?;
-        *last = format!("{:?}", p.connected);
-        (p.connected.len() >= n).then_some(())
-    })
-}
-
-/// `(author, seq, hash, frozen)` of every log at a node, sorted.
-type Heads = Vec<(PublicKey, u64, Hash32, bool)>;
-
-fn heads(c: &Client) -> Result<Heads, ClientError> {
-    let mut h: Heads = c.logs()?.into_iter().map(|h| (h.author, h.head.seq, h.head.hash, h.head.frozen)).collect();
-    h.sort();
-    Ok(h)
-}
-
-/// Wait until every node holds the same heads; return them.
-#[track_caller]
-fn converged(nodes: &[(&str, &Node)], timeout: Duration) -> Heads {
-    converged_but(nodes, None, timeout)
-}
-
-/// As [`converged`], but of `frozen`'s log only the position is compared:
-/// which entry of an equivocating pair a node keeps in the log, and which as
-/// evidence, depends on the order in which the two reached it.
-#[track_caller]
-fn converged_but(nodes: &[(&str, &Node)], frozen: Option<&PublicKey>, timeout: Duration) -> Heads {
-    wait_for("every node holding the same heads", timeout, |last| {
-        let mut all = Vec::new();
-        last.clear();
-        for (code, n) in nodes {
-            match heads(&n.client()) {
-                Ok(mut h) => {
-                    for x in h.iter_mut().filter(|x| Some(&x.0) == frozen) {
-                        x.2 = Hash32::ZERO;
-                    }
-                    let total: u64 = h.iter().map(|x| x.1).sum();
-                    last.push_str(&format!("{code}: {} logs, {total} entries; ", h.len()));
-                    all.push(h);
-                }
-                Err(e) => {
-                    last.push_str(&format!("{code}: {e}; "));
-                    return None;
-                }
-            }
-        }
-        all.windows(2).all(|w| w[0] == w[1]).then(|| all.swap_remove(0))
-    })
-}
-
 /// The hash of every entry a node holds, read log by log.
 fn all_hashes(c: &Client) -> HashSet<Hash32> {
     let mut out = HashSet::new();
@@ -553,139 +501,16 @@ fn a_late_joiner_syncs_100_000_entries() {
     );
 }
 
-/// A libp2p peer run by the test: the node's transport and gossip, publishing
-/// whatever it is handed, valid or not.
-struct TestPeer {
-    cmds: Option<tokio::sync::mpsc::UnboundedSender<Publish>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-type Publish = (Vec<u8>, std::sync::mpsc::Sender<Result<(), String>>);
-
-impl TestPeer {
-    /// Dial every address (each ending in `/p2p/<peer id>`) and wait until
-    /// each node there has announced its subscription to the entries topic.
-    /// The error tells how a node refused; it starts with `timeout` if none
-    /// answered either way.
-    fn connect(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -> Result<TestPeer, String> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (cmds, rx) = tokio::sync::mpsc::unbounded_channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(Self::run(key, addrs, ready_tx, rx));
-        });
-        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread) };
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(peer),
-            // Dropping the peer stops its thread.
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err("the test peer's thread ended".into()),
-        }
-    }
-
-    async fn run(
-        key: libp2p::identity::Keypair,
-        addrs: Vec<libp2p::Multiaddr>,
-        ready_tx: std::sync::mpsc::Sender<Result<(), String>>,
-        mut rx: tokio::sync::mpsc::UnboundedReceiver<Publish>,
-    ) {
-        use futures::StreamExt;
-        use libp2p::swarm::SwarmEvent;
-        use libp2p::{gossipsub, multiaddr::Protocol, noise, tcp, yamux};
-        let topic = gossipsub::IdentTopic::new(kp_schemas::wire::entries_topic(NETWORK));
-        let cfg = gossipsub::ConfigBuilder::default()
-            .validation_mode(gossipsub::ValidationMode::Strict)
-            // Room to send what the nodes must refuse for its size.
-            .max_transmit_size(1 << 20)
-            .heartbeat_interval(Duration::from_millis(500))
-            .build()
-            .unwrap();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-            .unwrap()
-            .with_behaviour(|k| {
-                gossipsub::Behaviour::<gossipsub::IdentityTransform>::new(
-                    gossipsub::MessageAuthenticity::Signed(k.clone()),
-                    cfg,
-                )
-                .expect("gossipsub")
-            })
-            .unwrap()
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-            .build();
-        swarm.behaviour_mut().subscribe(&topic).unwrap();
-        let mut waiting: HashSet<libp2p::PeerId> = addrs
-            .iter()
-            .filter_map(|a| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }))
-            .collect();
-        let mut ready = Some(ready_tx);
-        for a in addrs {
-            if let Err(e) = swarm.dial(a.clone()) {
-                let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
-            }
-        }
-        let deadline = tokio::time::sleep(Duration::from_secs(15));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                ev = swarm.select_next_some() => {
-                    let outcome = match ev {
-                        SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) => {
-                            waiting.remove(&peer_id);
-                            waiting.is_empty().then_some(Ok(()))
-                        }
-                        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
-                            Some(Err(format!("connection to {peer_id} closed: {cause:?}")))
-                        }
-                        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                            Some(Err(format!("dial of {peer_id:?} failed: {error}")))
-                        }
-                        _ => None,
-                    };
-                    if let Some(o) = outcome {
-                        let _ = ready.take().map(|r| r.send(o));
-                    }
-                }
-                cmd = rx.recv() => match cmd {
-                    Some((bytes, reply)) => {
-                        let r = swarm.behaviour_mut().publish(topic.clone(), bytes);
-                        let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
-                    }
-                    None => return,
-                },
-                _ = &mut deadline, if ready.is_some() => {
-                    let _ = ready.take().map(|r| r.send(Err("timeout: no node answered".into())));
-                }
-            }
-        }
-    }
-
-    fn publish(&self, bytes: Vec<u8>) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.cmds.as_ref().expect("an open peer").send((bytes, tx)).unwrap();
-        rx.recv().unwrap().expect("gossip publish");
-    }
-
-    fn close(&mut self) {
-        self.cmds = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for TestPeer {
-    fn drop(&mut self) {
-        self.close();
-    }
+/// The test's peer on the entries topic, with room to send what the nodes
+/// must refuse for its size.
+fn entries_peer(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -> Result<TestPeer, String> {
+    TestPeer::connect(key, addrs, &kp_schemas::wire::entries_topic(NETWORK), Some(1 << 20))
 }
 
 impl Net {
     /// Where to dial a node: its listen address and peer id.
     fn addr(&self, code: &str) -> libp2p::Multiaddr {
-        let n = self.node(code);
-        format!("{}/p2p/{}", n.p2p_listen, kp_node::node::peer_id(&n.data).unwrap()).parse().unwrap()
+        self.node(code).p2p_addr()
     }
 
     /// The next entry of `key`'s log as `code`'s node sees it, with `body`.
@@ -717,25 +542,14 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     let t0 = Instant::now();
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let observer_id = observer.public().to_peer_id().to_string();
-    let id = observer_id.clone();
-    let net = Net::five_with(move |dir, plan| {
-        // The chair lists the test's peer as an observer: it may connect.
-        let chair = kp_client::keyfile::load(&dir.join("chair.json")).unwrap();
-        let path = |n: &DemoNode| n.data.join(kp_node::node::layout::ROSTER);
-        let signed: SignedRoster = serde_json::from_str(&std::fs::read_to_string(path(&plan[0])).unwrap()).unwrap();
-        let mut roster = signed.roster;
-        roster.observers.push(NodeInfo { peer_id: id, addrs: vec![] });
-        let signed = kp_schemas::roster::sign(roster, &chair);
-        for n in plan {
-            std::fs::write(path(n), serde_json::to_string_pretty(&signed).unwrap()).unwrap();
-        }
-    });
+    // The chair lists the test's peer as an observer: it may connect.
+    let net = Net::five_with(listing_observer(observer_id.clone()));
     net.register("BW", &seeded(0xB0, 0).public(), vec![Role::Trader]);
     net.register("AE", &seeded(0xAE, 0).public(), vec![Role::Trader]);
     converged(&net.all(), Duration::from_secs(30));
 
     let targets = ["AE", "IN"];
-    let peer = TestPeer::connect(observer, targets.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
+    let peer = entries_peer(observer, targets.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
     for c in targets {
         assert!(net.client(c).peers().unwrap().connected.contains(&observer_id), "{c} does not list the observer");
     }
@@ -846,7 +660,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     let rogue = libp2p::identity::Keypair::generate_ed25519();
     let rogue_id = rogue.public().to_peer_id().to_string();
     let t = Instant::now();
-    let refusal = match TestPeer::connect(rogue, vec![net.addr("CF")]) {
+    let refusal = match entries_peer(rogue, vec![net.addr("CF")]) {
         Ok(_) => panic!("a peer outside the roster connected and saw the topic"),
         Err(e) => e,
     };

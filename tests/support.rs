@@ -1,6 +1,11 @@
 //! Helpers for the end-to-end tests: real `kp-node` processes on loopback,
 //! driven by the real `kp` binary.
 
+use kp_client::{Client, ClientError};
+use kp_node::demo::DemoNode;
+use kp_schemas::model::{NodeInfo, SignedRoster};
+use kp_schemas::{Hash32, PublicKey};
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -138,6 +143,11 @@ impl Node {
         self.data.join(".cookie")
     }
 
+    /// Where to dial the node: its listen address and peer id.
+    pub fn p2p_addr(&self) -> libp2p::Multiaddr {
+        format!("{}/p2p/{}", self.p2p_listen, kp_node::node::peer_id(&self.data).unwrap()).parse().unwrap()
+    }
+
     pub fn client(&self) -> kp_client::Client {
         let c = kp_client::Client::with_timeout(self.url(), Duration::from_secs(30));
         match std::fs::read_to_string(self.cookie_path()) {
@@ -227,4 +237,212 @@ pub fn refused(o: Output, code: &str) {
 /// Public key hex from a key file.
 pub fn public_key(path: &Path) -> String {
     kp_client::keyfile::load_public(path).expect("key file").to_hex()
+}
+
+/// Wait until `node` is connected to at least `n` peers.
+pub fn wait_peers(code: &str, node: &Node, n: usize) {
+    wait_for(&format!("the {code} node connected to {n} peers"), Duration::from_secs(60), |last| {
+        let p = node.client().peers().ok()?;
+        *last = format!("{:?}", p.connected);
+        (p.connected.len() >= n).then_some(())
+    })
+}
+
+/// `(author, seq, hash, frozen)` of every log at a node, sorted.
+pub type Heads = Vec<(PublicKey, u64, Hash32, bool)>;
+
+pub fn heads(c: &Client) -> Result<Heads, ClientError> {
+    let mut h: Heads = c.logs()?.into_iter().map(|h| (h.author, h.head.seq, h.head.hash, h.head.frozen)).collect();
+    h.sort();
+    Ok(h)
+}
+
+/// Wait until every node holds the same heads; return them.
+#[track_caller]
+pub fn converged(nodes: &[(&str, &Node)], timeout: Duration) -> Heads {
+    converged_but(nodes, None, timeout)
+}
+
+/// As [`converged`], but of `frozen`'s log only the position is compared:
+/// which entry of an equivocating pair a node keeps in the log, and which as
+/// evidence, depends on the order in which the two reached it.
+#[track_caller]
+pub fn converged_but(nodes: &[(&str, &Node)], frozen: Option<&PublicKey>, timeout: Duration) -> Heads {
+    wait_for("every node holding the same heads", timeout, |last| {
+        let mut all = Vec::new();
+        last.clear();
+        for (code, n) in nodes {
+            match heads(&n.client()) {
+                Ok(mut h) => {
+                    for x in h.iter_mut().filter(|x| Some(&x.0) == frozen) {
+                        x.2 = Hash32::ZERO;
+                    }
+                    let total: u64 = h.iter().map(|x| x.1).sum();
+                    last.push_str(&format!("{code}: {} logs, {total} entries; ", h.len()));
+                    all.push(h);
+                }
+                Err(e) => {
+                    last.push_str(&format!("{code}: {e}; "));
+                    return None;
+                }
+            }
+        }
+        all.windows(2).all(|w| w[0] == w[1]).then(|| all.swap_remove(0))
+    })
+}
+
+/// A folder tweak for `kp_node::demo::prepare_network`, made before any node
+/// starts: the chair lists the test's peer as an observer, so that it may
+/// connect.
+pub fn listing_observer(peer_id: String) -> impl FnOnce(&Path, &[DemoNode]) {
+    move |dir, plan| {
+        let chair = kp_client::keyfile::load(&dir.join("chair.json")).unwrap();
+        let path = |n: &DemoNode| n.data.join(kp_node::node::layout::ROSTER);
+        let signed: SignedRoster = serde_json::from_str(&std::fs::read_to_string(path(&plan[0])).unwrap()).unwrap();
+        let mut roster = signed.roster;
+        roster.observers.push(NodeInfo { peer_id, addrs: vec![] });
+        let signed = kp_schemas::roster::sign(roster, &chair);
+        for n in plan {
+            std::fs::write(path(n), serde_json::to_string_pretty(&signed).unwrap()).unwrap();
+        }
+    }
+}
+
+/// A libp2p peer run by the test: the node's transport and gossip on one
+/// topic, publishing whatever it is handed, valid or not.
+pub struct TestPeer {
+    cmds: Option<tokio::sync::mpsc::UnboundedSender<Publish>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Publish = (Vec<u8>, std::sync::mpsc::Sender<Result<(), String>>);
+
+impl TestPeer {
+    /// Dial every address (each ending in `/p2p/<peer id>`) and wait until
+    /// each node there has announced its subscription to `topic`, the one
+    /// topic the peer subscribes and publishes to. `max_transmit_size`, if
+    /// given, replaces gossipsub's default bound on a message.
+    /// The error tells how a node refused; it starts with `timeout` if none
+    /// answered either way.
+    pub fn connect(
+        key: libp2p::identity::Keypair,
+        addrs: Vec<libp2p::Multiaddr>,
+        topic: &str,
+        max_transmit_size: Option<usize>,
+    ) -> Result<TestPeer, String> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (cmds, rx) = tokio::sync::mpsc::unbounded_channel();
+        let topic = topic.to_string();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(Self::run(key, addrs, topic, max_transmit_size, ready_tx, rx));
+        });
+        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread) };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(peer),
+            // Dropping the peer stops its thread.
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the test peer's thread ended".into()),
+        }
+    }
+
+    async fn run(
+        key: libp2p::identity::Keypair,
+        addrs: Vec<libp2p::Multiaddr>,
+        topic: String,
+        max_transmit_size: Option<usize>,
+        ready_tx: std::sync::mpsc::Sender<Result<(), String>>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Publish>,
+    ) {
+        use futures::StreamExt;
+        use libp2p::swarm::SwarmEvent;
+        use libp2p::{gossipsub, multiaddr::Protocol, noise, tcp, yamux};
+        let topic = gossipsub::IdentTopic::new(topic);
+        let mut cfg = gossipsub::ConfigBuilder::default();
+        cfg.validation_mode(gossipsub::ValidationMode::Strict).heartbeat_interval(Duration::from_millis(500));
+        if let Some(max) = max_transmit_size {
+            cfg.max_transmit_size(max);
+        }
+        let cfg = cfg.build().unwrap();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .unwrap()
+            .with_behaviour(|k| {
+                gossipsub::Behaviour::<gossipsub::IdentityTransform>::new(
+                    gossipsub::MessageAuthenticity::Signed(k.clone()),
+                    cfg,
+                )
+                .expect("gossipsub")
+            })
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+        swarm.behaviour_mut().subscribe(&topic).unwrap();
+        let mut waiting: HashSet<libp2p::PeerId> = addrs
+            .iter()
+            .filter_map(|a| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }))
+            .collect();
+        let mut ready = Some(ready_tx);
+        for a in addrs {
+            if let Err(e) = swarm.dial(a.clone()) {
+                let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
+            }
+        }
+        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                ev = swarm.select_next_some() => {
+                    let outcome = match ev {
+                        // A node announces every topic it subscribes to;
+                        // only `topic` makes it ready to hear the peer.
+                        SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, topic: t, .. })
+                            if t == topic.hash() =>
+                        {
+                            waiting.remove(&peer_id);
+                            waiting.is_empty().then_some(Ok(()))
+                        }
+                        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                            Some(Err(format!("connection to {peer_id} closed: {cause:?}")))
+                        }
+                        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                            Some(Err(format!("dial of {peer_id:?} failed: {error}")))
+                        }
+                        _ => None,
+                    };
+                    if let Some(o) = outcome {
+                        let _ = ready.take().map(|r| r.send(o));
+                    }
+                }
+                cmd = rx.recv() => match cmd {
+                    Some((bytes, reply)) => {
+                        let r = swarm.behaviour_mut().publish(topic.clone(), bytes);
+                        let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+                    }
+                    None => return,
+                },
+                _ = &mut deadline, if ready.is_some() => {
+                    let _ = ready.take().map(|r| r.send(Err("timeout: no node answered".into())));
+                }
+            }
+        }
+    }
+
+    /// Publish `bytes` on the peer's topic; panics if gossipsub refuses.
+    pub fn publish(&self, bytes: Vec<u8>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.cmds.as_ref().expect("an open peer").send((bytes, tx)).unwrap();
+        rx.recv().unwrap().expect("gossip publish");
+    }
+}
+
+impl Drop for TestPeer {
+    fn drop(&mut self) {
+        // Closing the command channel ends the peer's loop.
+        self.cmds = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -12,6 +12,7 @@ use kp_node::demo::{self, Clients, DemoNode, Licensees};
 use kp_schemas::api::{CheckpointView, ConsistencyProof, FraudView, HeadView, InclusionProof};
 use kp_schemas::bundle::Report;
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, FraudClaim, SignedCheckpoint};
+use kp_schemas::encoding::encode;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry, merkle};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -107,8 +108,7 @@ impl Net {
 
     /// Where to dial a node: its listen address and peer id.
     fn addr(&self, code: &str) -> libp2p::Multiaddr {
-        let n = self.node(code);
-        format!("{}/p2p/{}", n.p2p_listen, kp_node::node::peer_id(&n.data).unwrap()).parse().unwrap()
+        self.node(code).p2p_addr()
     }
 
     fn register(&self, code: &str, key: &PublicKey) -> kp_schemas::api::Submitted {
@@ -141,47 +141,6 @@ impl Net {
             .map(|p| p.code.clone())
             .collect()
     }
-}
-
-/// Wait until `node` is connected to at least `n` peers.
-fn wait_peers(code: &str, node: &Node, n: usize) {
-    wait_for(&format!("the {code} node connected to {n} peers"), Duration::from_secs(60), |last| {
-        let p = node.client().peers().ok()?;
-        *last = format!("{:?}", p.connected);
-        (p.connected.len() >= n).then_some(())
-    })
-}
-
-/// `(author, seq, hash, frozen)` of every log at a node, sorted.
-type Heads = Vec<(PublicKey, u64, Hash32, bool)>;
-
-fn heads(c: &Client) -> Result<Heads, ClientError> {
-    let mut h: Heads = c.logs()?.into_iter().map(|h| (h.author, h.head.seq, h.head.hash, h.head.frozen)).collect();
-    h.sort();
-    Ok(h)
-}
-
-/// Wait until every node holds the same heads; return them.
-#[track_caller]
-fn converged(nodes: &[(&str, &Node)], timeout: Duration) -> Heads {
-    wait_for("every node holding the same heads", timeout, |last| {
-        let mut all = Vec::new();
-        last.clear();
-        for (code, n) in nodes {
-            match heads(&n.client()) {
-                Ok(h) => {
-                    let total: u64 = h.iter().map(|x| x.1).sum();
-                    last.push_str(&format!("{code}: {} logs, {total} entries; ", h.len()));
-                    all.push(h);
-                }
-                Err(e) => {
-                    last.push_str(&format!("{code}: {e}; "));
-                    return None;
-                }
-            }
-        }
-        all.windows(2).all(|w| w[0] == w[1]).then(|| all.swap_remove(0))
-    })
 }
 
 /// Every log at every node: its head and newest checkpoint.
@@ -437,126 +396,10 @@ fn checkpoints_are_witnessed_by_the_quorum() {
 
 // ------------------------------------------------------------------ test 2
 
-/// A libp2p peer run by the test, listed in the roster as an observer: it
-/// publishes whatever it is handed on the checkpoint topic.
-struct TestPeer {
-    cmds: Option<tokio::sync::mpsc::UnboundedSender<Publish>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-type Publish = (Vec<u8>, std::sync::mpsc::Sender<Result<(), String>>);
-
-impl TestPeer {
-    /// Dial every address (each ending in `/p2p/<peer id>`) and wait until
-    /// each node there has announced its subscription to the checkpoint topic.
-    fn connect(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -> Result<TestPeer, String> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (cmds, rx) = tokio::sync::mpsc::unbounded_channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(Self::run(key, addrs, ready_tx, rx));
-        });
-        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread) };
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(peer),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err("the test peer's thread ended".into()),
-        }
-    }
-
-    async fn run(
-        key: libp2p::identity::Keypair,
-        addrs: Vec<libp2p::Multiaddr>,
-        ready_tx: std::sync::mpsc::Sender<Result<(), String>>,
-        mut rx: tokio::sync::mpsc::UnboundedReceiver<Publish>,
-    ) {
-        use futures::StreamExt;
-        use libp2p::swarm::SwarmEvent;
-        use libp2p::{gossipsub, multiaddr::Protocol, noise, tcp, yamux};
-        let topic = gossipsub::IdentTopic::new(kp_schemas::wire::checkpoints_topic(NETWORK));
-        let cfg = gossipsub::ConfigBuilder::default()
-            .validation_mode(gossipsub::ValidationMode::Strict)
-            .heartbeat_interval(Duration::from_millis(500))
-            .build()
-            .unwrap();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-            .unwrap()
-            .with_behaviour(|k| {
-                gossipsub::Behaviour::<gossipsub::IdentityTransform>::new(
-                    gossipsub::MessageAuthenticity::Signed(k.clone()),
-                    cfg,
-                )
-                .expect("gossipsub")
-            })
-            .unwrap()
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-            .build();
-        swarm.behaviour_mut().subscribe(&topic).unwrap();
-        let mut waiting: HashSet<libp2p::PeerId> = addrs
-            .iter()
-            .filter_map(|a| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }))
-            .collect();
-        let mut ready = Some(ready_tx);
-        for a in addrs {
-            if let Err(e) = swarm.dial(a.clone()) {
-                let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
-            }
-        }
-        let deadline = tokio::time::sleep(Duration::from_secs(15));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                ev = swarm.select_next_some() => {
-                    let outcome = match ev {
-                        SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, topic: t, .. })
-                            if t == topic.hash() =>
-                        {
-                            waiting.remove(&peer_id);
-                            waiting.is_empty().then_some(Ok(()))
-                        }
-                        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
-                            Some(Err(format!("connection to {peer_id} closed: {cause:?}")))
-                        }
-                        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                            Some(Err(format!("dial of {peer_id:?} failed: {error}")))
-                        }
-                        _ => None,
-                    };
-                    if let Some(o) = outcome {
-                        let _ = ready.take().map(|r| r.send(o));
-                    }
-                }
-                cmd = rx.recv() => match cmd {
-                    Some((bytes, reply)) => {
-                        let r = swarm.behaviour_mut().publish(topic.clone(), bytes);
-                        let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
-                    }
-                    None => return,
-                },
-                _ = &mut deadline, if ready.is_some() => {
-                    let _ = ready.take().map(|r| r.send(Err("timeout: no node answered".into())));
-                }
-            }
-        }
-    }
-
-    fn publish(&self, msg: &CheckpointGossip) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let bytes = kp_schemas::encoding::encode(msg);
-        self.cmds.as_ref().expect("an open peer").send((bytes, tx)).unwrap();
-        rx.recv().unwrap().expect("gossip publish");
-    }
-}
-
-impl Drop for TestPeer {
-    fn drop(&mut self) {
-        self.cmds = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// The test's peer on the checkpoint topic; the roster must list it as an
+/// observer (see [`listing_observer`]).
+fn checkpoints_peer(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -> TestPeer {
+    TestPeer::connect(key, addrs, &kp_schemas::wire::checkpoints_topic(NETWORK), None).expect("observer connects")
 }
 
 fn bare(cp: &SignedCheckpoint) -> CheckpointGossip {
@@ -636,22 +479,6 @@ fn frozen_everywhere(net: &Net, writer: &str, log: &Keypair, fraud: &FraudView) 
     }
 }
 
-/// A folder tweak: the chair lists the test's peer as an observer, so that
-/// it may connect.
-fn listing_observer(peer_id: String) -> impl FnOnce(&Path, &[DemoNode]) {
-    move |dir, plan| {
-        let chair = kp_client::keyfile::load(&dir.join("chair.json")).unwrap();
-        let path = |n: &DemoNode| n.data.join(kp_node::node::layout::ROSTER);
-        let signed: SignedRoster = serde_json::from_str(&std::fs::read_to_string(path(&plan[0])).unwrap()).unwrap();
-        let mut roster = signed.roster;
-        roster.observers.push(NodeInfo { peer_id, addrs: vec![] });
-        let signed = kp_schemas::roster::sign(roster, &chair);
-        for n in plan {
-            std::fs::write(path(n), serde_json::to_string_pretty(&signed).unwrap()).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node() {
     let _x = exclusive();
@@ -670,7 +497,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     all_witnessed(&net, &CODES, Duration::from_secs(60));
 
     let targets = ["EU", "IN"];
-    let peer = TestPeer::connect(observer, targets.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
+    let peer = checkpoints_peer(observer, targets.iter().map(|c| net.addr(c)).collect());
 
     // (a) BW's writer signs a root that is not its log's root, at a size
     // where it signed nothing else: a wrong root, which every node holding
@@ -687,7 +514,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     // The root of the log one entry longer: a plausible lie.
     let lie = forge(&bw, size, merkle::root(&leaves[..size as usize + 1]));
     assert_ne!(lie.checkpoint().root, true_root);
-    peer.publish(&bare(&lie));
+    peer.publish(encode(&bare(&lie)));
     let mut wrong_root = None;
     for (code, n) in net.all() {
         let f = fraud_at(code, n, &bw.public(), |f| matches!(f.fraud, Fraud::WrongRoot { .. }));
@@ -715,8 +542,8 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     let ae = net.key("AE", "authority-AE.json");
     let ae_size = net.client("AE").logs().unwrap().into_iter().find(|h| h.author == ae.public()).unwrap().head.seq;
     let (one, two) = (forge(&ae, ae_size + 5, Hash32([1; 32])), forge(&ae, ae_size + 5, Hash32([2; 32])));
-    peer.publish(&bare(&one));
-    peer.publish(&bare(&two));
+    peer.publish(encode(&bare(&one)));
+    peer.publish(encode(&bare(&two)));
     let mut split = None;
     for (code, n) in net.all() {
         let f = fraud_at(code, n, &ae.public(), |f| matches!(f.fraud, Fraud::SplitView { .. }));
@@ -789,13 +616,13 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
         cosignatures: vec![cp.cosign(k)],
     };
     // The checkpoint as its writer sent it, then as EU and IN passed it on.
-    let peer = TestPeer::connect(observer, up.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
+    let peer = checkpoints_peer(observer, up.iter().map(|c| net.addr(c)).collect());
     // The pauses let the nodes judge each message, in this order, while
     // they lack the entry: the verdict below does not depend on them, only
     // whether a node that keeps the last cosignatures it heard, instead of
     // all of them, is caught every time.
     for m in [bare(&cp), with(&eu), with(&inn)] {
-        peer.publish(&m);
+        peer.publish(encode(&m));
         std::thread::sleep(Duration::from_millis(300));
     }
     std::thread::sleep(Duration::from_millis(700));

@@ -73,6 +73,17 @@ fn flip(h: &mut Hash32, bit: usize) {
     h.0[bit / 8] ^= 1 << (bit % 8);
 }
 
+/// Flip one bit, chosen by `bit_seed`, of all the hashes a proof check
+/// reads: the proof's, then `a`, then `b`.
+fn flip_one(bit_seed: usize, proof: &mut [Hash32], a: &mut Hash32, b: &mut Hash32) {
+    let bit = bit_seed % (256 * (proof.len() + 2));
+    match bit / 256 {
+        i if i < proof.len() => flip(&mut proof[i], bit % 256),
+        i if i == proof.len() => flip(a, bit % 256),
+        _ => flip(b, bit % 256),
+    }
+}
+
 #[test]
 fn stored_roots_are_the_roots_of_the_logs_at_every_size() {
     let f = fixture();
@@ -119,13 +130,8 @@ proptest! {
         let leaf = leaves[seq as usize - 1];
         prop_assert_eq!(verify_inclusion(&leaf, seq - 1, size, &proof, &r), Ok(()));
 
-        let bit = bit_seed % (256 * (proof.len() + 2));
         let (mut proof, mut r, mut leaf) = (proof, r, leaf);
-        match bit / 256 {
-            i if i < proof.len() => flip(&mut proof[i], bit % 256),
-            i if i == proof.len() => flip(&mut r, bit % 256),
-            _ => flip(&mut leaf, bit % 256),
-        }
+        flip_one(bit_seed, &mut proof, &mut r, &mut leaf);
         prop_assert!(verify_inclusion(&leaf, seq - 1, size, &proof, &r).is_err());
     }
 
@@ -142,13 +148,8 @@ proptest! {
         let (r1, r2) = (root(&leaves[..size1 as usize]), root(&leaves[..size2 as usize]));
         prop_assert_eq!(verify_consistency(size1, size2, &proof, &r1, &r2), Ok(()));
 
-        let bit = bit_seed % (256 * (proof.len() + 2));
         let (mut proof, mut r1, mut r2) = (proof, r1, r2);
-        match bit / 256 {
-            i if i < proof.len() => flip(&mut proof[i], bit % 256),
-            i if i == proof.len() => flip(&mut r1, bit % 256),
-            _ => flip(&mut r2, bit % 256),
-        }
+        flip_one(bit_seed, &mut proof, &mut r1, &mut r2);
         prop_assert!(verify_consistency(size1, size2, &proof, &r1, &r2).is_err());
     }
 }
