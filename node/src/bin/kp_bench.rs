@@ -1,5 +1,6 @@
 //! kp-bench: ingest throughput against this machine's signature bound, trail
 //! latency, bytes on disk per entry and peak memory, measured in one run.
+//! With --trees-ratio, instead: what Merkle trees and checkpoints cost ingest.
 //! Figures and commands are recorded in docs/BENCHMARKS.md.
 
 use anyhow::bail;
@@ -9,13 +10,15 @@ use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
-use kp_node::store::RocksStore;
+use kp_node::store::{Column, KeyValueStore, Op, RocksStore, StoreError};
+use kp_node::witness::{CheckpointConfig, Verdict as WitnessVerdict, Witness};
 use kp_node::workload;
 use kp_schemas::crypto::{Domain, verify};
 use kp_schemas::model::Body;
 use kp_schemas::{SignedEntry, trail};
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 // The write path allocates many small buffers; mimalloc handles that
@@ -45,6 +48,16 @@ struct Args {
     /// Store directory [default: a temporary directory, removed at the end].
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// Instead of the figures above, measure what Merkle trees and
+    /// checkpoints cost ingest: the same entries into fresh stores (each in
+    /// a temporary directory) without trees (the baseline), with trees, and
+    /// with trees and witnesses signing and cosigning checkpoints every
+    /// 100 ms, in --rounds rounds (in turn forward and backward).
+    #[arg(long)]
+    trees_ratio: bool,
+    /// Rounds of (baseline, trees, trees + checkpoints) for --trees-ratio.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -92,6 +105,10 @@ fn main() -> anyhow::Result<()> {
         wire as f64 / n as f64,
         t.elapsed().as_secs_f64()
     );
+
+    if args.trees_ratio {
+        return trees_ratio(&w, &args);
+    }
 
     // The signature bound: only the Ed25519 checks these entries carry, on
     // all cores, with messages prepared beforehand.
@@ -213,4 +230,357 @@ fn breakdown(w: &workload::Workload, batch: usize) -> anyhow::Result<()> {
         judge_time * 1e6 / n
     );
     Ok(())
+}
+
+/// The store shared between the ledger and the benchmark, which reads the
+/// size of each column once ingest is done. A peer's view (`peer` set)
+/// shares every column but the checkpoints, which it keeps under its own
+/// key prefix: a second `Witness` on it judges and cosigns the checkpoints
+/// the first one signs, reading the same trees, as a peer node would.
+struct Shared {
+    store: Arc<RocksStore>,
+    peer: Option<u8>,
+}
+
+impl Shared {
+    fn key(&self, col: Column, key: &[u8]) -> Vec<u8> {
+        match self.peer {
+            Some(p) if col == Column::Checkpoints => [&[p], key].concat(),
+            _ => key.to_vec(),
+        }
+    }
+    fn ops(&self, ops: Vec<Op>) -> Vec<Op> {
+        ops.into_iter()
+            .map(|op| match op {
+                Op::Put(c, k, v) => Op::Put(c, self.key(c, &k), v),
+                Op::Delete(c, k) => Op::Delete(c, self.key(c, &k)),
+            })
+            .collect()
+    }
+}
+
+impl KeyValueStore for Shared {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(col, &self.key(col, key))
+    }
+    fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.store.write(self.ops(ops))
+    }
+    fn write_buffered(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.store.write_buffered(self.ops(ops))
+    }
+    fn scan(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let found = self.store.scan(col, &self.key(col, prefix), &self.key(col, start), limit)?;
+        let cut = usize::from(self.peer.is_some() && col == Column::Checkpoints);
+        Ok(found.into_iter().map(|(k, v)| (k[cut..].to_vec(), v)).collect())
+    }
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        self.store.disk_bytes()
+    }
+}
+
+/// CPU time this process has used on all its threads (RocksDB's
+/// background threads too), in seconds: less disturbed than wall time by
+/// whatever else the machine runs.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name, which is in parentheses, utime and stime are
+    // the 12th and 13th fields, in clock ticks of 1/100 s on Linux.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// CPU time the whole machine has used, in seconds (all cores, from
+/// /proc/stat): with [`cpu_secs`], how much else ran during a run.
+fn machine_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let busy: f64 = f.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+    busy / 100.0
+}
+
+/// What a run keeps besides the entries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// No trees: `Ledger::without_trees`, the baseline.
+    Nothing,
+    /// Each log's Merkle tree, as a node keeps it.
+    Trees,
+    /// Trees, and checkpoints signed and cosigned while ingesting.
+    Checkpoints,
+}
+
+impl Keep {
+    const ALL: [Keep; 3] = [Keep::Nothing, Keep::Trees, Keep::Checkpoints];
+    fn name(self) -> &'static str {
+        match self {
+            Keep::Nothing => "baseline",
+            Keep::Trees => "trees",
+            Keep::Checkpoints => "trees + checkpoints",
+        }
+    }
+}
+
+/// One ingest of the workload into a fresh store.
+struct Run {
+    keep: Keep,
+    secs: f64,
+    cpu: f64,
+    /// Cores other processes kept busy on average during the run.
+    others: f64,
+    disk: u64,
+    tree: u64,
+    checkpoints: u64,
+    signed: usize,
+    stored: usize,
+    ticks: u64,
+    tick_busy: f64,
+}
+
+fn trees_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> {
+    let n = w.entries.len();
+    let cfg = CheckpointConfig {
+        every_entries: 1024,
+        every: Duration::from_secs(5),
+        quorum: kp_schemas::checkpoint::DEFAULT_QUORUM,
+    };
+    println!(
+        "trees ratio: {n} entries per run, {} rounds of: no trees (baseline); trees; trees and a witness ticking every 100 ms (checkpoints every {} entries or {} s, quorum {})",
+        args.rounds,
+        cfg.every_entries,
+        cfg.every.as_secs(),
+        cfg.quorum
+    );
+    let mut runs: Vec<(usize, Run)> = Vec::new();
+    for round in 0..args.rounds {
+        // Forward in even rounds, backward in odd ones, so that a drift of
+        // the machine weighs on every configuration alike.
+        let mut order = Keep::ALL;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for keep in order {
+            let r = ingest_run(w, args.batch, keep, &cfg)?;
+            print!(
+                "round {} {:<19} {:>6.0} entries/s ({:.1} s, {:.1} us CPU per entry, other processes {:.2} cores); disk {:.0} B/entry",
+                round + 1,
+                keep.name(),
+                n as f64 / r.secs,
+                r.secs,
+                r.cpu * 1e6 / n as f64,
+                r.others,
+                r.disk as f64 / n as f64
+            );
+            if keep != Keep::Nothing {
+                print!(", tree {:.0} B/entry", r.tree as f64 / n as f64);
+            }
+            if keep == Keep::Checkpoints {
+                print!(
+                    ", checkpoints {:.1} B/entry; {} signed over {} ticks, {} stored, witness thread busy {:.1}% of the run",
+                    r.checkpoints as f64 / n as f64,
+                    r.signed,
+                    r.ticks,
+                    r.stored,
+                    r.tick_busy * 100.0 / r.secs
+                );
+            }
+            println!();
+            runs.push((round, r));
+        }
+    }
+
+    let sum = |keep: Keep, round: Option<usize>, f: &dyn Fn(&Run) -> f64| -> f64 {
+        runs.iter().filter(|(x, r)| r.keep == keep && round.is_none_or(|k| k == *x)).map(|(_, r)| f(r)).sum()
+    };
+    let row = |label: &str, round: Option<usize>, f: &dyn Fn(&Run) -> f64, unit: &dyn Fn(f64) -> String| {
+        let v: Vec<f64> = Keep::ALL.iter().map(|k| sum(*k, round, f)).collect();
+        let bold = if round.is_none() { "**" } else { "" };
+        println!(
+            "| {label} | {} | {} | {} | {bold}{:.2}{bold} | {bold}{:.2}{bold} |",
+            unit(v[0]),
+            unit(v[1]),
+            unit(v[2]),
+            v[0] / v[1],
+            v[0] / v[2]
+        );
+    };
+    let count = |round: Option<usize>| n as f64 * round.map_or(args.rounds, |_| 1) as f64;
+    println!();
+    println!(
+        "| | baseline (no trees) | trees | trees + checkpoints | trees / baseline | trees + checkpoints / baseline |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for round in 0..args.rounds {
+        let k = count(Some(round));
+        row(&format!("round {}: entries/s", round + 1), Some(round), &|r| r.secs, &|t| format!("{:.0}", k / t));
+    }
+    if args.rounds > 2 {
+        // A burst of other work on the machine spoils a round, not the median.
+        let median = |keep: Keep| {
+            let mut v: Vec<f64> = (0..args.rounds)
+                .map(|x| sum(Keep::Nothing, Some(x), &|r| r.secs) / sum(keep, Some(x), &|r| r.secs))
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let m = v.len() / 2;
+            if !v.len().is_multiple_of(2) { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+        };
+        println!(
+            "| median of the rounds' ratios | | | | **{:.2}** | **{:.2}** |",
+            median(Keep::Trees),
+            median(Keep::Checkpoints)
+        );
+    }
+    let k = count(None);
+    row("all rounds: entries/s (entries over total time)", None, &|r| r.secs, &|t| format!("{:.0}", k / t));
+    row("all rounds: CPU per entry, all threads (ratio: baseline over it)", None, &|r| r.cpu, &|c| {
+        format!("{:.1} us", c * 1e6 / k)
+    });
+    let mean = |keep: Keep, f: &dyn Fn(&Run) -> u64| sum(keep, None, &|r| f(r) as f64) / k;
+    let (db, dt, tree, cps) = (
+        mean(Keep::Nothing, &|r| r.disk),
+        mean(Keep::Checkpoints, &|r| r.disk),
+        mean(Keep::Checkpoints, &|r| r.tree),
+        mean(Keep::Checkpoints, &|r| r.checkpoints),
+    );
+    println!(
+        "disk per entry (flushed, compactions done): baseline {db:.0} B, trees + checkpoints {dt:.0} B (+{:.0} B); tree column {tree:.0} B = {:.1}% of the store, checkpoints {cps:.1} B",
+        dt - db,
+        tree * 100.0 / dt
+    );
+    Ok(())
+}
+
+fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &CheckpointConfig) -> anyhow::Result<Run> {
+    let n = w.entries.len();
+    let tmp = tempfile::tempdir()?;
+    let store = Arc::new(RocksStore::open(&tmp.path().join("db"))?);
+    let shared = |peer| Box::new(Shared { store: store.clone(), peer });
+    let mut ledger = Ledger::open(shared(None), Some(&w.keys.roster(workload::NETWORK)))?;
+    if keep == Keep::Nothing {
+        ledger = ledger.without_trees();
+    }
+    let ledger = Arc::new(ledger);
+    let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
+    // The signer holds every author's key, so it signs a checkpoint of every
+    // log. A node does not cosign the logs it writes, so two peers, each
+    // with the keys of some authorities, judge and cosign them: each log's
+    // checkpoints get the cosignatures of the authorities whose keys the peer
+    // without that log's key holds, and they go back to the signer, as over
+    // gossip. That is every checkpoint signed once and checked twice here,
+    // more than the share of any one node.
+    let ring = |keys: &mut dyn Iterator<Item = &kp_schemas::Keypair>| {
+        let mut ring = Keyring::default();
+        keys.for_each(|k| ring.insert(k.clone()));
+        ring
+    };
+    let auth = &w.keys.authorities;
+    let witnesses = if keep == Keep::Checkpoints {
+        let all = ring(&mut [&w.keys.chair, &w.keys.monitor].into_iter().chain(auth.iter().map(|(_, k)| k)));
+        let signer = Witness::new(ledger.clone(), all, cfg.clone());
+        let mut peers = Vec::new();
+        for (i, part) in [&auth[..2], &auth[2..]].into_iter().enumerate() {
+            let view = Arc::new(Ledger::open(shared(Some(0xf0 + i as u8)), None)?);
+            peers.push(Witness::new(view, ring(&mut part.iter().map(|(_, k)| k)), cfg.clone()));
+        }
+        Some(Arc::new((signer, peers)))
+    } else {
+        None
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    // As a node runs it: ticks off the writer's thread, while it writes.
+    let ticker = witnesses.clone().map(|wit| {
+        let stop = stop.clone();
+        std::thread::spawn(move || -> anyhow::Result<(u64, usize, Duration)> {
+            let (signer, peers) = &*wit;
+            let (mut ticks, mut signed, mut busy) = (0, 0, Duration::ZERO);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let out = signer.tick(kp_node::clock::now_ms())?;
+                signed += out.publish.len();
+                for m in out.publish {
+                    for p in peers {
+                        let (verdict, back) = p.receive(m.clone())?;
+                        if verdict != WitnessVerdict::Accept || !back.frauds.is_empty() {
+                            bail!("a peer did not accept a checkpoint: {verdict:?}");
+                        }
+                        for c in back.publish {
+                            signer.receive(c)?;
+                        }
+                    }
+                }
+                let took = t.elapsed();
+                busy += took;
+                ticks += 1;
+                std::thread::sleep(Duration::from_millis(100).saturating_sub(took));
+            }
+            Ok((ticks, signed, busy))
+        })
+    });
+    let ingest_bar = bar(n as u64, keep.name());
+    let (t, cpu0, all0) = (Instant::now(), cpu_secs(), machine_cpu_secs());
+    for chunk in w.entries.chunks(batch) {
+        let subs = chunk.iter().map(|b| Submission::Entry(b.clone())).collect();
+        for r in writer.process(subs) {
+            if let Err(e) = r {
+                bail!("a generated entry was refused: {e}");
+            }
+        }
+        ingest_bar.inc(chunk.len() as u64);
+    }
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu0);
+    let others = ((machine_cpu_secs() - all0 - cpu) / secs).max(0.0);
+    ingest_bar.finish_and_clear();
+    stop.store(true, Ordering::Relaxed);
+    let (ticks, signed, busy) = match ticker {
+        Some(h) => h.join().map_err(|_| anyhow::anyhow!("the witness thread panicked"))??,
+        None => (0, 0, Duration::ZERO),
+    };
+
+    // Every log's newest checkpoint is signed, witnessed, and the root of
+    // its tree at that size.
+    let mut stored = 0;
+    if let Some(wit) = &witnesses {
+        let wit = &wit.0;
+        // The signer's checkpoints only: the peers' keys start with their prefix.
+        stored = ledger
+            .heads()?
+            .iter()
+            .map(|(log, _)| wit.latest(log, usize::MAX).map(|v| v.len()))
+            .sum::<Result<usize, _>>()?;
+        for (log, head) in ledger.heads()? {
+            let Some(s) = wit.latest(&log, 1)?.into_iter().next() else { bail!("log {log} has no checkpoint") };
+            let cp = s.signed()?;
+            let c = cp.checkpoint();
+            if cp.verify().is_err() || c.size > head.seq || ledger.tree(&log).root(c.size)? != c.root {
+                bail!("the newest checkpoint of log {log} does not match its tree");
+            }
+            if wit.witnesses(&s)?.len() < cfg.quorum {
+                bail!("the newest checkpoint of log {log} is not witnessed");
+            }
+        }
+    }
+    let disk = store.disk_bytes()?;
+    Ok(Run {
+        keep,
+        secs,
+        cpu,
+        others,
+        disk,
+        tree: store.column_bytes(Column::Tree)?,
+        checkpoints: store.column_bytes(Column::Checkpoints)?,
+        signed,
+        stored,
+        ticks,
+        tick_busy: busy.as_secs_f64(),
+    })
 }
