@@ -25,6 +25,8 @@ use std::time::Duration;
 /// entries arrive. Beyond this many the oldest are dropped: their writers
 /// sign newer ones.
 const MAX_WAITING: usize = 1024;
+/// Checkpoints looked through for a witnessed one, newest first.
+const MAX_LOOK_BACK: usize = 256;
 /// How often each log's newest checkpoint is published again. Longer than
 /// gossipsub's 60 s seen-message cache, which would drop it unchanged.
 const REPEAT_LATEST: Duration = Duration::from_secs(90);
@@ -120,12 +122,10 @@ impl Witness {
 
     /// Up to `limit` checkpoints of a log, newest first.
     pub fn latest(&self, log: &PublicKey, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        // Sizes are big-endian, so the newest is last; logs hold few enough
-        // checkpoints that a scan of one log's keys is cheap.
-        let all = self.ledger.store().scan(Column::Checkpoints, &log.0, b"", usize::MAX)?;
-        all.into_iter()
-            .rev()
-            .take(limit)
+        // Sizes are big-endian, so the newest is last.
+        let newest = self.ledger.store().scan_back(Column::Checkpoints, &log.0, limit)?;
+        newest
+            .into_iter()
             .map(|(_, v)| decode_trusted(&v).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}"))))
             .collect()
     }
@@ -138,8 +138,10 @@ impl Witness {
 
     /// The newest checkpoint of a log that covers entry `seq` and is
     /// witnessed by the quorum.
+    /// Only the newest checkpoints are looked at: the newest witnessed one is
+    /// among them unless the witnesses have been away for that many.
     pub fn witnessed_covering(&self, log: &PublicKey, seq: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-        for s in self.latest(log, usize::MAX)? {
+        for s in self.latest(log, MAX_LOOK_BACK)? {
             let cp = s.signed()?;
             if cp.checkpoint().size < seq {
                 break;

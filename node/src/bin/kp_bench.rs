@@ -280,6 +280,11 @@ impl KeyValueStore for Shared {
         let cut = usize::from(self.peer.is_some() && col == Column::Checkpoints);
         Ok(found.into_iter().map(|(k, v)| (k[cut..].to_vec(), v)).collect())
     }
+    fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let found = self.store.scan_back(col, &self.key(col, prefix), limit)?;
+        let cut = usize::from(self.peer.is_some() && col == Column::Checkpoints);
+        Ok(found.into_iter().map(|(k, v)| (k[cut..].to_vec(), v)).collect())
+    }
     fn disk_bytes(&self) -> Result<u64, StoreError> {
         self.store.disk_bytes()
     }

@@ -110,6 +110,8 @@ pub trait KeyValueStore: Send + Sync + 'static {
     /// Up to `limit` pairs with keys starting with `prefix`, from `start`
     /// (inclusive) in key order.
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Up to `limit` pairs with keys starting with `prefix`, last key first.
+    fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Bytes the store takes on disk, for benchmarks.
     fn disk_bytes(&self) -> Result<u64>;
 }

@@ -24,6 +24,10 @@ impl RocksStore {
         // Flush and compaction must not starve ingest on small machines.
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
+        // Small columns (heads, meta) rarely fill a memtable, so without a
+        // bound the write-ahead log would keep everything since their last
+        // flush: gigabytes to keep on disk and to replay at every start.
+        opts.set_max_total_wal_size(256 << 20);
         let cache = Cache::new_lru_cache(256 << 20);
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&cache);
@@ -118,6 +122,23 @@ impl KeyValueStore for RocksStore {
         Ok(out)
     }
 
+    fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        // Start after every key with the prefix: the prefix followed by more
+        // 0xff bytes than any key of it holds.
+        let mut end = prefix.to_vec();
+        end.extend_from_slice(&[0xff; 64]);
+        let iter = self.db.iterator_cf(self.cf(col), IteratorMode::From(&end, Direction::Reverse));
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item.map_err(backend)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     fn disk_bytes(&self) -> Result<u64> {
         // `DB::flush` flushes the default column only, which holds nothing.
         self.flush()?;
@@ -157,6 +178,11 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(s.scan(Column::Lots, b"CF\0", b"CF\0b", 10).unwrap().len(), 1);
         assert_eq!(s.scan(Column::Lots, b"", b"", 2).unwrap().len(), 2);
+        let back = s.scan_back(Column::Lots, b"CF\0", 10).unwrap();
+        assert_eq!(back.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(), vec![&b"CF\0b"[..], b"CF\0a"]);
+        assert_eq!(s.scan_back(Column::Lots, b"CF\0", 1).unwrap().len(), 1);
+        assert_eq!(s.scan_back(Column::Lots, b"EU\0", 10).unwrap().len(), 1);
+        assert!(s.scan_back(Column::Lots, b"AE\0", 10).unwrap().is_empty());
         s.write(vec![Op::Delete(Column::Lots, b"CF\0a".to_vec())]).unwrap();
         assert_eq!(s.get(Column::Lots, b"CF\0a").unwrap(), None);
         drop(s);
