@@ -27,10 +27,11 @@ fn exclusive() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The five nodes of `kp-node devnet --five`, running.
+/// Fields drop in order: the nodes stop before their folder is removed.
 struct Net {
-    dir: tempfile::TempDir,
     nodes: Vec<(String, Node)>,
     licensees: Licensees,
+    dir: tempfile::TempDir,
 }
 
 impl Net {
