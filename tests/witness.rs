@@ -652,8 +652,9 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
 /// Checkpoints travel by gossip, which reaches only the nodes up at the
 /// time; one that was down when the writers signed must still come to hold
 /// witnessed checkpoints of the logs it caught up with, or it can export no
-/// bundle of them. Every node publishes each log's newest checkpoint again
-/// every 90 s, so this test waits up to that long.
+/// bundle of them. On connecting, a node asks each peer for the newest
+/// checkpoint of every log with its cosignatures (and every node publishes
+/// them again every 90 s, should that fail).
 #[test]
 fn a_node_that_was_down_learns_the_checkpoints_it_missed() {
     let _x = exclusive();

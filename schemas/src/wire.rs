@@ -24,6 +24,9 @@ pub enum SyncRequest {
     /// index `index`: each entry comes after everything it depends on, so a
     /// node catching up can take them in sequence.
     Since { index: u64, limit: u32 },
+    /// The newest checkpoint of every log the peer holds, with every
+    /// cosignature it knows: what a node that was away missed of them.
+    Checkpoints,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,8 @@ pub enum SyncResponse {
         entries: Vec<HexBytes>,
         next: u64,
     },
+    /// Answer to `Checkpoints`: each a `CheckpointGossip::Checkpoint`.
+    Checkpoints(Vec<crate::checkpoint::CheckpointGossip>),
 }
 
 /// The gossipsub topic of a network's entries.
@@ -81,6 +86,9 @@ mod tests {
         let ordered = SyncResponse::Ordered { entries: vec![], next: 3 };
         assert_eq!(hex::encode(encode(&ordered)), "0300000000000000000000000300000000000000");
         assert_eq!(decode::<SyncResponse>(&encode(&ordered)).unwrap(), ordered);
+        assert_eq!(encode(&SyncRequest::Checkpoints), vec![3, 0, 0, 0]);
+        let cps = SyncResponse::Checkpoints(vec![]);
+        assert_eq!(hex::encode(encode(&cps)), "040000000000000000000000");
         let resp = SyncResponse::Page(vec![HexBytes(vec![1, 2, 3])]);
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }

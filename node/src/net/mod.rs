@@ -154,7 +154,8 @@ struct OrderedDone {
 
 /// The result of handling one gossiped checkpoint message.
 struct Witnessed {
-    id: MessageId,
+    /// The gossip message judged; none for checkpoints pulled by sync.
+    id: Option<MessageId>,
     source: PeerId,
     verdict: witness::Verdict,
     publish: Vec<CheckpointGossip>,
@@ -411,7 +412,7 @@ impl EventLoop {
         let (w, writer, tx) = (self.witness.clone(), self.writer.clone(), self.witnessed_tx.clone());
         tokio::spawn(async move {
             let (verdict, publish) = witness::handle(w, writer, msg).await;
-            let _ = tx.send(Witnessed { id, source, verdict, publish }).await;
+            let _ = tx.send(Witnessed { id: Some(id), source, verdict, publish }).await;
         });
     }
 
@@ -421,10 +422,27 @@ impl EventLoop {
             witness::Verdict::Ignore => MessageAcceptance::Ignore,
             witness::Verdict::Reject => MessageAcceptance::Reject,
         };
-        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&w.id, &w.source, acceptance);
+        if let Some(id) = &w.id {
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(id, &w.source, acceptance);
+        }
         for m in w.publish {
             self.publish_checkpoint(m);
         }
+    }
+
+    /// Checkpoints a peer holds, asked for on connecting: each goes to the
+    /// witness as if gossiped, one after the other.
+    fn on_checkpoints(&mut self, peer: PeerId, list: Vec<CheckpointGossip>) {
+        let (w, writer, tx) = (self.witness.clone(), self.writer.clone(), self.witnessed_tx.clone());
+        tokio::spawn(async move {
+            for msg in list.into_iter().filter(|m| matches!(m, CheckpointGossip::Checkpoint { .. })) {
+                let (verdict, publish) = witness::handle(w.clone(), writer.clone(), msg).await;
+                if verdict == witness::Verdict::Reject {
+                    tracing::warn!(%peer, "a checkpoint from sync was refused");
+                }
+                let _ = tx.send(Witnessed { id: None, source: peer, verdict, publish }).await;
+            }
+        });
     }
 
     fn redial(&mut self) {
@@ -446,9 +464,13 @@ impl EventLoop {
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!("p2p listening on {address}"),
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
                 tracing::info!(%peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 self.ask_heads(peer_id);
+                if num_established.get() == 1 {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, SyncRequest::Checkpoints);
+                    self.requests.insert(id, (peer_id, None));
+                }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 tracing::info!(%peer_id, "peer disconnected");
@@ -553,6 +575,7 @@ impl EventLoop {
                         }
                     }
                     SyncResponse::Ordered { entries, next } => self.on_ordered(peer, entries, next),
+                    SyncResponse::Checkpoints(list) => self.on_checkpoints(peer, list),
                     SyncResponse::Error(e) => {
                         tracing::warn!(%peer, "sync error from peer: {e}");
                         if let Some(a) = author {
@@ -602,6 +625,21 @@ impl EventLoop {
                     Err(e) => SyncResponse::Error(e.to_string()),
                 }
             }
+            SyncRequest::Checkpoints => match crate::witness::latest_per_log(&self.witness) {
+                Ok(latest) => {
+                    let mut size = 64;
+                    let mut out = Vec::new();
+                    for s in latest.into_values() {
+                        size += s.checkpoint.0.len() + 16 + 96 * s.cosignatures.len();
+                        if size > wire::MAX_SYNC_RESPONSE {
+                            break;
+                        }
+                        out.push(s.gossip());
+                    }
+                    SyncResponse::Checkpoints(out)
+                }
+                Err(e) => SyncResponse::Error(e.to_string()),
+            },
             SyncRequest::Page { author, from, limit } => {
                 match self.ledger.log_page(&author, from, limit.clamp(1, MAX_PAGE_ENTRIES) as usize) {
                     Ok(entries) => {
