@@ -111,6 +111,8 @@ impl Writer {
     /// Verify, judge and durably store a batch of submissions. Results are in
     /// submission order; nothing is acknowledged before the write is synced.
     pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
+        // Fraud evidence goes through the writer, but is not an entry.
+        let entries: Vec<bool> = subs.iter().map(|s| !matches!(s, Submission::Fraud { .. })).collect();
         let mut batch = self.ledger.batch();
         let mut results = Vec::with_capacity(subs.len());
         let mut announce = Vec::new();
@@ -150,7 +152,12 @@ impl Writer {
                 }
             }
         }
-        self.metrics.observe(&results, self.ledger.entry_count());
+        if entries.iter().all(|e| *e) {
+            self.metrics.observe(&results, self.ledger.entry_count());
+        } else {
+            let counted: Vec<_> = results.iter().zip(&entries).filter(|(_, e)| **e).map(|(r, _)| r.clone()).collect();
+            self.metrics.observe(&counted, self.ledger.entry_count());
+        }
         results
     }
 

@@ -20,6 +20,9 @@ pub struct Metrics {
     refused: Family<CodeLabel, Counter>,
     batches: Counter,
     entries: Gauge,
+    pub checkpoints_signed: Counter,
+    pub cosignatures_made: Counter,
+    pub checkpoint_frauds: Counter,
 }
 
 impl Default for Metrics {
@@ -35,7 +38,34 @@ impl Default for Metrics {
         registry.register("submissions_refused", "Submissions refused, by code", refused.clone());
         registry.register("write_batches", "Synced write batches (group commits)", batches.clone());
         registry.register("entries_stored", "Entries stored in all logs", entries.clone());
-        Self { registry, accepted, duplicates, refused, batches, entries }
+        let (checkpoints_signed, cosignatures_made, checkpoint_frauds) =
+            (Counter::default(), Counter::default(), Counter::default());
+        registry.register(
+            "checkpoints_signed",
+            "Checkpoints of this node's own logs signed",
+            checkpoints_signed.clone(),
+        );
+        registry.register(
+            "cosignatures_made",
+            "Cosignatures this node added to other logs' checkpoints that match its copy",
+            cosignatures_made.clone(),
+        );
+        registry.register(
+            "checkpoint_frauds",
+            "Fraud evidence against a log's writer kept (each freezes a log)",
+            checkpoint_frauds.clone(),
+        );
+        Self {
+            registry,
+            accepted,
+            duplicates,
+            refused,
+            batches,
+            entries,
+            checkpoints_signed,
+            cosignatures_made,
+            checkpoint_frauds,
+        }
     }
 }
 

@@ -100,7 +100,8 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     let writes = keys.writes(&network);
     let metrics = Arc::new(Metrics::default());
     let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);
-    let witness = Arc::new(Witness::new(ledger.clone(), keys.clone(), cfg.checkpoints.clone()));
+    let witness =
+        Arc::new(Witness::new(ledger.clone(), keys.clone(), cfg.checkpoints.clone()).with_metrics(metrics.clone()));
     let (checkpoint_tx, checkpoint_rx) = tokio::sync::mpsc::channel(1024);
     let mut w = Writer::new(ledger.clone(), keys, metrics.clone());
     if cfg.p2p.is_some() {

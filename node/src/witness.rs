@@ -98,11 +98,19 @@ pub struct Witness {
     waiting: Mutex<BTreeMap<(PublicKey, u64), Waiting>>,
     /// Serialises read-modify-write of stored checkpoints.
     lock: Mutex<()>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Witness {
     pub fn new(ledger: Arc<Ledger>, keys: Keyring, cfg: CheckpointConfig) -> Self {
-        Self { ledger, keys, cfg, waiting: Mutex::new(BTreeMap::new()), lock: Mutex::new(()) }
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        Self { ledger, keys, cfg, waiting: Mutex::new(BTreeMap::new()), lock: Mutex::new(()), metrics }
+    }
+
+    /// Count what this witness does in the node's metrics.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn config(&self) -> &CheckpointConfig {
@@ -209,6 +217,7 @@ impl Witness {
             let cosignatures = self.own_cosignatures(&cp, &[]);
             let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
             self.put(&log, size, &stored)?;
+            self.metrics.checkpoints_signed.inc();
             tracing::debug!(log = %net.author_name(&log), size, "checkpoint signed");
             out.publish.push(stored.gossip());
         }
@@ -337,6 +346,7 @@ impl Witness {
         let mut cosignatures = cosigs;
         let own = self.own_cosignatures(&cp, &cosignatures);
         let added = !own.is_empty();
+        self.metrics.cosignatures_made.inc_by(own.len() as u64);
         cosignatures.extend(own);
         let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
         self.put(&c.log, c.size, &stored)?;
@@ -383,12 +393,13 @@ impl Witness {
 /// any fraud to the writer. Returns the verdict and what to publish.
 pub async fn handle(w: Arc<Witness>, writer: WriterHandle, msg: CheckpointGossip) -> (Verdict, Vec<CheckpointGossip>) {
     let incoming = msg.clone();
-    let r = tokio::task::spawn_blocking(move || w.receive(msg)).await;
+    let w2 = w.clone();
+    let r = tokio::task::spawn_blocking(move || w2.receive(msg)).await;
     match r {
         Ok(Ok((verdict, out))) => {
             // Evidence that came in is forwarded by gossipsub itself;
             // publishing the same bytes again would only be refused.
-            let mut publish = settle(&writer, out).await;
+            let mut publish = settle(&w, &writer, out).await;
             publish.retain(|m| *m != incoming);
             (verdict, publish)
         }
@@ -405,12 +416,13 @@ pub async fn handle(w: Arc<Witness>, writer: WriterHandle, msg: CheckpointGossip
 
 /// Keep the frauds an outcome found (the writer freezes their logs) and
 /// return what to publish: fraud evidence goes out only when it was new here.
-pub async fn settle(writer: &WriterHandle, out: Outcome) -> Vec<CheckpointGossip> {
+pub async fn settle(w: &Witness, writer: &WriterHandle, out: Outcome) -> Vec<CheckpointGossip> {
     let mut publish: Vec<CheckpointGossip> =
         out.publish.into_iter().filter(|m| !matches!(m, CheckpointGossip::Fraud(_))).collect();
     for (log, fraud) in out.frauds {
         match writer.submit(Submission::Fraud { log, fraud: Box::new(fraud.clone()) }).await {
             Ok(s) if !s.duplicate => {
+                w.metrics.checkpoint_frauds.inc();
                 tracing::warn!(log = %s.author_name, evidence = %s.hash, "checkpoint fraud: the log is frozen");
                 publish.push(CheckpointGossip::Fraud(fraud));
             }
@@ -458,7 +470,7 @@ pub async fn run(
             }
             Err(_) => return,
         };
-        for m in settle(&writer, out).await {
+        for m in settle(&w, &writer, out).await {
             if let Some(tx) = &publish {
                 // A full queue only delays: the next checkpoint carries on.
                 let _ = tx.try_send(m);

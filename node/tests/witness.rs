@@ -22,13 +22,15 @@ struct Node {
     ledger: Arc<Ledger>,
     witness: Witness,
     writer: Writer,
+    metrics: Arc<Metrics>,
 }
 
 fn node(w: &workload::Workload, keys: &[&Keypair], entries: &[Vec<u8>], every_entries: u64) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let store = RocksStore::open(dir.path()).unwrap();
     let ledger = Arc::new(Ledger::open(Box::new(store), Some(&w.keys.roster(workload::NETWORK))).unwrap());
-    let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
+    let metrics = Arc::new(Metrics::default());
+    let writer = Writer::new(ledger.clone(), Keyring::default(), metrics.clone());
     for chunk in entries.chunks(1000) {
         for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
             r.unwrap();
@@ -39,8 +41,8 @@ fn node(w: &workload::Workload, keys: &[&Keypair], entries: &[Vec<u8>], every_en
         ring.insert((*k).clone());
     }
     let cfg = CheckpointConfig { every_entries, every: Duration::from_secs(3600), quorum: 2 };
-    let witness = Witness::new(ledger.clone(), ring, cfg);
-    Node { _dir: dir, ledger, witness, writer }
+    let witness = Witness::new(ledger.clone(), ring, cfg).with_metrics(metrics.clone());
+    Node { _dir: dir, ledger, witness, writer, metrics }
 }
 
 impl Node {
@@ -64,6 +66,12 @@ impl Node {
     fn frozen(&self, log: &PublicKey) -> bool {
         self.ledger.head(log).unwrap().is_some_and(|h| h.frozen)
     }
+}
+
+fn counter(m: &Metrics, name: &str) -> u64 {
+    let text = m.render();
+    let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("no {name}: {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
 fn forged(key: &Keypair, size: u64, root: Hash32) -> SignedCheckpoint {
@@ -109,6 +117,7 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
 
     let out = writer.witness.tick(10).unwrap();
     assert_eq!(out.publish.len(), 1, "one own log, one checkpoint");
+    assert!(writer.metrics.render().contains("kp_checkpoints_signed_total 1\n"), "{}", writer.metrics.render());
     assert!(writer.witness.tick(11).unwrap().publish.is_empty(), "nothing new: nothing due");
     let stored = writer.witness.latest(&log, 1).unwrap().remove(0);
     let cp = stored.signed().unwrap();
@@ -119,6 +128,7 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
     // Each witness checks it against its own copy, cosigns and passes it on.
     let (v, out_a) = a.receive(&out.publish[0]);
     assert_eq!((v, out_a.publish.len()), (Verdict::Accept, 1));
+    assert!(a.metrics.render().contains("kp_cosignatures_made_total 1\n"));
     let (v, out_b) = b.receive(&out_a.publish[0]);
     assert_eq!((v, out_b.publish.len()), (Verdict::Accept, 1));
     // The same message again adds nothing.
@@ -160,8 +170,11 @@ fn a_checkpoint_that_is_not_the_log_is_fraud_and_freezes_the_log_everywhere() {
     assert!(honest.frozen(&log));
     let evidence = out.publish.iter().find(|m| matches!(m, CheckpointGossip::Fraud(_))).expect("evidence to gossip");
 
-    // Another honest node checks the evidence against its own copy.
+    // Another honest node checks the evidence against its own copy. The
+    // evidence goes through the writer but is not counted as an entry.
+    let accepted = counter(&other.metrics, "kp_entries_accepted_total");
     let (v, _) = other.receive(evidence);
+    assert_eq!(counter(&other.metrics, "kp_entries_accepted_total"), accepted);
     assert_eq!(v, Verdict::Accept);
     assert!(other.frozen(&log));
     assert_eq!(other.receive(evidence).0, Verdict::Ignore, "kept once");
