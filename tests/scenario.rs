@@ -631,6 +631,23 @@ fn demo_prints_the_indian_trail_and_exits() {
     ] {
         assert!(text.contains(want), "demo output lacks {want}:\n{text}");
     }
+    // The bundle it exported verifies offline with the roster alone, by the
+    // real `kp`, and says where the Indian lot's weight was mined.
+    assert!(text.contains("VALID: lot IN/BOM/2017/0001 of IN"), "no verified bundle in:\n{text}");
+    let verify = std::process::Command::new(bin("kp"))
+        .arg("verify")
+        .arg(demo.join("bundle.json"))
+        .arg("--roster")
+        .arg(demo.join("AE").join("roster.json"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&verify)).unwrap();
+    assert_eq!(report["valid"], true);
+    let origins: Vec<&str> =
+        report["trail"]["origins"].as_array().unwrap().iter().map(|o| o["country"].as_str().unwrap()).collect();
+    assert_eq!(origins, ["BW", "CF"], "{report}");
     // A second run replaces the first demo folder.
     let again = std::process::Command::new(bin("kp-node"))
         .args(["demo", "--exit", "--port", &demo_port().to_string(), "--dir"])
