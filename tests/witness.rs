@@ -485,7 +485,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     let t0 = Instant::now();
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let id = observer.public().to_peer_id().to_string();
-    let net = Net::five_with(listing_observer(id));
+    let mut net = Net::five_with(listing_observer(id));
     // Several entries in each log, written in a burst: the writer signs
     // checkpoints at some sizes only.
     for (i, code) in CODES.iter().enumerate() {
@@ -497,7 +497,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     all_witnessed(&net, &CODES, Duration::from_secs(60));
 
     let targets = ["EU", "IN"];
-    let peer = checkpoints_peer(observer, targets.iter().map(|c| net.addr(c)).collect());
+    let peer = checkpoints_peer(observer.clone(), targets.iter().map(|c| net.addr(c)).collect());
 
     // (a) BW's writer signs a root that is not its log's root, at a size
     // where it signed nothing else: a wrong root, which every node holding
@@ -576,8 +576,28 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
             assert!(w.len() >= QUORUM, "{code}: {} {w:?}", h.name);
         }
     }
+
+    // (c) A node that was down while evidence spread learns it when it comes
+    // back: nodes hand their evidence over on connecting.
+    net.node_mut("CF").stop();
+    let in_key = net.key("IN", "authority-IN.json");
+    let in_size = net.client("IN").logs().unwrap().into_iter().find(|h| h.author == in_key.public()).unwrap().head.seq;
+    let (one, two) = (forge(&in_key, in_size + 3, Hash32([3; 32])), forge(&in_key, in_size + 3, Hash32([4; 32])));
+    let peer = checkpoints_peer(observer, vec![net.addr("EU")]);
+    peer.publish(encode(&bare(&one)));
+    peer.publish(encode(&bare(&two)));
+    for code in ["BW", "EU", "AE", "IN"] {
+        fraud_at(code, net.node(code), &in_key.public(), |f| matches!(f.fraud, Fraud::SplitView { .. }));
+    }
+    drop(peer);
+    net.node_mut("CF").restart();
+    let f = fraud_at("CF", net.node("CF"), &in_key.public(), |f| matches!(f.fraud, Fraud::SplitView { .. }));
+    assert_eq!(f.fraud.check(NETWORK), Ok(FraudClaim::Proven { log: in_key.public() }));
+    let cf_heads = net.client("CF").logs().unwrap();
+    assert!(cf_heads.iter().any(|h| h.author == in_key.public() && h.head.frozen), "IN's log at CF: {cf_heads:?}");
+
     println!(
-        "checkpoint fraud: a wrong root and a split view caught at five nodes, in {:.1} s",
+        "checkpoint fraud: a wrong root and a split view caught at five nodes, and learnt by a node that was down, in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 }

@@ -430,12 +430,29 @@ impl EventLoop {
         }
     }
 
-    /// Checkpoints a peer holds, asked for on connecting: each goes to the
-    /// witness as if gossiped, one after the other.
+    /// Fraud evidence first, since it freezes logs and is gossiped only
+    /// once, then the newest checkpoint of each log, within the size limit.
+    fn checkpoints_to_share(&self) -> Result<Vec<CheckpointGossip>, crate::store::StoreError> {
+        let frauds = self.ledger.frauds()?.into_iter().map(|f| CheckpointGossip::Fraud(f.fraud));
+        let latest = crate::witness::latest_per_log(&self.witness)?.into_values().map(|s| s.gossip());
+        let mut size = 64;
+        let mut out = Vec::new();
+        for m in frauds.chain(latest) {
+            size += kp_schemas::encoding::encode(&m).len();
+            if size > wire::MAX_SYNC_RESPONSE {
+                break;
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// Checkpoints and fraud evidence a peer holds, asked for on
+    /// connecting: each goes to the witness as if gossiped, in turn.
     fn on_checkpoints(&mut self, peer: PeerId, list: Vec<CheckpointGossip>) {
         let (w, writer, tx) = (self.witness.clone(), self.writer.clone(), self.witnessed_tx.clone());
         tokio::spawn(async move {
-            for msg in list.into_iter().filter(|m| matches!(m, CheckpointGossip::Checkpoint { .. })) {
+            for msg in list {
                 let (verdict, publish) = witness::handle(w.clone(), writer.clone(), msg).await;
                 if verdict == witness::Verdict::Reject {
                     tracing::warn!(%peer, "a checkpoint from sync was refused");
@@ -625,19 +642,8 @@ impl EventLoop {
                     Err(e) => SyncResponse::Error(e.to_string()),
                 }
             }
-            SyncRequest::Checkpoints => match crate::witness::latest_per_log(&self.witness) {
-                Ok(latest) => {
-                    let mut size = 64;
-                    let mut out = Vec::new();
-                    for s in latest.into_values() {
-                        size += s.checkpoint.0.len() + 16 + 96 * s.cosignatures.len();
-                        if size > wire::MAX_SYNC_RESPONSE {
-                            break;
-                        }
-                        out.push(s.gossip());
-                    }
-                    SyncResponse::Checkpoints(out)
-                }
+            SyncRequest::Checkpoints => match self.checkpoints_to_share() {
+                Ok(out) => SyncResponse::Checkpoints(out),
                 Err(e) => SyncResponse::Error(e.to_string()),
             },
             SyncRequest::Page { author, from, limit } => {
