@@ -159,6 +159,27 @@ fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let (s, v) = post_raw(&format!("{}/v1/actions", node.url()), "{}", Some("wrong"));
     assert_eq!((s, code(&v)), (401, "api.unauthorized"), "{v}");
 
+    // Proofs, checkpoints and bundles: bad queries get codes too.
+    let get = |path: &str| -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut resp = agent.get(format!("{}{path}", node.url())).call().expect("node answers");
+        (resp.status().as_u16(), resp.body_mut().read_json().unwrap_or(Value::Null))
+    };
+    let bw = c.logs().unwrap().into_iter().find(|h| h.name == "BW authority").unwrap().author.to_hex();
+    for (path, status, want) in [
+        ("/v1/proofs/inclusion?entry=zz".to_string(), 400, "api.bad_request"),
+        (format!("/v1/proofs/inclusion?entry={}", "00".repeat(32)), 404, "api.not_found"),
+        (format!("/v1/proofs/consistency?log={bw}&from=0"), 400, "merkle.bad_sizes"),
+        (format!("/v1/proofs/consistency?log={bw}&from=3&to=2"), 400, "merkle.bad_sizes"),
+        (format!("/v1/proofs/consistency?log={bw}&from=1&to=1000000"), 404, "merkle.out_of_range"),
+        ("/v1/logs/nothex/checkpoints".to_string(), 400, "api.bad_request"),
+        ("/v1/bundles/certificate/BW-999999".to_string(), 404, "R7.unknown_certificate"),
+        ("/v1/bundles/lot/BW/no-such-lot".to_string(), 404, "R4.unknown_lot"),
+    ] {
+        let (s, v) = get(&path);
+        assert_eq!((s, code(&v)), (status, want), "{path}: {v}");
+    }
+
     let after = c.status().unwrap();
     assert_eq!(after.entries, before.entries, "a refusal stored something");
     assert!(c.lot("BW", "BW/1").is_err());

@@ -383,6 +383,7 @@ impl From<crate::tree::ProofError> for ApiErr {
     fn from(e: crate::tree::ProofError) -> Self {
         match e {
             crate::tree::ProofError::OutOfRange(m) => ApiErr::new(StatusCode::NOT_FOUND, "merkle.out_of_range", m),
+            crate::tree::ProofError::BadRange(m) => ApiErr::new(StatusCode::BAD_REQUEST, "merkle.bad_sizes", m),
             crate::tree::ProofError::Store(s) => s.into(),
         }
     }

@@ -28,7 +28,7 @@ impl From<ProofError> for ExportError {
     fn from(e: ProofError) -> Self {
         match e {
             ProofError::Store(s) => ExportError::Store(s),
-            ProofError::OutOfRange(m) => ExportError::Store(StoreError::Corrupt(m)),
+            ProofError::OutOfRange(m) | ProofError::BadRange(m) => ExportError::Store(StoreError::Corrupt(m)),
         }
     }
 }

@@ -36,6 +36,10 @@ impl Subtrees for LogTree<'_> {
 /// Why a proof cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
+    /// Sizes no proof exists for, whatever the log holds.
+    #[error("{0}")]
+    BadRange(String),
+    /// Beyond what the log holds.
     #[error("{0}")]
     OutOfRange(String),
     #[error(transparent)]
@@ -49,7 +53,10 @@ impl LogTree<'_> {
     }
 
     pub fn inclusion(&self, seq: u64, size: u64, log_size: u64) -> Result<Vec<Hash32>, ProofError> {
-        if seq == 0 || seq > size || size > log_size {
+        if seq == 0 || seq > size {
+            return Err(ProofError::BadRange(format!("entry {seq} is not in the first {size} entries of a log")));
+        }
+        if size > log_size {
             return Err(ProofError::OutOfRange(format!(
                 "entry {seq} is not in the first {size} entries of a log of {log_size}"
             )));
@@ -58,10 +65,13 @@ impl LogTree<'_> {
     }
 
     pub fn consistency(&self, size1: u64, size2: u64, log_size: u64) -> Result<Vec<Hash32>, ProofError> {
-        if size1 == 0 || size1 > size2 || size2 > log_size {
-            return Err(ProofError::OutOfRange(format!(
-                "no consistency proof from size {size1} to {size2} in a log of {log_size} (need 0 < from <= to <= size)"
+        if size1 == 0 || size1 > size2 {
+            return Err(ProofError::BadRange(format!(
+                "no consistency proof from size {size1} to {size2}: it needs 0 < from <= to"
             )));
+        }
+        if size2 > log_size {
+            return Err(ProofError::OutOfRange(format!("size {size2} is beyond this log of {log_size} entries")));
         }
         Ok(merkle::consistency_proof_at(self, size1, size2)?)
     }
