@@ -25,6 +25,9 @@ use std::time::Duration;
 /// entries arrive. Beyond this many the oldest are dropped: their writers
 /// sign newer ones.
 const MAX_WAITING: usize = 1024;
+/// Most checkpoints one log signs in one tick; a log that grew by more
+/// than this many times N since the last tick has the newest signed.
+const MAX_SIGNED_PER_TICK: usize = 64;
 /// Checkpoints looked through for a witnessed one, newest first.
 const MAX_LOOK_BACK: usize = 256;
 /// How often each log's newest checkpoint is published again. Longer than
@@ -196,30 +199,42 @@ impl Witness {
             }
             let _guard = self.lock.lock().expect("checkpoint lock");
             let last = self.latest(&log, 1)?.into_iter().next().map(|s| s.signed()).transpose()?;
-            let due = match &last {
-                None => true,
-                Some(l) => {
-                    let c = l.checkpoint();
-                    size > c.size
-                        && (size - c.size >= self.cfg.every_entries
-                            || now_ms.saturating_sub(c.timestamp_ms) >= self.cfg.every.as_millis() as u64)
-                }
-            };
-            if !due {
+            let (last_size, last_ts) =
+                last.as_ref().map_or((0, 0), |l| (l.checkpoint().size, l.checkpoint().timestamp_ms));
+            if size <= last_size {
                 continue;
             }
-            let root = self.ledger.tree(&log).root(size)?;
-            let ts = last.map_or(now_ms, |l| now_ms.max(l.checkpoint().timestamp_ms));
-            let cp = SignedCheckpoint::sign(
-                Checkpoint { network: net.network.clone(), log, size, root, timestamp_ms: ts },
-                key,
-            );
-            let cosignatures = self.own_cosignatures(&cp, &[]);
-            let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
-            self.put(&log, size, &stored)?;
-            self.metrics.checkpoints_signed.inc();
-            tracing::debug!(log = %net.author_name(&log), size, "checkpoint signed");
-            out.publish.push(stored.gossip());
+            // One checkpoint every N entries, each at its own size: the tree
+            // gives the root at any past size, so no run of N entries goes
+            // unsigned however fast the log grows between ticks.
+            let n = self.cfg.every_entries.max(1);
+            let mut sizes: Vec<u64> = (1..).map(|k| last_size + k * n).take_while(|s| *s <= size).collect();
+            if sizes.len() > MAX_SIGNED_PER_TICK {
+                sizes.drain(..sizes.len() - MAX_SIGNED_PER_TICK);
+            }
+            let stale = last.is_none() || now_ms.saturating_sub(last_ts) >= self.cfg.every.as_millis() as u64;
+            if stale && sizes.last() != Some(&size) {
+                sizes.push(size);
+            }
+            let tree = self.ledger.tree(&log);
+            for size in sizes {
+                let cp = SignedCheckpoint::sign(
+                    Checkpoint {
+                        network: net.network.clone(),
+                        log,
+                        size,
+                        root: tree.root(size)?,
+                        timestamp_ms: now_ms.max(last_ts),
+                    },
+                    key,
+                );
+                // A writer is not its own witness: others cosign.
+                let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures: vec![] };
+                self.put(&log, size, &stored)?;
+                self.metrics.checkpoints_signed.inc();
+                tracing::debug!(log = %net.author_name(&log), size, "checkpoint signed");
+                out.publish.push(stored.gossip());
+            }
         }
         // Checkpoints that waited for entries this node now holds.
         let ready: Vec<_> = {

@@ -110,7 +110,8 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
     let w = workload::generate(600, 0, &|_| {});
     let keys = &w.keys;
     let (cf, bw, eu) = (keys.authority("CF"), keys.authority("BW"), keys.authority("EU"));
-    let writer = node(&w, &[cf], &w.entries, 100);
+    // Checkpoints by time only, here: one per tick with new entries.
+    let writer = node(&w, &[cf], &w.entries, 1_000_000);
     let (a, b) = (node(&w, &[bw], &w.entries, 100), node(&w, &[eu], &w.entries, 100));
     let log = cf.public();
     let size = writer.ledger.log_size(&log).unwrap();
@@ -142,6 +143,48 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
         CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.bytes().to_vec()), cosignatures: vec![cp.cosign(cf)] };
     assert_eq!(a.receive(&own).0, Verdict::Reject);
     assert!(!writer.frozen(&log));
+}
+
+#[test]
+fn a_log_that_grew_by_many_times_n_is_signed_every_n_entries() {
+    let w = workload::generate(600, 0, &|_| {});
+    let cf = w.keys.authority("CF");
+    let n = node(&w, &[cf], &w.entries, 10);
+    let log = cf.public();
+    let size = n.ledger.log_size(&log).unwrap();
+    assert!(size > 30, "the CF log has {size} entries");
+    let signed = |out: &Outcome| -> Vec<u64> {
+        out.publish
+            .iter()
+            .map(|m| match m {
+                CheckpointGossip::Checkpoint { checkpoint, .. } => {
+                    SignedCheckpoint::parse(checkpoint.0.clone()).unwrap().checkpoint().size
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    // The first tick: every tenth size, and the size now since none was signed.
+    let mut want: Vec<u64> = (1..=size / 10).map(|k| 10 * k).collect();
+    if size % 10 != 0 {
+        want.push(size);
+    }
+    assert_eq!(signed(&n.witness.tick(1_000).unwrap()), want);
+    // Each verifies and has the root of the log at its size.
+    for s in &want {
+        let stored = n.witness.stored(&log, *s).unwrap().unwrap().signed().unwrap();
+        assert_eq!(stored.verify(), Ok(()));
+        assert_eq!(stored.checkpoint().root, n.ledger.tree(&log).root(*s).unwrap());
+    }
+    // Nothing new: nothing to sign, however long it has been.
+    assert!(signed(&n.witness.tick(1_000_000).unwrap()).is_empty());
+    // Five more entries: under N and before T, nothing; after T, that size.
+    for _ in 0..5 {
+        let e = next_entry(&n.ledger, cf);
+        assert!(!n.writer.process(vec![Submission::Entry(e)]).remove(0).unwrap().duplicate);
+    }
+    assert!(signed(&n.witness.tick(1_001).unwrap()).is_empty());
+    assert_eq!(signed(&n.witness.tick(1_000 + 3_600_000).unwrap()), vec![size + 5]);
 }
 
 #[test]
@@ -216,9 +259,9 @@ fn two_views_of_one_size_prove_themselves_even_without_the_log() {
 fn a_checkpoint_ahead_of_the_log_waits_for_the_entries_then_is_cosigned() {
     let w = workload::generate(400, 0, &|_| {});
     let cf = w.keys.authority("CF");
-    let writer = node(&w, &[cf], &w.entries, 1);
+    let writer = node(&w, &[cf], &w.entries, 1_000_000);
     let half = w.entries.len() / 2;
-    let late = node(&w, &[w.keys.authority("AE")], &w.entries[..half], 1);
+    let late = node(&w, &[w.keys.authority("AE")], &w.entries[..half], 1_000_000);
     let log = cf.public();
     let out = writer.witness.tick(5).unwrap();
     let msg = out.publish.iter().find(|m| matches!(m, CheckpointGossip::Checkpoint { .. })).unwrap();
