@@ -89,6 +89,27 @@ impl RocksStore {
         Ok(v.map_err(backend)?.unwrap_or(0))
     }
 
+    /// Up to `limit` pairs from `from` on in `direction`, while keys start
+    /// with `prefix`.
+    fn collect(
+        &self,
+        col: Column,
+        from: &[u8],
+        direction: Direction,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(col), IteratorMode::From(from, direction)) {
+            let (k, v) = item.map_err(backend)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     fn cf(&self, col: Column) -> &rocksdb::ColumnFamily {
         // Every column is created at open, so the handle always exists.
         self.db.cf_handle(col.name()).expect("column family exists")
@@ -110,16 +131,7 @@ impl KeyValueStore for RocksStore {
 
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let from = if start > prefix { start } else { prefix };
-        let iter = self.db.iterator_cf(self.cf(col), IteratorMode::From(from, Direction::Forward));
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item.map_err(backend)?;
-            if !k.starts_with(prefix) || out.len() >= limit {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+        self.collect(col, from, Direction::Forward, prefix, limit)
     }
 
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -127,16 +139,7 @@ impl KeyValueStore for RocksStore {
         // 0xff bytes than any key of it holds.
         let mut end = prefix.to_vec();
         end.extend_from_slice(&[0xff; 64]);
-        let iter = self.db.iterator_cf(self.cf(col), IteratorMode::From(&end, Direction::Reverse));
-        let mut out = Vec::new();
-        for item in iter {
-            let (k, v) = item.map_err(backend)?;
-            if !k.starts_with(prefix) || out.len() >= limit {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+        self.collect(col, &end, Direction::Reverse, prefix, limit)
     }
 
     fn disk_bytes(&self) -> Result<u64> {
