@@ -166,7 +166,7 @@ fn a_log_that_grew_by_many_times_n_is_signed_every_n_entries() {
     };
     // The first tick: every tenth size, and the size now since none was signed.
     let mut want: Vec<u64> = (1..=size / 10).map(|k| 10 * k).collect();
-    if size % 10 != 0 {
+    if !size.is_multiple_of(10) {
         want.push(size);
     }
     assert_eq!(signed(&n.witness.tick(1_000).unwrap()), want);
