@@ -544,7 +544,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let observer_id = observer.public().to_peer_id().to_string();
     // The chair lists the test's peer as an observer: it may connect.
-    let net = Net::five_with(listing_observer(observer_id.clone()));
+    let mut net = Net::five_with(listing_observer(observer_id.clone()));
     net.register("BW", &seeded(0xB0, 0).public(), vec![Role::Trader]);
     net.register("AE", &seeded(0xAE, 0).public(), vec![Role::Trader]);
     converged(&net.all(), Duration::from_secs(30));
@@ -639,13 +639,25 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     }
 
     // Whoever holds a second version can hand it to any node by HTTP: that
-    // node keeps the evidence and spreads it, and every node freezes AE's log.
+    // node keeps the evidence and spreads it, and every node freezes AE's log,
+    // IN too, which is down meanwhile: on coming back it asks its peers for
+    // their evidence.
+    net.node_mut("IN").stop();
     let e = genuine.entry();
     let other = SignedEntry::sign(Entry { body: registration(&seeded(0xAE, 2), "other"), ..e.clone() }, &ae);
     match net.client("CF").submit_entry(other.bytes()) {
         Err(ClientError::Api { status: 422, error }) if error.code == "R3.equivocation" => {}
         r => panic!("a second version at AE #{} got {r:?}", e.seq),
     }
+    wait_for("AE's evidence at EU while IN is down", Duration::from_secs(30), |_| {
+        net.client("EU").evidence().ok()?.into_iter().find(|x| x.author == ae.public())
+    });
+    // Longer than gossipsub offers recent messages to a returning peer (its
+    // first heartbeat comes 5 s after a node starts, and it keeps messages
+    // for a few heartbeats after): only the evidence IN asks its peers for
+    // on connecting can tell it. Without that request this test fails.
+    std::thread::sleep(Duration::from_secs(15));
+    net.node_mut("IN").restart();
     for (code, n) in net.all() {
         let ev = wait_for(&format!("AE's evidence at {code}"), Duration::from_secs(30), |last| {
             let ev = n.client().evidence().ok()?;

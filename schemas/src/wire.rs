@@ -27,6 +27,8 @@ pub enum SyncRequest {
     /// The newest checkpoint of every log the peer holds, with every
     /// cosignature it knows: what a node that was away missed of them.
     Checkpoints,
+    /// Both entries of every equivocation the peer keeps as evidence.
+    Equivocations,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +50,11 @@ pub enum SyncResponse {
         entries: Vec<HexBytes>,
         next: u64,
     },
-    /// Answer to `Checkpoints`: each a `CheckpointGossip::Checkpoint`.
+    /// Answer to `Checkpoints`: fraud evidence, then checkpoints.
     Checkpoints(Vec<crate::checkpoint::CheckpointGossip>),
+    /// Answer to `Equivocations`: entry wire bytes, in pairs (the entry the
+    /// peer's log holds, then the other one).
+    Equivocations(Vec<HexBytes>),
 }
 
 /// The gossipsub topic of a network's entries.
@@ -87,6 +92,8 @@ mod tests {
         assert_eq!(hex::encode(encode(&ordered)), "0300000000000000000000000300000000000000");
         assert_eq!(decode::<SyncResponse>(&encode(&ordered)).unwrap(), ordered);
         assert_eq!(encode(&SyncRequest::Checkpoints), vec![3, 0, 0, 0]);
+        assert_eq!(encode(&SyncRequest::Equivocations), vec![4, 0, 0, 0]);
+        assert_eq!(&encode(&SyncResponse::Equivocations(vec![]))[..4], &[5, 0, 0, 0]);
         let cps = SyncResponse::Checkpoints(vec![]);
         assert_eq!(hex::encode(encode(&cps)), "040000000000000000000000");
         let resp = SyncResponse::Page(vec![HexBytes(vec![1, 2, 3])]);

@@ -447,6 +447,49 @@ impl EventLoop {
         Ok(out)
     }
 
+    /// Both entries of each equivocation kept here, within the size limit.
+    fn equivocations_to_share(&self) -> Result<Vec<HexBytes>, crate::store::StoreError> {
+        let mut size = 64;
+        let mut out = Vec::new();
+        for ev in self.ledger.evidence()? {
+            let eq = &ev.equivocation;
+            let Some(held) = self.ledger.entry_at(&eq.author, eq.seq)? else { continue };
+            size += held.bytes().len() + ev.conflicting_bytes.len() + 16;
+            if size > wire::MAX_SYNC_RESPONSE {
+                break;
+            }
+            out.push(HexBytes(held.into_bytes()));
+            out.push(HexBytes(ev.conflicting_bytes));
+        }
+        Ok(out)
+    }
+
+    /// A peer's equivocation evidence: the writer judges both entries of
+    /// each pair, and the second of a pair whose first is held here is the
+    /// evidence. Entries whose log has not come this far wait in the pending
+    /// pool, like gossip.
+    fn on_equivocations(&mut self, peer: PeerId, entries: Vec<HexBytes>) {
+        if entries.is_empty() {
+            return;
+        }
+        let (writer, park) = (self.writer.clone(), self.park_tx.clone());
+        tokio::spawn(async move {
+            let bytes: Vec<Vec<u8>> = entries.into_iter().map(|b| b.0).collect();
+            let results = writer.submit_many(bytes.iter().cloned().map(Submission::Peer).collect()).await;
+            for (r, b) in results.into_iter().zip(bytes) {
+                match r {
+                    Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
+                        let _ = park.send((b, true)).await;
+                    }
+                    Err(SubmitError::Refused(r)) if r.code == "R3.equivocation" => {
+                        tracing::debug!(%peer, "equivocation evidence from a peer: {}", r.message);
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+
     /// Checkpoints and fraud evidence a peer holds, asked for on
     /// connecting: each goes to the witness as if gossiped, in turn.
     fn on_checkpoints(&mut self, peer: PeerId, list: Vec<CheckpointGossip>) {
@@ -484,9 +527,13 @@ impl EventLoop {
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
                 tracing::info!(%peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 self.ask_heads(peer_id);
+                // Evidence travels by gossip, which reaches only the nodes
+                // up at the time: a node back from a stop asks for it.
                 if num_established.get() == 1 {
-                    let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, SyncRequest::Checkpoints);
-                    self.requests.insert(id, (peer_id, None));
+                    for req in [SyncRequest::Checkpoints, SyncRequest::Equivocations] {
+                        let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, req);
+                        self.requests.insert(id, (peer_id, None));
+                    }
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
@@ -593,6 +640,7 @@ impl EventLoop {
                     }
                     SyncResponse::Ordered { entries, next } => self.on_ordered(peer, entries, next),
                     SyncResponse::Checkpoints(list) => self.on_checkpoints(peer, list),
+                    SyncResponse::Equivocations(entries) => self.on_equivocations(peer, entries),
                     SyncResponse::Error(e) => {
                         tracing::warn!(%peer, "sync error from peer: {e}");
                         if let Some(a) = author {
@@ -642,6 +690,10 @@ impl EventLoop {
                     Err(e) => SyncResponse::Error(e.to_string()),
                 }
             }
+            SyncRequest::Equivocations => match self.equivocations_to_share() {
+                Ok(out) => SyncResponse::Equivocations(out),
+                Err(e) => SyncResponse::Error(e.to_string()),
+            },
             SyncRequest::Checkpoints => match self.checkpoints_to_share() {
                 Ok(out) => SyncResponse::Checkpoints(out),
                 Err(e) => SyncResponse::Error(e.to_string()),
