@@ -188,7 +188,7 @@ struct VerifyArgs {
     #[arg(value_name = "BUNDLE", required = true)]
     bundle: Option<PathBuf>,
     /// The signed network roster: a node's roster.json, or what `kp roster` prints.
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, env = "KP_ROSTER", value_name = "FILE", required = true)]
     roster: Option<PathBuf>,
     /// How many other participants must have cosigned each checkpoint.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUORUM)]
