@@ -1,11 +1,13 @@
 //! kp-bench: ingest throughput against this machine's signature bound, trail
 //! latency, bytes on disk per entry and peak memory, measured in one run.
-//! With --trees-ratio, instead: what Merkle trees and checkpoints cost ingest.
+//! With --trees-ratio, instead: what Merkle trees and checkpoints cost ingest,
+//! and what exporting and verifying the bundle of a deep lot costs.
 //! Figures and commands are recorded in docs/BENCHMARKS.md.
 
 use anyhow::bail;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use kp_node::export;
 use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
@@ -13,8 +15,10 @@ use kp_node::metrics::Metrics;
 use kp_node::store::{Column, KeyValueStore, Op, RocksStore, StoreError};
 use kp_node::witness::{CheckpointConfig, Verdict as WitnessVerdict, Witness};
 use kp_node::workload;
+use kp_schemas::bundle::{self, VerifyOptions};
+use kp_schemas::checkpoint::SignedCheckpoint;
 use kp_schemas::crypto::{Domain, verify};
-use kp_schemas::model::Body;
+use kp_schemas::model::{Body, Subject};
 use kp_schemas::{SignedEntry, trail};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -52,7 +56,9 @@ struct Args {
     /// checkpoints cost ingest: the same entries into fresh stores (each in
     /// a temporary directory) without trees (the baseline), with trees, and
     /// with trees and witnesses signing and cosigning checkpoints every
-    /// 100 ms, in --rounds rounds (in turn forward and backward).
+    /// 100 ms, in --rounds rounds (in turn forward and backward). At the
+    /// end of the last run with checkpoints, the bundles of up to 50 deep
+    /// lots are exported and verified offline.
     #[arg(long)]
     trees_ratio: bool,
     /// Rounds of (baseline, trees, trees + checkpoints) for --trees-ratio.
@@ -350,6 +356,8 @@ struct Run {
     stored: usize,
     ticks: u64,
     tick_busy: f64,
+    /// Bundles of deep lots, measured in the last run with checkpoints.
+    bundles: Option<Bundles>,
 }
 
 fn trees_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> {
@@ -375,7 +383,8 @@ fn trees_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> {
             order.reverse();
         }
         for keep in order {
-            let r = ingest_run(w, args.batch, keep, &cfg)?;
+            let last = round + 1 == args.rounds && keep == Keep::Checkpoints;
+            let r = ingest_run(w, args.batch, keep, &cfg, last)?;
             print!(
                 "round {} {:<19} {:>6.0} entries/s ({:.1} s, {:.1} us CPU per entry, other processes {:.2} cores); disk {:.0} B/entry",
                 round + 1,
@@ -462,10 +471,63 @@ fn trees_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> {
         dt - db,
         tree * 100.0 / dt
     );
+    if let Some(b) = runs.iter().find_map(|(_, r)| r.bundles.as_ref()) {
+        print_bundles(b);
+    }
     Ok(())
 }
 
-fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &CheckpointConfig) -> anyhow::Result<Run> {
+fn print_bundles(b: &Bundles) {
+    let n = b.entries.len();
+    if n == 0 {
+        println!("bundles: the workload has no deep lots");
+        return;
+    }
+    let spread = |v: &[usize]| {
+        let mean = v.iter().sum::<usize>() as f64 / v.len() as f64;
+        let (lo, hi) = (v.iter().min().expect("some"), v.iter().max().expect("some"));
+        format!("{lo} / {mean:.0} / {hi}")
+    };
+    let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len() as f64;
+    let ms = |v: &[Duration], p: f64| {
+        let mut v = v.to_vec();
+        v.sort();
+        percentile(&v, p).as_secs_f64() * 1e3
+    };
+    let p50_99 = |v: &[Duration]| format!("{:.2} / {:.2} ms", ms(v, 0.5), ms(v, 0.99));
+    println!();
+    println!("| bundles of {n} deep lots, at the end of the last trees + checkpoints run | value |");
+    println!("|---|---|");
+    println!("| entries per bundle, min / mean / max | {} |", spread(&b.entries));
+    println!("| bytes per bundle (canonical JSON), min / mean / max | {} |", spread(&b.bytes));
+    println!(
+        "| logs (checkpoints) per bundle, mean; cosignatures per bundle, mean | {:.1}; {:.1} |",
+        mean(&b.logs),
+        mean(&b.cosignatures)
+    );
+    println!(
+        "| signatures a verifier checks per bundle (entries, checkpoints, cosignatures), mean | {:.0} |",
+        mean(&b.signatures)
+    );
+    println!("| export: `export::export` + `to_json`, p50 / p99 | **{}** |", p50_99(&b.export));
+    println!("| of which `to_json`, p50 / p99 | {} |", p50_99(&b.json));
+    println!("| verify: `bundle::verify`, quorum 2, p50 / p99 | **{}** |", p50_99(&b.verify));
+    println!("| the signature checks of a bundle alone, p50 / p99 | {} |", p50_99(&b.signature_checks));
+    println!("| trail of the same lot (`trail::lot_trail`, warm), p50 / p99 | {} |", p50_99(&b.trail));
+    println!(
+        "| export / trail; verify / export (ratios of p50s) | {:.1}; {:.1} |",
+        ms(&b.export, 0.5) / ms(&b.trail, 0.5),
+        ms(&b.verify, 0.5) / ms(&b.export, 0.5)
+    );
+}
+
+fn ingest_run(
+    w: &workload::Workload,
+    batch: usize,
+    keep: Keep,
+    cfg: &CheckpointConfig,
+    bundles: bool,
+) -> anyhow::Result<Run> {
     let n = w.entries.len();
     let tmp = tempfile::tempdir()?;
     let store = Arc::new(RocksStore::open(&tmp.path().join("db"))?);
@@ -510,19 +572,7 @@ fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &Checkpoint
             let (mut ticks, mut signed, mut busy) = (0, 0, Duration::ZERO);
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let out = signer.tick(kp_node::clock::now_ms())?;
-                signed += out.publish.len();
-                for m in out.publish {
-                    for p in peers {
-                        let (verdict, back) = p.receive(m.clone())?;
-                        if verdict != WitnessVerdict::Accept || !back.frauds.is_empty() {
-                            bail!("a peer did not accept a checkpoint: {verdict:?}");
-                        }
-                        for c in back.publish {
-                            signer.receive(c)?;
-                        }
-                    }
-                }
+                signed += witness_round(signer, peers, kp_node::clock::now_ms())?;
                 let took = t.elapsed();
                 busy += took;
                 ticks += 1;
@@ -546,16 +596,22 @@ fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &Checkpoint
     let others = ((machine_cpu_secs() - all0 - cpu) / secs).max(0.0);
     ingest_bar.finish_and_clear();
     stop.store(true, Ordering::Relaxed);
-    let (ticks, signed, busy) = match ticker {
+    let (ticks, mut signed, busy) = match ticker {
         Some(h) => h.join().map_err(|_| anyhow::anyhow!("the witness thread panicked"))??,
         None => (0, 0, Duration::ZERO),
     };
 
-    // Every log's newest checkpoint is signed, witnessed, and the root of
-    // its tree at that size.
+    // Every log's newest checkpoint is signed, witnessed, the root of its
+    // tree at that size, and covers every entry of the log.
     let mut stored = 0;
     if let Some(wit) = &witnesses {
-        let wit = &wit.0;
+        // The last entries of a log may be fewer than `every_entries` and
+        // younger than `every`: a last round, as the ticker would make
+        // `every` after the writes stopped, signs every log at its full
+        // size, and the peers cosign those checkpoints.
+        let (signer, peers) = &**wit;
+        signed += witness_round(signer, peers, kp_node::clock::now_ms() + cfg.every.as_millis() as u64)?;
+        let wit = signer;
         // The signer's checkpoints only: the peers' keys start with their prefix.
         stored = ledger
             .heads()?
@@ -569,12 +625,20 @@ fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &Checkpoint
             if cp.verify().is_err() || c.size > head.seq || ledger.tree(&log).root(c.size)? != c.root {
                 bail!("the newest checkpoint of log {log} does not match its tree");
             }
+            if c.size != head.seq {
+                bail!("the newest checkpoint of log {log} covers {} of its {} entries", c.size, head.seq);
+            }
             if wit.witnesses(&s)?.len() < cfg.quorum {
                 bail!("the newest checkpoint of log {log} is not witnessed");
             }
         }
     }
     let disk = store.disk_bytes()?;
+    // After the flush, with compactions done: nothing runs in the background.
+    let bundles = match &witnesses {
+        Some(wit) if bundles => Some(bundle_figures(w, &ledger, &wit.0)?),
+        _ => None,
+    };
     Ok(Run {
         keep,
         secs,
@@ -587,5 +651,112 @@ fn ingest_run(w: &workload::Workload, batch: usize, keep: Keep, cfg: &Checkpoint
         stored,
         ticks,
         tick_busy: busy.as_secs_f64(),
+        bundles,
     })
+}
+
+/// One round of witnessing: the signer signs what is due at `now_ms`, each
+/// peer judges and cosigns every checkpoint it signed, and the
+/// cosignatures go back to the signer, which merges them into its own.
+/// Returns the checkpoints signed.
+fn witness_round(signer: &Witness, peers: &[Witness], now_ms: u64) -> anyhow::Result<usize> {
+    let out = signer.tick(now_ms)?;
+    let signed = out.publish.len();
+    for m in out.publish {
+        for p in peers {
+            let (verdict, back) = p.receive(m.clone())?;
+            if verdict != WitnessVerdict::Accept || !back.frauds.is_empty() {
+                bail!("a peer did not accept a checkpoint: {verdict:?}");
+            }
+            for c in back.publish {
+                signer.receive(c)?;
+            }
+        }
+    }
+    Ok(signed)
+}
+
+/// Deep lots whose bundles are exported and verified.
+const BUNDLE_LOTS: usize = 50;
+
+/// Bundles of deep lots, exported at the signer (whose checkpoints hold the
+/// peers' cosignatures) and verified offline with the roster alone.
+#[derive(Default)]
+struct Bundles {
+    entries: Vec<usize>,
+    bytes: Vec<usize>,
+    /// Checkpoints (one per log the trail touches) and their cosignatures.
+    logs: Vec<usize>,
+    cosignatures: Vec<usize>,
+    /// Ed25519 signatures a verifier checks: each entry's (two for a
+    /// countersigned record), each checkpoint's, each cosignature.
+    signatures: Vec<usize>,
+    /// `export::export` then `Bundle::to_json`.
+    export: Vec<Duration>,
+    /// `Bundle::to_json` alone.
+    json: Vec<Duration>,
+    verify: Vec<Duration>,
+    /// The signature checks of `verify` alone: parse and verify each entry,
+    /// each checkpoint and each cosignature.
+    signature_checks: Vec<Duration>,
+    /// `trail::lot_trail` of the same lot, walked once before untimed.
+    trail: Vec<Duration>,
+}
+
+fn bundle_figures(w: &workload::Workload, ledger: &Ledger, signer: &Witness) -> anyhow::Result<Bundles> {
+    let roster = w.keys.roster(workload::NETWORK);
+    let opts = VerifyOptions { quorum: 2, today: "2030-01-01".into() };
+    let mut b = Bundles::default();
+    for (participant, lot) in w.deep_lots.iter().take(BUNDLE_LOTS) {
+        trail::lot_trail(ledger, participant, lot, "2018-01-01")?;
+        let t = Instant::now();
+        let tr = trail::lot_trail(ledger, participant, lot, "2018-01-01")?;
+        b.trail.push(t.elapsed());
+
+        let subject = Subject::Lot { participant: participant.clone(), lot: lot.clone() };
+        let t = Instant::now();
+        let bundle = export::export(ledger, signer, &subject)?;
+        let tj = Instant::now();
+        let bytes = bundle.to_json();
+        b.json.push(tj.elapsed());
+        b.export.push(t.elapsed());
+
+        let t = Instant::now();
+        let report = bundle::verify(&bytes, &roster, &opts);
+        b.verify.push(t.elapsed());
+        if !report.valid {
+            for p in &report.problems {
+                eprintln!("  [{}] {}", p.code, p.message);
+            }
+            bail!("the bundle of lot {lot} of {participant} does not verify: {} problems", report.problems.len());
+        }
+        match &report.trail {
+            Some(v) if v.productions == tr.productions && v.depth == tr.depth => {}
+            _ => bail!("the bundle of lot {lot} of {participant} does not rebuild the lot's trail"),
+        }
+
+        let t = Instant::now();
+        let mut signatures = 0;
+        for e in &bundle.entries {
+            let v = SignedEntry::parse(e.entry.0.clone()).and_then(SignedEntry::into_verified);
+            let v = v.map_err(|e| anyhow::anyhow!("a bundled entry does not verify: {e}"))?;
+            signatures += 1 + usize::from(v.record.is_some());
+        }
+        for c in &bundle.checkpoints {
+            let cp = SignedCheckpoint::parse(c.checkpoint.0.clone())?;
+            cp.verify()?;
+            for s in &c.cosignatures {
+                s.verify(&cp)?;
+            }
+            signatures += 1 + c.cosignatures.len();
+        }
+        b.signature_checks.push(t.elapsed());
+
+        b.entries.push(bundle.entries.len());
+        b.bytes.push(bytes.len());
+        b.logs.push(bundle.checkpoints.len());
+        b.cosignatures.push(bundle.checkpoints.iter().map(|c| c.cosignatures.len()).sum());
+        b.signatures.push(signatures);
+    }
+    Ok(b)
 }
