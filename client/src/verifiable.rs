@@ -129,6 +129,9 @@ pub fn consistency_text(p: &ConsistencyProof) -> String {
 }
 
 pub fn frauds_text(list: &[FraudView]) -> String {
+    if list.is_empty() {
+        return "no checkpoint fraud seen\n".into();
+    }
     let mut out = String::new();
     for f in list {
         let what = match &f.fraud {
