@@ -51,6 +51,10 @@ pub fn check_consistency(p: &ConsistencyProof) -> Result<(), ProofFailure> {
         .map_err(|e| failure(e.code(), format!("from size {} to {}: {e}", p.size1, p.size2)))
 }
 
+fn witnesses_text(c: &CheckpointView) -> String {
+    if c.witnesses.is_empty() { "nobody yet".to_string() } else { c.witnesses.join(", ") }
+}
+
 fn short(h: &impl std::fmt::Display) -> String {
     let s = h.to_string();
     format!("{}…", &s[..s.len().min(16)])
@@ -67,7 +71,7 @@ pub fn checkpoints_text(list: &[CheckpointView]) -> String {
             Ok(_) if c.witnessed => "witnessed".to_string(),
             Ok(_) => format!("not yet witnessed (quorum {})", c.quorum),
         };
-        let witnesses = if c.witnesses.is_empty() { "nobody yet".to_string() } else { c.witnesses.join(", ") };
+        let witnesses = witnesses_text(c);
         let _ = writeln!(
             out,
             "{} size {:>8}  root {}  {}  cosigned by {}  [{}]",
@@ -98,7 +102,7 @@ pub fn inclusion_text(p: &InclusionProof) -> String {
                 out,
                 "that tree is checkpoint {} signed by the log's writer, cosigned by {} ({})",
                 short(&c.id),
-                if c.witnesses.is_empty() { "nobody yet".to_string() } else { c.witnesses.join(", ") },
+                witnesses_text(c),
                 if c.witnessed { "witnessed" } else { "not yet witnessed" }
             );
         }

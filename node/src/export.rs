@@ -3,7 +3,7 @@
 //! log, for `kp verify BUNDLE` to check offline.
 
 use crate::ledger::Ledger;
-use crate::store::{Column, StoreError};
+use crate::store::StoreError;
 use crate::tree::ProofError;
 use crate::witness::Witness;
 use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, BundleSource};
@@ -49,16 +49,14 @@ pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<B
     let hashes = bundle::collect(ledger, subject)?;
     let mut found = Vec::with_capacity(hashes.len());
     for h in hashes {
-        let index = ledger
-            .store()
-            .get(Column::Hashes, &h.0)?
+        let found_entry = ledger
+            .indexed_entry(&h)?
             .ok_or_else(|| StoreError::Corrupt(format!("the trail names entry {h}, which is not stored")))?;
-        let entry = ledger.entry_by_hash(&h)?.ok_or_else(|| StoreError::Corrupt(format!("entry {h} is missing")))?;
-        found.push((index, entry));
+        found.push(found_entry);
     }
     // Acceptance order puts every entry after what it relies on, which is
     // the order a verifier replays them in.
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.sort_by_key(|(index, _)| *index);
 
     let mut need: BTreeMap<PublicKey, u64> = BTreeMap::new();
     for (_, e) in &found {

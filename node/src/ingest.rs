@@ -111,8 +111,12 @@ impl Writer {
     /// Verify, judge and durably store a batch of submissions. Results are in
     /// submission order; nothing is acknowledged before the write is synced.
     pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
-        // Fraud evidence goes through the writer, but is not an entry.
-        let entries: Vec<bool> = subs.iter().map(|s| !matches!(s, Submission::Fraud { .. })).collect();
+        // Fraud evidence goes through the writer, but is not an entry: the
+        // metrics leave it out. It comes alone, seldom, so entries pay nothing.
+        let frauds: Option<Vec<bool>> = subs
+            .iter()
+            .any(|s| matches!(s, Submission::Fraud { .. }))
+            .then(|| subs.iter().map(|s| matches!(s, Submission::Fraud { .. })).collect());
         let mut batch = self.ledger.batch();
         let mut results = Vec::with_capacity(subs.len());
         let mut announce = Vec::new();
@@ -152,11 +156,13 @@ impl Writer {
                 }
             }
         }
-        if entries.iter().all(|e| *e) {
-            self.metrics.observe(&results, self.ledger.entry_count());
-        } else {
-            let counted: Vec<_> = results.iter().zip(&entries).filter(|(_, e)| **e).map(|(r, _)| r.clone()).collect();
-            self.metrics.observe(&counted, self.ledger.entry_count());
+        match &frauds {
+            None => self.metrics.observe(&results, self.ledger.entry_count()),
+            Some(frauds) => {
+                let entries: Vec<_> =
+                    results.iter().zip(frauds).filter(|(_, f)| !**f).map(|(r, _)| r.clone()).collect();
+                self.metrics.observe(&entries, self.ledger.entry_count());
+            }
         }
         results
     }

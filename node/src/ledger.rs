@@ -203,10 +203,15 @@ impl Ledger {
     }
 
     pub fn entry_by_hash(&self, hash: &Hash32) -> Result<Option<SignedEntry>, StoreError> {
-        match self.store.get(Column::Hashes, &hash.0)? {
-            None => Ok(None),
-            Some(i) => self.entry_by_index(&i).map(Some),
-        }
+        Ok(self.indexed_entry(hash)?.map(|(_, e)| e))
+    }
+
+    /// An entry by hash with its acceptance index: entries sorted by it come
+    /// after everything they rely on.
+    pub fn indexed_entry(&self, hash: &Hash32) -> Result<Option<(u64, SignedEntry)>, StoreError> {
+        let Some(i) = self.store.get(Column::Hashes, &hash.0)? else { return Ok(None) };
+        let index: [u8; 8] = i.as_slice().try_into().map_err(|e| corrupt("entry index", e))?;
+        Ok(Some((u64::from_be_bytes(index), self.entry_by_index(&i)?)))
     }
 
     /// Up to `limit` entries of one log from `from`.

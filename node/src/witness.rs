@@ -157,7 +157,8 @@ impl Witness {
             if cp.checkpoint().size < seq {
                 break;
             }
-            if self.witnesses(&s)?.len() >= self.cfg.quorum {
+            let net = self.ledger.network();
+            if checkpoint::valid_witnesses(&net, &cp, &s.cosignatures).len() >= self.cfg.quorum {
                 return Ok(Some(s));
             }
         }
@@ -193,10 +194,11 @@ impl Witness {
             if net.role_of(&log).is_none() {
                 continue;
             }
-            let size = self.ledger.log_size(&log)?;
-            if size == 0 || self.ledger.head(&log)?.is_some_and(|h| h.frozen) {
+            let Some(head) = self.ledger.head(&log)? else { continue };
+            if head.seq == 0 || head.frozen {
                 continue;
             }
+            let size = head.seq;
             let _guard = self.lock.lock().expect("checkpoint lock");
             let last = self.latest(&log, 1)?.into_iter().next().map(|s| s.signed()).transpose()?;
             let (last_size, last_ts) =

@@ -66,6 +66,17 @@ struct Behaviour {
     sync: request_response::Behaviour<SyncCodec>,
 }
 
+/// The bytes a checkpoint message takes in a sync response, without
+/// encoding it twice.
+fn encoded_len(m: &CheckpointGossip) -> usize {
+    use kp_schemas::checkpoint::Fraud;
+    match m {
+        CheckpointGossip::Checkpoint { checkpoint, cosignatures } => 20 + checkpoint.0.len() + 96 * cosignatures.len(),
+        CheckpointGossip::Fraud(Fraud::SplitView { first: a, second: b })
+        | CheckpointGossip::Fraud(Fraud::WrongRoot { checkpoint: a, entry: b }) => 24 + a.0.len() + b.0.len(),
+    }
+}
+
 /// Dial a roster peer at the roster's addresses: dialling by peer id alone
 /// relies on a behaviour to remember addresses, which none here does after a
 /// failed dial.
@@ -431,14 +442,15 @@ impl EventLoop {
     }
 
     /// Fraud evidence first, since it freezes logs and is gossiped only
-    /// once, then the newest checkpoint of each log, within the size limit.
+    /// once, then the newest checkpoint of each log, within the size limit
+    /// (with room for the framing).
     fn checkpoints_to_share(&self) -> Result<Vec<CheckpointGossip>, crate::store::StoreError> {
         let frauds = self.ledger.frauds()?.into_iter().map(|f| CheckpointGossip::Fraud(f.fraud));
         let latest = crate::witness::latest_per_log(&self.witness)?.into_values().map(|s| s.gossip());
-        let mut size = 64;
+        let mut size = 1024;
         let mut out = Vec::new();
         for m in frauds.chain(latest) {
-            size += kp_schemas::encoding::encode(&m).len();
+            size += encoded_len(&m);
             if size > wire::MAX_SYNC_RESPONSE {
                 break;
             }
@@ -991,4 +1003,23 @@ fn spawn_ordered_ingester(
         }
     });
     (tx, done_rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kp_schemas::checkpoint::{Cosignature, Fraud};
+    use kp_schemas::{PublicKey, SignatureBytes};
+
+    #[test]
+    fn encoded_len_is_the_encoded_length() {
+        let cs = Cosignature { witness: PublicKey([1; 32]), signature: SignatureBytes([2; 64]) };
+        for m in [
+            CheckpointGossip::Checkpoint { checkpoint: HexBytes(vec![7; 150]), cosignatures: vec![cs.clone(), cs] },
+            CheckpointGossip::Fraud(Fraud::SplitView { first: HexBytes(vec![1; 10]), second: HexBytes(vec![2; 20]) }),
+            CheckpointGossip::Fraud(Fraud::WrongRoot { checkpoint: HexBytes(vec![1; 3]), entry: HexBytes(vec![]) }),
+        ] {
+            assert_eq!(encoded_len(&m), kp_schemas::encoding::encode(&m).len(), "{m:?}");
+        }
+    }
 }
