@@ -378,6 +378,7 @@ fn a_stopped_node_catches_up_with_every_authority() {
             name: "Berberati".into(),
             status: ZoneState::Compliant,
             effective: "2016-06-01".into(),
+            previous: None,
         }),
     )
     .unwrap();
@@ -523,6 +524,7 @@ impl Net {
             seq: head.seq + 1,
             prev: head.hash,
             timestamp_ms: head.timestamp_ms + 1,
+            context: vec![],
             body,
         };
         SignedEntry::sign(e, key)
@@ -574,6 +576,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
             seq: 1,
             prev: Hash32::ZERO,
             timestamp_ms: 1_500_000_000_000,
+            context: vec![],
             body: registration(&seeded(0x66, 1), "by a stranger"),
         },
         &stranger,
@@ -644,7 +647,8 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     // their evidence.
     net.node_mut("IN").stop();
     let e = genuine.entry();
-    let other = SignedEntry::sign(Entry { body: registration(&seeded(0xAE, 2), "other"), ..e.clone() }, &ae);
+    let other =
+        SignedEntry::sign(Entry { context: vec![], body: registration(&seeded(0xAE, 2), "other"), ..e.clone() }, &ae);
     match net.client("CF").submit_entry(other.bytes()) {
         Err(ClientError::Api { status: 422, error }) if error.code == "R3.equivocation" => {}
         r => panic!("a second version at AE #{} got {r:?}", e.seq),

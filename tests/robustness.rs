@@ -119,6 +119,7 @@ fn bad_input_is_refused_with_a_code_and_changes_nothing() {
                 seq: head.seq + 1,
                 prev: head.hash,
                 timestamp_ms: head.timestamp_ms,
+                context: vec![],
                 body: Body::Countersigned(good.to_countersigned()),
             },
             &authority,

@@ -628,6 +628,8 @@ fn demo_prints_the_indian_trail_and_exits() {
         "R5.unbalanced",
         "R7.already_confirmed",
         "R8.nature_mismatch",
+        "R6.zone_suspended",
+        "suspended from 2017-05-01",
     ] {
         assert!(text.contains(want), "demo output lacks {want}:\n{text}");
     }
@@ -656,4 +658,97 @@ fn demo_prints_the_indian_trail_and_exits() {
         .output()
         .unwrap();
     assert!(again.status.success(), "second demo run failed: {}", stderr(&again));
+}
+
+/// R6 over time, as a new user meets it through `kp`: a production after a
+/// zone's suspension, naming the zone's older compliant status, is recorded
+/// non-compliant and cannot leave; a suspension recorded later but effective
+/// on or before a production stops that lot and its mixes.
+#[test]
+fn no_lot_from_a_suspended_zone_leaves_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    devnet(dir.path());
+    let net = Net { node: Node::start(&dir.path().join("node")), licensees: dir.path().join("licensees") };
+    for (who, name, role) in [("cf-miner", "Boda Cooperative", "miner"), ("cf-exporter", "Bangui Export", "exporter")] {
+        let pk = net.public(who);
+        net.json(&["licensee", "register", "--as", "CF", "--key-of", &pk, "--name", name, "--role", role]);
+    }
+    let declare = |zone: &str, name: &str, status: &str, effective: &str| {
+        let args = ["zone", "declare", "--as", "MT-CF", "--participant", "CF", "--zone", zone, "--name", name];
+        let mut args = args.to_vec();
+        args.extend(["--status", status, "--effective", effective]);
+        hash_of(&net.json(&args))
+    };
+    let produce = |lot: &str, zone: &str, status: &str, date: &str| {
+        net.as_licensee(
+            "cf-miner",
+            &[
+                "produce",
+                "--lot",
+                lot,
+                "--site",
+                "Boda",
+                "--zone",
+                zone,
+                "--zone-status",
+                status,
+                "--weight",
+                "100",
+                "--stones",
+                "40",
+                "--date",
+                date,
+            ],
+        )
+    };
+    let exporter = net.public("cf-exporter");
+    let sell = |from: &str, to: &str, date: &str| {
+        ok(net.as_licensee(
+            "cf-miner",
+            &["transfer", "--in", &format!("{from}=100"), "--out", &format!("{to}=100@{exporter}"), "--date", date],
+        ));
+    };
+    let export = |cert: &str, lot: &str| {
+        net.as_licensee(
+            "cf-exporter",
+            &[
+                "export",
+                "--cert",
+                cert,
+                "--to",
+                "EU",
+                "--consignee",
+                "X",
+                "--in",
+                &format!("{lot}=100"),
+                "--hs",
+                "7102.31=100@100000",
+                "--parcels",
+                "1",
+                "--issued",
+                "2017-07-01",
+                "--expires",
+                "2018-07-01",
+            ],
+        )
+    };
+
+    let boda = declare("BOD", "Boda", "compliant", "2016-06-01");
+    declare("BOD", "Boda", "suspended", "2017-05-01");
+    ok(produce("CF/BOD/1", "BOD", &boda, "2017-06-10"));
+    let lot = net.json(&["lot", "show", "CF", "CF/BOD/1"]);
+    assert_eq!(lot["lot"]["compliant"], false, "produced after the suspension: {lot}");
+    sell("CF/BOD/1", "CF/EXP/1", "2017-06-11");
+    refused(export("CF-000001", "CF/EXP/1"), "R6.non_compliant_lot");
+
+    // Gazi: compliant when produced, suspended later with an earlier date.
+    let gazi = declare("GAZ", "Gazi", "compliant", "2016-06-01");
+    ok(produce("CF/GAZ/1", "GAZ", &gazi, "2017-06-10"));
+    assert_eq!(net.json(&["lot", "show", "CF", "CF/GAZ/1"])["lot"]["compliant"], true);
+    sell("CF/GAZ/1", "CF/EXP/2", "2017-06-11");
+    declare("GAZ", "Gazi", "suspended", "2017-06-01");
+    refused(export("CF-000002", "CF/EXP/2"), "R6.zone_suspended");
+    let trail = net.json(&["trail", "lot", "CF", "CF/EXP/2"]);
+    assert_eq!(trail["compliance"]["compliant"], false);
+    assert!(trail["compliance"]["problems"].to_string().contains("suspended from 2017-06-01"), "{trail}");
 }

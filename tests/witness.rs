@@ -276,6 +276,7 @@ fn checkpoints_are_witnessed_by_the_quorum() {
         name: "Nola".into(),
         status: ZoneState::Compliant,
         effective: "2018-01-01".into(),
+        previous: None,
     });
     net.client("CF").action(Some("MT-CF"), zone).unwrap();
     let heads = converged(&net.all(), Duration::from_secs(60));
@@ -431,6 +432,7 @@ fn next_entry(c: &Client, key: &Keypair, licensee: &PublicKey) -> SignedEntry {
         seq: head.seq + 1,
         prev: head.hash,
         timestamp_ms: head.timestamp_ms + 1,
+        context: vec![],
         body: Body::RegisterLicensee(LicenseeRegistration {
             licensee: *licensee,
             name: "after the fraud".into(),

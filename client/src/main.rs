@@ -821,6 +821,8 @@ fn run(cli: &Cli) -> Result<(), ClientError> {
                     name: name.clone(),
                     status,
                     effective: effective.clone(),
+                    // The monitor's node chains it to the zone's previous status.
+                    previous: None,
                 }),
             )?;
         }

@@ -324,7 +324,7 @@ fn import_confirmation_looks_up_the_certificate_entry() {
         "consignee": "Antwerp BV", "entry": cert_entry, "inputs": [{"lot": "M", "weight": 1000}],
         "lines": [{"code": "7102.31", "weight": 1000, "value_cents": 500000}], "weight": 1000,
         "value_cents": 500000, "parcels": 2, "issued": "2017-11-01", "expires": "2018-01-31",
-        "nature": "natural", "confirmation": null
+        "nature": "natural", "zones": [], "confirmation": null
     })
     .to_string();
     let node = FakeNode::start(move |r| match (r.method.as_str(), r.target.as_str()) {

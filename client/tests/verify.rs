@@ -225,8 +225,15 @@ impl Chain {
     fn write(&mut self, key: &Keypair, body: Body) {
         let (seq, prev) = self.heads.get(&key.public()).map_or((1, Hash32::ZERO), |(s, h)| (s + 1, *h));
         self.clock_ms += 1000;
-        let entry =
-            Entry { network: NETWORK.into(), author: key.public(), seq, prev, timestamp_ms: self.clock_ms, body };
+        let entry = Entry {
+            network: NETWORK.into(),
+            author: key.public(),
+            seq,
+            prev,
+            timestamp_ms: self.clock_ms,
+            context: vec![],
+            body,
+        };
         let e = SignedEntry::sign(entry, key);
         match self.ledger.ingest(e.bytes().to_vec()) {
             Ok(Verdict::Accepted(_)) => {}

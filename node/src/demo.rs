@@ -346,15 +346,22 @@ impl Driver<'_> {
     }
 
     fn zone(&mut self, zone: &str, name: &str, effective: &str) -> anyhow::Result<Hash32> {
+        self.zone_status(zone, name, ZoneState::Compliant, effective)
+    }
+
+    fn zone_status(&mut self, zone: &str, name: &str, status: ZoneState, effective: &str) -> anyhow::Result<Hash32> {
         let body = Body::ZoneStatus(ZoneStatus {
             participant: "CF".into(),
             zone: zone.into(),
             name: name.into(),
-            status: ZoneState::Compliant,
+            status,
             effective: effective.into(),
+            // The monitor's node chains it to the zone's previous status.
+            previous: None,
         });
         let r = self.clients.of(MONITOR_ID).action(Some(MONITOR_ID), body);
-        Ok(self.ok(&format!("{MONITOR_ID} declares {name} ({zone}) compliant from {effective}"), r)?.hash)
+        let step = format!("{MONITOR_ID} declares {name} ({zone}) {} from {effective}", status.as_str());
+        Ok(self.ok(&step, r)?.hash)
     }
 
     fn produce(
@@ -481,7 +488,7 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
     let ber = d.zone("BER", "Berberati", "2016-06-01")?;
     let car = d.zone("CAR", "Carnot", "2016-06-01")?;
     let nol = d.zone("NOL", "Nola", "2016-06-01")?;
-    d.zone("BOD", "Boda", "2016-10-01")?;
+    let bod = d.zone("BOD", "Boda", "2016-10-01")?;
     d.zone("GAZ", "Gazi", "2017-11-01")?;
 
     println!("2. Production in Berberati and Nola, mixed and exported to the EU; BW exports too:");
@@ -658,7 +665,53 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
     );
     d.refused("natural rough under a synthetic HS code", "R8.nature_mismatch", r)?;
 
-    println!("5. A monitor queries the Indian lot.");
+    println!("5. Zones suspended: no carat mined there after the suspension takes effect leaves:");
+    d.zone_status("BOD", "Boda", ZoneState::Suspended, "2017-05-01")?;
+    // The miner's client still names Boda's old compliant status.
+    d.produce("cf-miner", "CF/BOD/2017/0001", "Boda", Some(("BOD", Some(bod))), 120, "2017-06-10")?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Boda lot to the exporter",
+        &[("CF/BOD/2017/0001", 120)],
+        &[("CF/EXP/2017/0003", 120, p("cf-exporter"))],
+        "2017-06-12",
+    )?;
+    let r = d.record(
+        "cf-exporter",
+        Driver::export_body(
+            "CF-000003",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("CF/EXP/2017/0003", 120)],
+            &[("7102.31", 120, 180_000)],
+            "2017-06-15",
+        ),
+    );
+    d.refused("exporting Boda carats mined after its suspension", "R6.non_compliant_lot", r)?;
+    d.produce("cf-miner", "CF/CAR/2017/0004", "Carnot", Some(("CAR", Some(car))), 200, "2017-07-01")?;
+    d.transfer(
+        "cf-miner",
+        "miner sells the Carnot lot to the exporter",
+        &[("CF/CAR/2017/0004", 200)],
+        &[("CF/EXP/2017/0004", 200, p("cf-exporter"))],
+        "2017-07-03",
+    )?;
+    // Decided later, effective before that production.
+    d.zone_status("CAR", "Carnot", ZoneState::Suspended, "2017-06-20")?;
+    let r = d.record(
+        "cf-exporter",
+        Driver::export_body(
+            "CF-000004",
+            "EU",
+            "Antwerp Rough Trading",
+            &[("CF/EXP/2017/0004", 200)],
+            &[("7102.31", 200, 300_000)],
+            "2017-07-05",
+        ),
+    );
+    d.refused("exporting Carnot carats after a suspension recorded later", "R6.zone_suspended", r)?;
+
+    println!("6. A monitor queries the Indian lot.");
     converge(clients)?;
     let trail = clients.of(reader).lot_trail("IN", indian_lot, None)?;
     Ok(Outcome { indian_lot: indian_lot.into(), trail })

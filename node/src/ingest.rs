@@ -9,8 +9,9 @@ use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::Fraud;
-use kp_schemas::model::{Body, Entry};
+use kp_schemas::model::{Body, Entry, Record};
 use kp_schemas::rules::{self, LedgerView, Verdict};
+use kp_schemas::zone;
 use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -220,7 +221,7 @@ impl Writer {
             ))
         })?;
         let record = r.record().clone();
-        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()));
+        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()), Some(&record));
         Ok(Verified { entry, record: Some(record) })
     }
 
@@ -229,18 +230,29 @@ impl Writer {
             return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
-        let entry = self.sign_next(batch, key, body);
+        let mut body = body;
+        zone::chain_status(batch, &key.public(), &mut body);
+        let entry = self.sign_next(batch, key, body, None);
         Ok(Verified { entry, record: None })
     }
 
-    /// The next entry of one of this node's own logs.
-    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body) -> SignedEntry {
+    /// The next entry of one of this node's own logs, naming the newest zone
+    /// statuses this node holds of every zone its verdict reads.
+    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body, record: Option<&Record>) -> SignedEntry {
         let author = key.public();
         let head = batch.head(&author);
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
-        let entry =
-            Entry { network: batch.network().network.clone(), author, seq, prev, timestamp_ms: now_ms().max(ts), body };
+        let context = zone::writer_context(batch, &author, &body, record);
+        let entry = Entry {
+            network: batch.network().network.clone(),
+            author,
+            seq,
+            prev,
+            timestamp_ms: now_ms().max(ts),
+            context,
+            body,
+        };
         SignedEntry::sign(entry, key)
     }
 }

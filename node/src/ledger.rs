@@ -28,6 +28,10 @@ pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
     k
 }
 
+pub fn zone_head_key(monitor: &PublicKey, participant: &str, zone: &str) -> Vec<u8> {
+    [&monitor.0[..], participant.as_bytes(), b"\0", zone.as_bytes()].concat()
+}
+
 pub fn lot_key(participant: &str, lot: &str) -> Vec<u8> {
     [participant.as_bytes(), b"\0", lot.as_bytes()].concat()
 }
@@ -278,13 +282,17 @@ impl Ledger {
         get_typed(self.store(), Column::Zones, &entry.0)
     }
 
+    pub fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, StoreError> {
+        get_typed(self.store(), Column::ZoneHeads, &zone_head_key(monitor, participant, zone))
+    }
+
     pub fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
         self.scan_typed(Column::Zones, b"")
     }
 
     pub fn attestations(&self, s: &Subject) -> Result<Vec<AttestationRecord>, StoreError> {
         let mut v: Vec<AttestationRecord> = self.scan_typed(Column::Attestations, &subject_key(s))?;
-        v.sort_by_key(|a| a.timestamp_ms);
+        sort_attestations(&mut v);
         Ok(v)
     }
 
@@ -327,6 +335,7 @@ impl Ledger {
             certs: HashMap::new(),
             licensees: HashMap::new(),
             zones: HashMap::new(),
+            zone_heads: HashMap::new(),
             records: HashSet::new(),
             ops: Vec::new(),
             order: self.entry_count(),
@@ -351,6 +360,7 @@ pub struct Batch<'a> {
     certs: HashMap<String, CertState>,
     licensees: HashMap<PublicKey, LicenseeState>,
     zones: HashMap<Hash32, ZoneRecord>,
+    zone_heads: HashMap<Vec<u8>, Hash32>,
     records: HashSet<Hash32>,
     ops: Vec<Op>,
     order: u64,
@@ -416,6 +426,9 @@ impl Batch<'_> {
                 Change::Zone(z) => {
                     self.ops.push(Op::Put(Column::Zones, z.entry.0.to_vec(), encode(z)));
                     self.zones.insert(z.entry, z.clone());
+                    let k = zone_head_key(&z.monitor, &z.status.participant, &z.status.zone);
+                    self.ops.push(Op::Put(Column::ZoneHeads, k.clone(), encode(&z.entry)));
+                    self.zone_heads.insert(k, z.entry);
                 }
                 Change::Record(h) => {
                     self.ops.push(Op::Put(Column::Records, h.0.to_vec(), Vec::new()));
@@ -564,6 +577,10 @@ impl LedgerView for Batch<'_> {
     }
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
         self.zones.get(entry).cloned().or_else(|| self.read(self.ledger.zone(entry)))
+    }
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
+        let k = zone_head_key(monitor, participant, zone);
+        self.zone_heads.get(&k).copied().or_else(|| self.read(self.ledger.zone_head(monitor, participant, zone)))
     }
     fn record_seen(&self, record: &Hash32) -> bool {
         self.records.contains(record) || self.read(self.ledger.store.get(Column::Records, &record.0)).is_some()

@@ -108,6 +108,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
         name: "Berberati".into(),
         status: ZoneState::Compliant,
         effective: "2016-01-01".into(),
+        previous: None,
     });
     // The monitor writes only this entry, so its hash is known now, and CF
     // productions can name it (R6).
@@ -118,6 +119,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
             seq: 1,
             prev: Hash32::ZERO,
             timestamp_ms: timestamp(steps.len()),
+            context: vec![],
             body: zone.clone(),
         },
         &keys.monitor,
@@ -288,6 +290,15 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
     let mut hashes: Vec<Hash32> = Vec::with_capacity(steps.len());
     let mut entries = Vec::with_capacity(steps.len());
     for (i, (step, rec)) in steps.into_iter().zip(records).enumerate() {
+        // Every CF lot comes from Berberati: CF's productions and exports,
+        // and confirmations of CF certificates, read that zone (R6).
+        let zoned = match &step {
+            Step::Record(p, _, RecordBody::Production(x)) => codes[*p] == "CF" && x.zone.is_some(),
+            Step::Record(p, _, RecordBody::Export(_)) => codes[*p] == "CF",
+            Step::Authority(_, Body::ImportConfirmation(c)) => c.exporter == "CF",
+            _ => false,
+        };
+        let context = if zoned { vec![zone_hash] } else { vec![] };
         let (key, body) = match step {
             Step::Authority(p, mut body) => {
                 if let (Body::ImportConfirmation(c), Some(&export_step)) = (&mut body, confirms.get(&i)) {
@@ -301,7 +312,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
         let author = key.public();
         let (seq, prev) = heads.get(&author).map(|(s, h)| (s + 1, *h)).unwrap_or((1, Hash32::ZERO));
         let e = SignedEntry::sign(
-            Entry { network: NETWORK.into(), author, seq, prev, timestamp_ms: timestamp(i), body },
+            Entry { network: NETWORK.into(), author, seq, prev, timestamp_ms: timestamp(i), context, body },
             key,
         );
         heads.insert(author, (seq, e.hash()));

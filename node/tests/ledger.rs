@@ -61,7 +61,15 @@ fn equivocation_is_kept_as_evidence_and_freezes_the_log() {
     let sign = |seq, prev, code: &str| {
         let body = Body::Governance(Governance::SuspendParticipant { code: code.into(), reason: "test".into() });
         SignedEntry::sign(
-            Entry { network: workload::NETWORK.into(), author: chair.public(), seq, prev, timestamp_ms: 1, body },
+            Entry {
+                network: workload::NETWORK.into(),
+                author: chair.public(),
+                seq,
+                prev,
+                timestamp_ms: 1,
+                context: vec![],
+                body,
+            },
             chair,
         )
     };

@@ -100,6 +100,7 @@ fn next_entry(ledger: &Ledger, key: &Keypair) -> Vec<u8> {
         seq: head.seq + 1,
         prev: head.hash,
         timestamp_ms: head.timestamp_ms + 1,
+        context: vec![],
         body,
     };
     SignedEntry::sign(e, key).into_bytes()

@@ -201,10 +201,22 @@ pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Ha
             }
         }
     }
-    // Registrations name only their own licensee, so one pass is enough.
-    let named: Vec<PublicKey> = c.out.iter().filter_map(|h| src.entry(h)).flat_map(|e| licensees_named(&e)).collect();
-    for key in named {
-        c.licensee(&key);
+    // Registrations name only their own licensee, and zone statuses name no
+    // context, so one pass is enough.
+    let entries: Vec<SignedEntry> = c.out.iter().filter_map(|h| src.entry(h)).collect();
+    for e in &entries {
+        for key in licensees_named(e) {
+            c.licensee(&key);
+        }
+        // The statuses a verdict was judged against, with the chains behind
+        // them (R6): the whole history of each zone named.
+        for h in &e.entry().context {
+            if let Some(z) = src.zone(h)
+                && c.zones.insert((z.status.participant.clone(), z.status.zone.clone()))
+            {
+                c.out.extend(src.zone_history(&z.status.participant, &z.status.zone).iter().map(|z| z.entry));
+            }
+        }
     }
     Ok(c.out)
 }
@@ -603,6 +615,9 @@ impl LedgerView for Replay {
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
         LedgerView::zone(&self.mem, entry)
     }
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
+        self.mem.zone_head(monitor, participant, zone)
+    }
     fn record_seen(&self, record: &Hash32) -> bool {
         self.mem.record_seen(record)
     }
@@ -744,6 +759,7 @@ mod tests {
                 seq: 1,
                 prev: Hash32::ZERO,
                 timestamp_ms: 0,
+                context: vec![],
                 body: Body::RevokeLicensee(crate::model::LicenseeRevocation {
                     licensee: Keypair::from_seed([9; 32]).public(),
                     reason: "x".into(),
@@ -786,6 +802,7 @@ mod tests {
                 seq: 1,
                 prev: Hash32::ZERO,
                 timestamp_ms: 0,
+                context: vec![],
                 body: Body::Countersigned(rec.to_countersigned()),
             },
             &bw,

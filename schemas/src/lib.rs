@@ -19,6 +19,7 @@ pub mod rules;
 pub mod state;
 pub mod trail;
 pub mod wire;
+pub mod zone;
 
 pub use bytes::{Hash32, PublicKey, SignatureBytes};
 pub use crypto::Keypair;

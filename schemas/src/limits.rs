@@ -22,6 +22,9 @@ pub const MAX_PARCELS: u32 = 100_000;
 pub const MAX_STONES: u32 = 100_000_000;
 pub const MAX_ROSTER_MEMBERS: usize = 512;
 pub const MAX_NODES_PER_MEMBER: usize = 16;
+/// Status entries an entry's context names: one per zone and monitor that
+/// its verdict reads.
+pub const MAX_CONTEXT: usize = 256;
 
 fn too_long(field: &str, limit: usize) -> Refusal {
     Refusal::new("R9.too_long", format!("{field} is longer than {limit} characters"))
@@ -140,6 +143,10 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
     check_id("network", &e.network)?;
     if e.seq == 0 {
         return Err(Refusal::new("R3.bad_seq", "sequence numbers start at 1"));
+    }
+    check_count("context", e.context.len(), 0, MAX_CONTEXT)?;
+    if !e.context.windows(2).all(|w| w[0] < w[1]) {
+        return Err(Refusal::new("R9.bad_context", "context entries must be in ascending order without repeats"));
     }
     match &e.body {
         Body::RegisterLicensee(r) => {

@@ -19,6 +19,8 @@ pub struct MemLedger {
     pub lots: BTreeMap<(String, String), LotState>,
     pub certs: BTreeMap<String, CertState>,
     pub zones: BTreeMap<Hash32, ZoneRecord>,
+    /// `(monitor, participant, zone)` -> the newest status entry.
+    pub zone_heads: BTreeMap<(PublicKey, String, String), Hash32>,
     pub records: BTreeSet<Hash32>,
     pub attestations: Vec<AttestationRecord>,
     pub evidence: Vec<rules::Equivocation>,
@@ -34,6 +36,7 @@ impl MemLedger {
             lots: BTreeMap::new(),
             certs: BTreeMap::new(),
             zones: BTreeMap::new(),
+            zone_heads: BTreeMap::new(),
             records: BTreeSet::new(),
             attestations: Vec::new(),
             evidence: Vec::new(),
@@ -76,6 +79,7 @@ impl MemLedger {
                 }
                 Change::Zone(z) => {
                     self.zones.insert(z.entry, z.clone());
+                    self.zone_heads.insert((z.monitor, z.status.participant.clone(), z.status.zone.clone()), z.entry);
                 }
                 Change::Record(h) => {
                     self.records.insert(*h);
@@ -109,6 +113,9 @@ impl LedgerView for MemLedger {
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
         self.zones.get(entry).cloned()
     }
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
+        self.zone_heads.get(&(*monitor, participant.to_string(), zone.to_string())).copied()
+    }
     fn record_seen(&self, record: &Hash32) -> bool {
         self.records.contains(record)
     }
@@ -125,7 +132,9 @@ impl TrailSource for MemLedger {
         self.zones.values().filter(|z| z.status.participant == participant && z.status.zone == zone).cloned().collect()
     }
     fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
-        self.attestations.iter().filter(|a| a.subject == *subject).cloned().collect()
+        let mut v: Vec<_> = self.attestations.iter().filter(|a| a.subject == *subject).cloned().collect();
+        sort_attestations(&mut v);
+        v
     }
     fn licensee_name(&self, key: &PublicKey) -> Option<String> {
         self.licensees.get(key).map(|l| l.name.clone())

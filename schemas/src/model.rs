@@ -139,6 +139,12 @@ pub struct Entry {
     pub prev: Hash32,
     /// Milliseconds since the Unix epoch, never decreasing within a log.
     pub timestamp_ms: u64,
+    /// Entries of other logs that this entry's verdict was judged against
+    /// (R3, R6), in ascending order without repeats: the newest status entry
+    /// of every zone the verdict reads, from each monitor whose scope covers
+    /// the zone, as the writing node held them. Naming them makes the
+    /// verdict the same on every node, whatever order entries reach it in.
+    pub context: Vec<Hash32>,
     pub body: Body,
 }
 
@@ -385,6 +391,11 @@ pub struct ZoneStatus {
     pub name: String,
     pub status: ZoneState,
     pub effective: String,
+    /// The monitor's previous status entry for this zone, none for its
+    /// first: each zone's history is a hash chain inside the monitor's log
+    /// (R3), so the history behind any status entry can be proven complete.
+    #[serde(default)]
+    pub previous: Option<Hash32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -11,7 +11,9 @@ use crate::crypto;
 use crate::entry::Verified;
 use crate::model::*;
 use crate::state::*;
+use crate::zone::{self, ZoneKey};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why an entry was refused. `code` is stable and starts with its rule id.
@@ -57,6 +59,8 @@ pub trait LedgerView {
     fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
     fn certificate(&self, number: &str) -> Option<CertState>;
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
+    /// The newest status entry of a zone in a monitor's log.
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32>;
     fn record_seen(&self, record: &Hash32) -> bool;
 }
 
@@ -152,7 +156,15 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
         changes: Vec::new(),
         flags: Vec::new(),
     };
-    let ctx = Ctx { view, hash, author: e.author, timestamp_ms: e.timestamp_ms };
+    let ctx = Ctx {
+        view,
+        hash,
+        author: e.author,
+        timestamp_ms: e.timestamp_ms,
+        seq: e.seq,
+        context: context_zones(view, &e.context)?,
+        read: RefCell::new(BTreeSet::new()),
+    };
     match (&e.body, role) {
         (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, &mut out)?,
         (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, &mut out)?,
@@ -180,7 +192,36 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
         (body, AuthorRole::Chair) => return not_allowed(body, "the chair"),
         (body, AuthorRole::Monitor(_)) => return not_allowed(body, "a monitor"),
     }
+    // A context is exactly what the verdict read: nothing else, so that one
+    // entry has one canonical context.
+    if let Some((p, z)) = ctx.context.keys().find(|k| !ctx.read.borrow().contains(*k)) {
+        return refuse(
+            "R3.bad_context",
+            format!("the context names a status of zone {z} of {p}, which this entry's verdict does not read"),
+        );
+    }
     Ok(Verdict::Accepted(out))
+}
+
+/// The zone-status entries an entry names, by zone. Each must be known here
+/// (R3), and each monitor's chain of a zone is named once.
+fn context_zones(view: &impl LedgerView, context: &[Hash32]) -> Result<BTreeMap<ZoneKey, Vec<Hash32>>, Refusal> {
+    let mut out: BTreeMap<ZoneKey, Vec<Hash32>> = BTreeMap::new();
+    let mut chains = BTreeSet::new();
+    for h in context {
+        let rec = view.zone(h).ok_or_else(|| {
+            Refusal::new(codes::MISSING_DEPENDENCY, format!("context entry {h} is not a zone status known here"))
+        })?;
+        let (p, z) = (rec.status.participant, rec.status.zone);
+        if !chains.insert((rec.monitor, p.clone(), z.clone())) {
+            return refuse(
+                "R3.bad_context",
+                format!("the context names two statuses of zone {z} of {p} by one monitor"),
+            );
+        }
+        out.entry((p, z)).or_default().push(*h);
+    }
+    Ok(out)
 }
 
 fn not_allowed<T>(body: &Body, who: &str) -> Result<T, Refusal> {
@@ -192,9 +233,53 @@ struct Ctx<'a, V> {
     hash: Hash32,
     author: PublicKey,
     timestamp_ms: u64,
+    seq: u64,
+    /// The status entries the entry names, by zone.
+    context: BTreeMap<ZoneKey, Vec<Hash32>>,
+    /// The zones the verdict read.
+    read: RefCell<BTreeSet<ZoneKey>>,
+}
+
+/// What [`Ctx::spend`] takes from its input lots.
+struct Spent {
+    lots: Vec<LotState>,
+    total: Weight,
+    nature: Nature,
+    compliant: bool,
+    zones: Vec<ZoneMark>,
 }
 
 impl<V: LedgerView> Ctx<'_, V> {
+    /// A zone's history as the entry's context names it (R6).
+    fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Refusal> {
+        let key = (participant.to_string(), zone.to_string());
+        let heads = self.context.get(&key).map(Vec::as_slice).unwrap_or_default();
+        self.read.borrow_mut().insert(key);
+        zone::history(self.view, heads)
+            .map_err(|h| Refusal::new(codes::MISSING_DEPENDENCY, format!("zone-status entry {h} is not known here")))
+    }
+
+    /// Whether weight mined in a zone up to `mark.date` may still leave; the
+    /// reason if not.
+    fn mark_problem(&self, mark: &ZoneMark) -> Result<Option<String>, Refusal> {
+        let history = self.zone_history(&mark.participant, &mark.zone)?;
+        Ok(match zone::in_force(&history, &mark.date) {
+            Some(z) if z.status.status == ZoneState::Compliant => None,
+            Some(z) => Some(format!(
+                "zone {} of {} is {} from {}, on or before production there on {}",
+                mark.zone,
+                mark.participant,
+                z.status.status.as_str(),
+                z.status.effective,
+                mark.date
+            )),
+            None => Some(format!(
+                "no status of zone {} of {} that was in force on {} is named in the entry's context",
+                mark.zone, mark.participant, mark.date
+            )),
+        })
+    }
+
     fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Result<(), Refusal> {
         crypto::check_key(&r.licensee).map_err(|e| Refusal::new(e.code(), format!("licensee key: {e}")))?;
         if let Some(l) = self.view.licensee(&r.licensee) {
@@ -284,6 +369,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                     entry: self.hash,
                     author: licensee.key,
                     timestamp_ms: self.timestamp_ms,
+                    seq: self.seq,
                     subject: Subject::Lot { participant: code.into(), lot: x.lot.clone() },
                     kind: AttestationKind::Note,
                     note: x.note.clone(),
@@ -318,6 +404,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         let code = p.participant.code.as_str();
         self.new_lot_id(code, &x.lot, &mut BTreeSet::new())?;
         let mut compliant = !p.participant.zone_regime;
+        let mut reason = "no zone named".to_string();
         match &x.zone {
             None if p.participant.zone_regime => {
                 return refuse(
@@ -327,6 +414,10 @@ impl<V: LedgerView> Ctx<'_, V> {
             }
             None => {}
             Some(z) => {
+                // The zone's status on the production date comes from the
+                // newest statuses the writer held (its context), not from
+                // the one the miner names: a miner cannot pick an older one.
+                let history = self.zone_history(code, &z.zone)?;
                 if let Some(status_hash) = &z.status_entry {
                     let rec = self.view.zone(status_hash).ok_or_else(|| {
                         Refusal::new(
@@ -343,9 +434,21 @@ impl<V: LedgerView> Ctx<'_, V> {
                             ),
                         );
                     }
-                    let in_force = rec.status.effective.as_str() <= x.date.as_str();
-                    if p.participant.zone_regime {
-                        compliant = rec.status.status == ZoneState::Compliant && in_force;
+                    if !history.iter().any(|h| h.entry == *status_hash) {
+                        return refuse(
+                            "R3.bad_context",
+                            "the entry's context does not reach the zone status the record relies on",
+                        );
+                    }
+                }
+                if p.participant.zone_regime {
+                    compliant = zone::compliant_on(&history, &x.date);
+                    if !compliant {
+                        let why = match zone::in_force(&history, &x.date) {
+                            Some(s) => format!("{} from {}", s.status.status.as_str(), s.status.effective),
+                            None => "never declared compliant".to_string(),
+                        };
+                        reason = format!("zone {} was {why}", z.zone);
                     }
                 }
             }
@@ -366,21 +469,21 @@ impl<V: LedgerView> Ctx<'_, V> {
                 zone_status: x.zone.as_ref().and_then(|z| z.status_entry),
                 stones: x.stones,
             },
+            zones: match (&x.zone, p.participant.zone_regime && compliant) {
+                (Some(z), true) => {
+                    vec![ZoneMark { participant: code.into(), zone: z.zone.clone(), date: x.date.clone() }]
+                }
+                _ => Vec::new(),
+            },
         }));
         if !compliant {
-            out.flags.push(format!("R6: lot {} is non-compliant (zone not compliant on {})", x.lot, x.date));
+            out.flags.push(format!("R6: lot {} is non-compliant: on {} {reason}", x.lot, x.date));
         }
         Ok(())
     }
 
-    /// Take weight from input lots (R4, R5, R8). Returns the updated lots,
-    /// the total taken, the common nature and whether all were compliant.
-    fn spend(
-        &self,
-        code: &str,
-        holder: &LicenseeState,
-        takes: &[Take],
-    ) -> Result<(Vec<LotState>, Weight, Nature, bool), Refusal> {
+    /// Take weight from input lots (R4, R5, R8).
+    fn spend(&self, code: &str, holder: &LicenseeState, takes: &[Take]) -> Result<Spent, Refusal> {
         let mut lots: BTreeMap<&str, LotState> = BTreeMap::new();
         let mut total: Weight = 0;
         let mut nature = None;
@@ -411,11 +514,13 @@ impl<V: LedgerView> Ctx<'_, V> {
             lots.insert(t.lot.as_str(), lot);
         }
         let nature = nature.ok_or_else(|| Refusal::new("R9.empty", "no inputs"))?;
-        Ok((lots.into_values().collect(), total, nature, compliant))
+        // A non-compliant lot never leaves, whatever its zones: it needs none.
+        let zones = if compliant { merge_marks(lots.values().flat_map(|l| &l.zones)) } else { Vec::new() };
+        Ok(Spent { lots: lots.into_values().collect(), total, nature, compliant, zones })
     }
 
     fn transfer(&self, code: &str, l: &LicenseeState, x: &Transfer, out: &mut Accepted) -> Result<(), Refusal> {
-        let (inputs, taken, nature, compliant) = self.spend(code, l, &x.inputs)?;
+        let Spent { lots: inputs, total: taken, nature, compliant, zones } = self.spend(code, l, &x.inputs)?;
         let mut seen = BTreeSet::new();
         let mut produced: Weight = 0;
         let mut outputs = Vec::with_capacity(x.outputs.len());
@@ -434,6 +539,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                 created_by: self.hash,
                 date: x.date.clone(),
                 origin: LotOrigin::Transfer { inputs: x.inputs.clone() },
+                zones: zones.clone(),
             });
         }
         if produced != taken {
@@ -463,18 +569,24 @@ impl<V: LedgerView> Ctx<'_, V> {
         if x.expires.as_str() < x.issued.as_str() {
             return refuse("R7.bad_expiry", "certificate expires before it is issued");
         }
-        // R6 first: a non-compliant lot can never leave, whatever else is wrong.
+        // R6 first: a non-compliant lot can never leave, whatever else is
+        // wrong; nor can a lot whose zone was suspended, by the statuses the
+        // context names, on or before a production behind it.
         for t in &x.inputs {
-            if let Some(lot) = self.view.lot(code, &t.lot)
-                && !lot.compliant
-            {
+            let Some(lot) = self.view.lot(code, &t.lot) else { continue };
+            if !lot.compliant {
                 return refuse(
                     "R6.non_compliant_lot",
                     format!("lot {} takes weight from a non-compliant zone and cannot be exported", t.lot),
                 );
             }
+            for mark in &lot.zones {
+                if let Some(why) = self.mark_problem(mark)? {
+                    return refuse("R6.zone_suspended", format!("lot {} cannot be exported: {why}", t.lot));
+                }
+            }
         }
-        let (inputs, taken, nature, _) = self.spend(code, l, &x.inputs)?;
+        let Spent { lots: inputs, total: taken, nature, zones, .. } = self.spend(code, l, &x.inputs)?;
         let mut declared: Weight = 0;
         let mut value: Cents = 0;
         for line in &x.lines {
@@ -516,6 +628,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             issued: x.issued.clone(),
             expires: x.expires.clone(),
             nature,
+            zones,
             confirmation: None,
         }));
         Ok(())
@@ -561,6 +674,23 @@ impl<V: LedgerView> Ctx<'_, V> {
                 cert.parcels
             ));
         }
+        let after_expiry = c.date.as_str() > cert.expires.as_str();
+        if after_expiry {
+            out.flags.push(format!(
+                "R7: certificate {} was confirmed on {}, after it expired on {}",
+                cert.number, c.date, cert.expires
+            ));
+        }
+        // Only compliant lots leave (R6), but a suspension recorded since, and
+        // effective on or before a production behind the shipment, reaches
+        // it here: the shipment is recorded, and its lot cannot leave again.
+        let mut compliant = true;
+        for mark in &cert.zones {
+            if let Some(why) = self.mark_problem(mark)? {
+                compliant = false;
+                out.flags.push(format!("R6: lot {} is non-compliant: {why}", c.lot));
+            }
+        }
         cert.confirmation = Some(Confirmation {
             entry: self.hash,
             weight: c.weight,
@@ -568,6 +698,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             lot: c.lot.clone(),
             date: c.date.clone(),
             mismatch,
+            after_expiry,
         });
         out.changes.push(Change::Lot(LotState {
             participant: code.into(),
@@ -576,11 +707,11 @@ impl<V: LedgerView> Ctx<'_, V> {
             weight: c.weight,
             remaining: c.weight,
             nature: cert.nature,
-            // Only compliant lots can be exported (R6), so what arrives is.
-            compliant: true,
+            compliant,
             created_by: self.hash,
             date: c.date.clone(),
             origin: LotOrigin::Import { certificate: cert.number.clone() },
+            zones: if compliant { cert.zones.clone() } else { Vec::new() },
         }));
         out.changes.push(Change::Cert(cert));
         Ok(())
@@ -592,6 +723,21 @@ impl<V: LedgerView> Ctx<'_, V> {
         }
         if !m.scope.contains(&z.participant) {
             return refuse("R2.out_of_scope", format!("{} may not declare zones of {}", m.id, z.participant));
+        }
+        let previous = self.view.zone_head(&m.key, &z.participant, &z.zone);
+        if z.previous != previous {
+            let name = |h: Option<Hash32>| h.map_or("none".to_string(), |h| h.to_string());
+            return refuse(
+                "R3.zone_chain",
+                format!(
+                    "the status names {} as the previous status of zone {} of {}; {}'s log holds {}",
+                    name(z.previous),
+                    z.zone,
+                    z.participant,
+                    m.id,
+                    name(previous)
+                ),
+            );
         }
         out.changes.push(Change::Zone(ZoneRecord { entry: self.hash, monitor: m.key, status: z.clone() }));
         Ok(())
@@ -615,6 +761,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             entry: self.hash,
             author: self.author,
             timestamp_ms: self.timestamp_ms,
+            seq: self.seq,
             subject: a.subject.clone(),
             kind: a.kind.clone(),
             note: a.note.clone(),

@@ -49,6 +49,35 @@ pub struct LotState {
     pub created_by: Hash32,
     pub date: String,
     pub origin: LotOrigin,
+    /// R6: the zones of the compliant productions behind this lot, each
+    /// with its latest production date, so that a suspension recorded later
+    /// and effective on or before that date stops the lot from leaving.
+    pub zones: Vec<ZoneMark>,
+}
+
+/// A zone that weight behind a lot was mined in (R6).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct ZoneMark {
+    pub participant: String,
+    pub zone: String,
+    /// The latest production date behind the lot in this zone: a suspension
+    /// effective on or before it reaches at least that production.
+    pub date: String,
+}
+
+/// The union of the zone marks of several lots: one mark per zone, with the
+/// latest date.
+pub fn merge_marks<'a>(marks: impl IntoIterator<Item = &'a ZoneMark>) -> Vec<ZoneMark> {
+    let mut out: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for m in marks {
+        let d = out.entry((m.participant.as_str(), m.zone.as_str())).or_insert(m.date.as_str());
+        if m.date.as_str() > *d {
+            *d = m.date.as_str();
+        }
+    }
+    out.into_iter()
+        .map(|((p, z), d)| ZoneMark { participant: p.to_string(), zone: z.to_string(), date: d.to_string() })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -60,6 +89,8 @@ pub struct Confirmation {
     pub date: String,
     /// R7: a weight or parcel mismatch is accepted, and flagged here.
     pub mismatch: bool,
+    /// R7: confirmed after the certificate's expiry date: accepted, flagged.
+    pub after_expiry: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -78,6 +109,8 @@ pub struct CertState {
     pub issued: String,
     pub expires: String,
     pub nature: Nature,
+    /// R6: the zone marks of the exported lots, carried into the import.
+    pub zones: Vec<ZoneMark>,
     pub confirmation: Option<Confirmation>,
 }
 
@@ -93,12 +126,41 @@ pub struct AttestationRecord {
     pub entry: Hash32,
     pub author: PublicKey,
     pub timestamp_ms: u64,
+    /// The entry's position in the log that holds it: one author's
+    /// attestations are ordered by it.
+    pub seq: u64,
     pub subject: Subject,
     pub kind: AttestationKind,
     pub note: String,
     /// For laboratory findings.
     pub finding: Option<Nature>,
     pub report_hash: Option<Hash32>,
+}
+
+/// The one order in which nodes, bundles and the trail list attestations:
+/// by the author's timestamp, then author and position, so that it depends
+/// on the set of attestations only, never on the order they arrived in.
+pub fn sort_attestations(v: &mut [AttestationRecord]) {
+    v.sort_by(|a, b| (a.timestamp_ms, a.author, a.seq).cmp(&(b.timestamp_ms, b.author, b.seq)));
+}
+
+/// Whether a subject is on hold: some author's last hold or release, in
+/// that author's own log order, is a hold. A release lifts its own
+/// author's holds; timestamps, which each author sets, decide nothing.
+pub fn on_hold(v: &[AttestationRecord]) -> bool {
+    let mut last: BTreeMap<PublicKey, (u64, bool)> = BTreeMap::new();
+    for a in v {
+        let held = match a.kind {
+            AttestationKind::Hold => true,
+            AttestationKind::Release => false,
+            _ => continue,
+        };
+        let e = last.entry(a.author).or_insert((a.seq, held));
+        if a.seq >= e.0 {
+            *e = (a.seq, held);
+        }
+    }
+    last.values().any(|(_, held)| *held)
 }
 
 /// Who may write what: the roster with governance applied.
@@ -162,5 +224,48 @@ impl NetworkState {
             Some(AuthorRole::Chair) => "chair".into(),
             None => key.to_hex(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn att(author: u8, seq: u64, ts: u64, kind: AttestationKind) -> AttestationRecord {
+        AttestationRecord {
+            entry: Hash32([seq as u8; 32]),
+            author: PublicKey([author; 32]),
+            timestamp_ms: ts,
+            seq,
+            subject: Subject::Certificate { number: "CF-1".into() },
+            kind,
+            note: String::new(),
+            finding: None,
+            report_hash: None,
+        }
+    }
+
+    #[test]
+    fn holds_read_the_same_in_every_order() {
+        let v = vec![
+            att(1, 1, 900, AttestationKind::Hold),
+            att(1, 2, 50, AttestationKind::Release),
+            att(2, 1, 10, AttestationKind::Hold),
+            att(2, 5, 10, AttestationKind::Release),
+            att(3, 4, 5, AttestationKind::Release),
+            att(3, 7, 5, AttestationKind::Hold),
+        ];
+        let mut orders = vec![v.clone()];
+        let mut r = v.clone();
+        r.reverse();
+        orders.push(r);
+        let mut s = v.clone();
+        sort_attestations(&mut s);
+        orders.push(s);
+        for o in &orders {
+            assert!(on_hold(o), "author 3's last is a hold");
+        }
+        let released: Vec<_> = v.into_iter().filter(|a| a.author.0[0] != 3).collect();
+        assert!(!on_hold(&released));
     }
 }

@@ -210,12 +210,12 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         }
         self.lot_attestations(&lot);
         let shares = match &lot.origin {
-            LotOrigin::Production { site, zone, zone_status, .. } => {
+            LotOrigin::Production { site, zone, .. } => {
                 self.productions.insert(lot.created_by);
                 node.site = Some(site.clone());
                 node.zone = zone.clone();
                 if let Some(z) = zone {
-                    node.zone_name = self.zone_facts(&lot, z, zone_status.as_ref());
+                    node.zone_name = self.zone_facts(&lot, z);
                 }
                 if !lot.compliant {
                     self.problems.push(format!(
@@ -288,18 +288,20 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         Ok((node, shares))
     }
 
-    /// Zone facts known now, which may postdate the production entry.
-    fn zone_facts(&mut self, lot: &LotState, zone: &str, relied_on: Option<&Hash32>) -> Option<String> {
+    /// Zone facts known now, which may postdate the production entry: a
+    /// status recorded later but in force on the production date stops the
+    /// lot as the rules do (R6).
+    fn zone_facts(&mut self, lot: &LotState, zone: &str) -> Option<String> {
         let mut history = self.src.zone_history(&lot.participant, zone);
         history.sort_by(|a, b| (&a.status.effective, a.entry).cmp(&(&b.status.effective, b.entry)));
         let name = history.last().map(|z| z.status.name.clone());
-        let in_force = history.iter().rev().find(|z| z.status.effective <= lot.date);
-        if let (Some(z), Some(relied)) = (in_force, relied_on)
-            && z.entry != *relied
+        // A lot with zone marks was compliant when produced under the regime.
+        if !lot.zones.is_empty()
+            && let Some(z) = crate::zone::in_force(&history, &lot.date)
             && z.status.status != ZoneState::Compliant
         {
             self.problems.push(format!(
-                "R6: zone {zone} was {} from {}, before lot {} was produced on {} (its production relied on an older status)",
+                "R6: zone {zone} was {} from {}, on or before lot {} was produced on {}: no weight of it may leave",
                 z.status.status.as_str(),
                 z.status.effective,
                 lot.lot,
@@ -319,13 +321,12 @@ impl<'a, S: TrailSource> Walk<'a, S> {
 
     fn lot_attestations(&mut self, lot: &LotState) {
         let subject = Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() };
-        let mut held = false;
-        for a in self.src.attestations(&subject) {
-            match a.kind {
-                AttestationKind::Hold => held = true,
-                AttestationKind::Release => held = false,
-                AttestationKind::Seizure => self.problems.push(format!("lot {} was seized: {}", lot.lot, a.note)),
-                AttestationKind::ForgedCertificate | AttestationKind::Note => {}
+        let mut all = self.src.attestations(&subject);
+        sort_attestations(&mut all);
+        let held = on_hold(&all);
+        for a in all {
+            if a.kind == AttestationKind::Seizure {
+                self.problems.push(format!("lot {} was seized: {}", lot.lot, a.note));
             }
             if let Some(finding) = a.finding {
                 if finding != lot.nature {
@@ -356,6 +357,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 cert.number, cert.expires
             )),
             None => self.notes.push(format!("certificate {} is not yet confirmed by {}", cert.number, cert.importer)),
+
             Some(c) if c.mismatch => self.notes.push(format!(
                 "R7: {} confirmed {} in {} parcels against {} in {} on certificate {}",
                 cert.importer,
@@ -366,6 +368,12 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 cert.number
             )),
             Some(_) => {}
+        }
+        if let Some(c) = cert.confirmation.as_ref().filter(|c| c.after_expiry) {
+            self.problems.push(format!(
+                "R7: {} confirmed certificate {} on {}, after it expired on {}",
+                cert.importer, cert.number, c.date, cert.expires
+            ));
         }
     }
 }

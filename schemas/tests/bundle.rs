@@ -597,7 +597,7 @@ fn an_entry_before_what_it_relies_on_is_refused() {
         },
         2,
     );
-    assert!(has(&r, "R3.missing_dependency", &["zone-status entry"]), "{}", listed(&r));
+    assert!(has(&r, "R3.missing_dependency", &["zone status"]), "{}", listed(&r));
 }
 
 #[test]

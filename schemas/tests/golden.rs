@@ -87,8 +87,16 @@ fn entry(author: &Keypair, seq: u64, offset_ms: u64, body: Body) -> Entry {
         // their predecessor, so each golden entry stands on its own.
         prev: if seq == 1 { Hash32::ZERO } else { label_hash(&format!("prev {seq}")) },
         timestamp_ms: T0_MS + offset_ms,
+        context: vec![],
         body,
     }
+}
+
+/// The same entry judged against zone statuses of other logs (R3, R6).
+fn with_context(mut e: Entry, mut context: Vec<Hash32>) -> Entry {
+    context.sort();
+    e.context = context;
+    e
 }
 
 fn countersigned(licensee: &Keypair, nonce: u64, body: RecordBody) -> Body {
@@ -163,7 +171,10 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
         (
             "countersigned_production",
             cf.clone(),
-            entry(&cf, 5, 2_000, countersigned(&miner(), 1, RecordBody::Production(production))),
+            with_context(
+                entry(&cf, 5, 2_000, countersigned(&miner(), 1, RecordBody::Production(production))),
+                vec![label_hash("zone BER")],
+            ),
         ),
         (
             "countersigned_production_without_zone",
@@ -178,7 +189,10 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
         (
             "countersigned_export",
             cf.clone(),
-            entry(&cf, 9, 5_000, countersigned(&exporter(), 1, RecordBody::Export(export))),
+            with_context(
+                entry(&cf, 9, 5_000, countersigned(&exporter(), 1, RecordBody::Export(export))),
+                vec![label_hash("zone BER"), label_hash("zone BER, other monitor")],
+            ),
         ),
         (
             "countersigned_lab_result",
@@ -188,20 +202,23 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
         (
             "import_confirmation",
             be_authority(),
-            entry(
-                &be_authority(),
-                11,
-                7_000,
-                Body::ImportConfirmation(ImportConfirmation {
-                    exporter: "CF".into(),
-                    certificate: "CF-000123".into(),
-                    certificate_entry: label_hash("export entry CF-000123"),
-                    weight: 10_000,
-                    parcels: 2,
-                    lot: "BE/ANR/2017/CF-000123".into(),
-                    holder: importer().public(),
-                    date: "2017-11-23".into(),
-                }),
+            with_context(
+                entry(
+                    &be_authority(),
+                    11,
+                    7_000,
+                    Body::ImportConfirmation(ImportConfirmation {
+                        exporter: "CF".into(),
+                        certificate: "CF-000123".into(),
+                        certificate_entry: label_hash("export entry CF-000123"),
+                        weight: 10_000,
+                        parcels: 2,
+                        lot: "BE/ANR/2017/CF-000123".into(),
+                        holder: importer().public(),
+                        date: "2017-11-23".into(),
+                    }),
+                ),
+                vec![label_hash("zone BER")],
             ),
         ),
         (
@@ -217,6 +234,24 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
                     name: "Berbérati".into(),
                     status: ZoneState::Compliant,
                     effective: "2017-06-01".into(),
+                    previous: None,
+                }),
+            ),
+        ),
+        (
+            "zone_status_suspended",
+            monitor(),
+            entry(
+                &monitor(),
+                2,
+                8_500,
+                Body::ZoneStatus(ZoneStatus {
+                    participant: "CF".into(),
+                    zone: "BER".into(),
+                    name: "Berbérati".into(),
+                    status: ZoneState::Suspended,
+                    effective: "2017-12-01".into(),
+                    previous: Some(label_hash("zone BER")),
                 }),
             ),
         ),
@@ -474,6 +509,10 @@ fn layout_is_bincode_fixint_little_endian_then_signature() {
         assert_eq!(take(8), e.seq.to_le_bytes(), "{name}: seq");
         assert_eq!(take(32), e.prev.0, "{name}: prev");
         assert_eq!(take(8), e.timestamp_ms.to_le_bytes(), "{name}: timestamp");
+        assert_eq!(take(8), (e.context.len() as u64).to_le_bytes(), "{name}: context length");
+        for h in &e.context {
+            assert_eq!(take(32), h.0, "{name}: context entry");
+        }
         assert_eq!(take(4), body_tag(&e.body).to_le_bytes(), "{name}: body tag");
         let signed_len = bytes.len() - 64;
         assert_eq!(signed.signed_part(), &bytes[..signed_len], "{name}");

@@ -33,7 +33,15 @@ fn signed_by(entry: &Entry, signer: &Keypair) -> Vec<u8> {
 }
 
 fn entry_of(author: &Keypair, seq: u64, body: Body) -> Entry {
-    Entry { network: NETWORK.into(), author: author.public(), seq, prev: Hash32::ZERO, timestamp_ms: 1, body }
+    Entry {
+        network: NETWORK.into(),
+        author: author.public(),
+        seq,
+        prev: Hash32::ZERO,
+        timestamp_ms: 1,
+        context: vec![],
+        body,
+    }
 }
 
 /// A CF lot from Berberati held by the CF exporter, ready to leave.
@@ -487,7 +495,9 @@ fn r3_an_entry_waits_for_the_zone_status_it_names() {
     // The monitor's entry exists, but has not reached this ledger yet.
     let status = w.net.prepare(&monitor_key(), zone_body("CF", "BOD2", "Boda 2", ZoneState::Compliant, "2017-01-01"));
     let rec = w.net.sign(&w.cast.cf_miner, production("CF/B2", "Boda", Some(("BOD2", Some(status.hash()))), 100, DAY));
-    let entry = w.net.build(&authority_key("CF"), countersigned(&rec));
+    // The writer held the status, and names it in the entry's context.
+    let (seq, prev) = w.net.next_of(&authority_key("CF"));
+    let entry = w.net.build_with_context(&authority_key("CF"), seq, prev, vec![status.hash()], countersigned(&rec));
     let r = w.net.ingest(&entry).unwrap_err();
     assert_eq!(r.code, "R3.missing_dependency");
     assert!(r.is_missing_dependency());

@@ -40,10 +40,13 @@ pub enum Column {
     Checkpoints,
     /// fraud id -> `Fraud` evidence against a log's writer.
     Frauds,
+    /// `monitor || participant \0 zone` -> hash of that monitor's newest
+    /// status entry of the zone (R6).
+    ZoneHeads,
 }
 
 impl Column {
-    pub const ALL: [Column; 15] = [
+    pub const ALL: [Column; 16] = [
         Column::Entries,
         Column::Hashes,
         Column::Heads,
@@ -59,6 +62,7 @@ impl Column {
         Column::Tree,
         Column::Checkpoints,
         Column::Frauds,
+        Column::ZoneHeads,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +82,7 @@ impl Column {
             Column::Tree => "tree",
             Column::Checkpoints => "checkpoints",
             Column::Frauds => "frauds",
+            Column::ZoneHeads => "zone-heads",
         }
     }
 }

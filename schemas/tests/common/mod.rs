@@ -16,6 +16,7 @@ use kp_schemas::model::*;
 use kp_schemas::roster;
 use kp_schemas::rules::{self, Accepted, Refusal, Verdict};
 use kp_schemas::state::*;
+use kp_schemas::zone;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::collections::{BTreeMap, HashMap};
 
@@ -148,12 +149,50 @@ impl Net {
         self.build_at(key, seq, prev, body)
     }
 
-    /// Sign an entry at an explicit position, for the chain tests.
-    pub fn build_at(&mut self, key: &Keypair, seq: u64, prev: Hash32, body: Body) -> SignedEntry {
+    /// Sign an entry at an explicit position, for the chain tests. As a
+    /// writing node does, it chains a zone status to the zone's previous one
+    /// and names the newest statuses of the zones its verdict reads.
+    pub fn build_at(&mut self, key: &Keypair, seq: u64, prev: Hash32, mut body: Body) -> SignedEntry {
+        zone::chain_status(&self.ledger, &key.public(), &mut body);
+        let record = match &body {
+            Body::Countersigned(c) => SignedRecord::from_countersigned(c).ok().map(|r| r.record().clone()),
+            _ => None,
+        };
+        let context = zone::writer_context(&self.ledger, &key.public(), &body, record.as_ref());
+        self.build_with_context(key, seq, prev, context, body)
+    }
+
+    /// Sign an entry with the context given, for the tests of contexts.
+    pub fn build_with_context(
+        &mut self,
+        key: &Keypair,
+        seq: u64,
+        prev: Hash32,
+        context: Vec<Hash32>,
+        body: Body,
+    ) -> SignedEntry {
         self.clock_ms += 1000;
-        let entry =
-            Entry { network: NETWORK.into(), author: key.public(), seq, prev, timestamp_ms: self.clock_ms, body };
+        let entry = Entry {
+            network: NETWORK.into(),
+            author: key.public(),
+            seq,
+            prev,
+            timestamp_ms: self.clock_ms,
+            context,
+            body,
+        };
         SignedEntry::sign(entry, key)
+    }
+
+    /// Move the clock that timestamps the next entries, as an author whose
+    /// clock is wrong would.
+    pub fn set_clock_ms(&mut self, ms: u64) {
+        self.clock_ms = ms;
+    }
+
+    /// The next position of `key`'s log: its seq and the hash it names.
+    pub fn next_of(&self, key: &Keypair) -> (u64, Hash32) {
+        self.logs.get(&key.public()).map_or((1, Hash32::ZERO), |(s, h)| (s + 1, *h))
     }
 
     /// Record that `e` is now the tip of its author's log.
@@ -366,6 +405,7 @@ pub fn zone_body(participant: &str, zone: &str, name: &str, status: ZoneState, e
         name: name.into(),
         status,
         effective: effective.into(),
+        previous: None,
     })
 }
 
