@@ -141,7 +141,7 @@ pub struct AttestationRecord {
 /// by the author's timestamp, then author and position, so that it depends
 /// on the set of attestations only, never on the order they arrived in.
 pub fn sort_attestations(v: &mut [AttestationRecord]) {
-    v.sort_by(|a, b| (a.timestamp_ms, a.author, a.seq).cmp(&(b.timestamp_ms, b.author, b.seq)));
+    v.sort_by_key(|a| (a.timestamp_ms, a.author, a.seq));
 }
 
 /// Whether a subject is on hold: some author's last hold or release, in
