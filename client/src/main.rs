@@ -518,12 +518,20 @@ enum GovernanceCmd {
         /// Why, for the record.
         #[arg(long, value_name = "TEXT", default_value = "")]
         reason: String,
+        /// The first position of the participant's log it stops (default: the
+        /// one after the log's head, as the chair's node holds it).
+        #[arg(long, value_name = "SEQ")]
+        from: Option<u64>,
     },
     /// Reinstate a suspended participant.
     Reinstate {
         /// Participant code.
         #[arg(value_parser = parse_participant)]
         code: String,
+        /// The first position of the participant's log it may write again
+        /// (default: the one after the log's head, as the chair's node holds it).
+        #[arg(long, value_name = "SEQ")]
+        from: Option<u64>,
     },
     /// Admit a new participant with its authority key.
     Admit {
@@ -881,10 +889,16 @@ fn run(cli: &Cli) -> Result<(), ClientError> {
         Cmd::Governance(g) => {
             let chair = ActAs { who: Some("chair".into()) };
             let body = match g {
-                GovernanceCmd::Suspend { code, reason } => {
-                    Governance::SuspendParticipant { code: code.clone(), reason: reason.clone() }
+                // A position of 0 asks the chair's node for the one after
+                // the log's head.
+                GovernanceCmd::Suspend { code, reason, from } => Governance::SuspendParticipant {
+                    code: code.clone(),
+                    reason: reason.clone(),
+                    from: from.unwrap_or(0),
+                },
+                GovernanceCmd::Reinstate { code, from } => {
+                    Governance::ReinstateParticipant { code: code.clone(), from: from.unwrap_or(0) }
                 }
-                GovernanceCmd::Reinstate { code } => Governance::ReinstateParticipant { code: code.clone() },
                 GovernanceCmd::Admit { code, name, authority, zone_regime } => {
                     Governance::AdmitParticipant(Participant {
                         code: code.clone(),

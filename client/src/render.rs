@@ -372,10 +372,12 @@ pub fn body_summary(body: &Body, record: Option<&Record>) -> String {
         }
         Body::Governance(g) => match g {
             Governance::AdmitParticipant(p) => format!("admit participant {} ({})", p.code, p.name),
-            Governance::SuspendParticipant { code, reason } => {
-                format!("suspend participant {code}: {reason}")
+            Governance::SuspendParticipant { code, reason, from } => {
+                format!("suspend participant {code} from entry {from} of its log: {reason}")
             }
-            Governance::ReinstateParticipant { code } => format!("reinstate participant {code}"),
+            Governance::ReinstateParticipant { code, from } => {
+                format!("reinstate participant {code} from entry {from} of its log")
+            }
             Governance::ChairHandover { new_chair } => {
                 format!("hand the chair over to {new_chair}")
             }

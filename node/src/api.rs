@@ -271,7 +271,7 @@ async fn lot(State(s): State<AppState>, Path((participant, lot)): Path<(String, 
         .ledger
         .lot(&participant, &lot)?
         .ok_or_else(|| ApiErr::not_found(format!("lot {lot} does not exist in {participant}")))?;
-    let holder_name = s.ledger.licensee(&l.holder)?.map(|x| x.name);
+    let holder_name = s.ledger.licensee(&participant, &l.holder)?.map(|x| x.name);
     Ok(Json(LotView { lot: l, holder_name }))
 }
 
@@ -284,7 +284,13 @@ async fn certificate(State(s): State<AppState>, Path(number): Path<String>) -> A
 
 async fn licensee(State(s): State<AppState>, Path(key): Path<String>) -> ApiResult<Json<LicenseeState>> {
     let k = parse_key(&key)?;
-    s.ledger.licensee(&k)?.map(Json).ok_or_else(|| ApiErr::not_found(format!("no licensee {k}")))
+    // A key registered by several participants: the first registration.
+    s.ledger
+        .registrations(&k)?
+        .into_iter()
+        .next()
+        .map(Json)
+        .ok_or_else(|| ApiErr::not_found(format!("no licensee {k}")))
 }
 
 #[derive(Deserialize)]

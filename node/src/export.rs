@@ -34,8 +34,14 @@ impl From<ProofError> for ExportError {
 }
 
 impl BundleSource for Ledger {
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
-        Ledger::licensee(self, key).ok().flatten()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+        Ledger::licensee(self, participant, key).ok().flatten()
+    }
+    fn participant_of(&self, author: &PublicKey) -> Option<String> {
+        match self.network().role_of(author)? {
+            kp_schemas::state::AuthorRole::Authority(p) => Some(p.participant.code.clone()),
+            _ => None,
+        }
     }
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
         Ledger::zone(self, entry).ok().flatten()

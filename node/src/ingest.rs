@@ -9,9 +9,9 @@ use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::Fraud;
+use kp_schemas::context;
 use kp_schemas::model::{Body, Entry, Record};
 use kp_schemas::rules::{self, LedgerView, Verdict};
-use kp_schemas::zone;
 use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -207,19 +207,38 @@ impl Writer {
 
     fn countersign(&self, batch: &mut Batch<'_>, r: SignedRecord) -> Result<Verified, SubmitError> {
         let licensee = r.record().licensee;
-        let state = batch.licensee(&licensee).ok_or_else(|| {
-            Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee"))
-        })?;
-        let authority =
-            batch.network().participant(&state.participant).map(|p| p.participant.authority).ok_or_else(|| {
-                Refusal::new("R2.unknown_participant", format!("{} is not a participant", state.participant))
-            })?;
-        let key = self.keys.get(&authority).ok_or_else(|| {
-            SubmitError::NotWriter(format!(
-                "licensee {} is registered by {}, whose log this node does not write: submit to a {} node",
-                state.name, state.participant, state.participant
-            ))
-        })?;
+        // The participant whose log takes the record: one that registered
+        // the key and whose authority key this node holds.
+        let net = batch.network().clone();
+        let mut elsewhere = None;
+        let mut key = None;
+        for p in net.participants.values() {
+            if let Some(state) = batch.licensee(&p.participant.code, &licensee) {
+                match self.keys.get(&p.participant.authority) {
+                    Some(k) => {
+                        key = Some(k);
+                        break;
+                    }
+                    None => elsewhere = Some(state),
+                }
+            }
+        }
+        let key = match (key, elsewhere) {
+            (Some(k), _) => k,
+            (None, Some(state)) => {
+                return Err(SubmitError::NotWriter(format!(
+                    "licensee {} is registered by {}, whose log this node does not write: submit to a {} node",
+                    state.name, state.participant, state.participant
+                )));
+            }
+            (None, None) => {
+                return Err(Refusal::new(
+                    "R2.unknown_licensee",
+                    format!("key {licensee} is not a registered licensee"),
+                )
+                .into());
+            }
+        };
         let record = r.record().clone();
         let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()), Some(&record));
         Ok(Verified { entry, record: Some(record) })
@@ -231,7 +250,7 @@ impl Writer {
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
         let mut body = body;
-        zone::chain_status(batch, &key.public(), &mut body);
+        context::complete_body(batch, &key.public(), &mut body);
         let entry = self.sign_next(batch, key, body, None);
         Ok(Verified { entry, record: None })
     }
@@ -243,7 +262,7 @@ impl Writer {
         let head = batch.head(&author);
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
-        let context = zone::writer_context(batch, &author, &body, record);
+        let context = context::writer_context(batch, &author, &body, record);
         let entry = Entry {
             network: batch.network().network.clone(),
             author,

@@ -15,11 +15,26 @@ use kp_schemas::{Hash32, PublicKey, Refusal, SignedEntry, Verified};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 const META_ROSTER: &[u8] = b"roster";
 const META_NETWORK: &[u8] = b"network";
 const META_ORDER: &[u8] = b"order";
+/// `gov/` and a governance entry's hash -> the network as of that entry.
+const META_GOVERNANCE: &[u8] = b"gov/";
+const META_GOVERNANCE_HEAD: &[u8] = b"governance-head";
+
+fn governance_key(entry: &Hash32) -> Vec<u8> {
+    [META_GOVERNANCE, &entry.0[..]].concat()
+}
+
+/// The network as of each governance entry, and the newest one: few, small,
+/// read by every verdict, so held in memory.
+#[derive(Default)]
+struct Governance {
+    at: HashMap<Hash32, Arc<NetworkState>>,
+    head: Option<Hash32>,
+}
 
 pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(40);
@@ -30,6 +45,15 @@ pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
 
 pub fn zone_head_key(monitor: &PublicKey, participant: &str, zone: &str) -> Vec<u8> {
     [&monitor.0[..], participant.as_bytes(), b"\0", zone.as_bytes()].concat()
+}
+
+/// Key first, so one key's registrations by every participant are adjacent.
+pub fn licensee_key(participant: &str, key: &PublicKey) -> Vec<u8> {
+    [&key.0[..], participant.as_bytes()].concat()
+}
+
+pub fn record_key(participant: &str, record: &Hash32) -> Vec<u8> {
+    [&record.0[..], participant.as_bytes()].concat()
 }
 
 pub fn lot_key(participant: &str, lot: &str) -> Vec<u8> {
@@ -73,6 +97,9 @@ pub struct Ledger {
     store: Box<dyn KeyValueStore>,
     roster: SignedRoster,
     network: RwLock<NetworkState>,
+    /// The network as the roster made it.
+    genesis: NetworkState,
+    governance: RwLock<Governance>,
     /// Entries accepted so far; also the next acceptance-order index.
     order: AtomicU64,
     /// The right edge of each log's tree as committed, so appending needs no
@@ -114,10 +141,11 @@ impl Ledger {
             (None, None) => return Err(OpenError::NoRoster),
         };
         let (r, hash) = roster::verify(&roster).map_err(OpenError::Roster)?;
+        let genesis = NetworkState::from_roster(&r, hash);
         let network = match get_typed::<NetworkState>(store.as_ref(), Column::Meta, META_NETWORK)? {
             Some(n) => n,
             None => {
-                let n = NetworkState::from_roster(&r, hash);
+                let n = genesis.clone();
                 store.write(vec![
                     Op::Put(
                         Column::Meta,
@@ -130,10 +158,21 @@ impl Ledger {
             }
         };
         let order = get_typed::<u64>(store.as_ref(), Column::Meta, META_ORDER)?.unwrap_or(0);
+        let mut governance = Governance {
+            head: get_typed::<Option<Hash32>>(store.as_ref(), Column::Meta, META_GOVERNANCE_HEAD)?.flatten(),
+            ..Default::default()
+        };
+        for (k, v) in store.scan(Column::Meta, META_GOVERNANCE, b"", usize::MAX)? {
+            let h: [u8; 32] = k[META_GOVERNANCE.len()..].try_into().map_err(|e| corrupt("governance key", e))?;
+            let n: NetworkState = decode_trusted(&v).map_err(|e| corrupt("governance", e))?;
+            governance.at.insert(Hash32(h), Arc::new(n));
+        }
         Ok(Self {
             store,
             roster,
             network: RwLock::new(network),
+            genesis,
+            governance: RwLock::new(governance),
             order: AtomicU64::new(order),
             frontiers: Mutex::new(HashMap::new()),
             trees: true,
@@ -274,8 +313,13 @@ impl Ledger {
         get_typed(self.store(), Column::Certs, number.as_bytes())
     }
 
-    pub fn licensee(&self, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
-        get_typed(self.store(), Column::Licensees, &key.0)
+    pub fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
+        get_typed(self.store(), Column::Licensees, &licensee_key(participant, key))
+    }
+
+    /// Every participant's registration of one key.
+    pub fn registrations(&self, key: &PublicKey) -> Result<Vec<LicenseeState>, StoreError> {
+        self.scan_typed(Column::Licensees, &key.0)
     }
 
     pub fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
@@ -329,6 +373,9 @@ impl Ledger {
             ledger: self,
             network: self.network(),
             network_changed: false,
+            governance: HashMap::new(),
+            governance_head: self.governance.read().expect("governance lock").head,
+            hashes: HashSet::new(),
             heads: HashMap::new(),
             at: HashMap::new(),
             lots: HashMap::new(),
@@ -354,14 +401,19 @@ pub struct Batch<'a> {
     ledger: &'a Ledger,
     network: NetworkState,
     network_changed: bool,
+    /// Governance entries judged in this batch, with the network as of each.
+    governance: HashMap<Hash32, Arc<NetworkState>>,
+    governance_head: Option<Hash32>,
+    /// Entries accepted in this batch.
+    hashes: HashSet<Hash32>,
     heads: HashMap<PublicKey, Head>,
     at: HashMap<(PublicKey, u64), Hash32>,
     lots: HashMap<(String, String), LotState>,
     certs: HashMap<String, CertState>,
-    licensees: HashMap<PublicKey, LicenseeState>,
+    licensees: HashMap<Vec<u8>, LicenseeState>,
     zones: HashMap<Hash32, ZoneRecord>,
     zone_heads: HashMap<Vec<u8>, Hash32>,
-    records: HashSet<Hash32>,
+    records: HashSet<Vec<u8>>,
     ops: Vec<Op>,
     order: u64,
     /// A read failed: verdicts may be wrong, so the batch must not commit.
@@ -408,6 +460,7 @@ impl Batch<'_> {
         self.dirty_heads.insert(a.author);
         self.order += 1;
         self.at.insert((a.author, a.head.seq), a.hash);
+        self.hashes.insert(a.hash);
         self.heads.insert(a.author, a.head.clone());
         for c in &a.changes {
             match c {
@@ -420,8 +473,9 @@ impl Batch<'_> {
                     self.certs.insert(x.number.clone(), x.clone());
                 }
                 Change::Licensee(l) => {
-                    self.ops.push(Op::Put(Column::Licensees, l.key.0.to_vec(), encode(l)));
-                    self.licensees.insert(l.key, l.clone());
+                    let k = licensee_key(&l.participant, &l.key);
+                    self.ops.push(Op::Put(Column::Licensees, k.clone(), encode(l)));
+                    self.licensees.insert(k, l.clone());
                 }
                 Change::Zone(z) => {
                     self.ops.push(Op::Put(Column::Zones, z.entry.0.to_vec(), encode(z)));
@@ -430,13 +484,17 @@ impl Batch<'_> {
                     self.ops.push(Op::Put(Column::ZoneHeads, k.clone(), encode(&z.entry)));
                     self.zone_heads.insert(k, z.entry);
                 }
-                Change::Record(h) => {
-                    self.ops.push(Op::Put(Column::Records, h.0.to_vec(), Vec::new()));
-                    self.records.insert(*h);
+                Change::Record(p, h) => {
+                    let k = record_key(p, h);
+                    self.ops.push(Op::Put(Column::Records, k.clone(), Vec::new()));
+                    self.records.insert(k);
                 }
                 Change::Network(n) => {
                     self.network = n.clone();
                     self.network_changed = true;
+                    self.ops.push(Op::Put(Column::Meta, governance_key(&a.hash), encode(n)));
+                    self.governance.insert(a.hash, Arc::new(n.clone()));
+                    self.governance_head = Some(a.hash);
                 }
                 Change::Attestation(x) => {
                     let k = [subject_key(&x.subject), x.entry.0.to_vec()].concat();
@@ -517,6 +575,7 @@ impl Batch<'_> {
         ops.push(Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&self.order)));
         if self.network_changed {
             ops.push(Op::Put(Column::Meta, META_NETWORK.to_vec(), encode(&self.network)));
+            ops.push(Op::Put(Column::Meta, META_GOVERNANCE_HEAD.to_vec(), encode(&self.governance_head)));
         }
         ops
     }
@@ -541,6 +600,9 @@ impl Batch<'_> {
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         if self.network_changed {
             *self.ledger.network.write().expect("network lock") = self.network;
+            let mut g = self.ledger.governance.write().expect("governance lock");
+            g.at.extend(self.governance.drain());
+            g.head = self.governance_head;
         }
         self.ledger.order.store(self.order, Ordering::Relaxed);
         Ok(())
@@ -550,6 +612,21 @@ impl Batch<'_> {
 impl LedgerView for Batch<'_> {
     fn network(&self) -> &NetworkState {
         &self.network
+    }
+    fn genesis(&self) -> &NetworkState {
+        &self.ledger.genesis
+    }
+    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>> {
+        if let Some(n) = self.governance.get(governance) {
+            return Some(n.clone());
+        }
+        self.ledger.governance.read().expect("governance lock").at.get(governance).cloned()
+    }
+    fn governance_head(&self) -> Option<Hash32> {
+        self.governance_head
+    }
+    fn entry_known(&self, hash: &Hash32) -> bool {
+        self.hashes.contains(hash) || self.read(self.ledger.store.get(Column::Hashes, &hash.0)).is_some()
     }
     fn head(&self, author: &PublicKey) -> Option<Head> {
         if let Some(h) = self.heads.get(author) {
@@ -563,8 +640,9 @@ impl LedgerView for Batch<'_> {
         }
         self.read(self.ledger.entry_at(author, seq)).map(|e| e.hash())
     }
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
-        self.licensees.get(key).cloned().or_else(|| self.read(self.ledger.licensee(key)))
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+        let k = licensee_key(participant, key);
+        self.licensees.get(&k).cloned().or_else(|| self.read(self.ledger.licensee(participant, key)))
     }
     fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
         if let Some(l) = self.lots.get(&(participant.to_string(), lot.to_string())) {
@@ -582,8 +660,9 @@ impl LedgerView for Batch<'_> {
         let k = zone_head_key(monitor, participant, zone);
         self.zone_heads.get(&k).copied().or_else(|| self.read(self.ledger.zone_head(monitor, participant, zone)))
     }
-    fn record_seen(&self, record: &Hash32) -> bool {
-        self.records.contains(record) || self.read(self.ledger.store.get(Column::Records, &record.0)).is_some()
+    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
+        let k = record_key(participant, record);
+        self.records.contains(&k) || self.read(self.ledger.store.get(Column::Records, &k)).is_some()
     }
 }
 
@@ -605,7 +684,7 @@ impl TrailSource for Ledger {
     fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
         Ledger::attestations(self, subject).unwrap_or_default()
     }
-    fn licensee_name(&self, key: &PublicKey) -> Option<String> {
-        Ledger::licensee(self, key).ok().flatten().map(|l| l.name)
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String> {
+        Ledger::licensee(self, participant, key).ok().flatten().map(|l| l.name)
     }
 }

@@ -79,9 +79,9 @@ pub fn check(ledger: &Ledger, progress: impl Fn(u64)) -> anyhow::Result<Report> 
     diff("lots", ledger.all_lots()? == mem.lots.values().cloned().collect::<Vec<_>>());
     diff("certificates", ledger.all_certificates()? == mem.certs.values().cloned().collect::<Vec<_>>());
     let mut licensees = ledger.all_licensees()?;
-    licensees.sort_by_key(|l| l.key);
+    licensees.sort_by(|a, b| (a.key, &a.participant).cmp(&(b.key, &b.participant)));
     let mut mem_licensees: Vec<_> = mem.licensees.values().cloned().collect();
-    mem_licensees.sort_by_key(|l| l.key);
+    mem_licensees.sort_by(|a, b| (a.key, &a.participant).cmp(&(b.key, &b.participant)));
     diff("licensees", licensees == mem_licensees);
     let mut zones = ledger.zones()?;
     zones.sort_by_key(|z| z.entry);

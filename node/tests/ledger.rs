@@ -59,7 +59,8 @@ fn equivocation_is_kept_as_evidence_and_freezes_the_log() {
     }
     let chair = &w.keys.chair;
     let sign = |seq, prev, code: &str| {
-        let body = Body::Governance(Governance::SuspendParticipant { code: code.into(), reason: "test".into() });
+        let body =
+            Body::Governance(Governance::SuspendParticipant { code: code.into(), reason: "test".into(), from: 1 });
         SignedEntry::sign(
             Entry {
                 network: workload::NETWORK.into(),

@@ -14,7 +14,7 @@ use crate::memory::MemLedger;
 use crate::merkle;
 use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
 use crate::rules::{self, LedgerView, Verdict};
-use crate::state::{CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
+use crate::state::{AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
 use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -67,7 +67,9 @@ impl Bundle {
 
 /// What collecting a trail's entries reads besides the trail itself.
 pub trait BundleSource: TrailSource {
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState>;
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState>;
+    /// The participant whose authority writes `author`'s log.
+    fn participant_of(&self, author: &PublicKey) -> Option<String>;
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
     /// An entry by hash. The state does not say who received the other
     /// outputs of a transfer, yet replaying the transfer needs every output
@@ -159,7 +161,7 @@ enum Node {
 struct Collector<'a, S> {
     src: &'a S,
     out: BTreeSet<Hash32>,
-    licensees: HashSet<PublicKey>,
+    licensees: HashSet<(String, PublicKey)>,
     zones: HashSet<(String, String)>,
     todo: Vec<Node>,
 }
@@ -205,26 +207,58 @@ pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Ha
     // context, so one pass is enough.
     let entries: Vec<SignedEntry> = c.out.iter().filter_map(|h| src.entry(h)).collect();
     for e in &entries {
-        for key in licensees_named(e) {
-            c.licensee(&key);
+        if let Some(code) = src.participant_of(&e.entry().author) {
+            for key in licensees_named(e) {
+                c.licensee(&code, &key);
+            }
         }
         // The statuses a verdict was judged against, with the chains behind
-        // them (R6): the whole history of each zone named.
+        // them (R6): the whole history of each zone named; and the network
+        // it read: the chair's log up to the governance entry named.
         for h in &e.entry().context {
             if let Some(z) = src.zone(h)
                 && c.zones.insert((z.status.participant.clone(), z.status.zone.clone()))
             {
                 c.out.extend(src.zone_history(&z.status.participant, &z.status.zone).iter().map(|z| z.entry));
             }
+            if let Some(g) = src.entry(h)
+                && matches!(g.entry().body, Body::Governance(_))
+            {
+                governance_chain(src, g, &mut c.out);
+            }
         }
     }
     Ok(c.out)
 }
 
+/// A governance entry and every one before it: its own log back to the
+/// first entry, and through the handover a new chair's first entry names,
+/// the logs of the chairs before.
+fn governance_chain(src: &impl BundleSource, mut e: SignedEntry, out: &mut BTreeSet<Hash32>) {
+    loop {
+        if !out.insert(e.hash()) {
+            return;
+        }
+        let next = if e.entry().seq > 1 {
+            src.entry(&e.entry().prev)
+        } else {
+            e.entry()
+                .context
+                .iter()
+                .filter_map(|h| src.entry(h))
+                .find(|g| matches!(g.entry().body, Body::Governance(_)))
+        };
+        match next {
+            Some(n) => e = n,
+            None => return,
+        }
+    }
+}
+
 impl<S: BundleSource> Collector<'_, S> {
-    fn licensee(&mut self, key: &PublicKey) {
-        if self.licensees.insert(*key)
-            && let Some(l) = self.src.licensee(key)
+    fn licensee(&mut self, participant: &str, key: &PublicKey) {
+        if self.licensees.insert((participant.to_string(), *key))
+            && let Some(l) = self.src.licensee(participant, key)
         {
             self.out.insert(l.registered_by);
         }
@@ -233,14 +267,17 @@ impl<S: BundleSource> Collector<'_, S> {
     fn attestations(&mut self, subject: &Subject) {
         for a in self.src.attestations(subject) {
             self.out.insert(a.entry);
-            // A laboratory's finding is its own signed record.
-            self.licensee(&a.author);
+            // A laboratory's finding is its own signed record, about a lot
+            // of its own participant.
+            if let Subject::Lot { participant, .. } = subject {
+                self.licensee(participant, &a.author);
+            }
         }
     }
 
     fn lot(&mut self, lot: &LotState) {
         self.out.insert(lot.created_by);
-        self.licensee(&lot.holder);
+        self.licensee(&lot.participant, &lot.holder);
         self.attestations(&Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() });
         match &lot.origin {
             LotOrigin::Production { zone, zone_status, .. } => {
@@ -262,13 +299,13 @@ impl<S: BundleSource> Collector<'_, S> {
 
     fn cert(&mut self, cert: &CertState) {
         self.out.insert(cert.entry);
-        self.licensee(&cert.exporter_licensee);
+        self.licensee(&cert.exporter, &cert.exporter_licensee);
         self.attestations(&Subject::Certificate { number: cert.number.clone() });
         if let Some(c) = &cert.confirmation {
             self.out.insert(c.entry);
             // The confirmation creates a lot for a registered holder (R2).
             if let Some(lot) = TrailSource::lot(self.src, &cert.importer, &c.lot) {
-                self.licensee(&lot.holder);
+                self.licensee(&cert.importer, &lot.holder);
             }
         }
         self.todo.extend(cert.inputs.iter().map(|t| Node::Lot(cert.exporter.clone(), t.lot.clone())));
@@ -293,8 +330,14 @@ fn licensees_named(e: &SignedEntry) -> Vec<PublicKey> {
 }
 
 impl BundleSource for MemLedger {
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
-        self.licensees.get(key).cloned()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+        self.licensees.get(&(participant.to_string(), *key)).cloned()
+    }
+    fn participant_of(&self, author: &PublicKey) -> Option<String> {
+        match self.network.role_of(author)? {
+            AuthorRole::Authority(p) => Some(p.participant.code.clone()),
+            _ => None,
+        }
     }
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
         self.zones.get(entry).cloned()
@@ -597,14 +640,26 @@ impl LedgerView for Replay {
     fn network(&self) -> &NetworkState {
         &self.mem.network
     }
+    fn genesis(&self) -> &NetworkState {
+        &self.mem.genesis
+    }
+    fn network_at(&self, governance: &Hash32) -> Option<std::sync::Arc<NetworkState>> {
+        self.mem.network_at(governance)
+    }
+    fn governance_head(&self) -> Option<Hash32> {
+        self.mem.governance_head
+    }
+    fn entry_known(&self, hash: &Hash32) -> bool {
+        self.mem.entry_known(hash)
+    }
     fn head(&self, _author: &PublicKey) -> Option<Head> {
         self.head.clone()
     }
     fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
         LedgerView::entry_hash_at(&self.mem, author, seq)
     }
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
-        LedgerView::licensee(&self.mem, key)
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+        LedgerView::licensee(&self.mem, participant, key)
     }
     fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
         LedgerView::lot(&self.mem, participant, lot)
@@ -618,8 +673,8 @@ impl LedgerView for Replay {
     fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
         self.mem.zone_head(monitor, participant, zone)
     }
-    fn record_seen(&self, record: &Hash32) -> bool {
-        self.mem.record_seen(record)
+    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
+        self.mem.record_seen(participant, record)
     }
 }
 

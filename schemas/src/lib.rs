@@ -6,6 +6,7 @@ pub mod api;
 pub mod bundle;
 pub mod bytes;
 pub mod checkpoint;
+pub mod context;
 pub mod crypto;
 pub mod encoding;
 pub mod entry;

@@ -183,14 +183,25 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
         }
         Body::Governance(g) => match g {
             Governance::AdmitParticipant(p) => check_participant(p),
-            Governance::SuspendParticipant { code, reason } => {
+            Governance::SuspendParticipant { code, reason, from } => {
                 check_code("participant", code)?;
+                check_position(*from)?;
                 check_text("reason", reason, MAX_NOTE)
             }
-            Governance::ReinstateParticipant { code } => check_code("participant", code),
+            Governance::ReinstateParticipant { code, from } => {
+                check_code("participant", code)?;
+                check_position(*from)
+            }
             Governance::ChairHandover { .. } => Ok(()),
         },
     }
+}
+
+fn check_position(from: u64) -> Result<(), Refusal> {
+    if from == 0 {
+        return Err(Refusal::new("R9.bad_position", "log positions start at 1"));
+    }
+    Ok(())
 }
 
 fn check_subject(s: &Subject) -> Result<(), Refusal> {

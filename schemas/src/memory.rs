@@ -8,20 +8,29 @@ use crate::model::Subject;
 use crate::rules::{self, Accepted, Change, LedgerView, Refusal, Verdict};
 use crate::state::*;
 use crate::trail::TrailSource;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct MemLedger {
+    /// The network as of the newest governance entry.
     pub network: NetworkState,
+    /// The network as the roster made it.
+    pub genesis: NetworkState,
+    /// The network as of each governance entry.
+    pub governance: HashMap<Hash32, Arc<NetworkState>>,
+    pub governance_head: Option<Hash32>,
+    /// Hashes of every accepted entry.
+    pub hashes: HashSet<Hash32>,
     pub heads: HashMap<PublicKey, Head>,
     pub entries: BTreeMap<(PublicKey, u64), SignedEntry>,
-    pub licensees: HashMap<PublicKey, LicenseeState>,
+    pub licensees: HashMap<(String, PublicKey), LicenseeState>,
     pub lots: BTreeMap<(String, String), LotState>,
     pub certs: BTreeMap<String, CertState>,
     pub zones: BTreeMap<Hash32, ZoneRecord>,
     /// `(monitor, participant, zone)` -> the newest status entry.
     pub zone_heads: BTreeMap<(PublicKey, String, String), Hash32>,
-    pub records: BTreeSet<Hash32>,
+    pub records: BTreeSet<(String, Hash32)>,
     pub attestations: Vec<AttestationRecord>,
     pub evidence: Vec<rules::Equivocation>,
 }
@@ -29,7 +38,11 @@ pub struct MemLedger {
 impl MemLedger {
     pub fn new(network: NetworkState) -> Self {
         Self {
+            genesis: network.clone(),
             network,
+            governance: HashMap::new(),
+            governance_head: None,
+            hashes: HashSet::new(),
             heads: HashMap::new(),
             entries: BTreeMap::new(),
             licensees: HashMap::new(),
@@ -66,6 +79,7 @@ impl MemLedger {
 
     pub fn apply(&mut self, a: &Accepted) {
         self.heads.insert(a.author, a.head.clone());
+        self.hashes.insert(a.hash);
         for c in &a.changes {
             match c {
                 Change::Lot(l) => {
@@ -75,16 +89,20 @@ impl MemLedger {
                     self.certs.insert(x.number.clone(), x.clone());
                 }
                 Change::Licensee(l) => {
-                    self.licensees.insert(l.key, l.clone());
+                    self.licensees.insert((l.participant.clone(), l.key), l.clone());
                 }
                 Change::Zone(z) => {
                     self.zones.insert(z.entry, z.clone());
                     self.zone_heads.insert((z.monitor, z.status.participant.clone(), z.status.zone.clone()), z.entry);
                 }
-                Change::Record(h) => {
-                    self.records.insert(*h);
+                Change::Record(p, h) => {
+                    self.records.insert((p.clone(), *h));
                 }
-                Change::Network(n) => self.network = n.clone(),
+                Change::Network(n) => {
+                    self.network = n.clone();
+                    self.governance.insert(a.hash, Arc::new(n.clone()));
+                    self.governance_head = Some(a.hash);
+                }
                 Change::Attestation(x) => self.attestations.push(x.clone()),
             }
         }
@@ -95,14 +113,26 @@ impl LedgerView for MemLedger {
     fn network(&self) -> &NetworkState {
         &self.network
     }
+    fn genesis(&self) -> &NetworkState {
+        &self.genesis
+    }
+    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>> {
+        self.governance.get(governance).cloned()
+    }
+    fn governance_head(&self) -> Option<Hash32> {
+        self.governance_head
+    }
+    fn entry_known(&self, hash: &Hash32) -> bool {
+        self.hashes.contains(hash)
+    }
     fn head(&self, author: &PublicKey) -> Option<Head> {
         self.heads.get(author).cloned()
     }
     fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
         self.entries.get(&(*author, seq)).map(|e| e.hash())
     }
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState> {
-        self.licensees.get(key).cloned()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+        self.licensees.get(&(participant.to_string(), *key)).cloned()
     }
     fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
         self.lots.get(&(participant.to_string(), lot.to_string())).cloned()
@@ -116,8 +146,8 @@ impl LedgerView for MemLedger {
     fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
         self.zone_heads.get(&(*monitor, participant.to_string(), zone.to_string())).copied()
     }
-    fn record_seen(&self, record: &Hash32) -> bool {
-        self.records.contains(record)
+    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
+        self.records.contains(&(participant.to_string(), *record))
     }
 }
 
@@ -136,7 +166,7 @@ impl TrailSource for MemLedger {
         sort_attestations(&mut v);
         v
     }
-    fn licensee_name(&self, key: &PublicKey) -> Option<String> {
-        self.licensees.get(key).map(|l| l.name.clone())
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String> {
+        self.licensees.get(&(participant.to_string(), *key)).map(|l| l.name.clone())
     }
 }

@@ -438,9 +438,24 @@ pub struct Attestation {
 #[serde(rename_all = "snake_case")]
 pub enum Governance {
     AdmitParticipant(Participant),
-    SuspendParticipant { code: String, reason: String },
-    ReinstateParticipant { code: String },
-    ChairHandover { new_chair: PublicKey },
+    /// The participant's authority may write no entry at position `from` of
+    /// its log or later (R2), as judged by every entry that names this one
+    /// or a later governance entry in its context. A position, not a time,
+    /// so that every node agrees which entries it stops.
+    SuspendParticipant {
+        code: String,
+        reason: String,
+        from: u64,
+    },
+    /// Entries at position `from` of the participant's log or later may be
+    /// written again.
+    ReinstateParticipant {
+        code: String,
+        from: u64,
+    },
+    ChairHandover {
+        new_chair: PublicKey,
+    },
 }
 
 /// Where a participant's certificate numbers come from: `CF-000123` is CF's.

@@ -15,6 +15,7 @@ use crate::zone::{self, ZoneKey};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Why an entry was refused. `code` is stable and starts with its rule id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
@@ -52,16 +53,31 @@ fn refuse<T>(code: &str, message: impl Into<String>) -> Result<T, Refusal> {
 
 /// What the rules read.
 pub trait LedgerView {
+    /// The network as of the newest governance entry held: for writers and
+    /// readers. Verdicts read [`LedgerView::network_at`] instead.
     fn network(&self) -> &NetworkState;
+    /// The network as the roster made it, before any governance entry.
+    fn genesis(&self) -> &NetworkState;
+    /// The network as of a governance entry (the chair's log up to and
+    /// including it), if that entry is held.
+    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>>;
+    /// The newest governance entry held: what a writer names.
+    fn governance_head(&self) -> Option<Hash32>;
+    /// Whether an entry with this hash is in a log here.
+    fn entry_known(&self, hash: &Hash32) -> bool;
     fn head(&self, author: &PublicKey) -> Option<Head>;
     fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32>;
-    fn licensee(&self, key: &PublicKey) -> Option<LicenseeState>;
+    /// A licensee is a key registered by one participant: the same key
+    /// registered by two participants is two licensees, so their logs never
+    /// contend for it.
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState>;
     fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
     fn certificate(&self, number: &str) -> Option<CertState>;
     fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
     /// The newest status entry of a zone in a monitor's log.
     fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32>;
-    fn record_seen(&self, record: &Hash32) -> bool;
+    /// Whether `participant`'s log holds this licensee record already.
+    fn record_seen(&self, participant: &str, record: &Hash32) -> bool;
 }
 
 /// A derived-state write caused by an accepted entry.
@@ -71,7 +87,8 @@ pub enum Change {
     Cert(CertState),
     Licensee(LicenseeState),
     Zone(ZoneRecord),
-    Record(Hash32),
+    /// A licensee record a participant's log now holds.
+    Record(String, Hash32),
     Network(NetworkState),
     Attestation(AttestationRecord),
 }
@@ -109,16 +126,16 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
     let signed = &v.entry;
     let e = signed.entry();
     let hash = signed.hash();
-    let net = view.network();
-    if e.network != net.network {
-        return refuse("R2.wrong_network", format!("entry is for network `{}`, this is `{}`", e.network, net.network));
+    let genesis = view.genesis();
+    if e.network != genesis.network {
+        return refuse(
+            "R2.wrong_network",
+            format!("entry is for network `{}`, this is `{}`", e.network, genesis.network),
+        );
     }
-    let Some(role) = net.role_of(&e.author) else {
-        return refuse("R2.unknown_author", format!("author {} is not in the roster", e.author));
-    };
 
-    // R3: the chain, checked before whether the author may still write, so
-    // that equivocation is caught even from a suspended author.
+    // R3: the chain first, so that equivocation is caught whatever else the
+    // entry names, even from an author who may no longer write.
     let head = view.head(&e.author);
     let (next, prev, last_ts) = match &head {
         Some(h) => (h.seq + 1, h.hash, h.timestamp_ms),
@@ -149,6 +166,26 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
         return refuse("R3.timestamp_regressed", "timestamp is earlier than the previous entry's");
     }
 
+    // Everything of other logs that the verdict reads is named in the
+    // context: the network as of one governance entry, zone statuses, the
+    // entry that created an attestation's subject.
+    let context = Context::resolve(view, &e.context)?;
+    let snapshot = match &context.governance {
+        Some(g) => Some(view.network_at(g).ok_or_else(|| {
+            Refusal::new(codes::MISSING_DEPENDENCY, format!("governance entry {g} is not known here"))
+        })?),
+        None => None,
+    };
+    let net: &NetworkState = snapshot.as_deref().unwrap_or(genesis);
+    let Some(role) = net.role_of(&e.author) else {
+        return refuse("R2.unknown_author", format!("author {} is not in the roster", e.author));
+    };
+    // The chair's log is the network's history: each of its entries reads
+    // the network its own previous entry made.
+    if matches!(role, AuthorRole::Chair) && e.seq > 1 && context.governance != Some(e.prev) {
+        return refuse("R3.bad_context", "a governance entry names its own log's previous entry in its context");
+    }
+
     let mut out = Accepted {
         hash,
         author: e.author,
@@ -158,20 +195,25 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
     };
     let ctx = Ctx {
         view,
+        net,
         hash,
         author: e.author,
         timestamp_ms: e.timestamp_ms,
         seq: e.seq,
-        context: context_zones(view, &e.context)?,
+        context,
         read: RefCell::new(BTreeSet::new()),
+        read_entries: RefCell::new(BTreeSet::new()),
     };
     match (&e.body, role) {
         (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, &mut out)?,
         (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, &mut out)?,
         (Body::Attestation(a), AuthorRole::Monitor(_)) => ctx.attestation(None, a, &mut out)?,
         (body, AuthorRole::Authority(p)) => {
-            if p.suspended {
-                return refuse("R2.author_suspended", format!("participant {} is suspended", p.participant.code));
+            if p.suspended_at(e.seq) {
+                return refuse(
+                    "R2.author_suspended",
+                    format!("participant {} is suspended from entry {} of its log", p.participant.code, e.seq),
+                );
             }
             let code = p.participant.code.as_str();
             match body {
@@ -194,34 +236,56 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
     }
     // A context is exactly what the verdict read: nothing else, so that one
     // entry has one canonical context.
-    if let Some((p, z)) = ctx.context.keys().find(|k| !ctx.read.borrow().contains(*k)) {
+    if let Some((p, z)) = ctx.context.zones.keys().find(|k| !ctx.read.borrow().contains(*k)) {
         return refuse(
             "R3.bad_context",
             format!("the context names a status of zone {z} of {p}, which this entry's verdict does not read"),
         );
     }
+    if let Some(h) = ctx.context.entries.iter().find(|h| !ctx.read_entries.borrow().contains(*h)) {
+        return refuse(
+            "R3.bad_context",
+            format!("the context names entry {h}, which this entry's verdict does not read"),
+        );
+    }
     Ok(Verdict::Accepted(out))
 }
 
-/// The zone-status entries an entry names, by zone. Each must be known here
-/// (R3), and each monitor's chain of a zone is named once.
-fn context_zones(view: &impl LedgerView, context: &[Hash32]) -> Result<BTreeMap<ZoneKey, Vec<Hash32>>, Refusal> {
-    let mut out: BTreeMap<ZoneKey, Vec<Hash32>> = BTreeMap::new();
-    let mut chains = BTreeSet::new();
-    for h in context {
-        let rec = view.zone(h).ok_or_else(|| {
-            Refusal::new(codes::MISSING_DEPENDENCY, format!("context entry {h} is not a zone status known here"))
-        })?;
-        let (p, z) = (rec.status.participant, rec.status.zone);
-        if !chains.insert((rec.monitor, p.clone(), z.clone())) {
-            return refuse(
-                "R3.bad_context",
-                format!("the context names two statuses of zone {z} of {p} by one monitor"),
-            );
+/// An entry's context, sorted by what each named entry is. Each must be
+/// known here (R3); a monitor's chain of a zone is named once, and the
+/// network by one governance entry at most.
+struct Context {
+    zones: BTreeMap<ZoneKey, Vec<Hash32>>,
+    governance: Option<Hash32>,
+    entries: BTreeSet<Hash32>,
+}
+
+impl Context {
+    fn resolve(view: &impl LedgerView, context: &[Hash32]) -> Result<Self, Refusal> {
+        let mut out = Context { zones: BTreeMap::new(), governance: None, entries: BTreeSet::new() };
+        let mut chains = BTreeSet::new();
+        for h in context {
+            if let Some(rec) = view.zone(h) {
+                let (p, z) = (rec.status.participant, rec.status.zone);
+                if !chains.insert((rec.monitor, p.clone(), z.clone())) {
+                    return refuse(
+                        "R3.bad_context",
+                        format!("the context names two statuses of zone {z} of {p} by one monitor"),
+                    );
+                }
+                out.zones.entry((p, z)).or_default().push(*h);
+            } else if view.network_at(h).is_some() {
+                if out.governance.replace(*h).is_some() {
+                    return refuse("R3.bad_context", "the context names two governance entries");
+                }
+            } else if view.entry_known(h) {
+                out.entries.insert(*h);
+            } else {
+                return refuse(codes::MISSING_DEPENDENCY, format!("context entry {h} is not known here"));
+            }
         }
-        out.entry((p, z)).or_default().push(*h);
+        Ok(out)
     }
-    Ok(out)
 }
 
 fn not_allowed<T>(body: &Body, who: &str) -> Result<T, Refusal> {
@@ -230,14 +294,17 @@ fn not_allowed<T>(body: &Body, who: &str) -> Result<T, Refusal> {
 
 struct Ctx<'a, V> {
     view: &'a V,
+    /// The network as the entry's context names it.
+    net: &'a NetworkState,
     hash: Hash32,
     author: PublicKey,
     timestamp_ms: u64,
     seq: u64,
-    /// The status entries the entry names, by zone.
-    context: BTreeMap<ZoneKey, Vec<Hash32>>,
+    context: Context,
     /// The zones the verdict read.
     read: RefCell<BTreeSet<ZoneKey>>,
+    /// The other entries of the context the verdict read.
+    read_entries: RefCell<BTreeSet<Hash32>>,
 }
 
 /// What [`Ctx::spend`] takes from its input lots.
@@ -253,7 +320,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     /// A zone's history as the entry's context names it (R6).
     fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Refusal> {
         let key = (participant.to_string(), zone.to_string());
-        let heads = self.context.get(&key).map(Vec::as_slice).unwrap_or_default();
+        let heads = self.context.zones.get(&key).map(Vec::as_slice).unwrap_or_default();
         self.read.borrow_mut().insert(key);
         zone::history(self.view, heads)
             .map_err(|h| Refusal::new(codes::MISSING_DEPENDENCY, format!("zone-status entry {h} is not known here")))
@@ -282,8 +349,8 @@ impl<V: LedgerView> Ctx<'_, V> {
 
     fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Result<(), Refusal> {
         crypto::check_key(&r.licensee).map_err(|e| Refusal::new(e.code(), format!("licensee key: {e}")))?;
-        if let Some(l) = self.view.licensee(&r.licensee) {
-            return refuse("R2.licensee_exists", format!("key is already registered by {}", l.participant));
+        if let Some(l) = self.view.licensee(code, &r.licensee) {
+            return refuse("R2.licensee_exists", format!("key is already registered by {} as {}", code, l.name));
         }
         let roles: BTreeSet<Role> = r.roles.iter().copied().collect();
         out.changes.push(Change::Licensee(LicenseeState {
@@ -308,13 +375,9 @@ impl<V: LedgerView> Ctx<'_, V> {
     }
 
     fn own_licensee(&self, code: &str, key: &PublicKey) -> Result<LicenseeState, Refusal> {
-        match self.view.licensee(key) {
-            Some(l) if l.participant == code => Ok(l),
-            Some(l) => refuse(
-                "R2.wrong_authority",
-                format!("licensee {} is registered by {}, not {code}", l.name, l.participant),
-            ),
-            None => refuse("R2.unknown_licensee", format!("key {key} is not a registered licensee")),
+        match self.view.licensee(code, key) {
+            Some(l) => Ok(l),
+            None => refuse("R2.unknown_licensee", format!("key {key} is not a licensee registered by {code}")),
         }
     }
 
@@ -330,10 +393,10 @@ impl<V: LedgerView> Ctx<'_, V> {
 
     fn record(&self, p: &ParticipantState, r: &Record, rhash: &Hash32, out: &mut Accepted) -> Result<(), Refusal> {
         let code = p.participant.code.as_str();
-        if r.network != self.view.network().network {
+        if r.network != self.net.network {
             return refuse("R2.wrong_network", "record is for another network");
         }
-        if self.view.record_seen(rhash) {
+        if self.view.record_seen(code, rhash) {
             return refuse("R3.duplicate_record", "this signed record is already in the ledger");
         }
         let licensee = self.own_licensee(code, &r.licensee)?;
@@ -358,7 +421,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                 ),
             );
         }
-        out.changes.push(Change::Record(*rhash));
+        out.changes.push(Change::Record(code.to_string(), *rhash));
         match &r.body {
             RecordBody::Production(x) => self.production(p, &licensee, x, out),
             RecordBody::Transfer(x) => self.transfer(code, &licensee, x, out),
@@ -563,7 +626,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         if self.view.certificate(&x.certificate).is_some() {
             return refuse("R7.duplicate_certificate", format!("certificate {} already exists", x.certificate));
         }
-        if x.importer == code || self.view.network().participant(&x.importer).is_none() {
+        if x.importer == code || self.net.participant(&x.importer).is_none() {
             return refuse("R7.unknown_importer", format!("{} is not another participant of this network", x.importer));
         }
         if x.expires.as_str() < x.issued.as_str() {
@@ -718,7 +781,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     }
 
     fn zone_status(&self, m: &Monitor, z: &ZoneStatus, out: &mut Accepted) -> Result<(), Refusal> {
-        if self.view.network().participant(&z.participant).is_none() {
+        if self.net.participant(&z.participant).is_none() {
             return refuse("R2.unknown_participant", format!("{} is not a participant", z.participant));
         }
         if !m.scope.contains(&z.participant) {
@@ -749,12 +812,14 @@ impl<V: LedgerView> Ctx<'_, V> {
                 if authority.is_some_and(|code| code != participant) {
                     return refuse("R2.out_of_scope", "an authority attests only about lots of its own participant");
                 }
-                self.existing_lot(participant, lot)?;
+                let l = self.existing_lot(participant, lot)?;
+                self.names(&l.created_by, &format!("lot {lot} of {participant}"))?;
             }
             Subject::Certificate { number } => {
-                if self.view.certificate(number).is_none() {
+                let Some(c) = self.view.certificate(number) else {
                     return refuse("R7.unknown_certificate", format!("certificate {number} is not known here"));
-                }
+                };
+                self.names(&c.entry, &format!("certificate {number}"))?;
             }
         }
         out.changes.push(Change::Attestation(AttestationRecord {
@@ -771,22 +836,53 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
+    /// The subject of an attestation exists by the entry that created it,
+    /// which the context must name (R3): a monitor's attestation about
+    /// another participant's lot then waits for that entry wherever it
+    /// arrives first.
+    fn names(&self, creator: &Hash32, what: &str) -> Result<(), Refusal> {
+        if !self.context.entries.contains(creator) {
+            return refuse("R3.bad_context", format!("the context must name entry {creator}, which created {what}"));
+        }
+        self.read_entries.borrow_mut().insert(*creator);
+        Ok(())
+    }
+
     fn governance(&self, g: &Governance, out: &mut Accepted) -> Result<(), Refusal> {
-        let mut net = self.view.network().clone();
+        let mut net = self.net.clone();
         match g {
             Governance::AdmitParticipant(p) => {
                 if net.participants.contains_key(&p.code) {
                     return refuse("R2.participant_exists", format!("{} is already a participant", p.code));
                 }
                 crypto::check_key(&p.authority).map_err(|e| Refusal::new(e.code(), format!("authority key: {e}")))?;
-                net.participants.insert(p.code.clone(), ParticipantState { participant: p.clone(), suspended: false });
+                net.participants.insert(
+                    p.code.clone(),
+                    ParticipantState { participant: p.clone(), suspended: false, suspensions: Vec::new() },
+                );
             }
-            Governance::SuspendParticipant { code, .. } | Governance::ReinstateParticipant { code } => {
+            Governance::SuspendParticipant { code, from, .. } | Governance::ReinstateParticipant { code, from } => {
                 let suspend = matches!(g, Governance::SuspendParticipant { .. });
                 let p = net
                     .participants
                     .get_mut(code)
                     .ok_or_else(|| Refusal::new("R2.unknown_participant", format!("{code} is not a participant")))?;
+                if p.suspended == suspend {
+                    let now = if suspend { "suspended" } else { "not suspended" };
+                    return refuse("R2.no_change", format!("{code} is {now} already"));
+                }
+                if suspend {
+                    p.suspensions.push(SuspensionSpan { from: *from, until: None });
+                } else {
+                    let span = p.suspensions.last_mut().expect("a suspended participant has an open span");
+                    if *from < span.from {
+                        return refuse(
+                            "R2.bad_position",
+                            format!("{code} is suspended from entry {}; it cannot be reinstated before it", span.from),
+                        );
+                    }
+                    span.until = Some(*from);
+                }
                 p.suspended = suspend;
             }
             Governance::ChairHandover { new_chair } => {

@@ -176,7 +176,26 @@ pub struct NetworkState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ParticipantState {
     pub participant: Participant,
+    /// Suspended now, as of this state.
     pub suspended: bool,
+    /// Every suspension, as positions of the participant's log.
+    pub suspensions: Vec<SuspensionSpan>,
+}
+
+/// Positions `from..until` of a participant's log that were suspended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SuspensionSpan {
+    pub from: u64,
+    /// The position reinstatement took effect from, none while it lasts.
+    pub until: Option<u64>,
+}
+
+impl ParticipantState {
+    /// Whether the entry at `seq` of the participant's log falls in a
+    /// suspension.
+    pub fn suspended_at(&self, seq: u64) -> bool {
+        self.suspensions.iter().any(|s| s.from <= seq && s.until.is_none_or(|u| seq < u))
+    }
 }
 
 /// The role an author key plays in the network (R2).
@@ -196,7 +215,12 @@ impl NetworkState {
             participants: roster
                 .participants
                 .iter()
-                .map(|p| (p.code.clone(), ParticipantState { participant: p.clone(), suspended: false }))
+                .map(|p| {
+                    (
+                        p.code.clone(),
+                        ParticipantState { participant: p.clone(), suspended: false, suspensions: Vec::new() },
+                    )
+                })
                 .collect(),
             monitors: roster.monitors.clone(),
         }

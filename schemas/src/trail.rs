@@ -16,7 +16,7 @@ pub trait TrailSource {
     fn certificate(&self, number: &str) -> Option<CertState>;
     fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord>;
     fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord>;
-    fn licensee_name(&self, key: &PublicKey) -> Option<String>;
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -196,7 +196,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             weight: lot.weight,
             taken,
             holder: Some(lot.holder),
-            holder_name: self.src.licensee_name(&lot.holder),
+            holder_name: self.src.licensee_name(participant, &lot.holder),
             compliant: lot.compliant,
             site: None,
             zone: None,
@@ -264,7 +264,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             weight: cert.weight,
             taken,
             holder: Some(cert.exporter_licensee),
-            holder_name: self.src.licensee_name(&cert.exporter_licensee),
+            holder_name: self.src.licensee_name(&cert.exporter, &cert.exporter_licensee),
             compliant: true,
             site: None,
             zone: None,

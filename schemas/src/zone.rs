@@ -87,34 +87,6 @@ pub fn zones_read(view: &impl LedgerView, author: &PublicKey, body: &Body, recor
     out.into_iter().collect()
 }
 
-/// The context an honest writer names: for every zone the verdict reads, the
-/// newest status entry it holds from each monitor whose scope covers the
-/// zone's participant.
-pub fn writer_context(view: &impl LedgerView, author: &PublicKey, body: &Body, record: Option<&Record>) -> Vec<Hash32> {
-    let net = view.network();
-    let mut out: Vec<Hash32> = zones_read(view, author, body, record)
-        .iter()
-        .flat_map(|(p, z)| {
-            net.monitors
-                .iter()
-                .filter(|m| m.scope.contains(p))
-                .filter_map(|m| view.zone_head(&m.key, p, z))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// What a monitor's node sets before signing a zone status: the previous
-/// status of that zone in its own log.
-pub fn chain_status(view: &impl LedgerView, monitor: &PublicKey, body: &mut Body) {
-    if let Body::ZoneStatus(z) = body {
-        z.previous = view.zone_head(monitor, &z.participant, &z.zone);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -312,13 +312,19 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
                 Body::Governance(Governance::SuspendParticipant {
                     code: "CF".into(),
                     reason: "plenary decision".into(),
+                    from: 15,
                 }),
             ),
         ),
         (
             "governance_reinstate_participant",
             chair(),
-            entry(&chair(), 5, 13_000, Body::Governance(Governance::ReinstateParticipant { code: "CF".into() })),
+            entry(
+                &chair(),
+                5,
+                13_000,
+                Body::Governance(Governance::ReinstateParticipant { code: "CF".into(), from: 21 }),
+            ),
         ),
         (
             "governance_chair_handover",

@@ -238,7 +238,7 @@ fn r2_revoked_licensee_is_refused() {
     let miner = w.cast.cf_miner.clone();
     w.net.record("CF", &miner, w.cf_production("CF/1", "BER", 100, DAY));
     w.net.revoke("CF", &miner);
-    assert!(!w.net.ledger.licensees[&miner.public()].active);
+    assert!(!w.net.ledger.licensees[&("CF".to_string(), miner.public())].active);
     let r = w.net.record_refused("CF", &miner, w.cf_production("CF/2", "BER", 100, DAY));
     assert_eq!(r.code, "R2.licensee_revoked");
     // Revoking twice is refused too.
@@ -251,24 +251,48 @@ fn r2_revoked_licensee_is_refused() {
 }
 
 #[test]
-fn r2_licensee_of_another_authority_or_none() {
+fn r2_a_licensee_is_a_key_registered_by_one_participant() {
     let mut w = World::new();
-    // BW may not countersign for a CF licensee.
+    // BW may not countersign for a CF licensee: BW never registered it.
     let r = w.net.record_refused("BW", &w.cast.cf_miner, production("BW/1", "J", None, 100, DAY));
-    assert_eq!(r.code, "R2.wrong_authority");
+    assert_eq!(r.code, "R2.unknown_licensee");
     let revoke_other =
         Body::RevokeLicensee(LicenseeRevocation { licensee: w.cast.cf_miner.public(), reason: "x".into() });
-    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_other)), "R2.wrong_authority");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_other)), "R2.unknown_licensee");
     // A key nobody registered.
     let nobody = licensee_key("nobody");
     let r = w.net.record_refused("BW", &nobody, production("BW/1", "J", None, 100, DAY));
     assert_eq!(r.code, "R2.unknown_licensee");
     let revoke_nobody = Body::RevokeLicensee(LicenseeRevocation { licensee: nobody.public(), reason: "x".into() });
     assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_nobody)), "R2.unknown_licensee");
-    // One key, one licensee, one participant.
+    // Once per participant; another participant's registration of the same
+    // key is a licensee of its own, whatever order the two logs arrive in.
     let again = register_body(&w.cast.cf_miner, "CF miner again", &[Role::Miner]);
-    assert_eq!(code(w.net.refused(&authority_key("EU"), again.clone())), "R2.licensee_exists");
-    assert_eq!(code(w.net.refused(&authority_key("CF"), again)), "R2.licensee_exists");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), again.clone())), "R2.licensee_exists");
+    w.net.write(&authority_key("EU"), again);
+    assert_eq!(w.net.ledger.licensees[&("EU".to_string(), w.cast.cf_miner.public())].name, "CF miner again");
+    assert_eq!(w.net.ledger.licensees[&("CF".to_string(), w.cast.cf_miner.public())].name, "CF miner");
+    // The same record countersigned by each participant is one record in each log.
+    let m = w.cast.cf_miner.clone();
+    let rec = w.net.sign(&m, production("X/1", "site", None, 100, DAY));
+    w.net.write(&authority_key("EU"), countersigned(&rec));
+    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), "R3.duplicate_record");
+}
+
+#[test]
+fn r2_two_participants_registering_one_key_agree_in_either_order() {
+    let mut a = Net::new();
+    let key = licensee_key("shared");
+    let cf = a.prepare(&authority_key("CF"), register_body(&key, "CF name", &[Role::Miner]));
+    let bw = a.prepare(&authority_key("BW"), register_body(&key, "BW name", &[Role::Trader]));
+    let mut b = Net::new();
+    for (net, order) in [(&mut a, [&cf, &bw]), (&mut b, [&bw, &cf])] {
+        for e in order {
+            assert!(matches!(net.ingest(e), Ok(Verdict::Accepted(_))));
+        }
+    }
+    assert_eq!(a.ledger.licensees, b.ledger.licensees);
+    assert_eq!(a.ledger.licensees.len(), 2);
 }
 
 #[test]
@@ -333,7 +357,7 @@ fn r2_authority_attests_only_about_its_own_lots() {
 fn r2_each_role_writes_only_its_kinds_of_entry() {
     let mut net = Net::new();
     let zone = zone_body("CF", "BER", "Berberati", ZoneState::Compliant, "2017-01-01");
-    let suspend = Body::Governance(Governance::SuspendParticipant { code: "BW".into(), reason: "r".into() });
+    let suspend = Body::Governance(Governance::SuspendParticipant { code: "BW".into(), reason: "r".into(), from: 0 });
     let register = register_body(&licensee_key("m"), "m", &[Role::Miner]);
     let not_allowed = [
         (authority_key("CF"), zone.clone()),
@@ -355,13 +379,14 @@ fn r2_each_role_writes_only_its_kinds_of_entry() {
 #[test]
 fn r2_suspended_participant_cannot_write_until_reinstated() {
     let mut w = World::new();
-    w.net.govern(Governance::SuspendParticipant { code: "BW".into(), reason: "statistics missing".into() });
+    w.net.govern(Governance::SuspendParticipant { code: "BW".into(), reason: "statistics missing".into(), from: 0 });
     assert!(w.net.ledger.network.participants["BW"].suspended);
     let r = w.net.record_refused("BW", &w.cast.bw_miner, production("BW/1", "J", None, 100, DAY));
     assert_eq!(r.code, "R2.author_suspended");
-    w.net.govern(Governance::ReinstateParticipant { code: "BW".into() });
+    w.net.govern(Governance::ReinstateParticipant { code: "BW".into(), from: 0 });
     w.net.record("BW", &w.cast.bw_miner, production("BW/1", "J", None, 100, DAY));
-    let r = w.net.refused(&chair_key(), Body::Governance(Governance::ReinstateParticipant { code: "ZZ".into() }));
+    let r =
+        w.net.refused(&chair_key(), Body::Governance(Governance::ReinstateParticipant { code: "ZZ".into(), from: 1 }));
     assert_eq!(r.code, "R2.unknown_participant");
 }
 
@@ -390,7 +415,7 @@ fn r2_chair_admits_participants_and_hands_over() {
 
     let next_chair = Keypair::from_seed([51; 32]);
     net.govern(Governance::ChairHandover { new_chair: next_chair.public() });
-    let g = Body::Governance(Governance::SuspendParticipant { code: "NA".into(), reason: "r".into() });
+    let g = Body::Governance(Governance::SuspendParticipant { code: "NA".into(), reason: "r".into(), from: 0 });
     assert_eq!(code(net.refused(&chair_key(), g.clone())), "R2.unknown_author");
     net.write(&next_chair, g);
 }
@@ -456,8 +481,8 @@ fn r3_a_record_is_accepted_once() {
     w.net.write(&authority_key("BW"), countersigned(&rec));
     // The same signed record again, in a new entry of the log.
     assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&rec))), "R3.duplicate_record");
-    // Another authority cannot replay it either.
-    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), "R3.duplicate_record");
+    // Another authority cannot replay it either: the key is not its licensee.
+    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), "R2.unknown_licensee");
 }
 
 #[test]
@@ -1111,7 +1136,7 @@ fn r9_entry_bounds() {
     assert_eq!(code(net.refused(&eu, confirm("BW", 0, 1, DAY))), "R9.zero_weight");
     assert_eq!(code(net.refused(&eu, confirm("BW", 1, limits::MAX_PARCELS + 1, DAY))), "R9.too_many");
     assert_eq!(code(net.refused(&eu, confirm("BW", 1, 1, "2017-04-31"))), "R9.bad_date");
-    let suspend = Body::Governance(Governance::SuspendParticipant { code: "BWA".into(), reason: "r".into() });
+    let suspend = Body::Governance(Governance::SuspendParticipant { code: "BWA".into(), reason: "r".into(), from: 0 });
     assert_eq!(code(net.refused(&chair_key(), suspend)), "R9.bad_participant");
     let mut network_id = entry_of(&cf, 1, reg("x".into(), vec![Role::Miner]));
     network_id.network = "kp dev".into();

@@ -23,9 +23,10 @@ pub enum Column {
     Certs,
     /// zone-status entry hash -> `ZoneRecord`.
     Zones,
-    /// licensee key -> `LicenseeState`.
+    /// `licensee key || participant` -> `LicenseeState`.
     Licensees,
-    /// licensee record hash -> empty: a record is accepted once.
+    /// `record hash || participant` -> empty: a participant's log takes a
+    /// record once.
     Records,
     /// `subject key \0 entry hash` -> `AttestationRecord`.
     Attestations,

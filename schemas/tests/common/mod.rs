@@ -9,6 +9,7 @@
 // Each test binary uses its own part of the harness.
 #![allow(dead_code)]
 
+use kp_schemas::context;
 use kp_schemas::crypto::sha256;
 use kp_schemas::entry::{SignedRecord, Verified, sign_record};
 use kp_schemas::memory::MemLedger;
@@ -16,7 +17,6 @@ use kp_schemas::model::*;
 use kp_schemas::roster;
 use kp_schemas::rules::{self, Accepted, Refusal, Verdict};
 use kp_schemas::state::*;
-use kp_schemas::zone;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::collections::{BTreeMap, HashMap};
 
@@ -153,12 +153,12 @@ impl Net {
     /// writing node does, it chains a zone status to the zone's previous one
     /// and names the newest statuses of the zones its verdict reads.
     pub fn build_at(&mut self, key: &Keypair, seq: u64, prev: Hash32, mut body: Body) -> SignedEntry {
-        zone::chain_status(&self.ledger, &key.public(), &mut body);
+        context::complete_body(&self.ledger, &key.public(), &mut body);
         let record = match &body {
             Body::Countersigned(c) => SignedRecord::from_countersigned(c).ok().map(|r| r.record().clone()),
             _ => None,
         };
-        let context = zone::writer_context(&self.ledger, &key.public(), &body, record.as_ref());
+        let context = context::writer_context(&self.ledger, &key.public(), &body, record.as_ref());
         self.build_with_context(key, seq, prev, context, body)
     }
 
