@@ -70,9 +70,29 @@ fn verify(bytes: Vec<u8>) -> Result<Box<Verified>, Refusal> {
     SignedEntry::parse(bytes).and_then(SignedEntry::into_verified).map(Box::new)
 }
 
+/// How far ahead of this node's clock a client's entry may be stamped. A
+/// log's timestamps never decrease (R3), so an author whose clock ran far
+/// ahead could write nothing more with a true one.
+pub const MAX_CLOCK_AHEAD_MS: u64 = 10 * 60 * 1000;
+
+/// Entries from this node's clients are checked against its clock. Peers'
+/// entries are not: whether one is accepted must not depend on when a node
+/// receives it, and no rule orders anything by timestamp.
+fn not_ahead(v: Box<Verified>) -> Result<Box<Verified>, Refusal> {
+    let ts = v.entry.entry().timestamp_ms;
+    let now = now_ms();
+    if ts > now.saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return Err(Refusal::new(
+            "R3.future_timestamp",
+            format!("the entry is stamped {} s ahead of this node's clock", (ts - now) / 1000),
+        ));
+    }
+    Ok(v)
+}
+
 fn prepare(s: Submission) -> Prepared {
     match s {
-        Submission::Entry(bytes) => Prepared::Entry(verify(bytes), true),
+        Submission::Entry(bytes) => Prepared::Entry(verify(bytes).and_then(not_ahead), true),
         Submission::Peer(bytes) => Prepared::Entry(verify(bytes), false),
         Submission::Record { record, signature } => {
             Prepared::Record(SignedRecord::parse(record, signature).and_then(|r| {

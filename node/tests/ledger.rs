@@ -93,3 +93,32 @@ fn equivocation_is_kept_as_evidence_and_freezes_the_log() {
     let report = rebuild::check(&ledger, |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.mismatches);
 }
+
+#[test]
+fn a_clients_entry_stamped_far_ahead_is_refused_a_peers_is_judged_as_any() {
+    let w = workload::generate(50, 0, &|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path(), &w);
+    let chair = &w.keys.chair;
+    let ahead = kp_node::clock::now_ms() + kp_node::ingest::MAX_CLOCK_AHEAD_MS + 60_000;
+    let entry = SignedEntry::sign(
+        Entry {
+            network: workload::NETWORK.into(),
+            author: chair.public(),
+            seq: 1,
+            prev: kp_schemas::Hash32::ZERO,
+            timestamp_ms: ahead,
+            context: vec![],
+            body: Body::Governance(Governance::SuspendParticipant { code: "AE".into(), reason: "r".into(), from: 1 }),
+        },
+        chair,
+    );
+    let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
+    let r = writer.process(vec![Submission::Entry(entry.bytes().to_vec())]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.future_timestamp"), "{r:?}");
+    assert!(ledger.head(&chair.public()).unwrap().is_none(), "nothing stored");
+    // From a peer, the same entry is accepted: its verdict may not depend on
+    // when it arrives.
+    let r = writer.process(vec![Submission::Peer(entry.bytes().to_vec())]).remove(0);
+    assert!(r.is_ok(), "{r:?}");
+}
