@@ -220,7 +220,7 @@ impl Writer {
             ))
         })?;
         let record = r.record().clone();
-        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()));
+        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()))?;
         Ok(Verified { entry, record: Some(record) })
     }
 
@@ -229,19 +229,24 @@ impl Writer {
             return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
-        let entry = self.sign_next(batch, key, body);
+        let entry = self.sign_next(batch, key, body)?;
         Ok(Verified { entry, record: None })
     }
 
-    /// The next entry of one of this node's own logs.
-    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body) -> SignedEntry {
+    /// The next entry of one of this node's own logs, parsed back from its
+    /// signed bytes as a peer parses them (`SignedEntry::parse`: size, strict
+    /// decode, bounds R9). A body a peer would refuse is refused here, before
+    /// it is judged, so nothing of it is stored and the log's head stays
+    /// where it was; signed and stored, it would be a position every peer
+    /// refuses, and the log would end there for the whole network.
+    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body) -> Result<SignedEntry, Refusal> {
         let author = key.public();
         let head = batch.head(&author);
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
         let entry =
             Entry { network: batch.network().network.clone(), author, seq, prev, timestamp_ms: now_ms().max(ts), body };
-        SignedEntry::sign(entry, key)
+        SignedEntry::sign_checked(entry, key)
     }
 }
 
