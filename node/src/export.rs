@@ -10,7 +10,7 @@ use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, BundleSour
 use kp_schemas::model::{HexBytes, Subject};
 use kp_schemas::state::{LicenseeState, ZoneRecord};
 use kp_schemas::trail::TrailError;
-use kp_schemas::{Hash32, PublicKey, SignedEntry, crypto};
+use kp_schemas::{Hash32, PublicKey, SignedEntry, checkpoint, crypto};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +78,17 @@ pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<B
         match witness.witnessed_covering(log, *seq)? {
             Some(s) => {
                 let size = s.signed()?.checkpoint().size;
+                // Only the cosignatures that count here: a cosignature made
+                // before its participant was suspended is kept, but a
+                // verifier that holds only the roster cannot know it no
+                // longer counts.
+                let cosignatures = s
+                    .cosignatures
+                    .into_iter()
+                    .filter(|c| checkpoint::witness_code(&net, log, &c.witness).is_some())
+                    .collect();
                 sizes.insert(*log, (checkpoints.len(), size));
-                checkpoints.push(BundleCheckpoint { checkpoint: s.checkpoint, cosignatures: s.cosignatures });
+                checkpoints.push(BundleCheckpoint { checkpoint: s.checkpoint, cosignatures });
             }
             None => missing.push(format!("{} (up to entry {seq})", net.author_name(log))),
         }

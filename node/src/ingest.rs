@@ -260,7 +260,7 @@ impl Writer {
             }
         };
         let record = r.record().clone();
-        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()), Some(&record));
+        let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()), Some(&record))?;
         Ok(Verified { entry, record: Some(record) })
     }
 
@@ -271,13 +271,24 @@ impl Writer {
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
         let mut body = body;
         context::complete_body(batch, &key.public(), &mut body);
-        let entry = self.sign_next(batch, key, body, None);
+        let entry = self.sign_next(batch, key, body, None)?;
         Ok(Verified { entry, record: None })
     }
 
-    /// The next entry of one of this node's own logs, naming the newest zone
-    /// statuses this node holds of every zone its verdict reads.
-    fn sign_next(&self, batch: &Batch<'_>, key: &Keypair, body: Body, record: Option<&Record>) -> SignedEntry {
+    /// The next entry of one of this node's own logs, naming the context its
+    /// verdict reads, and parsed back from its signed bytes as a peer parses
+    /// them (`SignedEntry::parse`: size, strict decode, bounds R9). A body a
+    /// peer would refuse is refused here, before it is judged, so nothing of
+    /// it is stored and the log's head stays where it was; signed and stored,
+    /// it would be a position every peer refuses, and the log would end there
+    /// for the whole network.
+    fn sign_next(
+        &self,
+        batch: &Batch<'_>,
+        key: &Keypair,
+        body: Body,
+        record: Option<&Record>,
+    ) -> Result<SignedEntry, Refusal> {
         let author = key.public();
         let head = batch.head(&author);
         let (seq, prev, ts) =
@@ -292,7 +303,7 @@ impl Writer {
             context,
             body,
         };
-        SignedEntry::sign(entry, key)
+        SignedEntry::sign_checked(entry, key)
     }
 }
 

@@ -56,17 +56,44 @@ pub fn read_roster(path: &Path) -> anyhow::Result<SignedRoster> {
     serde_json::from_str(&text).with_context(|| format!("parsing roster {}", path.display()))
 }
 
-/// Write a secret file readable by its owner only.
+/// Write a secret file readable by its owner only, at every start. An
+/// older file there is made private before the secret goes in, whatever
+/// mode it had. A symbolic link there is refused, not followed: whoever
+/// could place one in the data directory would have the node write its
+/// secret where they can read it, or overwrite a file of their choosing.
 pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let shown = path.display();
+    let refuse_link =
+        || anyhow::anyhow!("{shown} is a symbolic link: refusing to write a secret through it; remove it");
+    // Told apart here for a clear message; O_NOFOLLOW below makes sure of
+    // it, should a link appear in between.
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => return Err(refuse_link()),
+        Ok(m) if !m.is_file() => anyhow::bail!("{shown} is not a regular file: refusing to write a secret there"),
+        _ => {}
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        // What is there is checked before it is emptied.
+        .truncate(false)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse_link(),
+            _ => anyhow::Error::new(e).context(format!("writing {shown}")),
+        })?;
+    // Another name for the same file would be a way to read the secret.
+    let meta = f.metadata()?;
+    if meta.nlink() > 1 {
+        anyhow::bail!("{shown} has other hard links: refusing to write a secret there; remove it");
+    }
+    // The mode given above applies only to a file made now.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600)).with_context(|| format!("making {shown} private"))?;
+    f.set_len(0)?;
     f.write_all(contents)?;
     f.sync_all()?;
     Ok(())
@@ -95,6 +122,13 @@ pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Led
 pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let ledger = Arc::new(open_ledger(&cfg.data_dir, cfg.roster.as_deref())?);
+    // Once the store is ours (a second node on this directory fails to open
+    // it, and leaves the running node's cookie alone), before anything is
+    // started that a refused cookie path would leave running.
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for the cookie: {e}"))?;
+    let cookie = hex::encode(secret);
+    write_private(&cfg.data_dir.join(layout::COOKIE), cookie.as_bytes())?;
     let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
     let network = ledger.network();
     let writes = keys.writes(&network);
@@ -133,11 +167,6 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         cfg.p2p.is_some().then_some(checkpoint_tx),
         period,
     ));
-
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for the cookie: {e}"))?;
-    let cookie = hex::encode(secret);
-    write_private(&cfg.data_dir.join(layout::COOKIE), cookie.as_bytes())?;
 
     let listener = tokio::net::TcpListener::bind(cfg.http).await.with_context(|| format!("binding {}", cfg.http))?;
     let addr = listener.local_addr()?;

@@ -170,8 +170,9 @@ impl Witness {
     }
 
     /// Cosignatures this node adds: one per authority key it holds that
-    /// may witness the log. None to a log this node writes (the CF node
-    /// holds the MT-CF monitor's key, say): a writer is not its own witness.
+    /// may witness the log, so none while its participant is suspended.
+    /// None to a log this node writes (the CF node holds the MT-CF
+    /// monitor's key, say): a writer is not its own witness.
     fn own_cosignatures(&self, cp: &SignedCheckpoint, have: &[Cosignature]) -> Vec<Cosignature> {
         if self.keys.get(&cp.checkpoint().log).is_some() {
             return Vec::new();
@@ -268,13 +269,20 @@ impl Witness {
                     && c.network == net.network
                     && net.role_of(&c.log).is_some()
                     && cosignatures.len() <= checkpoint::MAX_COSIGNATURES
-                    && cosignatures
-                        .iter()
-                        .all(|s| checkpoint::witness_code(&net, &c.log, &s.witness).is_some() && s.verify(&cp).is_ok());
+                    && cosignatures.iter().all(|s| {
+                        checkpoint::independent_witness(&net, &c.log, &s.witness).is_some() && s.verify(&cp).is_ok()
+                    });
                 if !valid {
                     return Ok((Verdict::Reject, out));
                 }
-                self.consider(cp, cosignatures, &mut out)?
+                // A suspended participant's cosignature is true but does not
+                // count: it is neither kept nor passed on, and the sender,
+                // which may not know of the suspension yet, is not rejected.
+                let counted = cosignatures
+                    .into_iter()
+                    .filter(|s| checkpoint::witness_code(&net, &c.log, &s.witness).is_some())
+                    .collect();
+                self.consider(cp, counted, &mut out)?
             }
             CheckpointGossip::Fraud(f) => self.judge_fraud(f, &mut out)?,
         };

@@ -12,7 +12,7 @@ use kp_node::store::RocksStore;
 use kp_node::witness::{CheckpointConfig, Outcome, Verdict, Witness};
 use kp_node::{rebuild, workload};
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, SignedCheckpoint};
-use kp_schemas::model::{Body, Entry, HexBytes};
+use kp_schemas::model::{Body, Entry, Governance, HexBytes};
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,6 +144,59 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
         CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.bytes().to_vec()), cosignatures: vec![cp.cosign(cf)] };
     assert_eq!(a.receive(&own).0, Verdict::Reject);
     assert!(!writer.frozen(&log));
+}
+
+#[test]
+fn a_suspended_participant_neither_cosigns_nor_counts_toward_the_quorum() {
+    let w = workload::generate(600, 0, &|_| {});
+    let keys = &w.keys;
+    let (cf, bw, eu, india) = (keys.authority("CF"), keys.authority("BW"), keys.authority("EU"), keys.authority("IN"));
+    let suspend = Entry {
+        network: workload::NETWORK.into(),
+        author: keys.chair.public(),
+        seq: 1,
+        prev: Hash32::ZERO,
+        timestamp_ms: 1,
+        context: vec![],
+        body: Body::Governance(Governance::SuspendParticipant {
+            code: "BW".into(),
+            reason: "no statistics".into(),
+            from: 1,
+        }),
+    };
+    let entries: Vec<Vec<u8>> =
+        w.entries.iter().cloned().chain([SignedEntry::sign(suspend, &keys.chair).into_bytes()]).collect();
+    let writer = node(&w, &[cf], &entries, 1_000_000);
+    let (b, e, i) = (node(&w, &[bw], &entries, 100), node(&w, &[eu], &entries, 100), node(&w, &[india], &entries, 100));
+    let log = cf.public();
+    let size = writer.ledger.log_size(&log).unwrap();
+    let out = writer.witness.tick(10).unwrap();
+
+    // BW's node checks the checkpoint against its log and keeps it, but
+    // makes no cosignature.
+    let (v, out_b) = b.receive(&out.publish[0]);
+    assert_eq!((v, out_b.publish.len()), (Verdict::Accept, 0));
+    assert_eq!(counter(&b.metrics, "kp_cosignatures_made_total"), 0);
+
+    // A BW cosignature made all the same (before the suspension, or by a
+    // node that has not seen it) is not false: the message is taken, and
+    // the cosignature left out of what is kept and passed on.
+    let cp = writer.witness.latest(&log, 1).unwrap().remove(0).signed().unwrap();
+    let with_bw =
+        CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.bytes().to_vec()), cosignatures: vec![cp.cosign(bw)] };
+    let (v, out_e) = e.receive(&with_bw);
+    assert_eq!((v, out_e.publish.len()), (Verdict::Accept, 1));
+    let CheckpointGossip::Checkpoint { cosignatures, .. } = &out_e.publish[0] else { panic!("{:?}", out_e.publish) };
+    assert_eq!(cosignatures.iter().map(|c| c.witness).collect::<Vec<_>>(), vec![eu.public()]);
+    assert_eq!(writer.receive(&out_e.publish[0]).0, Verdict::Accept);
+    assert_eq!(writer.receive(&with_bw).0, Verdict::Ignore, "nothing that counts is new");
+    assert!(writer.witness.witnessed_covering(&log, size).unwrap().is_none(), "EU alone is not a quorum of 2");
+
+    // A third participant that is not suspended makes the quorum.
+    let (_, out_i) = i.receive(&out_e.publish[0]);
+    assert_eq!(writer.receive(&out_i.publish[0]).0, Verdict::Accept);
+    let s = writer.witness.witnessed_covering(&log, size).unwrap().expect("witnessed by EU and IN");
+    assert_eq!(writer.witness.witnesses(&s).unwrap(), vec!["EU".to_string(), "IN".to_string()]);
 }
 
 #[test]

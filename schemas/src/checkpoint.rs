@@ -148,12 +148,26 @@ impl Cosignature {
     }
 }
 
-/// Who may witness a log: a participant authority independent of its
-/// writer. That excludes the log's own participant, and for a monitor's log
-/// the participants it monitors and those whose node runs it (as the roster
-/// says): their word about that log is not a second opinion. Returns the
-/// witness's participant code.
+/// Who witnesses a log: a participant authority independent of its writer
+/// ([`independent_witness`]) and not suspended. A suspended participant may
+/// not write (R2), and its word about another's log counts no more: its
+/// cosignatures count toward no quorum, and its node makes none. Returns
+/// the witness's participant code.
 pub fn witness_code<'a>(net: &'a NetworkState, log: &PublicKey, witness: &PublicKey) -> Option<&'a str> {
+    match net.role_of(witness) {
+        Some(AuthorRole::Authority(w)) if !w.suspended => independent_witness(net, log, witness),
+        _ => None,
+    }
+}
+
+/// A participant authority independent of a log's writer, suspended or
+/// not. That excludes the log's own participant, and for a monitor's log
+/// the participants it monitors and those whose node runs it (as the roster
+/// says): their word about that log is not a second opinion. A cosignature
+/// by one that is not is false; one by a suspended participant is only not
+/// counted, as its sender may have made or received it before the
+/// suspension. Returns the witness's participant code.
+pub fn independent_witness<'a>(net: &'a NetworkState, log: &PublicKey, witness: &PublicKey) -> Option<&'a str> {
     let Some(AuthorRole::Authority(w)) = net.role_of(witness) else { return None };
     let p = &w.participant;
     let independent = match net.role_of(log) {
@@ -350,6 +364,39 @@ mod tests {
         assert_eq!(codes(k(6)), vec![None, Some("CF"), None, Some("EU"), None, None]);
         assert_eq!(codes(k(1)), vec![None, Some("CF"), Some("BW"), Some("EU"), None, None]);
         assert_eq!(codes(k(9)), vec![None; 6], "no one witnesses a key outside the roster");
+    }
+
+    #[test]
+    fn a_suspended_participant_does_not_witness() {
+        use crate::model::{Participant, Roster};
+        let k = |i: u8| Keypair::from_seed([i; 32]);
+        let p = |code: &str, i: u8| Participant {
+            code: code.into(),
+            name: code.into(),
+            authority: k(i).public(),
+            zone_regime: false,
+            nodes: vec![],
+        };
+        let roster = Roster {
+            network: "net".into(),
+            version: 1,
+            chair: k(1).public(),
+            participants: vec![p("CF", 2), p("BW", 3), p("EU", 4), p("IN", 5)],
+            monitors: vec![],
+            observers: vec![],
+        };
+        let mut net = NetworkState::from_roster(&roster, Hash32::ZERO);
+        let log = k(2).public();
+        let c = cp(&k(2), 10, 1);
+        let cosigs: Vec<Cosignature> = [3, 4, 5].iter().map(|i| c.cosign(&k(*i))).collect();
+        let codes = |net: &NetworkState| valid_witnesses(net, &c, &cosigs).into_iter().collect::<Vec<_>>();
+        assert_eq!(codes(&net), vec!["BW", "EU", "IN"]);
+        net.participants.get_mut("BW").unwrap().suspended = true;
+        assert_eq!(witness_code(&net, &log, &k(3).public()), None);
+        assert_eq!(independent_witness(&net, &log, &k(3).public()), Some("BW"), "suspended, still independent");
+        assert_eq!(codes(&net), vec!["EU", "IN"], "BW's cosignature counts toward no quorum");
+        net.participants.get_mut("BW").unwrap().suspended = false;
+        assert_eq!(codes(&net), vec!["BW", "EU", "IN"], "reinstated, it counts again");
     }
 
     #[test]

@@ -32,6 +32,15 @@ impl SignedEntry {
     /// the field bounds (R9). The signature is not checked here; see
     /// [`SignedEntry::verify`].
     pub fn parse(bytes: Vec<u8>) -> Result<Self, Refusal> {
+        let (entry, record) = Self::check(&bytes)?;
+        let hash = crypto::entry_hash(&bytes);
+        Ok(Self { bytes, entry, hash, record })
+    }
+
+    /// What [`SignedEntry::parse`] checks, with the entry and its licensee
+    /// record as decoded: one function, so that what a node signs passes
+    /// exactly the checks its peers apply.
+    fn check(bytes: &[u8]) -> Result<(Entry, Option<SignedRecord>), Refusal> {
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(Refusal::new(
                 "R9.too_large",
@@ -50,8 +59,7 @@ impl SignedEntry {
             Body::Countersigned(c) => Some(SignedRecord::from_countersigned(c)?),
             _ => None,
         };
-        let hash = crypto::entry_hash(&bytes);
-        Ok(Self { bytes, entry, hash, record })
+        Ok((entry, record))
     }
 
     /// Sign an entry with its author's key.
@@ -64,6 +72,17 @@ impl SignedEntry {
         // The signer holds the record already; it is decoded again only if
         // this entry is verified (see `into_verified`).
         Self { bytes, entry, hash, record: None }
+    }
+
+    /// Sign an entry, then check the signed bytes as [`SignedEntry::parse`]
+    /// checks them at every peer. A node signs into its own log only what
+    /// its peers can take: an entry they refuse (R9) would stop the log at
+    /// it on every other node, since nothing after it could follow (R3).
+    /// The hash is the one signing computed: a function of the same bytes.
+    pub fn sign_checked(entry: Entry, key: &Keypair) -> Result<Self, Refusal> {
+        let signed = Self::sign(entry, key);
+        let (_, record) = Self::check(&signed.bytes)?;
+        Ok(Self { record, ..signed })
     }
 
     pub fn bytes(&self) -> &[u8] {

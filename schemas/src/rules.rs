@@ -850,12 +850,26 @@ impl<V: LedgerView> Ctx<'_, V> {
 
     fn governance(&self, g: &Governance, out: &mut Accepted) -> Result<(), Refusal> {
         let mut net = self.net.clone();
+        // One key, one role, as the roster demands: a log is named by its
+        // author's key, and a key answers to the first role found for it
+        // (chair, then authorities, then monitors), so a key given a second
+        // role would put two authors in one log and write as the first only.
+        let key_in_use = |net: &NetworkState, key: &PublicKey, what: &str| -> Result<(), Refusal> {
+            match net.role_of(key) {
+                Some(_) => refuse(
+                    "R2.key_in_use",
+                    format!("{what} {key} is already in use: {} signs with it", net.author_name(key)),
+                ),
+                None => Ok(()),
+            }
+        };
         match g {
             Governance::AdmitParticipant(p) => {
                 if net.participants.contains_key(&p.code) {
                     return refuse("R2.participant_exists", format!("{} is already a participant", p.code));
                 }
                 crypto::check_key(&p.authority).map_err(|e| Refusal::new(e.code(), format!("authority key: {e}")))?;
+                key_in_use(&net, &p.authority, "authority key")?;
                 net.participants.insert(
                     p.code.clone(),
                     ParticipantState { participant: p.clone(), suspended: false, suspensions: Vec::new() },
@@ -887,6 +901,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             }
             Governance::ChairHandover { new_chair } => {
                 crypto::check_key(new_chair).map_err(|e| Refusal::new(e.code(), format!("new chair key: {e}")))?;
+                key_in_use(&net, new_chair, "new chair key")?;
                 net.chair = *new_chair;
             }
         }

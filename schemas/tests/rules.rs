@@ -420,6 +420,39 @@ fn r2_chair_admits_participants_and_hands_over() {
     net.write(&next_chair, g);
 }
 
+#[test]
+fn r2_admission_and_handover_refuse_a_key_already_in_use() {
+    let mut net = Net::new();
+    let admit = |key: PublicKey| {
+        let mut p = participant("IN");
+        p.code = "NA".into();
+        p.name = "Namibia".into();
+        p.authority = key;
+        Body::Governance(Governance::AdmitParticipant(p))
+    };
+    let handover = |key: PublicKey| Body::Governance(Governance::ChairHandover { new_chair: key });
+    // A suspended participant's key is still its own.
+    net.govern(Governance::SuspendParticipant { code: "BW".into(), reason: "statistics missing".into(), from: 0 });
+    let in_use = [chair_key(), authority_key("CF"), authority_key("BW"), monitor_key()];
+    for key in &in_use {
+        let r = net.refused(&chair_key(), admit(key.public()));
+        assert_eq!(r.code, "R2.key_in_use", "{r:?}");
+        assert_eq!(code(net.refused(&chair_key(), handover(key.public()))), "R2.key_in_use");
+    }
+    assert!(net.refused(&chair_key(), admit(monitor_key().public())).message.contains("MT-CF"));
+    // A key no role holds is free; once admitted, it is in use.
+    let na = Keypair::from_seed([52; 32]);
+    net.write(&chair_key(), admit(na.public()));
+    assert_eq!(code(net.refused(&chair_key(), handover(na.public()))), "R2.key_in_use");
+    let next_chair = Keypair::from_seed([53; 32]);
+    net.write(&chair_key(), handover(next_chair.public()));
+    let mut second = participant("AE");
+    second.code = "ZA".into();
+    second.authority = next_chair.public();
+    let r = net.refused(&next_chair, Body::Governance(Governance::AdmitParticipant(second)));
+    assert_eq!((r.code.as_str(), r.message.contains("chair")), ("R2.key_in_use", true), "{r:?}");
+}
+
 // =====================================================================
 // R3 chain
 

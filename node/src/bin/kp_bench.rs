@@ -1,7 +1,8 @@
 //! kp-bench: ingest throughput against this machine's signature bound, trail
 //! latency, bytes on disk per entry and peak memory, measured in one run.
 //! With --trees-ratio, instead: what Merkle trees and checkpoints cost ingest,
-//! and what exporting and verifying the bundle of a deep lot costs.
+//! and what exporting and verifying the bundle of a deep lot costs. With
+//! --countersign: ingest when the node signs the entries itself.
 //! Figures and commands are recorded in docs/BENCHMARKS.md.
 
 use anyhow::bail;
@@ -61,9 +62,20 @@ struct Args {
     /// lots are exported and verified offline.
     #[arg(long)]
     trees_ratio: bool,
-    /// Rounds of (baseline, trees, trees + checkpoints) for --trees-ratio.
+    /// Rounds of (baseline, trees, trees + checkpoints) for --trees-ratio,
+    /// of (pre-signed, countersigned) for --countersign.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// Instead of the figures above, measure ingest when the node signs:
+    /// each licensee record of the workload submitted as a record for the
+    /// node to countersign (`Submission::Record`) and each authority's own
+    /// entry as an action (`Submission::Action`), against the same entries
+    /// submitted already signed (`Submission::Entry`, the baseline), each
+    /// into a fresh store, in --rounds rounds. Without deep lots: an import
+    /// confirmation names the export entry the node signs, so it waits for
+    /// the batch after its export, and a deep lot would wait for it.
+    #[arg(long)]
+    countersign: bool,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -92,17 +104,17 @@ fn proc_mib(field: &str) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let deep = if args.countersign { 0 } else { args.deep };
     println!(
-        "kp-bench: {} entries, {} deep lots, batches of {}, {} threads",
+        "kp-bench: {} entries, {deep} deep lots, batches of {}, {} threads",
         args.entries,
-        args.deep,
         args.batch,
         rayon::current_num_threads()
     );
 
     let t = Instant::now();
     let gen_bar = bar(args.entries as u64, "generate");
-    let w = workload::generate(args.entries, args.deep, &|i| gen_bar.set_position(i as u64));
+    let w = workload::generate(args.entries, deep, &|i| gen_bar.set_position(i as u64));
     gen_bar.finish_and_clear();
     let n = w.entries.len();
     let wire: usize = w.entries.iter().map(Vec::len).sum();
@@ -114,6 +126,9 @@ fn main() -> anyhow::Result<()> {
 
     if args.trees_ratio {
         return trees_ratio(&w, &args);
+    }
+    if args.countersign {
+        return countersign_ratio(&w, &args);
     }
 
     // The signature bound: only the Ed25519 checks these entries carry, on
@@ -759,4 +774,189 @@ fn bundle_figures(w: &workload::Workload, ledger: &Ledger, signer: &Witness) -> 
         b.signatures.push(signatures);
     }
     Ok(b)
+}
+
+/// How the countersigning run submits one entry of the workload.
+enum Plan {
+    /// As it is: the monitor's zone status (the node holds no monitor key).
+    Entry(Vec<u8>),
+    /// The licensee's record, for the node to countersign.
+    Record(Vec<u8>, kp_schemas::SignatureBytes),
+    /// An authority's own entry, for the node to sign as an action.
+    Action(String, Body),
+}
+
+fn countersign_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> {
+    let n = w.entries.len();
+    let parsed: Vec<SignedEntry> =
+        w.entries.par_iter().map(|b| SignedEntry::parse(b.clone()).expect("generated entries parse")).collect();
+    let code_of: std::collections::HashMap<kp_schemas::PublicKey, String> =
+        w.keys.authorities.iter().map(|(c, k)| (k.public(), c.clone())).collect();
+    let plan: Vec<(kp_schemas::Hash32, Plan)> = parsed
+        .iter()
+        .map(|e| {
+            let x = e.entry();
+            let p = match (&x.body, code_of.get(&x.author)) {
+                (Body::Countersigned(c), _) => Plan::Record(c.record.0.clone(), c.signature),
+                (body, Some(code)) => Plan::Action(code.clone(), body.clone()),
+                (_, None) => Plan::Entry(e.bytes().to_vec()),
+            };
+            (e.hash(), p)
+        })
+        .collect();
+
+    // What a node adds to each entry it signs when it checks the signed
+    // bytes as a peer parses them (`SignedEntry::sign_checked` against
+    // `SignedEntry::sign`), on one core: the writer thread signs, so this
+    // is on its sequential path.
+    let t = Instant::now();
+    for e in &parsed {
+        std::hint::black_box(SignedEntry::parse(e.bytes().to_vec()).expect("generated entries parse"));
+    }
+    let parse_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let key = w.keys.authority("CF");
+    let sample: Vec<&SignedEntry> = parsed.iter().filter(|e| e.entry().author == key.public()).take(20_000).collect();
+    let per = |f: &dyn Fn(&SignedEntry)| {
+        let t = Instant::now();
+        sample.iter().for_each(|e| f(e));
+        t.elapsed().as_secs_f64() * 1e6 / sample.len().max(1) as f64
+    };
+    let (mut sign_us, mut checked_us) = (f64::MAX, f64::MAX);
+    // Interleaved, best of three: the difference is a few percent of either.
+    for _ in 0..3 {
+        sign_us = sign_us.min(per(&|e| {
+            std::hint::black_box(SignedEntry::sign(e.entry().clone(), key));
+        }));
+        checked_us = checked_us.min(per(&|e| {
+            std::hint::black_box(SignedEntry::sign_checked(e.entry().clone(), key).expect("generated entries pass"));
+        }));
+    }
+    println!(
+        "one core: SignedEntry::parse {parse_us:.2} us per entry (mean over the workload); over {} CF entries, SignedEntry::sign {sign_us:.2} us, sign_checked {checked_us:.2} us (+{:.2} us)",
+        sample.len(),
+        checked_us - sign_us
+    );
+    drop(parsed);
+
+    let (mut base, mut signed) = (0.0, 0.0);
+    println!(
+        "countersign: {n} entries per run, {} rounds of: pre-signed entries (baseline); records and actions the node signs",
+        args.rounds
+    );
+    for round in 0..args.rounds {
+        let mut order = [false, true];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for node_signs in order {
+            let (secs, others) = countersign_run(w, &plan, args.batch, node_signs)?;
+            let name = if node_signs { "countersigned" } else { "pre-signed" };
+            println!(
+                "round {} {name:<13} {:>6.0} entries/s ({secs:.1} s, other processes {others:.2} cores)",
+                round + 1,
+                n as f64 / secs
+            );
+            if node_signs {
+                signed += secs;
+            } else {
+                base += secs;
+            }
+        }
+    }
+    let k = (n * args.rounds) as f64;
+    println!(
+        "all rounds: pre-signed {:.0} entries/s, countersigned {:.0} entries/s, countersigned / pre-signed = {:.2}",
+        k / base,
+        k / signed,
+        base / signed
+    );
+    Ok(())
+}
+
+/// One ingest into a fresh store: the entries as they are, or signed by the
+/// node. Returns the wall time and the cores other processes kept busy.
+fn countersign_run(
+    w: &workload::Workload,
+    plan: &[(kp_schemas::Hash32, Plan)],
+    batch: usize,
+    node_signs: bool,
+) -> anyhow::Result<(f64, f64)> {
+    let n = w.entries.len();
+    let tmp = tempfile::tempdir()?;
+    let ledger = Arc::new(Ledger::open(
+        Box::new(RocksStore::open(&tmp.path().join("db"))?),
+        Some(&w.keys.roster(workload::NETWORK)),
+    )?);
+    let mut keys = Keyring::default();
+    if node_signs {
+        w.keys.authorities.iter().for_each(|(_, k)| keys.insert(k.clone()));
+    }
+    let writer = Writer::new(ledger.clone(), keys, Arc::new(Metrics::default()));
+    let ingest_bar = bar(n as u64, if node_signs { "countersign" } else { "pre-signed" });
+    let (t, cpu0, all0) = (Instant::now(), cpu_secs(), machine_cpu_secs());
+    let process = |subs: Vec<Submission>| -> anyhow::Result<Vec<kp_schemas::api::Submitted>> {
+        let len = subs.len() as u64;
+        let r = writer.process(subs).into_iter().collect::<Result<Vec<_>, _>>();
+        ingest_bar.inc(len);
+        r.map_err(|e| anyhow::anyhow!("a generated entry was refused: {e}"))
+    };
+    if node_signs {
+        // The hash the node gave each entry of the workload, for the
+        // confirmations that name an export.
+        let mut renamed: std::collections::HashMap<kp_schemas::Hash32, kp_schemas::Hash32> = Default::default();
+        let mut waiting: Vec<(String, kp_schemas::model::ImportConfirmation)> = Vec::new();
+        let (mut subs, mut origins) = (Vec::with_capacity(batch), Vec::with_capacity(batch));
+        let mut steps = plan.iter().peekable();
+        while steps.peek().is_some() || !waiting.is_empty() {
+            for (code, mut c) in std::mem::take(&mut waiting) {
+                match renamed.get(&c.certificate_entry) {
+                    Some(h) => {
+                        c.certificate_entry = *h;
+                        let body = Body::ImportConfirmation(c);
+                        subs.push(Submission::Action { as_author: Some(code), body });
+                        origins.push(None);
+                    }
+                    None => waiting.push((code, c)),
+                }
+            }
+            while subs.len() < batch {
+                let Some((hash, p)) = steps.next() else { break };
+                let sub = match p {
+                    Plan::Entry(b) => Submission::Entry(b.clone()),
+                    Plan::Record(record, signature) => {
+                        Submission::Record { record: record.clone(), signature: *signature }
+                    }
+                    Plan::Action(code, Body::ImportConfirmation(c)) => {
+                        waiting.push((code.clone(), c.clone()));
+                        continue;
+                    }
+                    Plan::Action(code, body) => {
+                        Submission::Action { as_author: Some(code.clone()), body: body.clone() }
+                    }
+                };
+                subs.push(sub);
+                origins.push(Some(*hash));
+            }
+            if subs.is_empty() && steps.peek().is_none() {
+                bail!("{} confirmations name an export that was not stored", waiting.len());
+            }
+            let done = process(std::mem::take(&mut subs))?;
+            for (o, s) in std::mem::take(&mut origins).into_iter().zip(done) {
+                if let Some(o) = o {
+                    renamed.insert(o, s.hash);
+                }
+            }
+        }
+    } else {
+        for chunk in w.entries.chunks(batch) {
+            process(chunk.iter().map(|b| Submission::Entry(b.clone())).collect())?;
+        }
+    }
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu0);
+    let others = ((machine_cpu_secs() - all0 - cpu) / secs).max(0.0);
+    ingest_bar.finish_and_clear();
+    if ledger.entry_count() != n as u64 {
+        bail!("{} entries stored of {n}", ledger.entry_count());
+    }
+    Ok((secs, others))
 }
