@@ -318,6 +318,11 @@ fn five_ledgers_in_random_orders_reach_the_same_state() {
             }
         }
     }
+    let total: usize = kinds.values().sum();
+    eprintln!(
+        "{seeds} histories, {total} entries ({:.1} per history), each delivered to {LEDGERS} ledgers: {kinds:?}",
+        total as f64 / seeds as f64
+    );
     // The histories exercise what they claim to.
     for kind in
         ["register_licensee", "countersigned", "import_confirmation", "zone_status", "attestation", "governance"]
