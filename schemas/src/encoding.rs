@@ -67,10 +67,31 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Decode
     if read != bytes.len() {
         return Err(DecodeError::Trailing(bytes.len() - read));
     }
-    if encode(&value) != bytes {
+    let mut same = Same { rest: bytes };
+    if bincode::serde::encode_into_writer(&value, &mut same, CONFIG).is_err() || !same.rest.is_empty() {
         return Err(DecodeError::NonCanonical);
     }
     Ok(value)
+}
+
+/// The re-encoding check without building the re-encoding: each piece the
+/// encoder writes is compared with the input where it stands, and the first
+/// difference stops it. Every entry is decoded this way, on the node's
+/// sequential path too for those it signs, so the copy it saves counts.
+struct Same<'a> {
+    rest: &'a [u8],
+}
+
+impl bincode::enc::write::Writer for Same<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        match self.rest.strip_prefix(bytes) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(())
+            }
+            None => Err(bincode::error::EncodeError::Other("not the canonical bytes")),
+        }
+    }
 }
 
 /// Decode bytes this process wrote itself (the node's own store). Skips the
@@ -129,6 +150,37 @@ mod tests {
         let mut bad_bool = bytes.clone();
         *bad_bool.last_mut().unwrap() = 2;
         assert!(decode::<Sample>(&bad_bool).is_err());
+    }
+
+    /// Reads one byte; writes it as the mode says, as a type whose
+    /// serialisation is not the inverse of its deserialisation would.
+    #[derive(Debug, PartialEq)]
+    struct Lenient(u8);
+
+    impl Serialize for Lenient {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0 {
+                0 => s.serialize_unit(),
+                1 => s.serialize_u8(1),
+                2 => s.serialize_u16(2),
+                _ => s.serialize_u8(1),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Lenient {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            u8::deserialize(d).map(Lenient)
+        }
+    }
+
+    #[test]
+    fn values_that_do_not_re_encode_to_their_bytes_are_refused() {
+        assert_eq!(decode::<Lenient>(&[1]), Ok(Lenient(1)));
+        // Re-encoded shorter, longer, and different.
+        for byte in [0, 2, 7] {
+            assert_eq!(decode::<Lenient>(&[byte]), Err(DecodeError::NonCanonical), "byte {byte}");
+        }
     }
 
     #[test]
