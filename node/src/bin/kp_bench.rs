@@ -838,7 +838,8 @@ fn countersign_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> 
     );
     drop(parsed);
 
-    let (mut base, mut signed) = (0.0, 0.0);
+    // Wall time and CPU time of all rounds, pre-signed then countersigned.
+    let (mut secs_of, mut cpu_of) = ([0.0; 2], [0.0; 2]);
     println!(
         "countersign: {n} entries per run, {} rounds of: pre-signed entries (baseline); records and actions the node signs",
         args.rounds
@@ -849,38 +850,40 @@ fn countersign_ratio(w: &workload::Workload, args: &Args) -> anyhow::Result<()> 
             order.reverse();
         }
         for node_signs in order {
-            let (secs, others) = countersign_run(w, &plan, args.batch, node_signs)?;
+            let (secs, cpu, others) = countersign_run(w, &plan, args.batch, node_signs)?;
             let name = if node_signs { "countersigned" } else { "pre-signed" };
             println!(
-                "round {} {name:<13} {:>6.0} entries/s ({secs:.1} s, other processes {others:.2} cores)",
+                "round {} {name:<13} {:>6.0} entries/s ({secs:.1} s, {:.1} us CPU per entry, other processes {others:.2} cores)",
                 round + 1,
-                n as f64 / secs
+                n as f64 / secs,
+                cpu * 1e6 / n as f64
             );
-            if node_signs {
-                signed += secs;
-            } else {
-                base += secs;
-            }
+            secs_of[usize::from(node_signs)] += secs;
+            cpu_of[usize::from(node_signs)] += cpu;
         }
     }
     let k = (n * args.rounds) as f64;
     println!(
-        "all rounds: pre-signed {:.0} entries/s, countersigned {:.0} entries/s, countersigned / pre-signed = {:.2}",
-        k / base,
-        k / signed,
-        base / signed
+        "all rounds: pre-signed {:.0} entries/s, {:.1} us CPU per entry; countersigned {:.0} entries/s, {:.1} us CPU per entry; countersigned / pre-signed = {:.2} (CPU: {:.2})",
+        k / secs_of[0],
+        cpu_of[0] * 1e6 / k,
+        k / secs_of[1],
+        cpu_of[1] * 1e6 / k,
+        secs_of[0] / secs_of[1],
+        cpu_of[0] / cpu_of[1]
     );
     Ok(())
 }
 
 /// One ingest into a fresh store: the entries as they are, or signed by the
-/// node. Returns the wall time and the cores other processes kept busy.
+/// node. Returns the wall time, the CPU time of this process (all threads)
+/// and the cores other processes kept busy.
 fn countersign_run(
     w: &workload::Workload,
     plan: &[(kp_schemas::Hash32, Plan)],
     batch: usize,
     node_signs: bool,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(f64, f64, f64)> {
     let n = w.entries.len();
     let tmp = tempfile::tempdir()?;
     let ledger = Arc::new(Ledger::open(
@@ -958,5 +961,5 @@ fn countersign_run(
     if ledger.entry_count() != n as u64 {
         bail!("{} entries stored of {n}", ledger.entry_count());
     }
-    Ok((secs, others))
+    Ok((secs, cpu, others))
 }
