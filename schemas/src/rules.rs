@@ -265,7 +265,13 @@ impl Context {
         let mut out = Context { zones: BTreeMap::new(), governance: None, entries: BTreeSet::new() };
         let mut chains = BTreeSet::new();
         for h in context {
-            if let Some(rec) = view.zone(h) {
+            // Governance first: nearly every entry names one, and it is held
+            // in memory, where a zone status is a store read.
+            if view.network_at(h).is_some() {
+                if out.governance.replace(*h).is_some() {
+                    return refuse("R3.bad_context", "the context names two governance entries");
+                }
+            } else if let Some(rec) = view.zone(h) {
                 let (p, z) = (rec.status.participant, rec.status.zone);
                 if !chains.insert((rec.monitor, p.clone(), z.clone())) {
                     return refuse(
@@ -274,10 +280,6 @@ impl Context {
                     );
                 }
                 out.zones.entry((p, z)).or_default().push(*h);
-            } else if view.network_at(h).is_some() {
-                if out.governance.replace(*h).is_some() {
-                    return refuse("R3.bad_context", "the context names two governance entries");
-                }
             } else if view.entry_known(h) {
                 out.entries.insert(*h);
             } else {
@@ -888,7 +890,9 @@ impl<V: LedgerView> Ctx<'_, V> {
                 if suspend {
                     p.suspensions.push(SuspensionSpan { from: *from, until: None });
                 } else {
-                    let span = p.suspensions.last_mut().expect("a suspended participant has an open span");
+                    let Some(span) = p.suspensions.last_mut() else {
+                        return refuse("R2.no_change", format!("{code} has no suspension to end"));
+                    };
                     if *from < span.from {
                         return refuse(
                             "R2.bad_position",
