@@ -729,3 +729,77 @@ fn a_failed_dial_is_retried_at_the_roster_address() {
         (got == w.entries.len() as u64).then_some(())
     });
 }
+
+fn gazi(status: ZoneState, effective: &str) -> Body {
+    Body::ZoneStatus(ZoneStatus {
+        participant: "CF".into(),
+        zone: "GAZ".into(),
+        name: "Gazi".into(),
+        status,
+        effective: effective.into(),
+        previous: None,
+    })
+}
+
+/// R6 over time at every node: MT-CF's suspension of Gazi, recorded after a
+/// CF lot mined there left for the EU and effective before it was mined,
+/// reaches the EU's confirmation alike at every node, including a node that
+/// was away and took the entries in another order.
+#[test]
+fn a_zone_suspended_later_reads_the_same_at_every_node() {
+    let _x = exclusive();
+    let mut net = Net::five();
+    let key = |f: &str| net.licensees.get(f).key.clone();
+    let (cf_miner, cf_exporter, eu_trader) = (key("cf-miner"), key("cf-exporter"), key("eu-trader"));
+    net.register("CF", &cf_miner.public(), vec![Role::Miner]);
+    net.register("CF", &cf_exporter.public(), vec![Role::Exporter, Role::Trader]);
+    net.register("EU", &eu_trader.public(), vec![Role::Importer, Role::Trader, Role::Exporter]);
+    let cf = net.client("CF");
+    let compliant = cf.action(Some("MT-CF"), gazi(ZoneState::Compliant, "2016-06-01")).unwrap().hash;
+    let mined = RecordBody::Production(Production {
+        lot: "CF/GAZ/1".into(),
+        site: "Gazi".into(),
+        zone: Some(ZoneRef { zone: "GAZ".into(), status_entry: Some(compliant) }),
+        weight: 100_000,
+        stones: 40,
+        date: "2017-06-10".into(),
+        nature: Nature::Natural,
+    });
+    cf.submit_record(&sign_record(NETWORK, &cf_miner, 1, mined)).unwrap();
+    let sold = RecordBody::Transfer(Transfer {
+        inputs: vec![Take { lot: "CF/GAZ/1".into(), weight: 100_000 }],
+        outputs: vec![Output { lot: "CF/GAZ/X".into(), weight: 100_000, holder: cf_exporter.public() }],
+        date: "2017-06-11".into(),
+    });
+    cf.submit_record(&sign_record(NETWORK, &cf_miner, 2, sold)).unwrap();
+    cf.submit_record(&sign_record(NETWORK, &cf_exporter, 3, export("CF-000201", "EU", "CF/GAZ/X", 100_000))).unwrap();
+    converged(&net.all(), Duration::from_secs(30));
+    net.node_mut("IN").stop();
+
+    cf.action(Some("MT-CF"), gazi(ZoneState::Suspended, "2017-06-01")).unwrap();
+    wait_for("the suspension at the EU node", Duration::from_secs(30), |_| {
+        let z = net.client("EU").zones(Some("CF")).ok()?;
+        z.iter().any(|z| z.status.status == ZoneState::Suspended).then_some(())
+    });
+    let confirmed = confirm(&net, "EU", "CF-000201", "EU/GAZ/1", eu_trader.public()).unwrap();
+    assert!(confirmed.flags.iter().any(|f| f.starts_with("R6") && f.contains("GAZ")), "{:?}", confirmed.flags);
+    let again = export("EU-000201", "AE", "EU/GAZ/1", 100_000);
+    match net.client("EU").submit_record(&sign_record(NETWORK, &eu_trader, 4, again)) {
+        Err(ClientError::Api { error, .. }) => assert_eq!(error.code, "R6.non_compliant_lot"),
+        other => panic!("the EU re-export must be refused, got {other:?}"),
+    }
+
+    net.node_mut("IN").restart();
+    converged(&net.all(), Duration::from_secs(60));
+    for (code, n) in net.all() {
+        let c = n.client();
+        assert!(!c.lot("EU", "EU/GAZ/1").unwrap().lot.compliant, "at {code}");
+        assert!(c.lot("CF", "CF/GAZ/1").unwrap().lot.compliant, "compliant when mined, at {code}");
+        let t = c.lot_trail("EU", "EU/GAZ/1", None).unwrap();
+        assert!(!t.compliance.compliant, "at {code}");
+        assert!(
+            t.compliance.problems.iter().any(|p| p.contains("GAZ") && p.contains("2017-06-01")),
+            "at {code}: {t:?}"
+        );
+    }
+}
