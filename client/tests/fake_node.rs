@@ -321,7 +321,7 @@ fn import_confirmation_looks_up_the_certificate_entry() {
     let cert_entry = Hash32([0x42; 32]);
     let cert = serde_json::json!({
         "number": "CF-000001", "exporter": "CF", "importer": "EU", "exporter_licensee": "22".repeat(32),
-        "consignee": "Antwerp BV", "entry": cert_entry, "inputs": [{"lot": "M", "weight": 1000}],
+        "consignee": "Antwerp BV", "entry": cert_entry, "seq": 7, "inputs": [{"lot": "M", "weight": 1000}],
         "lines": [{"code": "7102.31", "weight": 1000, "value_cents": 500000}], "weight": 1000,
         "value_cents": 500000, "parcels": 2, "issued": "2017-11-01", "expires": "2018-01-31",
         "nature": "natural", "zones": [], "confirmation": null

@@ -685,6 +685,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             exporter_licensee: l.key,
             consignee: x.consignee.clone(),
             entry: self.hash,
+            seq: self.seq,
             inputs: x.inputs.clone(),
             lines: x.lines.clone(),
             weight: taken,
@@ -750,6 +751,16 @@ impl<V: LedgerView> Ctx<'_, V> {
         // effective on or before a production behind the shipment, reaches
         // it here: the shipment is recorded, and its lot cannot leave again.
         let mut compliant = true;
+        // An exporter whose own log names a network before its suspension
+        // still writes; the importer, naming the network it holds, stops
+        // what it issued from the suspended position on at the border.
+        if self.net.participant(&cert.exporter).is_some_and(|p| p.suspended_at(cert.seq)) {
+            compliant = false;
+            out.flags.push(format!(
+                "R2: {} was suspended from before entry {} of its log, which issued certificate {}: lot {} is non-compliant",
+                cert.exporter, cert.seq, cert.number, c.lot
+            ));
+        }
         for mark in &cert.zones {
             if let Some(why) = self.mark_problem(mark)? {
                 compliant = false;

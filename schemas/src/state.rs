@@ -101,6 +101,8 @@ pub struct CertState {
     pub exporter_licensee: PublicKey,
     pub consignee: String,
     pub entry: Hash32,
+    /// The export entry's position in the exporter's log.
+    pub seq: u64,
     pub inputs: Vec<Take>,
     pub lines: Vec<HsLine>,
     pub weight: Weight,

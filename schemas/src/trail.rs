@@ -209,6 +209,11 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             return Ok((node, self.shares[&key].clone()));
         }
         self.lot_attestations(&lot);
+        if !lot.compliant && matches!(lot.origin, LotOrigin::Import { .. }) {
+            self.problems.push(format!(
+                "lot {id} of {participant} was recorded non-compliant when the shipment was confirmed (see the confirmation's flags)"
+            ));
+        }
         let shares = match &lot.origin {
             LotOrigin::Production { site, zone, .. } => {
                 self.productions.insert(lot.created_by);

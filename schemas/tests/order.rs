@@ -151,3 +151,37 @@ fn r3_the_chairs_entries_read_the_network_their_own_log_made() {
     let e = net.build_with_context(&chair_key(), seq, prev, vec![], g);
     assert_eq!(net.ingest(&e).unwrap_err().code, "R3.bad_context");
 }
+
+#[test]
+fn r2_a_suspended_exporter_naming_an_older_network_is_stopped_at_the_border() {
+    let mut w = World::new();
+    let cf = authority_key("CF");
+    let (m, x) = (w.cast.cf_miner.clone(), w.cast.cf_exporter.clone());
+    let body = w.cf_production("CF/BER/1", "BER", 100, "2017-03-01");
+    w.net.record("CF", &m, body);
+    w.net.record("CF", &m, transfer(&[("CF/BER/1", 100)], &[("CF/X", 100, &x)], "2017-03-02"));
+    let before = w.net.ledger.clone();
+    w.net.govern(Governance::SuspendParticipant { code: "CF".into(), reason: "r".into(), from: 0 });
+    // CF's writer names the network before its suspension, as a hostile
+    // one would: its own log takes the export.
+    let rec = w.net.sign(&x, export("CF-1", "EU", &[("CF/X", 100)], &[("7102.31", 100)], "2017-03-03"));
+    let stale = kp_schemas::context::writer_context(&before, &cf.public(), &countersigned(&rec), Some(rec.record()));
+    let (seq, prev) = w.net.next_of(&cf);
+    let e = w.net.build_with_context(&cf, seq, prev, stale, countersigned(&rec));
+    assert!(matches!(w.net.ingest(&e), Ok(Verdict::Accepted(_))));
+    w.net.commit(&e);
+    // The EU's node names the network it holds: the shipment is recorded,
+    // flagged, and cannot leave again.
+    let trader = w.cast.eu_trader.clone();
+    let a = w.net.confirm("CF-1", "EU/CF-1", &trader, "2017-03-10");
+    assert!(a.flags.iter().any(|f| f.starts_with("R2") && f.contains("suspended")), "{:?}", a.flags);
+    assert!(!w.net.lot("EU", "EU/CF-1").compliant);
+    let t = kp_schemas::trail::lot_trail(&w.net.ledger, "EU", "EU/CF-1", "2018-01-01").unwrap();
+    assert!(!t.compliance.compliant, "{:?}", t.compliance);
+    let r = w.net.record_refused(
+        "EU",
+        &trader,
+        export("EU-1", "IN", &[("EU/CF-1", 100)], &[("7102.31", 100)], "2017-03-11"),
+    );
+    assert_eq!(r.code, "R6.non_compliant_lot");
+}
