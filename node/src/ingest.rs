@@ -227,37 +227,27 @@ impl Writer {
 
     fn countersign(&self, batch: &mut Batch<'_>, r: SignedRecord) -> Result<Verified, SubmitError> {
         let licensee = r.record().licensee;
-        // The participant whose log takes the record: one that registered
-        // the key and whose authority key this node holds.
-        let net = batch.network().clone();
-        let mut elsewhere = None;
-        let mut key = None;
-        for p in net.participants.values() {
-            if let Some(state) = batch.licensee(&p.participant.code, &licensee) {
-                match self.keys.get(&p.participant.authority) {
-                    Some(k) => {
-                        key = Some(k);
-                        break;
-                    }
-                    None => elsewhere = Some(state),
-                }
-            }
-        }
-        let key = match (key, elsewhere) {
-            (Some(k), _) => k,
-            (None, Some(state)) => {
-                return Err(SubmitError::NotWriter(format!(
+        // The participant whose log takes the record: one whose authority
+        // key this node holds and that registered the key. Only those are
+        // looked up: countersigning is the hot path.
+        let net = batch.network();
+        let key = net
+            .participants
+            .values()
+            .filter_map(|p| self.keys.get(&p.participant.authority).map(|k| (p.participant.code.as_str(), k)))
+            .find(|(code, _)| batch.licensee(code, &licensee).is_some())
+            .map(|(_, k)| k);
+        let Some(key) = key else {
+            let elsewhere = self.ledger.registrations(&licensee).map_err(|e| SubmitError::Storage(e.to_string()))?;
+            return Err(match elsewhere.first() {
+                Some(state) => SubmitError::NotWriter(format!(
                     "licensee {} is registered by {}, whose log this node does not write: submit to a {} node",
                     state.name, state.participant, state.participant
-                )));
-            }
-            (None, None) => {
-                return Err(Refusal::new(
-                    "R2.unknown_licensee",
-                    format!("key {licensee} is not a registered licensee"),
-                )
-                .into());
-            }
+                )),
+                None => {
+                    Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee")).into()
+                }
+            });
         };
         let record = r.record().clone();
         let entry = self.sign_next(batch, key, Body::Countersigned(r.to_countersigned()), Some(&record))?;

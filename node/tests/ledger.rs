@@ -122,3 +122,46 @@ fn a_clients_entry_stamped_far_ahead_is_refused_a_peers_is_judged_as_any() {
     let r = writer.process(vec![Submission::Peer(entry.bytes().to_vec())]).remove(0);
     assert!(r.is_ok(), "{r:?}");
 }
+
+#[test]
+fn a_record_goes_to_the_log_of_a_participant_that_registered_its_key_and_whose_key_the_node_holds() {
+    use kp_schemas::model::{LicenseeRegistration, Nature, Production, RecordBody, Role};
+    let w = workload::generate(50, 0, &|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path(), &w);
+    let cf = w.keys.authority("CF").clone();
+    let mut keys = Keyring::default();
+    keys.insert(cf.clone());
+    let cf_node = Writer::new(ledger.clone(), keys, Arc::new(Metrics::default()));
+    let elsewhere = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
+    let miner = kp_schemas::Keypair::from_seed([77; 32]);
+    let stranger = kp_schemas::Keypair::from_seed([78; 32]);
+    let register = Body::RegisterLicensee(LicenseeRegistration {
+        licensee: miner.public(),
+        name: "miner".into(),
+        roles: vec![Role::Miner],
+    });
+    cf_node.process(vec![Submission::Action { as_author: Some("CF".into()), body: register }]).remove(0).unwrap();
+    let record = |key: &kp_schemas::Keypair| {
+        let body = RecordBody::Production(Production {
+            lot: "CF/X/1".into(),
+            site: "s".into(),
+            zone: None,
+            weight: 100,
+            stones: 1,
+            date: "2017-01-01".into(),
+            nature: Nature::Natural,
+        });
+        let r = kp_schemas::entry::sign_record(workload::NETWORK, key, 1, body);
+        Submission::Record { record: r.bytes().to_vec(), signature: r.signature() }
+    };
+    let r = elsewhere.process(vec![record(&miner)]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::NotWriter(m)) if m.contains("CF")), "{r:?}");
+    let r = cf_node.process(vec![record(&stranger)]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R2.unknown_licensee"), "{r:?}");
+    // At the CF node the record is countersigned (R6 refuses a CF lot with
+    // no zone, as the rules say, so a refusal with that code is the proof
+    // that it reached the rules).
+    let r = cf_node.process(vec![record(&miner)]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R6.zone_required"), "{r:?}");
+}
