@@ -400,6 +400,13 @@ pub fn spawn(writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
                     }
                 }
                 let mut results = writer.process(subs).into_iter();
+                if writer.ledger.is_broken() {
+                    // The store could not be read back after a failed write:
+                    // nothing more can be judged safely. Everything
+                    // acknowledged is durable; a restart recovers the rest.
+                    tracing::error!("the store failed and could not recover: stopping the node");
+                    std::process::exit(70);
+                }
                 // A caller may have gone; what it sent is stored either way.
                 for (n, reply) in replies {
                     match reply {

@@ -100,8 +100,18 @@ pub struct Ledger {
     /// The network as the roster made it.
     genesis: NetworkState,
     governance: RwLock<Governance>,
-    /// Entries accepted so far; also the next acceptance-order index.
+    /// Entries accepted and synced so far; also the next acceptance-order
+    /// index. Index `order` and above may be in the store, written by a
+    /// batch not yet synced: nothing there is served.
     order: AtomicU64,
+    /// Each log's head as of the last synced write. Peers and witnesses are
+    /// served these, never a head a power loss could take back: the node
+    /// would then sign that position again, differently, and its peers would
+    /// freeze its log.
+    heads: RwLock<HashMap<PublicKey, Head>>,
+    /// Set when a failed batch could not be undone: the writer stops, and a
+    /// restart recovers from the store.
+    broken: std::sync::atomic::AtomicBool,
     /// The right edge of each log's tree as committed, so appending needs no
     /// reads. Loaded from the store on first use.
     frontiers: Mutex<HashMap<PublicKey, Frontier>>,
@@ -157,9 +167,31 @@ impl Ledger {
                 n
             }
         };
-        let order = get_typed::<u64>(store.as_ref(), Column::Meta, META_ORDER)?.unwrap_or(0);
+        let ledger = Self {
+            store,
+            roster,
+            network: RwLock::new(network),
+            genesis,
+            governance: RwLock::new(Governance::default()),
+            order: AtomicU64::new(0),
+            heads: RwLock::new(HashMap::new()),
+            broken: Default::default(),
+            frontiers: Mutex::new(HashMap::new()),
+            trees: true,
+        };
+        ledger.load()?;
+        Ok(ledger)
+    }
+
+    /// Take the in-memory state from the store, then make what the store
+    /// holds durable with one synced write, so that everything loaded may be
+    /// served: a buffered write that reached the store before a crash or a
+    /// failed batch is kept, whole, or was never there.
+    fn load(&self) -> Result<(), StoreError> {
+        let store = self.store();
+        let order = get_typed::<u64>(store, Column::Meta, META_ORDER)?.unwrap_or(0);
         let mut governance = Governance {
-            head: get_typed::<Option<Hash32>>(store.as_ref(), Column::Meta, META_GOVERNANCE_HEAD)?.flatten(),
+            head: get_typed::<Option<Hash32>>(store, Column::Meta, META_GOVERNANCE_HEAD)?.flatten(),
             ..Default::default()
         };
         for (k, v) in store.scan(Column::Meta, META_GOVERNANCE, b"", usize::MAX)? {
@@ -167,16 +199,36 @@ impl Ledger {
             let n: NetworkState = decode_trusted(&v).map_err(|e| corrupt("governance", e))?;
             governance.at.insert(Hash32(h), Arc::new(n));
         }
-        Ok(Self {
-            store,
-            roster,
-            network: RwLock::new(network),
-            genesis,
-            governance: RwLock::new(governance),
-            order: AtomicU64::new(order),
-            frontiers: Mutex::new(HashMap::new()),
-            trees: true,
-        })
+        let network =
+            get_typed::<NetworkState>(store, Column::Meta, META_NETWORK)?.unwrap_or_else(|| self.genesis.clone());
+        let mut heads = HashMap::new();
+        for (k, v) in store.scan(Column::Heads, b"", b"", usize::MAX)? {
+            let key: [u8; 32] = k.as_slice().try_into().map_err(|e| corrupt("head key", e))?;
+            heads.insert(PublicKey(key), decode_trusted(&v).map_err(|e| corrupt("head", e))?);
+        }
+        store.write(vec![Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&order))])?;
+        *self.network.write().expect("network lock") = network;
+        *self.governance.write().expect("governance lock") = governance;
+        *self.heads.write().expect("heads lock") = heads;
+        self.frontiers.lock().expect("frontier lock").clear();
+        self.order.store(order, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// After a failed batch: whatever of it reached the store is kept or
+    /// not, whole chunk by whole chunk, and the in-memory state follows the
+    /// store, so no acceptance index is handed out twice. If even that
+    /// fails, the node is broken and must restart.
+    fn recover(&self) {
+        if let Err(e) = self.load() {
+            tracing::error!("the store cannot be read back after a failed batch: {e}");
+            self.broken.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A failed batch could not be undone: stop writing, restart.
+    pub fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
     }
 
     /// A ledger that keeps no Merkle trees: the baseline that benchmarks
@@ -219,17 +271,20 @@ impl Ledger {
         self.store.as_ref()
     }
 
+    /// A log's head as of the last synced write.
     pub fn head(&self, author: &PublicKey) -> Result<Option<Head>, StoreError> {
-        get_typed(self.store(), Column::Heads, &author.0)
+        Ok(self.heads.read().expect("heads lock").get(author).cloned())
     }
 
+    /// Every log's head as of the last synced write, by author.
     pub fn heads(&self) -> Result<Vec<(PublicKey, Head)>, StoreError> {
-        let mut out = Vec::new();
-        for (k, v) in self.store.scan(Column::Heads, b"", b"", usize::MAX)? {
-            let key: [u8; 32] = k.as_slice().try_into().map_err(|e| corrupt("head key", e))?;
-            out.push((PublicKey(key), decode_trusted(&v).map_err(|e| corrupt("head", e))?));
-        }
+        let mut out: Vec<_> = self.heads.read().expect("heads lock").iter().map(|(k, h)| (*k, h.clone())).collect();
+        out.sort_by_key(|(k, _)| *k);
         Ok(out)
+    }
+
+    fn synced_seq(&self, author: &PublicKey) -> u64 {
+        self.heads.read().expect("heads lock").get(author).map_or(0, |h| h.seq)
     }
 
     /// The entry at an acceptance index (big-endian bytes).
@@ -239,6 +294,9 @@ impl Ledger {
     }
 
     pub fn entry_at(&self, author: &PublicKey, seq: u64) -> Result<Option<SignedEntry>, StoreError> {
+        if seq > self.synced_seq(author) {
+            return Ok(None);
+        }
         match self.store.get(Column::Entries, &entry_key(author, seq))? {
             None => Ok(None),
             Some(i) => self.entry_by_index(&i).map(Some),
@@ -254,13 +312,23 @@ impl Ledger {
     pub fn indexed_entry(&self, hash: &Hash32) -> Result<Option<(u64, SignedEntry)>, StoreError> {
         let Some(i) = self.store.get(Column::Hashes, &hash.0)? else { return Ok(None) };
         let index: [u8; 8] = i.as_slice().try_into().map_err(|e| corrupt("entry index", e))?;
-        Ok(Some((u64::from_be_bytes(index), self.entry_by_index(&i)?)))
+        let index = u64::from_be_bytes(index);
+        if index >= self.entry_count() {
+            return Ok(None);
+        }
+        Ok(Some((index, self.entry_by_index(&i)?)))
     }
 
     /// Up to `limit` entries of one log from `from`.
     pub fn log_page(&self, author: &PublicKey, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
+        let from = from.max(1);
+        let limit =
+            limit.min(usize::try_from((self.synced_seq(author) + 1).saturating_sub(from)).unwrap_or(usize::MAX));
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         self.store
-            .scan(Column::Entries, &author.0, &entry_key(author, from.max(1)), limit)?
+            .scan(Column::Entries, &author.0, &entry_key(author, from), limit)?
             .into_iter()
             .map(|(_, i)| self.entry_by_index(&i))
             .collect()
@@ -269,11 +337,20 @@ impl Ledger {
     /// Entries in acceptance order, from index `from`: replaying them
     /// rebuilds the state.
     pub fn ordered(&self, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
+        let limit = self.synced_limit(from, limit);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         self.store
             .scan(Column::Order, b"", &from.to_be_bytes(), limit)?
             .into_iter()
             .map(|(_, b)| SignedEntry::parse(b).map_err(|e| corrupt("entry", e)))
             .collect()
+    }
+
+    /// At most `limit`, and none from index `order` on.
+    fn synced_limit(&self, from: u64, limit: usize) -> usize {
+        limit.min(usize::try_from(self.entry_count().saturating_sub(from)).unwrap_or(usize::MAX))
     }
 
     /// How far this node has taken a peer's entries in the peer's
@@ -293,6 +370,10 @@ impl Ledger {
     /// Wire bytes in acceptance order, unparsed: what a peer catching up
     /// asks for.
     pub fn ordered_bytes(&self, from: u64, limit: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let limit = self.synced_limit(from, limit);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut size = 0;
         let mut out = Vec::new();
         for (_, b) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
@@ -584,9 +665,7 @@ impl Batch<'_> {
     /// may be acknowledged before this returns.
     pub fn commit(mut self) -> Result<(), StoreError> {
         if let Some(e) = self.failed.take() {
-            // Buffered writes of this batch may be in the store: the cached
-            // tree edges no longer say what it holds.
-            self.ledger.frontiers.lock().expect("frontier lock").clear();
+            self.ledger.recover();
             return Err(StoreError::Backend(format!("the batch failed: {e}")));
         }
         if !self.changed {
@@ -594,10 +673,11 @@ impl Batch<'_> {
         }
         let ops = self.take_ops();
         if let Err(e) = self.ledger.store.write(ops) {
-            self.ledger.frontiers.lock().expect("frontier lock").clear();
+            self.ledger.recover();
             return Err(e);
         }
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
+        self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());
         if self.network_changed {
             *self.ledger.network.write().expect("network lock") = self.network;
             let mut g = self.ledger.governance.write().expect("governance lock");

@@ -1,8 +1,11 @@
 //! Storage: a small key-value trait with atomic, synced batches over an enum
-//! of column families, and one RocksDB implementation behind it.
+//! of column families, one RocksDB implementation behind it, and an
+//! in-memory one that can fail on demand, for tests of storage faults.
 
+mod memory;
 mod rocks;
 
+pub use memory::MemoryStore;
 pub use rocks::RocksStore;
 
 /// Column families. The names are on disk: never rename one.
@@ -120,4 +123,27 @@ pub trait KeyValueStore: Send + Sync + 'static {
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Bytes the store takes on disk, for benchmarks.
     fn disk_bytes(&self) -> Result<u64>;
+}
+
+/// A store shared with whoever made it: a test keeps a handle to inject
+/// faults into the store a ledger owns.
+impl<T: KeyValueStore> KeyValueStore for std::sync::Arc<T> {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(col, key)
+    }
+    fn write(&self, ops: Vec<Op>) -> Result<()> {
+        (**self).write(ops)
+    }
+    fn write_buffered(&self, ops: Vec<Op>) -> Result<()> {
+        (**self).write_buffered(ops)
+    }
+    fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        (**self).scan(col, prefix, start, limit)
+    }
+    fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        (**self).scan_back(col, prefix, limit)
+    }
+    fn disk_bytes(&self) -> Result<u64> {
+        (**self).disk_bytes()
+    }
 }
