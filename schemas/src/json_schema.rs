@@ -3,7 +3,8 @@
 
 use crate::api::*;
 use crate::model::{Record, SignedRoster};
-use crate::state::{CertState, ZoneRecord};
+use crate::rules::Equivocation;
+use crate::state::{CertState, LicenseeState, ZoneRecord};
 use crate::trail::Trail;
 use schemars::{JsonSchema, schema_for};
 
@@ -24,8 +25,11 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("checkpoint.json", render::<CheckpointView>()),
         ("consistency-proof.json", render::<ConsistencyProof>()),
         ("entry.json", render::<EntryView>()),
+        ("equivocation.json", render::<Equivocation>()),
         ("fraud.json", render::<FraudView>()),
+        ("head.json", render::<HeadView>()),
         ("inclusion-proof.json", render::<InclusionProof>()),
+        ("licensee.json", render::<LicenseeState>()),
         ("log-page.json", render::<LogPage>()),
         ("peers.json", render::<PeerStatus>()),
         ("lot.json", render::<LotView>()),
