@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 const NETWORK: &str = demo::NETWORK;
 /// Checkpoints every second, so that the tests wait seconds, not minutes.
 const NODE_ARGS: &[&str] = &["--checkpoint-secs", "1"];
-const QUORUM: usize = kp_schemas::checkpoint::DEFAULT_QUORUM;
 const CODES: [&str; 5] = ["CF", "BW", "EU", "AE", "IN"];
 
 /// Every test here runs five nodes; on two cores, two such tests at once
@@ -146,6 +145,15 @@ impl Net {
 /// Every log at every node: its head and newest checkpoint.
 type Witnessed = BTreeMap<String, Vec<(HeadView, CheckpointView)>>;
 
+/// The cosignatures a checkpoint of `log` needs: the intersecting quorum
+/// of its witnesses, as the roster makes them (3 of 4 in the demo).
+fn quorum(net: &Net, log: &PublicKey) -> usize {
+    let signed = net.client("CF").roster().unwrap();
+    let (roster, hash) = kp_schemas::roster::verify(&signed).unwrap();
+    let state = kp_schemas::state::NetworkState::from_roster(&roster, hash);
+    kp_schemas::checkpoint::quorum(&state, log, 0)
+}
+
 /// Wait until, at every node of `nodes`, the newest checkpoint of every
 /// non-empty log covers the log's head and is witnessed by the quorum, not
 /// counting the participants whose node writes the log.
@@ -165,7 +173,7 @@ fn all_witnessed(net: &Net, nodes: &[&str], timeout: Duration) -> Witnessed {
                     return None;
                 };
                 let independent = v.witnesses.iter().filter(|w| !net.writers_of(&h.author).contains(*w)).count();
-                if v.size != h.head.seq || !v.witnessed || independent < QUORUM {
+                if v.size != h.head.seq || !v.witnessed || independent < quorum(net, &h.author) {
                     *last = format!(
                         "{code}: newest checkpoint of {} is at {} of {} entries, witnessed by {:?}",
                         h.name, v.size, h.head.seq, v.witnesses
@@ -213,8 +221,8 @@ fn check_view(net: &Net, at: &str, v: &CheckpointView) -> (SignedCheckpoint, BTr
         v.size,
         writers
     );
-    assert_eq!(v.quorum, QUORUM, "{at}");
-    assert_eq!(v.witnessed, witnesses.len() >= QUORUM, "{at}: {} at {}: {witnesses:?}", v.log_name, v.size);
+    assert_eq!(v.quorum, quorum(net, &v.log), "{at}");
+    assert_eq!(v.witnessed, witnesses.len() >= v.quorum, "{at}: {} at {}: {witnesses:?}", v.log_name, v.size);
     (cp, witnesses)
 }
 
@@ -317,7 +325,7 @@ fn checkpoints_are_witnessed_by_the_quorum() {
     for (code, logs) in first.iter().chain(&second) {
         for (h, v) in logs {
             let (_, w) = check_view(&net, code, v);
-            assert!(w.len() >= QUORUM && v.size == h.head.seq, "{code}: {} {w:?}", h.name);
+            assert!(w.len() >= quorum(&net, &h.author) && v.size == h.head.seq, "{code}: {} {w:?}", h.name);
         }
     }
     // What `kp checkpoints` prints is what the node serves.
@@ -344,7 +352,7 @@ fn checkpoints_are_witnessed_by_the_quorum() {
                 .find(|v| v.size == p.tree_size)
                 .unwrap_or_else(|| panic!("{other} holds no checkpoint of {} at {}", named.log_name, p.tree_size));
             let (_, w) = check_view(&net, other, v);
-            assert!(w.len() >= QUORUM, "{other}: {w:?}");
+            assert!(w.len() >= quorum(&net, log), "{other}: {w:?}");
             merkle::verify_inclusion(&e.hash, e.seq - 1, v.size, &p.proof, &v.root)
                 .unwrap_or_else(|err| panic!("{} #{} at {}: {err}", named.log_name, e.seq, v.size));
             // The check is not vacuous: another leaf, or another root, fails.
@@ -575,7 +583,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     for (code, logs) in &after {
         for (h, v) in logs.iter().filter(|(h, _)| !frozen.contains(&h.author)) {
             let (_, w) = check_view(&net, code, v);
-            assert!(w.len() >= QUORUM, "{code}: {} {w:?}", h.name);
+            assert!(w.len() >= quorum(&net, &h.author), "{code}: {} {w:?}", h.name);
         }
     }
 
@@ -780,7 +788,7 @@ fn a_bundle_exported_at_one_node_verifies_offline_and_after_the_writer_is_gone()
     ok(net.node("AE").kp(&["bundle", "cert", cert, "-o", at_ae.to_str().unwrap()]));
     let bytes = std::fs::read(&at_ae).unwrap();
     // The library's verdict, before the command's.
-    let opts = kp_schemas::bundle::VerifyOptions { quorum: QUORUM, today: "2017-12-31".into() };
+    let opts = kp_schemas::bundle::VerifyOptions { quorum: 0, today: "2017-12-31".into() };
     let lib = kp_schemas::bundle::verify(&bytes, &net.client("CF").roster().unwrap(), &opts);
     assert!(lib.valid, "the bundle exported at AE: {:?}", lib.problems);
 
@@ -790,7 +798,12 @@ fn a_bundle_exported_at_one_node_verifies_offline_and_after_the_writer_is_gone()
         assert!(names.contains(log), "the bundle of {cert} has no checkpoint of {log}: {names:?}");
     }
     for l in &first.logs {
-        assert!(l.witnesses.len() >= QUORUM, "{}: {:?}", l.name, l.witnesses);
+        assert!(
+            l.witnesses.len() >= quorum(&net, &l.log) && l.quorum == quorum(&net, &l.log),
+            "{}: {:?}",
+            l.name,
+            l.witnesses
+        );
         assert!(!net.writers_of(&l.log).iter().any(|w| l.witnesses.contains(w)), "{}: {:?}", l.name, l.witnesses);
     }
     assert_eq!(first.subject, Some(Subject::Certificate { number: cert.into() }));

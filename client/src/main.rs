@@ -190,7 +190,8 @@ struct VerifyArgs {
     /// The signed network roster: a node's roster.json, or what `kp roster` prints.
     #[arg(long, env = "KP_ROSTER", value_name = "FILE", required = true)]
     roster: Option<PathBuf>,
-    /// How many other participants must have cosigned each checkpoint.
+    /// Ask for at least this many cosignatures on each checkpoint. Each log's
+    /// intersecting quorum (3 of 4 witnesses, for example) applies anyway.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUORUM)]
     quorum: usize,
     /// The day that decides which unconfirmed certificates are past expiry (today, UTC, by default).

@@ -573,10 +573,9 @@ pub fn bundle_report_text(r: &Report) -> String {
             None => "",
         };
         format!(
-            "VALID: {what}{network}: {} in {}, each checkpoint cosigned by at least {}{compliance}\n",
+            "VALID: {what}{network}: {} in {}, each checkpoint cosigned by its log's quorum{compliance}\n",
             plural(r.entries, "entry", "entries"),
             plural(r.logs.len(), "log", "logs"),
-            plural(r.quorum, "other participant", "other participants"),
         )
     } else {
         format!("INVALID: {what}{network}: {}\n", plural(r.problems.len(), "problem", "problems"))
@@ -593,7 +592,7 @@ pub fn bundle_report_text(r: &Report) -> String {
             plural(l.entries, "entry", "entries"),
             l.size,
             &l.root.to_hex()[..8],
-            r.quorum
+            l.quorum
         );
     }
     if let Some(t) = &r.trail {
@@ -785,6 +784,7 @@ mod tests {
             root: Hash32([0xab; 32]),
             timestamp_ms: 0,
             witnesses: witnesses.iter().map(|w| w.to_string()).collect(),
+            quorum: 2,
             entries,
         };
         let mut r = Report {
@@ -801,8 +801,8 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "VALID: certificate AE-1234 (network kp): 6 entries in 2 logs, each checkpoint cosigned by at least \
-             2 other participants; trail NOT COMPLIANT"
+            "VALID: certificate AE-1234 (network kp): 6 entries in 2 logs, each checkpoint cosigned by its log's \
+             quorum; trail NOT COMPLIANT"
         );
         assert_eq!(
             lines[3],

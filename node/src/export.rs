@@ -95,9 +95,8 @@ pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<B
     }
     if !missing.is_empty() {
         return Err(ExportError::Unwitnessed(format!(
-            "no checkpoint witnessed by {} other participants covers {} yet: checkpoints are signed every few \
+            "no checkpoint witnessed by its log's quorum covers {} yet: checkpoints are signed every few \
              seconds and cosigned as they spread, so try again shortly",
-            witness.config().quorum,
             missing.join(", ")
         )));
     }

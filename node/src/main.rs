@@ -127,7 +127,7 @@ struct RunArgs {
     /// ...or this many seconds after the last one, if any were [default: 5].
     #[arg(long, env = "KP_CHECKPOINT_SECS")]
     checkpoint_secs: Option<u64>,
-    /// Other participants whose cosignatures make a checkpoint witnessed [default: 2].
+    /// Cosignatures a checkpoint needs at least [default: each log's intersecting quorum].
     #[arg(long, env = "KP_QUORUM")]
     quorum: Option<usize>,
 }

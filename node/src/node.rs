@@ -131,6 +131,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     write_private(&cfg.data_dir.join(layout::COOKIE), cookie.as_bytes())?;
     let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
     let network = ledger.network();
+    kp_schemas::checkpoint::check_quorum(&network, cfg.checkpoints.quorum).map_err(|e| anyhow::anyhow!("{e}"))?;
     let writes = keys.writes(&network);
     let metrics = Arc::new(Metrics::default());
     let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);

@@ -21,10 +21,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Checkpoints of logs longer than this node's copy, kept until the
-/// entries arrive. Beyond this many the oldest are dropped: their writers
-/// sign newer ones.
-const MAX_WAITING: usize = 1024;
+/// Checkpoints of one log longer than this node's copy, kept until the
+/// entries arrive. Per log, so that no writer can push out another's; beyond
+/// this many the largest sizes of that log are dropped, never the smallest,
+/// which are checked first and are the ones that convict a writer that signs
+/// one branch to some witnesses and another to the rest. Logs are roster
+/// members, so the pool is bounded.
+const MAX_WAITING_PER_LOG: usize = 32;
 /// Most checkpoints one log signs in one tick; a log that grew by more
 /// than this many times N since the last tick has the newest signed.
 const MAX_SIGNED_PER_TICK: usize = 64;
@@ -40,7 +43,8 @@ pub struct CheckpointConfig {
     pub every_entries: u64,
     /// ...or this long after it, if any were.
     pub every: Duration,
-    /// Other participants whose cosignatures make a checkpoint witnessed.
+    /// Cosignatures a checkpoint needs at least; each log's intersecting
+    /// quorum ([`checkpoint::quorum`]) applies whatever this says.
     pub quorum: usize,
 }
 
@@ -88,6 +92,10 @@ pub struct Outcome {
     pub publish: Vec<CheckpointGossip>,
     /// Checked evidence, with the log it freezes: for the writer.
     pub frauds: Vec<(PublicKey, Fraud)>,
+    /// Entries signed by a log's writer at a position where this node holds
+    /// another: for the writer, which keeps both as equivocation evidence and
+    /// freezes the log.
+    pub conflicts: Vec<Vec<u8>>,
 }
 
 /// A checkpoint of a log longer than this node's copy, with the
@@ -158,11 +166,16 @@ impl Witness {
                 break;
             }
             let net = self.ledger.network();
-            if checkpoint::valid_witnesses(&net, &cp, &s.cosignatures).len() >= self.cfg.quorum {
+            if checkpoint::valid_witnesses(&net, &cp, &s.cosignatures).len() >= self.quorum(&net, log) {
                 return Ok(Some(s));
             }
         }
         Ok(None)
+    }
+
+    /// Cosignatures that make a checkpoint of `log` witnessed.
+    pub fn quorum(&self, net: &kp_schemas::state::NetworkState, log: &PublicKey) -> usize {
+        checkpoint::quorum(net, log, self.cfg.quorum)
     }
 
     fn put(&self, log: &PublicKey, size: u64, s: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -351,10 +364,11 @@ impl Witness {
                 return Ok(if have.len() > before { Verdict::Accept } else { Verdict::Ignore });
             }
             w.insert((c.log, c.size), (cp, cosigs));
-            while w.len() > MAX_WAITING {
-                w.pop_first();
+            let of_log: Vec<u64> = w.range((c.log, 0)..=(c.log, u64::MAX)).map(|(k, _)| k.1).collect();
+            for size in of_log.iter().skip(MAX_WAITING_PER_LOG) {
+                w.remove(&(c.log, *size));
             }
-            return Ok(Verdict::Accept);
+            return Ok(if w.contains_key(&(c.log, c.size)) { Verdict::Accept } else { Verdict::Ignore });
         }
         let root = self.ledger.tree(&c.log).root(c.size)?;
         if root != c.root {
@@ -392,9 +406,23 @@ impl Witness {
             Ok(FraudClaim::AgainstLog { log, size, entry, claimed }) => {
                 match self.ledger.entry_at(&log, size)? {
                     Some(e) if e.hash() == entry => {}
-                    // Not the log held here: that is for R3 to judge when
-                    // the entry arrives.
-                    _ => return Ok(Verdict::Ignore),
+                    // The writer signed another entry at a position held
+                    // here: that alone convicts it (R3). Keep both, freeze
+                    // the log, and pass the claim on, so that a writer that
+                    // showed each half of the witnesses its own branch is
+                    // caught wherever either branch is held.
+                    Some(_) => {
+                        let Fraud::WrongRoot { entry: bytes, .. } = &f else { return Ok(Verdict::Ignore) };
+                        let key = [crate::ledger::entry_key(&log, size), entry.0.to_vec()].concat();
+                        if self.ledger.store().get(Column::Evidence, &key)?.is_some() {
+                            return Ok(Verdict::Ignore);
+                        }
+                        out.conflicts.push(bytes.0.clone());
+                        return Ok(Verdict::Accept);
+                    }
+                    // A position not held yet: for R3 to judge when the
+                    // entry arrives.
+                    None => return Ok(Verdict::Ignore),
                 }
                 if self.ledger.tree(&log).root(size)? == claimed {
                     tracing::warn!(log = %net.author_name(&log), "false fraud claim: the checkpoint matches the log");
@@ -444,6 +472,15 @@ pub async fn handle(w: Arc<Witness>, writer: WriterHandle, msg: CheckpointGossip
 pub async fn settle(w: &Witness, writer: &WriterHandle, out: Outcome) -> Vec<CheckpointGossip> {
     let mut publish: Vec<CheckpointGossip> =
         out.publish.into_iter().filter(|m| !matches!(m, CheckpointGossip::Fraud(_))).collect();
+    for bytes in out.conflicts {
+        match writer.submit(Submission::Peer(bytes)).await {
+            Err(crate::ingest::SubmitError::Refused(r)) if r.code == "R3.equivocation" => {
+                tracing::warn!("{r}");
+            }
+            Ok(s) => tracing::debug!(entry = %s.hash, "the conflicting entry of a root claim was taken"),
+            Err(e) => tracing::warn!("the conflicting entry of a root claim: {e}"),
+        }
+    }
     for (log, fraud) in out.frauds {
         match writer.submit(Submission::Fraud { log, fraud: Box::new(fraud.clone()) }).await {
             Ok(s) if !s.duplicate => {
@@ -510,6 +547,7 @@ pub fn view(w: &Witness, s: &StoredCheckpoint) -> Result<kp_schemas::api::Checkp
     let c = cp.checkpoint();
     let net = w.ledger.network();
     let witnesses = w.witnesses(s)?;
+    let quorum = w.quorum(&net, &c.log);
     Ok(kp_schemas::api::CheckpointView {
         id: cp.id(),
         log: c.log,
@@ -517,9 +555,9 @@ pub fn view(w: &Witness, s: &StoredCheckpoint) -> Result<kp_schemas::api::Checkp
         size: c.size,
         root: c.root,
         timestamp_ms: c.timestamp_ms,
-        witnessed: witnesses.len() >= w.cfg.quorum,
+        witnessed: witnesses.len() >= quorum,
         witnesses,
-        quorum: w.cfg.quorum,
+        quorum,
         cosignatures: s.cosignatures.clone(),
         bytes: s.checkpoint.clone(),
     })

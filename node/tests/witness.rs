@@ -49,6 +49,10 @@ impl Node {
     /// What the node does with an outcome: keep its frauds (the writer
     /// freezes the logs).
     fn settle(&self, out: &Outcome) {
+        for bytes in &out.conflicts {
+            let r = self.writer.process(vec![Submission::Peer(bytes.clone())]).remove(0);
+            assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.equivocation"), "{r:?}");
+        }
         for (log, fraud) in &out.frauds {
             let r = self.writer.process(vec![Submission::Fraud { log: *log, fraud: Box::new(fraud.clone()) }]);
             r.into_iter().for_each(|r| {
@@ -110,10 +114,11 @@ fn next_entry(ledger: &Ledger, key: &Keypair) -> Vec<u8> {
 fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
     let w = workload::generate(600, 0, &|_| {});
     let keys = &w.keys;
-    let (cf, bw, eu) = (keys.authority("CF"), keys.authority("BW"), keys.authority("EU"));
+    let (cf, bw, eu, india) = (keys.authority("CF"), keys.authority("BW"), keys.authority("EU"), keys.authority("IN"));
     // Checkpoints by time only, here: one per tick with new entries.
     let writer = node(&w, &[cf], &w.entries, 1_000_000);
     let (a, b) = (node(&w, &[bw], &w.entries, 100), node(&w, &[eu], &w.entries, 100));
+    let i = node(&w, &[india], &w.entries, 100);
     let log = cf.public();
     let size = writer.ledger.log_size(&log).unwrap();
 
@@ -136,8 +141,14 @@ fn the_writer_signs_and_a_quorum_of_other_participants_witnesses() {
     // The same message again adds nothing.
     assert_eq!(b.receive(&out_a.publish[0]).0, Verdict::Ignore);
     assert_eq!(writer.receive(&out_b.publish[0]).0, Verdict::Accept);
-    let witnessed = writer.witness.witnessed_covering(&log, size).unwrap().expect("witnessed by BW and EU");
-    assert_eq!(writer.witness.witnesses(&witnessed).unwrap(), vec!["BW".to_string(), "EU".to_string()]);
+    // CF's log has four witnesses: two of them are not a quorum, since two
+    // other ones could witness another branch.
+    assert_eq!(writer.witness.quorum(&writer.ledger.network(), &log), 3);
+    assert!(writer.witness.witnessed_covering(&log, size).unwrap().is_none(), "BW and EU are 2 of 4");
+    let (_, out_i) = i.receive(&out_b.publish[0]);
+    assert_eq!(writer.receive(&out_i.publish[0]).0, Verdict::Accept);
+    let witnessed = writer.witness.witnessed_covering(&log, size).unwrap().expect("witnessed by BW, EU and IN");
+    assert_eq!(writer.witness.witnesses(&witnessed).unwrap(), vec!["BW".to_string(), "EU".to_string(), "IN".into()]);
     assert!(writer.witness.witnessed_covering(&log, size + 1).unwrap().is_none());
     // A writer's own cosignature does not count towards its quorum.
     let own =
@@ -338,4 +349,124 @@ fn a_checkpoint_ahead_of_the_log_waits_for_the_entries_then_is_cosigned() {
     assert_eq!(cosigned.len(), 1);
     assert_eq!(cosigned[0].witness, w.keys.authority("AE").public());
     assert_eq!(late.witness.latest(&log, 1).unwrap().len(), 1);
+}
+
+/// The attack on witnessing: a writer shows one branch of its log to two
+/// witnesses and another to the other two, and signs a checkpoint of each.
+/// With four witnesses a quorum is three, so no branch is witnessed by its
+/// half alone; and a node shown the other branch's checkpoint with the
+/// writer's own entry at a position it holds differently keeps both
+/// entries as evidence, freezes the log, and passes the claim on.
+#[test]
+fn two_branches_shown_to_disjoint_halves_are_never_both_witnessed_and_convict_the_writer() {
+    let w = workload::generate(600, 0, &|_| {});
+    let keys = &w.keys;
+    let cf = keys.authority("CF");
+    let log = cf.public();
+    let base = node(&w, &[cf], &w.entries, 1_000_000);
+    let size = base.ledger.log_size(&log).unwrap();
+    // Branch A and branch B differ at the next position.
+    let a_entry = next_entry(&base.ledger, cf);
+    let b_entry = {
+        let head = base.ledger.head(&log).unwrap().unwrap();
+        let e = Entry {
+            network: workload::NETWORK.into(),
+            author: log,
+            seq: head.seq + 1,
+            prev: head.hash,
+            timestamp_ms: head.timestamp_ms + 2,
+            context: vec![],
+            body: Body::RegisterLicensee(kp_schemas::model::LicenseeRegistration {
+                licensee: Keypair::from_seed([0xb0; 32]).public(),
+                name: "branch B licensee".into(),
+                roles: vec![kp_schemas::model::Role::Trader],
+            }),
+        };
+        SignedEntry::sign(e, cf).into_bytes()
+    };
+    assert_ne!(a_entry, b_entry);
+    let with =
+        |extra: &[&Vec<u8>]| -> Vec<Vec<u8>> { w.entries.iter().chain(extra.iter().copied()).cloned().collect() };
+    // Branch A is one entry longer, so its checkpoint is at another size
+    // than B's: no two checkpoints of one size, no split view.
+    let a_two = next_entry(&node(&w, &[], &with(&[&a_entry]), 100).ledger, cf);
+    let branch_a = with(&[&a_entry, &a_two]);
+    let branch_b = with(&[&b_entry]);
+    let (bw, eu, ae, india) = (keys.authority("BW"), keys.authority("EU"), keys.authority("AE"), keys.authority("IN"));
+    let (w_bw, w_eu) = (node(&w, &[bw], &branch_a, 100), node(&w, &[eu], &branch_a, 100));
+    let (w_ae, w_in) = (node(&w, &[ae], &branch_b, 100), node(&w, &[india], &branch_b, 100));
+    let writer_a = node(&w, &[cf], &branch_a, 1_000_000);
+    let writer_b = node(&w, &[cf], &branch_b, 1_000_000);
+    let cp_a = writer_a.witness.tick(10).unwrap().publish.remove(0);
+    let cp_b = writer_b.witness.tick(10).unwrap().publish.remove(0);
+
+    // Each half cosigns its own branch: two cosignatures each, not three.
+    let (_, o) = w_bw.receive(&cp_a);
+    let (_, o) = w_eu.receive(&o.publish[0]);
+    let a_cosigned = o.publish[0].clone();
+    let (_, o) = w_ae.receive(&cp_b);
+    let (_, o) = w_in.receive(&o.publish[0]);
+    let b_cosigned = o.publish[0].clone();
+    for (writer, msg) in [(&writer_a, &a_cosigned), (&writer_b, &b_cosigned)] {
+        assert_eq!(writer.receive(msg).0, Verdict::Accept);
+        assert!(
+            writer.witness.witnessed_covering(&log, size + 1).unwrap().is_none(),
+            "half the witnesses are no quorum"
+        );
+    }
+
+    // The halves meet: each refuses the other's checkpoint as a false root,
+    // naming the writer's own entry...
+    let (v, o) = w_bw.receive(&b_cosigned);
+    assert_eq!(v, Verdict::Reject);
+    let claim =
+        o.publish.iter().find(|m| matches!(m, CheckpointGossip::Fraud(Fraud::WrongRoot { .. }))).unwrap().clone();
+    // ...which, at a node of the other branch, is a second entry at a
+    // position it holds: equivocation evidence, kept and passed on.
+    let (v, o) = w_ae.receive(&claim);
+    assert_eq!(v, Verdict::Accept, "the claim is forwarded");
+    assert_eq!(o.conflicts.len(), 1);
+    assert!(w_ae.frozen(&log), "the node of the other branch froze the log");
+    assert_eq!(w_ae.ledger.evidence().unwrap().len(), 1);
+    assert!(w_bw.frozen(&log));
+    // Again: nothing new, no write, not forwarded.
+    assert_eq!(w_ae.receive(&claim).0, Verdict::Ignore);
+    // Frozen nodes cosign nothing more of the log.
+    assert!(w_in.receive(&claim).1.conflicts.len() == 1 && w_in.frozen(&log));
+    let (_, o) = w_in.receive(&cp_a);
+    assert!(o.publish.iter().all(|m| matches!(m, CheckpointGossip::Fraud(_))), "{o:?}");
+}
+
+/// One writer floods the pool of checkpoints ahead of the log: it cannot
+/// push out another log's, nor the smallest of its own.
+#[test]
+fn one_writer_cannot_flush_the_checkpoints_waiting_for_entries() {
+    let w = workload::generate(600, 0, &|_| {});
+    let keys = &w.keys;
+    let (cf, ae, eu) = (keys.authority("CF"), keys.authority("AE"), keys.authority("EU"));
+    let full = node(&w, &[], &w.entries, 100);
+    let behind_n = w.entries.len() - 40;
+    let behind = node(&w, &[eu], &w.entries[..behind_n], 100);
+    let (cf_log, ae_log) = (cf.public(), ae.public());
+    let (cf_have, ae_have) = (behind.ledger.log_size(&cf_log).unwrap(), behind.ledger.log_size(&ae_log).unwrap());
+    let (cf_full, ae_full) = (full.ledger.log_size(&cf_log).unwrap(), full.ledger.log_size(&ae_log).unwrap());
+    assert!(cf_full > cf_have && ae_full > ae_have, "the node is behind on both logs");
+    let honest = |key: &Keypair, size: u64| forged(key, size, full.ledger.tree(&key.public()).root(size).unwrap());
+    // Checkpoints the node cannot check yet: CF's, and AE's smallest ahead.
+    assert_eq!(behind.receive(&gossip(&honest(cf, cf_full))).0, Verdict::Accept);
+    assert_eq!(behind.receive(&gossip(&honest(ae, ae_have + 1))).0, Verdict::Accept);
+    // AE floods checkpoints far ahead of anything it wrote.
+    for size in 0..2_000u64 {
+        behind.receive(&gossip(&forged(ae, ae_full + 1_000 + size, Hash32([7; 32]))));
+    }
+    // The entries arrive: both waiting checkpoints are checked and cosigned.
+    for r in behind.writer.process(w.entries[behind_n..].iter().cloned().map(Submission::Peer).collect()) {
+        r.unwrap();
+    }
+    behind.settle(&behind.witness.tick(1).unwrap());
+    for (log, size) in [(cf_log, cf_full), (ae_log, ae_have + 1)] {
+        let s =
+            behind.witness.stored(&log, size).unwrap().unwrap_or_else(|| panic!("checkpoint {size} was pushed out"));
+        assert_eq!(behind.witness.witnesses(&s).unwrap(), vec!["EU".to_string()], "cosigned once checked");
+    }
 }

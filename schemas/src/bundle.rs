@@ -80,7 +80,9 @@ pub trait BundleSource: TrailSource {
 /// How a verifier judges a bundle: its own choices, never the bundle's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {
-    /// Distinct other participants whose cosignatures a checkpoint needs.
+    /// Distinct other participants whose cosignatures a checkpoint needs at
+    /// least. Each log's intersecting quorum ([`checkpoint::quorum`])
+    /// applies whatever this says: it can ask for more, never for less.
     pub quorum: usize,
     /// `YYYY-MM-DD`, for compliance notes such as an expired certificate.
     pub today: String,
@@ -105,6 +107,9 @@ pub struct LogReport {
     pub timestamp_ms: u64,
     /// Participant codes whose cosignatures verify.
     pub witnesses: Vec<String>,
+    /// Cosignatures the checkpoint needed: the log's intersecting quorum, or
+    /// more if the verifier asked for more.
+    pub quorum: usize,
     pub entries: usize,
 }
 
@@ -607,13 +612,14 @@ fn check_checkpoint(
             problems.push(problem(codes::COSIGNATURE, format!("{name} carries two cosignatures of {code}")));
         }
     }
-    if witnesses.len() < opts.quorum {
+    let quorum = checkpoint::quorum(net, &c.log, opts.quorum);
+    if witnesses.len() < quorum {
         let by = match witnesses.len() {
             0 => "no participant".to_string(),
             1 => format!("1 participant ({})", witnesses.iter().next().expect("one")),
             n => format!("{n} participants ({})", witnesses.iter().cloned().collect::<Vec<_>>().join(", ")),
         };
-        problems.push(problem(codes::QUORUM, format!("{name} is cosigned by {by}, the quorum is {}", opts.quorum)));
+        problems.push(problem(codes::QUORUM, format!("{name} is cosigned by {by}, the quorum is {quorum}")));
     }
     report.logs.push(LogReport {
         log: c.log,
@@ -622,6 +628,7 @@ fn check_checkpoint(
         root: c.root,
         timestamp_ms: c.timestamp_ms,
         witnesses: witnesses.into_iter().collect(),
+        quorum,
         entries: 0,
     });
     let index = report.logs.len() - 1;

@@ -14,8 +14,9 @@ use crate::{SignedEntry, limits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Witnesses a checkpoint needs, unless configured otherwise.
-pub const DEFAULT_QUORUM: usize = 2;
+/// Witnesses a checkpoint needs beyond what [`quorum`] asks, unless
+/// configured otherwise: none. A configuration may ask for more, never less.
+pub const DEFAULT_QUORUM: usize = 0;
 /// Largest signed checkpoint on the wire: the network name is bounded (R9).
 pub const MAX_CHECKPOINT_BYTES: usize = 512;
 /// Most cosignatures carried with one checkpoint: one per participant.
@@ -160,6 +161,63 @@ pub fn witness_code<'a>(net: &'a NetworkState, log: &PublicKey, witness: &Public
     }
 }
 
+/// Faulty witnesses a log with `n` witnesses tolerates: fewer than a third
+/// of them, as in any Byzantine quorum system.
+pub fn tolerated_faults(n: usize) -> usize {
+    n.saturating_sub(1) / 3
+}
+
+/// The least quorum of `n` witnesses such that any two quorums share more
+/// than [`tolerated_faults`] participants, so at least one honest one, who
+/// cosigns one history of a log only: two branches of a log can never both
+/// be witnessed. `2q - n > f`, and `q <= n - f` so that the honest witnesses
+/// alone make a quorum. 4 witnesses (the five-participant demo): 3.
+pub fn min_quorum(n: usize) -> usize {
+    (n + tolerated_faults(n)) / 2 + 1
+}
+
+/// How many participants witness a log ([`witness_code`]).
+pub fn witness_count(net: &NetworkState, log: &PublicKey) -> usize {
+    net.participants.values().filter(|p| witness_code(net, log, &p.participant.authority).is_some()).count()
+}
+
+/// Cosignatures that make a checkpoint of `log` witnessed: the intersecting
+/// quorum of its witnesses, or `at_least` if that is more.
+pub fn quorum(net: &NetworkState, log: &PublicKey, at_least: usize) -> usize {
+    min_quorum(witness_count(net, log)).max(at_least)
+}
+
+/// Check a configured quorum against a network: one below the intersecting
+/// quorum of some log would not be the quorum applied (operators would be
+/// misled), and one above a log's witness count would never be reached.
+pub fn check_quorum(net: &NetworkState, configured: usize) -> Result<(), String> {
+    if configured == 0 {
+        return Ok(());
+    }
+    let mut logs: Vec<PublicKey> = net.participants.values().map(|p| p.participant.authority).collect();
+    logs.extend(net.monitors.iter().map(|m| m.key));
+    for log in logs {
+        let n = witness_count(net, &log);
+        let needed = min_quorum(n);
+        if configured < needed {
+            return Err(format!(
+                "a quorum of {configured} is too small: the log of {} has {n} witnesses, and two quorums of them \
+                 share an honest participant only from {needed} on (tolerating {} faulty); leave the quorum unset \
+                 to apply this rule to every log",
+                net.author_name(&log),
+                tolerated_faults(n)
+            ));
+        }
+        if configured > n {
+            return Err(format!(
+                "a quorum of {configured} can never be reached: the log of {} has {n} witnesses",
+                net.author_name(&log)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A participant authority independent of a log's writer, suspended or
 /// not. That excludes the log's own participant, and for a monitor's log
 /// the participants it monitors and those whose node runs it (as the roster
@@ -286,6 +344,17 @@ impl Fraud {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn two_quorums_always_share_an_honest_witness_and_the_honest_alone_make_one() {
+        for n in 1..=64usize {
+            let (q, f) = (super::min_quorum(n), super::tolerated_faults(n));
+            assert!(2 * q > n + f, "n={n}: two quorums of {q} share {} witnesses, {f} may be faulty", 2 * q - n);
+            assert!(q <= n - f, "n={n}: {} honest witnesses cannot make a quorum of {q}", n - f);
+            assert!(3 * f < n, "n={n}: {f} faulty is a third or more");
+        }
+        assert_eq!((super::min_quorum(4), super::tolerated_faults(4)), (3, 1), "the five-participant demo");
+    }
+
     use super::*;
 
     fn cp(key: &Keypair, size: u64, root: u8) -> SignedCheckpoint {
