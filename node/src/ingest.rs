@@ -213,12 +213,7 @@ impl Writer {
             }
         };
         let bytes = to_peers.then(|| v.entry.bytes().to_vec());
-        let r = judge(batch, v);
-        let fresh = match &r {
-            Ok(s) => !s.duplicate,
-            Err(SubmitError::Refused(x)) => x.code == "R3.equivocation",
-            Err(_) => false,
-        };
+        let (r, fresh) = judge(batch, v);
         if let (true, Some(b)) = (fresh, bytes) {
             announce.push(b);
         }
@@ -297,12 +292,17 @@ impl Writer {
     }
 }
 
-fn judge(batch: &mut Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
-    let verdict = rules::judge(batch, &v)?;
-    batch.apply(&v, &verdict);
+/// Judge and apply one entry; `.1`: whether it is new here, so worth
+/// announcing to peers.
+fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>, bool) {
+    let verdict = match rules::judge(batch, &v) {
+        Ok(x) => x,
+        Err(e) => return (Err(e.into()), false),
+    };
+    let fresh = batch.apply(&v, &verdict);
     let e = v.entry.entry();
     let name = batch.network().author_name(&e.author);
-    match verdict {
+    let r = match verdict {
         Verdict::Accepted(a) => Ok(Submitted {
             hash: a.hash,
             author: a.author,
@@ -314,7 +314,7 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
         Verdict::Duplicate(hash) => {
             Ok(Submitted { hash, author: e.author, author_name: name, seq: e.seq, duplicate: true, flags: vec![] })
         }
-        Verdict::Equivocation(eq) => Err(Refusal::new(
+        Verdict::Equivocation(eq) if fresh => Err(Refusal::new(
             "R3.equivocation",
             format!(
                 "{name} signed two different entries at position {}: both kept as evidence, the log is frozen",
@@ -322,7 +322,17 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> Result<Submitted, SubmitError> {
             ),
         )
         .into()),
-    }
+        Verdict::Equivocation(eq) => Err(Refusal::new(
+            "R3.equivocation",
+            format!(
+                "{name} signed another entry at position {}, where a conflicting pair is already kept as evidence: \
+                 the log is frozen",
+                eq.seq
+            ),
+        )
+        .into()),
+    };
+    (r, fresh)
 }
 
 type Reply = oneshot::Sender<Result<Submitted, SubmitError>>;

@@ -374,10 +374,34 @@ impl Ledger {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut size = 0;
+        Ok(self
+            .store
+            .scan_bytes(Column::Order, b"", &from.to_be_bytes(), limit, max_bytes)?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    /// Wire bytes of up to `limit` entries of one log from `from`, unparsed,
+    /// read until they pass `max_bytes` (one at least): what a peer asks for.
+    pub fn log_page_bytes(
+        &self,
+        author: &PublicKey,
+        from: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let from = from.max(1);
+        let limit =
+            limit.min(usize::try_from((self.synced_seq(author) + 1).saturating_sub(from)).unwrap_or(usize::MAX));
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
-        for (_, b) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
-            size += b.len();
+        let mut size = 0usize;
+        for (_, i) in self.store.scan(Column::Entries, &author.0, &entry_key(author, from), limit)? {
+            let b = self.store.get(Column::Order, &i)?.ok_or_else(|| corrupt("entry index", "points to no entry"))?;
+            size = size.saturating_add(b.len());
             if size > max_bytes && !out.is_empty() {
                 break;
             }
@@ -419,6 +443,13 @@ impl Ledger {
         let mut v: Vec<AttestationRecord> = self.scan_typed(Column::Attestations, &subject_key(s))?;
         sort_attestations(&mut v);
         Ok(v)
+    }
+
+    /// Whether a conflicting pair at this position of the log is kept. One
+    /// pair per position is kept: a writer that signs many variants of one
+    /// entry proves nothing more, and must not fill the disk.
+    pub fn has_evidence_at(&self, author: &PublicKey, seq: u64) -> Result<bool, StoreError> {
+        Ok(!self.store.scan(Column::Evidence, &entry_key(author, seq), b"", 1)?.is_empty())
     }
 
     pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
@@ -472,6 +503,7 @@ impl Ledger {
             dirty_heads: HashSet::new(),
             frontiers: HashMap::new(),
             frauds: HashSet::new(),
+            evidence_at: HashSet::new(),
         }
     }
 }
@@ -506,6 +538,8 @@ pub struct Batch<'a> {
     /// Tree edges of the logs this batch appends to.
     frontiers: HashMap<PublicKey, Frontier>,
     frauds: HashSet<Hash32>,
+    /// Positions whose conflicting pair this batch keeps.
+    evidence_at: HashSet<(PublicKey, u64)>,
 }
 
 impl Batch<'_> {
@@ -518,12 +552,17 @@ impl Batch<'_> {
         })
     }
 
-    /// Record an accepted entry, or evidence of equivocation.
-    pub fn apply(&mut self, v: &Verified, verdict: &Verdict) {
+    /// Record an accepted entry, or evidence of equivocation. Returns
+    /// whether anything new is to be written: a duplicate, or a conflict at a
+    /// position whose pair is already kept, changes nothing.
+    pub fn apply(&mut self, v: &Verified, verdict: &Verdict) -> bool {
         match verdict {
-            Verdict::Accepted(a) => self.accept(&v.entry, a),
+            Verdict::Accepted(a) => {
+                self.accept(&v.entry, a);
+                true
+            }
             Verdict::Equivocation(eq) => self.evidence(&v.entry, eq),
-            Verdict::Duplicate(_) => {}
+            Verdict::Duplicate(_) => false,
         }
     }
 
@@ -619,11 +658,16 @@ impl Batch<'_> {
         true
     }
 
-    fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) {
+    fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) -> bool {
         let mut head = match self.head(&eq.author) {
             Some(h) => h,
-            None => return,
+            None => return false,
         };
+        if !self.evidence_at.insert((eq.author, eq.seq))
+            || self.read(self.ledger.has_evidence_at(&eq.author, eq.seq).map(|b| b.then_some(()))).is_some()
+        {
+            return false;
+        }
         head.frozen = true;
         self.changed = true;
         let mut k = entry_key(&eq.author, eq.seq);
@@ -632,6 +676,7 @@ impl Batch<'_> {
         self.ops.push(Op::Put(Column::Evidence, k, encode(&ev)));
         self.heads.insert(eq.author, head);
         self.dirty_heads.insert(eq.author);
+        true
     }
 
     /// Write what was judged so far without waiting for the disk, so the

@@ -413,8 +413,7 @@ impl Witness {
                     // caught wherever either branch is held.
                     Some(_) => {
                         let Fraud::WrongRoot { entry: bytes, .. } = &f else { return Ok(Verdict::Ignore) };
-                        let key = [crate::ledger::entry_key(&log, size), entry.0.to_vec()].concat();
-                        if self.ledger.store().get(Column::Evidence, &key)?.is_some() {
+                        if self.ledger.has_evidence_at(&log, size)? {
                             return Ok(Verdict::Ignore);
                         }
                         out.conflicts.push(bytes.0.clone());

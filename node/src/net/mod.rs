@@ -711,19 +711,10 @@ impl EventLoop {
                 Err(e) => SyncResponse::Error(e.to_string()),
             },
             SyncRequest::Page { author, from, limit } => {
-                match self.ledger.log_page(&author, from, limit.clamp(1, MAX_PAGE_ENTRIES) as usize) {
-                    Ok(entries) => {
-                        let mut size = 64;
-                        let mut out = Vec::new();
-                        for e in entries {
-                            size += e.bytes().len() + 8;
-                            if size > wire::MAX_SYNC_RESPONSE && !out.is_empty() {
-                                break;
-                            }
-                            out.push(HexBytes(e.into_bytes()));
-                        }
-                        SyncResponse::Page(out)
-                    }
+                // As for `Since`: reading stops at the budget, not only sending.
+                let budget = wire::MAX_SYNC_RESPONSE - 64 - 8 * MAX_PAGE_ENTRIES as usize;
+                match self.ledger.log_page_bytes(&author, from, limit.clamp(1, MAX_PAGE_ENTRIES) as usize, budget) {
+                    Ok(entries) => SyncResponse::Page(entries.into_iter().map(HexBytes).collect()),
                     Err(e) => SyncResponse::Error(e.to_string()),
                 }
             }

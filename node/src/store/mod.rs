@@ -119,6 +119,30 @@ pub trait KeyValueStore: Send + Sync + 'static {
     /// Up to `limit` pairs with keys starting with `prefix`, from `start`
     /// (inclusive) in key order.
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// As [`KeyValueStore::scan`], but reading stops once the values read
+    /// pass `max_bytes` (the pair that passes it is left out, unless it is
+    /// the first): what a peer may ask for is bounded by what is read, not
+    /// only by what is sent.
+    fn scan_bytes(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = self.scan(col, prefix, start, limit)?;
+        let mut size = 0;
+        let keep = out
+            .iter()
+            .position(|(_, v)| {
+                size += v.len();
+                size > max_bytes
+            })
+            .map_or(out.len(), |i| i.max(1));
+        out.truncate(keep);
+        Ok(out)
+    }
     /// Up to `limit` pairs with keys starting with `prefix`, last key first.
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Bytes the store takes on disk, for benchmarks.
@@ -139,6 +163,16 @@ impl<T: KeyValueStore> KeyValueStore for std::sync::Arc<T> {
     }
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         (**self).scan(col, prefix, start, limit)
+    }
+    fn scan_bytes(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        (**self).scan_bytes(col, prefix, start, limit, max_bytes)
     }
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         (**self).scan_back(col, prefix, limit)

@@ -98,11 +98,17 @@ impl RocksStore {
         direction: Direction,
         prefix: &[u8],
         limit: usize,
+        max_bytes: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out = Vec::new();
+        let mut size = 0usize;
         for item in self.db.iterator_cf(self.cf(col), IteratorMode::From(from, direction)) {
             let (k, v) = item.map_err(backend)?;
             if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            size = size.saturating_add(v.len());
+            if size > max_bytes && !out.is_empty() {
                 break;
             }
             out.push((k.to_vec(), v.to_vec()));
@@ -130,8 +136,19 @@ impl KeyValueStore for RocksStore {
     }
 
     fn scan(&self, col: Column, prefix: &[u8], start: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_bytes(col, prefix, start, limit, usize::MAX)
+    }
+
+    fn scan_bytes(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        start: &[u8],
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let from = if start > prefix { start } else { prefix };
-        self.collect(col, from, Direction::Forward, prefix, limit)
+        self.collect(col, from, Direction::Forward, prefix, limit, max_bytes)
     }
 
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -139,7 +156,7 @@ impl KeyValueStore for RocksStore {
         // 0xff bytes than any key of it holds.
         let mut end = prefix.to_vec();
         end.extend_from_slice(&[0xff; 64]);
-        self.collect(col, &end, Direction::Reverse, prefix, limit)
+        self.collect(col, &end, Direction::Reverse, prefix, limit, usize::MAX)
     }
 
     fn disk_bytes(&self) -> Result<u64> {
