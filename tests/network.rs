@@ -611,8 +611,9 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         let head = n.client().logs().unwrap().into_iter().find(|h| h.author == bw.public()).unwrap().head;
         assert!(head.frozen && head.seq == e1.entry().seq, "BW's log at {code}: {head:?}");
     }
-    // The nodes the observer spoke to refused four messages (the fifth never
-    // reached the rules); invalid gossip went no further than them.
+    // The nodes the observer spoke to refused four messages; the fifth,
+    // over the frame limit, never reached the rules: it closed the
+    // observer's connection. Invalid gossip went no further than them.
     for ((code, n), (entries, rejected)) in net.all().into_iter().zip(before) {
         let want = rejected + if targets.contains(&code) { 4 } else { 0 };
         wait_for(&format!("{code} counting rejected gossip"), Duration::from_secs(30), |last| {
@@ -620,6 +621,16 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
             *last = format!("{got}, want {want}");
             (got == want).then_some(())
         });
+        let closed = if targets.contains(&code) { 1.0 } else { 0.0 };
+        wait_for(
+            &format!("{code} counting the connection closed over the oversized frame"),
+            Duration::from_secs(10),
+            |last| {
+                let got = metric(n, CLOSED_OVERSIZED);
+                *last = format!("{got}, want {closed}");
+                (got == closed).then_some(())
+            },
+        );
         let c = n.client();
         assert_eq!(c.status().unwrap().entries, entries + 1, "{code} stored more than one entry of the pair");
         for h in &invalid_hashes {
@@ -688,6 +699,91 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     drop(peer);
     println!(
         "hostile peer: invalid gossip refused, evidence on five nodes, a rogue peer refused ({refusal}), in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// The line `/metrics` shows for connections closed over an oversized frame.
+const CLOSED_OVERSIZED: &str = r#"kp_gossip_connections_closed_total{reason="oversized_frame"}"#;
+
+/// One gossip frame over the 74,752-byte read limit, from a rostered peer.
+/// gossipsub stops reading that peer's stream for good and keeps the
+/// connection, so everything the peer gossiped after it used to be lost
+/// without a word: the node still counted the peer as connected and never
+/// dialled again. Each node that read the frame now closes the connection,
+/// counts it and logs it; the peer dials again, and what it gossips next
+/// reaches every node. Twice, so that it is not a one-off.
+#[test]
+fn an_oversized_gossip_frame_closes_the_connection_and_the_peer_is_heard_again() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let observer = libp2p::identity::Keypair::generate_ed25519();
+    let observer_id = observer.public().to_peer_id();
+    let net = Net::five_with(listing_observer(observer_id.to_string()));
+    let trader = seeded(0xB1, 0);
+    net.register("BW", &trader.public(), vec![Role::Trader]);
+    converged(&net.all(), Duration::from_secs(30));
+    let targets = ["AE", "IN"];
+    let peer = entries_peer(observer, targets.iter().map(|c| net.addr(c)).collect()).expect("observer connects");
+    for (code, n) in net.all() {
+        assert_eq!(metric(n, CLOSED_OVERSIZED), 0.0, "{code} counts a closed connection before any frame");
+    }
+    // Entries of the BW log, which neither node the observer speaks to writes.
+    let bw = net.key("BW", "authority-BW.json");
+    for round in 1..=2u8 {
+        let t = Instant::now();
+        peer.publish(vec![0x43; 100 * 1024]);
+        wait_for(
+            &format!("round {round}: the nodes closing the observer's connection"),
+            Duration::from_secs(30),
+            |last| {
+                let c = peer.connected();
+                *last = format!("still connected to {c:?}");
+                c.is_empty().then_some(())
+            },
+        );
+        let closed = t.elapsed();
+        for code in targets {
+            wait_for(
+                &format!("round {round}: {code} counting the closed connection"),
+                Duration::from_secs(10),
+                |last| {
+                    let (p, m) = (net.client(code).peers().ok()?, metric(net.node(code), CLOSED_OVERSIZED));
+                    *last = format!("{m} counted, connected to {:?}", p.connected);
+                    (m == f64::from(round) && !p.connected.contains(&observer_id.to_string())).then_some(())
+                },
+            );
+        }
+        // gossipsub offers the ids of the last 1.5 s of messages to peers
+        // outside its mesh: once that is past, the peer's own copy of the
+        // oversized frame is never offered, nor fetched, again.
+        std::thread::sleep(Duration::from_secs(3));
+        peer.redial().unwrap_or_else(|e| panic!("round {round}: the observer connects again: {e}"));
+        let e = net.next_entry("BW", &bw, registration(&seeded(0xB1, round), "heard again"));
+        peer.publish(e.bytes().to_vec());
+        for (code, n) in net.all() {
+            wait_for(
+                &format!("round {round}: the entry gossiped after the frame, at {code}"),
+                Duration::from_secs(30),
+                |last| match n.client().entry(&e.hash()) {
+                    Ok(_) => Some(()),
+                    Err(err) => {
+                        *last = err.to_string();
+                        None
+                    }
+                },
+            );
+        }
+        println!("round {round}: connections closed {:.2} s after the oversized frame", closed.as_secs_f64());
+    }
+    for (code, n) in net.all() {
+        let want = if targets.contains(&code) { 2.0 } else { 0.0 };
+        assert_eq!(metric(n, CLOSED_OVERSIZED), want, "{code}");
+        let honest = n.client().peers().unwrap().connected.iter().filter(|c| **c != observer_id.to_string()).count();
+        assert_eq!(honest, 4, "{code} lost honest peers");
+    }
+    println!(
+        "oversized frames: connection closed, counted, and the peer heard again, in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 }

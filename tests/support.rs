@@ -311,11 +311,18 @@ pub fn listing_observer(peer_id: String) -> impl FnOnce(&Path, &[DemoNode]) {
 /// A libp2p peer run by the test: the node's transport and gossip on one
 /// topic, publishing whatever it is handed, valid or not.
 pub struct TestPeer {
-    cmds: Option<tokio::sync::mpsc::UnboundedSender<Publish>>,
+    cmds: Option<tokio::sync::mpsc::UnboundedSender<PeerCommand>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    connected: std::sync::Arc<Mutex<HashSet<libp2p::PeerId>>>,
 }
 
-type Publish = (Vec<u8>, std::sync::mpsc::Sender<Result<(), String>>);
+type Reply = std::sync::mpsc::Sender<Result<(), String>>;
+
+enum PeerCommand {
+    Publish(Vec<u8>, Reply),
+    /// Dial again every address the peer is not connected to.
+    Redial(Reply),
+}
 
 impl TestPeer {
     /// Dial every address (each ending in `/p2p/<peer id>`) and wait until
@@ -333,11 +340,13 @@ impl TestPeer {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (cmds, rx) = tokio::sync::mpsc::unbounded_channel();
         let topic = topic.to_string();
+        let connected = std::sync::Arc::new(Mutex::new(HashSet::new()));
+        let shared = connected.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(Self::run(key, addrs, topic, max_transmit_size, ready_tx, rx));
+            rt.block_on(Self::run(key, addrs, topic, max_transmit_size, ready_tx, rx, shared));
         });
-        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread) };
+        let peer = TestPeer { cmds: Some(cmds), thread: Some(thread), connected };
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(peer),
             // Dropping the peer stops its thread.
@@ -352,7 +361,8 @@ impl TestPeer {
         topic: String,
         max_transmit_size: Option<usize>,
         ready_tx: std::sync::mpsc::Sender<Result<(), String>>,
-        mut rx: tokio::sync::mpsc::UnboundedReceiver<Publish>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<PeerCommand>,
+        connected: std::sync::Arc<Mutex<HashSet<libp2p::PeerId>>>,
     ) {
         use futures::StreamExt;
         use libp2p::swarm::SwarmEvent;
@@ -379,12 +389,11 @@ impl TestPeer {
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
         swarm.behaviour_mut().subscribe(&topic).unwrap();
-        let mut waiting: HashSet<libp2p::PeerId> = addrs
-            .iter()
-            .filter_map(|a| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }))
-            .collect();
+        let node_of =
+            |a: &libp2p::Multiaddr| a.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None });
+        let mut waiting: HashSet<libp2p::PeerId> = addrs.iter().filter_map(node_of).collect();
         let mut ready = Some(ready_tx);
-        for a in addrs {
+        for a in &addrs {
             if let Err(e) = swarm.dial(a.clone()) {
                 let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
             }
@@ -403,7 +412,14 @@ impl TestPeer {
                             waiting.remove(&peer_id);
                             waiting.is_empty().then_some(Ok(()))
                         }
-                        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                            connected.lock().unwrap().insert(peer_id);
+                            None
+                        }
+                        SwarmEvent::ConnectionClosed { peer_id, cause, num_established, .. } => {
+                            if num_established == 0 {
+                                connected.lock().unwrap().remove(&peer_id);
+                            }
                             Some(Err(format!("connection to {peer_id} closed: {cause:?}")))
                         }
                         SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -416,9 +432,26 @@ impl TestPeer {
                     }
                 }
                 cmd = rx.recv() => match cmd {
-                    Some((bytes, reply)) => {
+                    Some(PeerCommand::Publish(bytes, reply)) => {
                         let r = swarm.behaviour_mut().publish(topic.clone(), bytes);
                         let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+                    }
+                    Some(PeerCommand::Redial(reply)) => {
+                        let now = connected.lock().unwrap().clone();
+                        let missing: Vec<_> =
+                            addrs.iter().filter(|a| node_of(a).is_some_and(|p| !now.contains(&p))).cloned().collect();
+                        waiting = missing.iter().filter_map(node_of).collect();
+                        if waiting.is_empty() {
+                            let _ = reply.send(Ok(()));
+                            continue;
+                        }
+                        ready = Some(reply);
+                        deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(15));
+                        for a in missing {
+                            if let Err(e) = swarm.dial(a.clone()) {
+                                let _ = ready.take().map(|r| r.send(Err(format!("dial of {a} failed: {e}"))));
+                            }
+                        }
                     }
                     None => return,
                 },
@@ -432,8 +465,21 @@ impl TestPeer {
     /// Publish `bytes` on the peer's topic; panics if gossipsub refuses.
     pub fn publish(&self, bytes: Vec<u8>) {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.cmds.as_ref().expect("an open peer").send((bytes, tx)).unwrap();
+        self.cmds.as_ref().expect("an open peer").send(PeerCommand::Publish(bytes, tx)).unwrap();
         rx.recv().unwrap().expect("gossip publish");
+    }
+
+    /// The nodes the peer holds a connection to now.
+    pub fn connected(&self) -> HashSet<libp2p::PeerId> {
+        self.connected.lock().unwrap().clone()
+    }
+
+    /// Dial again every node the peer is no longer connected to, and wait
+    /// until each has announced the topic again, as in [`TestPeer::connect`].
+    pub fn redial(&self) -> Result<(), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.cmds.as_ref().expect("an open peer").send(PeerCommand::Redial(tx)).unwrap();
+        rx.recv().map_err(|_| "the test peer's thread ended".to_string())?
     }
 }
 
@@ -445,4 +491,11 @@ impl Drop for TestPeer {
             let _ = t.join();
         }
     }
+}
+
+/// The value of a counter in a node's `/metrics`, by its full name with
+/// labels as Prometheus prints it (`kp_x_total{reason="y"}`); 0 if absent.
+pub fn metric(n: &Node, name: &str) -> f64 {
+    let text = n.client().metrics().expect("GET /metrics");
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
 }

@@ -6,6 +6,9 @@ use kp_node::node::{self, NodeConfig, layout};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 // The write path allocates many small buffers; mimalloc handles that
 // pattern better than the system allocator.
@@ -169,11 +172,12 @@ const CONFIG_TEMPLATE: &str = include_str!("../../deploy/kp-node.toml");
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| cli.log.clone().into()),
-        )
-        .with_writer(std::io::stderr)
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| cli.log.clone().into());
+    // The stream watch has its own filter: it reads two lines of libp2p's
+    // whatever the log level (see `net::watch`).
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
+        .with(kp_node::net::watch::layer())
         .init();
     match run(cli) {
         Ok(code) => code,

@@ -13,6 +13,14 @@ struct CodeLabel {
     code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+/// Why the node closes a connection whose gossip it can no longer read.
+pub const GOSSIP_CLOSE_REASONS: [&str; 2] = ["oversized_frame", "unreadable_frame"];
+
 pub struct Metrics {
     registry: Registry,
     accepted: Counter,
@@ -23,6 +31,7 @@ pub struct Metrics {
     pub checkpoints_signed: Counter,
     pub cosignatures_made: Counter,
     pub checkpoint_frauds: Counter,
+    gossip_closed: Family<ReasonLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -55,6 +64,17 @@ impl Default for Metrics {
             "Fraud evidence against a log's writer kept (each freezes a log)",
             checkpoint_frauds.clone(),
         );
+        let gossip_closed = Family::<ReasonLabel, Counter>::default();
+        // Shown at 0 from the start, so that an alert can watch them.
+        for reason in GOSSIP_CLOSE_REASONS {
+            let _ = gossip_closed.get_or_create(&ReasonLabel { reason: reason.into() });
+        }
+        registry.register(
+            "gossip_connections_closed",
+            "Connections closed because the peer sent a gossip frame this node cannot read (over the size limit, \
+             or not decodable), by reason",
+            gossip_closed.clone(),
+        );
         Self {
             registry,
             accepted,
@@ -65,6 +85,7 @@ impl Default for Metrics {
             checkpoints_signed,
             cosignatures_made,
             checkpoint_frauds,
+            gossip_closed,
         }
     }
 }
@@ -92,6 +113,11 @@ impl Metrics {
             }
         }
         self.entries.set(stored as i64);
+    }
+
+    /// A connection closed because its gossip could no longer be read.
+    pub fn gossip_connection_closed(&self, reason: &str) {
+        self.gossip_closed.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
     }
 
     pub fn render(&self) -> String {

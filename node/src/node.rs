@@ -153,6 +153,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
                 witness: witness.clone(),
                 announce: announce_rx,
                 checkpoints: checkpoint_rx,
+                metrics: metrics.clone(),
             };
             let (h, id) = crate::net::start(p2p.clone(), key, &roster, parts).await?;
             (Some(h), Some(id.to_string()))

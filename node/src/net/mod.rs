@@ -9,9 +9,11 @@
 
 mod codec;
 mod pending;
+pub mod watch;
 
 use crate::ingest::{Submission, SubmitError, WriterHandle};
 use crate::ledger::Ledger;
+use crate::metrics::Metrics;
 use crate::witness::{self, Witness};
 use codec::SyncCodec;
 use futures::StreamExt;
@@ -46,6 +48,14 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// without the extra room an entry near the bound followed closely by more
 /// gossip makes the receiver drop the stream and every message buffered in it.
 const MAX_GOSSIP: usize = kp_schemas::limits::MAX_ENTRY_BYTES + 1024 + 8 * 1024;
+/// Control messages and subscriptions gossipsub reads in one frame, at most
+/// (its default, set here so that the bound below follows it).
+const MAX_CONTROL_BYTES: usize = 16 * 1024;
+/// Message ids in one IHAVE this node sends. gossipsub's default (5,000
+/// ids, 170 KB) makes a frame that no peer reads, whose stream then dies;
+/// 400 ids of 34 bytes each on the wire, with the topic, stay within
+/// [`MAX_CONTROL_BYTES`].
+const MAX_IHAVE_IDS: usize = 400;
 
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -218,6 +228,9 @@ struct EventLoop {
     sync_started: Option<(Instant, u64)>,
     gossip_accepted: u64,
     gossip_rejected: u64,
+    /// Peers' gossip streams that gossipsub stopped reading ([`watch`]).
+    stream_failures: mpsc::UnboundedReceiver<watch::StreamFailure>,
+    metrics: Arc<Metrics>,
 }
 
 /// What the event loop is given besides its configuration.
@@ -229,6 +242,7 @@ pub struct NetParts {
     pub announce: mpsc::Receiver<Vec<u8>>,
     /// Checkpoint gossip this node made, to publish.
     pub checkpoints: mpsc::Receiver<CheckpointGossip>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Build the swarm and start the event loop.
@@ -238,7 +252,13 @@ pub async fn start(
     roster: &Roster,
     parts: NetParts,
 ) -> anyhow::Result<(NetHandle, PeerId)> {
-    let NetParts { ledger, writer, witness, announce, checkpoints } = parts;
+    let NetParts { ledger, writer, witness, announce, checkpoints, metrics } = parts;
+    if !watch::installed() {
+        tracing::warn!(
+            "the gossip stream watch is not part of the tracing subscriber: \
+             a peer whose gossip can no longer be read stays connected, unheard"
+        );
+    }
     let local = key.public().to_peer_id();
     let topic = IdentTopic::new(wire::entries_topic(&roster.network));
     let checkpoint_topic = IdentTopic::new(wire::checkpoints_topic(&roster.network));
@@ -247,6 +267,8 @@ pub async fn start(
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(crypto::entry_hash(&m.data).0.to_vec()))
         .max_transmit_size(MAX_GOSSIP)
+        .max_control_message_size(MAX_CONTROL_BYTES)
+        .max_control_messages_sent(MAX_IHAVE_IDS)
         // Works from 3 to 100 nodes: small networks flood, large ones keep
         // a mesh of 6 with gossip to the rest.
         .mesh_n(6)
@@ -345,6 +367,8 @@ pub async fn start(
         sync_started: None,
         gossip_accepted: 0,
         gossip_rejected: 0,
+        stream_failures: watch::subscribe(),
+        metrics,
     };
     tokio::spawn(el.run(cfg.sync_interval));
     Ok((NetHandle { tx }, local))
@@ -372,6 +396,7 @@ impl EventLoop {
                 Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
                 Some((bytes, fresh)) = self.park_rx.recv() => self.park(bytes, fresh),
                 Some(done) = self.ordered_done_rx.recv() => self.on_ordered_done(done),
+                Some(f) = self.stream_failures.recv() => self.on_stream_failure(f),
                 _ = tick.tick() => self.ask_heads_all(),
                 _ = redial.tick() => self.redial(),
             }
@@ -515,6 +540,25 @@ impl EventLoop {
                 let _ = tx.send(Witnessed { id: None, source: peer, verdict, publish }).await;
             }
         });
+    }
+
+    /// gossipsub stopped reading a peer's gossip on one connection (see
+    /// [`watch`]): close that connection, so that the peer is dialled again
+    /// and heard on a new one, instead of staying connected and unheard.
+    fn on_stream_failure(&mut self, f: watch::StreamFailure) {
+        // Another node of this process holds the connection, or it is gone.
+        if !self.swarm.close_connection(f.connection) {
+            return;
+        }
+        let reason = f.reason();
+        self.metrics.gossip_connection_closed(reason);
+        tracing::warn!(
+            peer = %f.peer,
+            reason,
+            "closed the connection: the peer sent gossip this node cannot read ({}); \
+             nothing more it gossips on that connection would be read",
+            f.error
+        );
     }
 
     fn redial(&mut self) {
