@@ -32,6 +32,8 @@ pub struct Metrics {
     pub cosignatures_made: Counter,
     pub checkpoint_frauds: Counter,
     gossip_closed: Family<ReasonLabel, Counter>,
+    pub sync_faults: Counter,
+    pub sync_peers_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -75,8 +77,22 @@ impl Default for Metrics {
              or not decodable), by reason",
             gossip_closed.clone(),
         );
+        let (sync_faults, sync_peers_dropped) = (Counter::default(), Counter::default());
+        registry.register(
+            "sync_faults",
+            "Sync rounds a peer wasted: an answer of the wrong type, an error, no answer in time, or a page with \
+             nothing new",
+            sync_faults.clone(),
+        );
+        registry.register(
+            "sync_peers_dropped",
+            "Peers disconnected for a while because their sync answers kept wasting rounds",
+            sync_peers_dropped.clone(),
+        );
         Self {
             registry,
+            sync_faults,
+            sync_peers_dropped,
             accepted,
             duplicates,
             refused,

@@ -57,6 +57,20 @@ pub enum SyncResponse {
     Equivocations(Vec<HexBytes>),
 }
 
+impl SyncResponse {
+    /// The variant's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncResponse::Heads(_) => "heads",
+            SyncResponse::Page(_) => "page",
+            SyncResponse::Error(_) => "error",
+            SyncResponse::Ordered { .. } => "ordered",
+            SyncResponse::Checkpoints(_) => "checkpoints",
+            SyncResponse::Equivocations(_) => "equivocations",
+        }
+    }
+}
+
 /// The gossipsub topic of a network's entries.
 pub fn entries_topic(network: &str) -> String {
     format!("/kpledger/{network}/entries/1")

@@ -9,6 +9,7 @@
 
 mod codec;
 mod pending;
+mod score;
 pub mod watch;
 
 use crate::ingest::{Submission, SubmitError, WriterHandle};
@@ -151,6 +152,8 @@ struct Judged {
 #[derive(Default)]
 struct CatchUp {
     asking: bool,
+    /// Ask for no more pages: the last one failed or brought nothing new.
+    ending: bool,
     queued: usize,
     /// Entries stored during this catch-up.
     stored: usize,
@@ -163,6 +166,29 @@ struct OrderedPage {
     entries: Vec<Vec<u8>>,
     start: u64,
     more: bool,
+}
+
+/// What a sync request asked for, so that its answer is checked against it
+/// and what it holds (a log, a catch-up) is freed whatever the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Heads,
+    Since,
+    Page(PublicKey),
+    Checkpoints,
+    Equivocations,
+}
+
+/// A log page handed to the writer, as it came back.
+struct Synced {
+    peer: PeerId,
+    author: PublicKey,
+    /// Entries in the page.
+    asked: usize,
+    /// Entries stored, not counting those already held.
+    accepted: usize,
+    /// An entry waits for another log's: the log is blocked, not stalled.
+    waiting: bool,
 }
 
 struct OrderedDone {
@@ -197,8 +223,8 @@ struct EventLoop {
     announce: mpsc::Receiver<Vec<u8>>,
     judged_tx: mpsc::Sender<Judged>,
     judged_rx: mpsc::Receiver<Judged>,
-    synced_tx: mpsc::Sender<(PeerId, PublicKey, usize, usize)>,
-    synced_rx: mpsc::Receiver<(PeerId, PublicKey, usize, usize)>,
+    synced_tx: mpsc::Sender<Synced>,
+    synced_rx: mpsc::Receiver<Synced>,
     /// Entries to wait in the pending pool; `true` for one not tried since
     /// the last resubmission.
     park_tx: mpsc::Sender<(Vec<u8>, bool)>,
@@ -219,7 +245,9 @@ struct EventLoop {
     stalled: HashSet<PeerId>,
     ordered_tx: mpsc::Sender<OrderedPage>,
     ordered_done_rx: mpsc::Receiver<OrderedDone>,
-    requests: HashMap<request_response::OutboundRequestId, (PeerId, Option<PublicKey>)>,
+    requests: HashMap<request_response::OutboundRequestId, (PeerId, Asked)>,
+    /// Peers whose answers waste rounds, and those dropped for it.
+    scores: score::Scores,
     roster_addrs: Vec<(PeerId, Vec<Multiaddr>)>,
     pending: Pending,
     /// Entries stored when the pending pool was last resubmitted.
@@ -331,7 +359,10 @@ pub async fn start(
     let (judged_tx, judged_rx) = mpsc::channel(4096);
     let (synced_tx, synced_rx) = mpsc::channel(256);
     let (park_tx, park_rx) = mpsc::channel(4096);
-    let (ordered_tx, ordered_done_rx) = spawn_ordered_ingester(ledger.clone(), writer.clone());
+    // Each peer queues at most MAX_QUEUED_PAGES: room for all of them, so
+    // that one peer's pages never crowd out another's.
+    let (ordered_tx, ordered_done_rx) =
+        spawn_ordered_ingester(ledger.clone(), writer.clone(), MAX_QUEUED_PAGES * (roster_addrs.len() + 1));
     let (witnessed_tx, witnessed_rx) = mpsc::channel(1024);
     let el = EventLoop {
         swarm,
@@ -360,6 +391,7 @@ pub async fn start(
         ordered_tx,
         ordered_done_rx,
         requests: HashMap::new(),
+        scores: score::Scores::default(),
         roster_addrs,
         pending: Pending::new(pending::MAX_PENDING),
         retried_at: u64::MAX,
@@ -393,7 +425,7 @@ impl EventLoop {
                 Some(msg) = self.checkpoints.recv() => self.publish_checkpoint(msg),
                 Some(w) = self.witnessed_rx.recv() => self.on_witnessed(w),
                 Some(j) = self.judged_rx.recv() => self.on_judged(j),
-                Some((peer, author, asked, accepted)) = self.synced_rx.recv() => self.on_synced(peer, author, asked, accepted),
+                Some(s) = self.synced_rx.recv() => self.on_synced(s),
                 Some((bytes, fresh)) = self.park_rx.recv() => self.park(bytes, fresh),
                 Some(done) = self.ordered_done_rx.recv() => self.on_ordered_done(done),
                 Some(f) = self.stream_failures.recv() => self.on_stream_failure(f),
@@ -581,14 +613,22 @@ impl EventLoop {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => tracing::info!("p2p listening on {address}"),
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
+                if self.scores.cooling(&peer_id, Instant::now()) {
+                    tracing::debug!(%peer_id, "a peer dropped for wasting sync rounds came back early");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
                 tracing::info!(%peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                 self.ask_heads(peer_id);
                 // Evidence travels by gossip, which reaches only the nodes
                 // up at the time: a node back from a stop asks for it.
                 if num_established.get() == 1 {
-                    for req in [SyncRequest::Checkpoints, SyncRequest::Equivocations] {
+                    for (req, asked) in [
+                        (SyncRequest::Checkpoints, Asked::Checkpoints),
+                        (SyncRequest::Equivocations, Asked::Equivocations),
+                    ] {
                         let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, req);
-                        self.requests.insert(id, (peer_id, None));
+                        self.requests.insert(id, (peer_id, asked));
                     }
                 }
             }
@@ -598,8 +638,8 @@ impl EventLoop {
                 let stale: Vec<_> =
                     self.requests.iter().filter(|(_, (p, _))| *p == peer_id).map(|(id, _)| *id).collect();
                 for id in stale {
-                    if let Some((_, Some(author))) = self.requests.remove(&id) {
-                        self.pulling.remove(&author);
+                    if let Some((peer, asked)) = self.requests.remove(&id) {
+                        self.release(peer, asked);
                     }
                 }
             }
@@ -666,7 +706,41 @@ impl EventLoop {
 
     fn ask_heads(&mut self, peer: PeerId) {
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Heads);
-        self.requests.insert(id, (peer, None));
+        self.requests.insert(id, (peer, Asked::Heads));
+    }
+
+    /// What a request held is free again, whatever came of it: its log may
+    /// be pulled from another peer, its catch-up asked again.
+    fn release(&mut self, peer: PeerId, asked: Asked) {
+        match asked {
+            Asked::Page(author) => {
+                self.pulling.remove(&author);
+            }
+            Asked::Since => {
+                if let Some(c) = self.catching_up.get_mut(&peer) {
+                    c.asking = false;
+                    c.next = None;
+                    if c.queued == 0 {
+                        self.catching_up.remove(&peer);
+                    }
+                }
+            }
+            Asked::Heads | Asked::Checkpoints | Asked::Equivocations => {}
+        }
+    }
+
+    /// A sync round the peer wasted. One that keeps wasting them is dropped
+    /// for a while: it can neither make this node loop nor starve it.
+    fn fault(&mut self, peer: PeerId, why: &str) {
+        self.metrics.sync_faults.inc();
+        if self.scores.fault(peer, Instant::now()) {
+            tracing::warn!(%peer, "dropping a peer whose sync answers keep wasting rounds: {why}");
+            self.metrics.sync_peers_dropped.inc();
+            self.stalled.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        } else {
+            tracing::debug!(%peer, "sync round wasted: {why}");
+        }
     }
 
     fn on_sync(&mut self, ev: request_response::Event<SyncRequest, SyncResponse>) {
@@ -686,37 +760,34 @@ impl EventLoop {
                 message: request_response::Message::Response { request_id, response },
                 ..
             } => {
-                let author = self.requests.remove(&request_id).and_then(|(_, a)| a);
-                match response {
-                    SyncResponse::Heads(heads) => self.on_heads(peer, heads),
-                    SyncResponse::Page(entries) => {
-                        if let Some(a) = author {
-                            self.on_page(peer, a, entries);
-                        }
+                let Some((_, asked)) = self.requests.remove(&request_id) else { return };
+                match (asked, response) {
+                    (Asked::Heads, SyncResponse::Heads(heads)) => self.on_heads(peer, heads),
+                    (Asked::Page(a), SyncResponse::Page(entries)) => self.on_page(peer, a, entries),
+                    (Asked::Since, SyncResponse::Ordered { entries, next }) => self.on_ordered(peer, entries, next),
+                    (Asked::Checkpoints, SyncResponse::Checkpoints(list)) => self.on_checkpoints(peer, list),
+                    (Asked::Equivocations, SyncResponse::Equivocations(entries)) => {
+                        self.on_equivocations(peer, entries)
                     }
-                    SyncResponse::Ordered { entries, next } => self.on_ordered(peer, entries, next),
-                    SyncResponse::Checkpoints(list) => self.on_checkpoints(peer, list),
-                    SyncResponse::Equivocations(entries) => self.on_equivocations(peer, entries),
-                    SyncResponse::Error(e) => {
+                    (asked, SyncResponse::Error(e)) => {
                         tracing::warn!(%peer, "sync error from peer: {e}");
-                        if let Some(a) = author {
-                            self.pulling.remove(&a);
-                        }
+                        self.release(peer, asked);
+                        self.fault(peer, "an error answer");
+                    }
+                    (asked, other) => {
+                        tracing::warn!(%peer, ?asked, answer = other.kind(), "sync answer of the wrong type");
+                        self.release(peer, asked);
+                        self.fault(peer, "an answer of the wrong type");
                     }
                 }
             }
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
                 tracing::debug!(%peer, "sync request failed: {error}");
-                if let Some(c) = self.catching_up.get_mut(&peer)
-                    && c.asking
-                {
-                    c.asking = false;
-                    if c.queued == 0 {
-                        self.catching_up.remove(&peer);
+                if let Some((_, asked)) = self.requests.remove(&request_id) {
+                    self.release(peer, asked);
+                    if matches!(error, request_response::OutboundFailure::Timeout) {
+                        self.fault(peer, "no answer in time");
                     }
-                }
-                if let Some((_, Some(a))) = self.requests.remove(&request_id) {
-                    self.pulling.remove(&a);
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -808,7 +879,7 @@ impl EventLoop {
         }
         let id =
             self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Since { index, limit: MAX_PAGE_ENTRIES });
-        self.requests.insert(id, (peer, None));
+        self.requests.insert(id, (peer, Asked::Since));
     }
 
     /// A page in the peer's order goes to the ordered ingester; the next one
@@ -829,7 +900,7 @@ impl EventLoop {
             return;
         }
         c.queued += 1;
-        if more {
+        if more && !c.ending {
             if c.queued < MAX_QUEUED_PAGES {
                 self.ask_since(peer, next);
             } else {
@@ -844,6 +915,7 @@ impl EventLoop {
     fn stop_catching_up(&mut self, peer: PeerId) {
         if let Some(c) = self.catching_up.get_mut(&peer) {
             c.next = None;
+            c.ending = true;
             if c.queued == 0 && !c.asking {
                 self.catching_up.remove(&peer);
             }
@@ -861,14 +933,26 @@ impl EventLoop {
         let Some(c) = self.catching_up.get_mut(&d.peer) else { return };
         c.queued = c.queued.saturating_sub(1);
         c.stored += d.accepted;
-        if !d.complete {
-            // Resume from the saved cursor at the next heads round.
+        let nothing_new = d.accepted == 0 && d.more;
+        if !d.complete || nothing_new {
+            // Resume from the saved cursor at the next heads round. A page
+            // of entries already held ends the catch-up: a peer could
+            // otherwise send the same entry for ever.
             c.next = None;
+            c.ending = true;
         }
-        if let Some(next) = c.next.take() {
+        let next = c.next.take();
+        let finished = next.is_none() && !c.asking && c.queued == 0;
+        let stored = c.stored;
+        if nothing_new {
+            self.fault(d.peer, "a catch-up page with nothing new");
+        } else if d.accepted > 0 {
+            self.scores.useful(d.peer);
+        }
+        if let Some(next) = next {
             self.ask_since(d.peer, next);
-        } else if !c.asking && c.queued == 0 {
-            if c.stored == 0 {
+        } else if finished {
+            if stored == 0 {
                 // Nothing came of it: pull log by log from this peer from now
                 // on, and start its acceptance order afresh if ever again.
                 self.stalled.insert(d.peer);
@@ -890,7 +974,7 @@ impl EventLoop {
         self.pulling.insert(author);
         self.asked_at.insert(author, self.progress);
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Page { author, from, limit: PAGE });
-        self.requests.insert(id, (peer, Some(author)));
+        self.requests.insert(id, (peer, Asked::Page(author)));
     }
 
     /// Hand a page to the writer off the loop; the outcome comes back
@@ -907,6 +991,10 @@ impl EventLoop {
             let mut first_blocked = true;
             for (r, b) in results.into_iter().zip(bytes) {
                 match r {
+                    // An entry already held is not progress: counted as
+                    // such, a peer answering with one would be asked again
+                    // at once, for ever.
+                    Ok(s) if s.duplicate => {}
                     Ok(_) => accepted += 1,
                     // Only the first entry that waits for another log is
                     // worth keeping: the rest of the page waits for it (R3.gap)
@@ -920,12 +1008,27 @@ impl EventLoop {
                     Err(e) => tracing::warn!(%peer, "synced entry refused: {e}"),
                 }
             }
-            let _ = tx.send((peer, author, asked, accepted)).await;
+            let waiting = !first_blocked;
+            let _ = tx.send(Synced { peer, author, asked, accepted, waiting }).await;
         });
     }
 
-    fn on_synced(&mut self, peer: PeerId, author: PublicKey, asked: usize, accepted: usize) {
+    fn on_synced(&mut self, s: Synced) {
+        let Synced { peer, author, asked, accepted, waiting } = s;
         self.pulling.remove(&author);
+        if accepted > 0 {
+            self.scores.useful(peer);
+        } else if !waiting {
+            // Nothing new and nothing to wait for: the log is not pulled
+            // again from this peer until the next heads round.
+            if asked > 0 {
+                self.fault(peer, "a page with nothing new");
+            }
+            if asked == 0 && self.pulling.is_empty() {
+                self.sync_started = None;
+            }
+            return;
+        }
         let total = self.synced.fetch_add(accepted as u64, Ordering::Relaxed) + accepted as u64;
         // Progress and rate every 10,000 entries, for a node catching up.
         if let Some((t0, n0)) = self.sync_started
@@ -1016,8 +1119,9 @@ impl EventLoop {
 fn spawn_ordered_ingester(
     ledger: Arc<Ledger>,
     writer: WriterHandle,
+    capacity: usize,
 ) -> (mpsc::Sender<OrderedPage>, mpsc::Receiver<OrderedDone>) {
-    let (tx, mut rx) = mpsc::channel::<OrderedPage>(MAX_QUEUED_PAGES + 1);
+    let (tx, mut rx) = mpsc::channel::<OrderedPage>(capacity.max(MAX_QUEUED_PAGES + 1));
     let (done_tx, done_rx) = mpsc::channel(16);
     tokio::spawn(async move {
         while let Some(p) = rx.recv().await {
