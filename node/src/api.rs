@@ -326,14 +326,12 @@ fn today_or(q: TrailQuery) -> ApiResult<String> {
     }
 }
 
-fn trail_result(r: Result<Trail, trail::TrailError>) -> ApiResult<Json<Trail>> {
-    r.map(Json).map_err(|e| {
-        let status = if matches!(e, trail::TrailError::TooDeep) {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::NOT_FOUND
-        };
-        ApiErr::new(status, e.code(), e.to_string())
+/// A read that fails is `api.storage`, never an unknown lot.
+fn trail_result(r: Result<Trail, trail::TrailError<crate::store::StoreError>>) -> ApiResult<Json<Trail>> {
+    r.map(Json).map_err(|e| match e {
+        trail::TrailError::Read(s) => s.into(),
+        trail::TrailError::TooDeep => ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+        e => ApiErr::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
     })
 }
 

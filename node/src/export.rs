@@ -15,13 +15,29 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// No such lot or certificate, or a trail too deep.
     #[error(transparent)]
-    NotFound(#[from] TrailError),
+    NotFound(TrailError),
     /// Some log of the trail has no witnessed checkpoint covering it yet.
     #[error("{0}")]
     Unwitnessed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A read that fails while collecting is a storage error: never a bundle
+/// with entries missing, nor an unknown lot.
+impl From<TrailError<StoreError>> for ExportError {
+    fn from(e: TrailError<StoreError>) -> Self {
+        match e {
+            TrailError::Read(s) => ExportError::Store(s),
+            TrailError::UnknownLot { participant, lot } => {
+                ExportError::NotFound(TrailError::UnknownLot { participant, lot })
+            }
+            TrailError::UnknownCertificate(number) => ExportError::NotFound(TrailError::UnknownCertificate(number)),
+            TrailError::TooDeep => ExportError::NotFound(TrailError::TooDeep),
+        }
+    }
 }
 
 impl From<ProofError> for ExportError {
@@ -34,8 +50,8 @@ impl From<ProofError> for ExportError {
 }
 
 impl BundleSource for Ledger {
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
-        Ledger::licensee(self, participant, key).ok().flatten()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
+        Ledger::licensee(self, participant, key)
     }
     fn participant_of(&self, author: &PublicKey) -> Option<String> {
         match self.network().role_of(author)? {
@@ -43,11 +59,11 @@ impl BundleSource for Ledger {
             _ => None,
         }
     }
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
-        Ledger::zone(self, entry).ok().flatten()
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
+        Ledger::zone(self, entry)
     }
-    fn entry(&self, hash: &Hash32) -> Option<SignedEntry> {
-        self.entry_by_hash(hash).ok().flatten()
+    fn entry(&self, hash: &Hash32) -> Result<Option<SignedEntry>, StoreError> {
+        self.entry_by_hash(hash)
     }
 }
 

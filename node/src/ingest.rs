@@ -7,11 +7,12 @@ use crate::clock::now_ms;
 use crate::keys::Keyring;
 use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
+use crate::store::StoreError;
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::Fraud;
 use kp_schemas::context;
 use kp_schemas::model::{Body, Entry, Record};
-use kp_schemas::rules::{self, LedgerView, Verdict};
+use kp_schemas::rules::{self, JudgeError, LedgerView, Verdict};
 use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -49,6 +50,23 @@ pub enum SubmitError {
     Storage(String),
     #[error("the node is shutting down")]
     Unavailable,
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        SubmitError::Storage(e.to_string())
+    }
+}
+
+/// A read that failed while judging is a storage error: no verdict, so
+/// neither a refusal nor a wait for a missing dependency.
+impl From<JudgeError<StoreError>> for SubmitError {
+    fn from(e: JudgeError<StoreError>) -> Self {
+        match e {
+            JudgeError::Refused(r) => SubmitError::Refused(r),
+            JudgeError::Read(e) => e.into(),
+        }
+    }
 }
 
 enum Prepared {
@@ -151,7 +169,14 @@ impl Writer {
                 || next.map(prepare_all).unwrap_or_default(),
                 || {
                     for p in ready.drain(..) {
-                        results.push(self.judge_one(&mut batch, p, &mut announce));
+                        // Once a read or a write of the batch failed, it will
+                        // not commit, and what follows may rely on what the
+                        // failure stopped: nothing more is judged in it.
+                        let r = match batch.failure() {
+                            Some(e) => Err(SubmitError::Storage(format!("the batch failed: {e}"))),
+                            None => self.judge_one(&mut batch, p, &mut announce),
+                        };
+                        results.push(r);
                     }
                     batch.write_buffered();
                 },
@@ -199,9 +224,9 @@ impl Writer {
             Prepared::Record(r) => (self.countersign(batch, r?)?, true),
             Prepared::Action { as_author, body } => (self.act(batch, as_author.as_deref(), body)?, true),
             Prepared::Fraud(log, fraud) => {
-                let fresh = batch.fraud(&log, &fraud);
+                let fresh = batch.fraud(&log, &fraud)?;
                 let name = batch.network().author_name(&log);
-                let seq = batch.head(&log).map_or(0, |h| h.seq);
+                let seq = batch.head(&log)?.map_or(0, |h| h.seq);
                 return Ok(Submitted {
                     hash: fraud.id(),
                     author: log,
@@ -226,14 +251,17 @@ impl Writer {
         // key this node holds and that registered the key. Only those are
         // looked up: countersigning is the hot path.
         let net = batch.network();
-        let key = net
-            .participants
-            .values()
-            .filter_map(|p| self.keys.get(&p.participant.authority).map(|k| (p.participant.code.as_str(), k)))
-            .find(|(code, _)| batch.licensee(code, &licensee).is_some())
-            .map(|(_, k)| k);
+        let mut key = None;
+        for p in net.participants.values() {
+            if let Some(k) = self.keys.get(&p.participant.authority)
+                && batch.licensee(&p.participant.code, &licensee)?.is_some()
+            {
+                key = Some(k);
+                break;
+            }
+        }
         let Some(key) = key else {
-            let elsewhere = self.ledger.registrations(&licensee).map_err(|e| SubmitError::Storage(e.to_string()))?;
+            let elsewhere = self.ledger.registrations(&licensee)?;
             return Err(match elsewhere.first() {
                 Some(state) => SubmitError::NotWriter(format!(
                     "licensee {} is registered by {}, whose log this node does not write: submit to a {} node",
@@ -255,7 +283,7 @@ impl Writer {
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
         let mut body = body;
-        context::complete_body(batch, &key.public(), &mut body);
+        context::complete_body(batch, &key.public(), &mut body)?;
         let entry = self.sign_next(batch, key, body, None)?;
         Ok(Verified { entry, record: None })
     }
@@ -266,19 +294,19 @@ impl Writer {
     /// peer would refuse is refused here, before it is judged, so nothing of
     /// it is stored and the log's head stays where it was; signed and stored,
     /// it would be a position every peer refuses, and the log would end there
-    /// for the whole network.
+    /// for the whole network. A read that fails signs nothing.
     fn sign_next(
         &self,
         batch: &Batch<'_>,
         key: &Keypair,
         body: Body,
         record: Option<&Record>,
-    ) -> Result<SignedEntry, Refusal> {
+    ) -> Result<SignedEntry, SubmitError> {
         let author = key.public();
-        let head = batch.head(&author);
+        let head = batch.head(&author)?;
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
-        let context = context::writer_context(batch, &author, &body, record);
+        let context = context::writer_context(batch, &author, &body, record)?;
         let entry = Entry {
             network: batch.network().network.clone(),
             author,
@@ -288,7 +316,7 @@ impl Writer {
             context,
             body,
         };
-        SignedEntry::sign_checked(entry, key)
+        Ok(SignedEntry::sign_checked(entry, key)?)
     }
 }
 

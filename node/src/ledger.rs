@@ -529,7 +529,7 @@ pub struct Batch<'a> {
     records: HashSet<Vec<u8>>,
     ops: Vec<Op>,
     order: u64,
-    /// A read failed: verdicts may be wrong, so the batch must not commit.
+    /// A read or a write failed: the batch must not commit.
     failed: std::cell::RefCell<Option<String>>,
     /// Something was accepted or kept as evidence.
     changed: bool,
@@ -543,13 +543,25 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Reads inside judging cannot return errors, so a failure is noted and
-    /// fails the commit instead.
-    fn read<T>(&self, r: Result<Option<T>, StoreError>) -> Option<T> {
-        r.unwrap_or_else(|e| {
-            self.failed.borrow_mut().get_or_insert(e.to_string());
-            None
-        })
+    /// A read for a verdict or a signature. A failure is passed on, so that
+    /// nothing rests on it (no refusal, no missing dependency, no context
+    /// left short), and noted, so that the batch does not commit: entries
+    /// judged after it may rely on the entry whose verdict it stopped.
+    fn read<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &r {
+            self.fail(e.to_string());
+        }
+        r
+    }
+
+    fn fail(&self, why: String) {
+        self.failed.borrow_mut().get_or_insert(why);
+    }
+
+    /// Why the batch will not commit, once a read or a write of it failed.
+    /// Nothing more should be judged in it.
+    pub fn failure(&self) -> Option<String> {
+        self.failed.borrow().clone()
     }
 
     /// Record an accepted entry, or evidence of equivocation. Returns
@@ -629,7 +641,7 @@ impl Batch<'_> {
             match self.ledger.frontier(author) {
                 Ok(f) => self.frontiers.insert(*author, f),
                 Err(e) => {
-                    self.failed.borrow_mut().get_or_insert(e.to_string());
+                    self.fail(e.to_string());
                     return;
                 }
             };
@@ -643,30 +655,30 @@ impl Batch<'_> {
     /// Keep fraud evidence against a log's writer and freeze the log (a log
     /// this node holds nothing of yet is frozen before its first entry).
     /// Returns whether the evidence is new.
-    pub fn fraud(&mut self, log: &PublicKey, fraud: &Fraud) -> bool {
+    pub fn fraud(&mut self, log: &PublicKey, fraud: &Fraud) -> Result<bool, StoreError> {
         let id = fraud.id();
-        if self.read(self.ledger.store.get(Column::Frauds, &id.0)).is_some() || self.frauds.contains(&id) {
-            return false;
+        if self.frauds.contains(&id) || self.read(self.ledger.store.get(Column::Frauds, &id.0))?.is_some() {
+            return Ok(false);
         }
-        let mut head = self.head(log).unwrap_or(Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: false });
+        let mut head = self.head(log)?.unwrap_or(Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: false });
         head.frozen = true;
         self.changed = true;
         self.frauds.insert(id);
         self.ops.push(Op::Put(Column::Frauds, id.0.to_vec(), encode(&StoredFraud { log: *log, fraud: fraud.clone() })));
         self.heads.insert(*log, head);
         self.dirty_heads.insert(*log);
-        true
+        Ok(true)
     }
 
     fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) -> bool {
-        let mut head = match self.head(&eq.author) {
-            Some(h) => h,
-            None => return false,
-        };
-        if !self.evidence_at.insert((eq.author, eq.seq))
-            || self.read(self.ledger.has_evidence_at(&eq.author, eq.seq).map(|b| b.then_some(()))).is_some()
-        {
+        // A head that cannot be read fails the batch (`read`).
+        let Ok(Some(mut head)) = self.head(&eq.author) else { return false };
+        if !self.evidence_at.insert((eq.author, eq.seq)) {
             return false;
+        }
+        match self.read(self.ledger.has_evidence_at(&eq.author, eq.seq)) {
+            Ok(false) => {}
+            Ok(true) | Err(_) => return false,
         }
         head.frozen = true;
         self.changed = true;
@@ -688,7 +700,7 @@ impl Batch<'_> {
         }
         let ops = self.take_ops();
         if let Err(e) = self.ledger.store.write_buffered(ops) {
-            self.failed.borrow_mut().get_or_insert(e.to_string());
+            self.fail(e.to_string());
         }
     }
 
@@ -734,82 +746,95 @@ impl Batch<'_> {
     }
 }
 
+/// Judging reads the batch's own entries first, then the store. A read of
+/// the store that fails fails the batch too (`Batch::read`).
 impl LedgerView for Batch<'_> {
+    type Error = StoreError;
     fn network(&self) -> &NetworkState {
         &self.network
     }
     fn genesis(&self) -> &NetworkState {
         &self.ledger.genesis
     }
-    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>> {
+    fn network_at(&self, governance: &Hash32) -> Result<Option<Arc<NetworkState>>, StoreError> {
         if let Some(n) = self.governance.get(governance) {
-            return Some(n.clone());
+            return Ok(Some(n.clone()));
         }
-        self.ledger.governance.read().expect("governance lock").at.get(governance).cloned()
+        Ok(self.ledger.governance.read().expect("governance lock").at.get(governance).cloned())
     }
     fn governance_head(&self) -> Option<Hash32> {
         self.governance_head
     }
-    fn entry_known(&self, hash: &Hash32) -> bool {
-        self.hashes.contains(hash) || self.read(self.ledger.store.get(Column::Hashes, &hash.0)).is_some()
+    fn entry_known(&self, hash: &Hash32) -> Result<bool, StoreError> {
+        Ok(self.hashes.contains(hash) || self.read(self.ledger.store.get(Column::Hashes, &hash.0))?.is_some())
     }
-    fn head(&self, author: &PublicKey) -> Option<Head> {
+    fn head(&self, author: &PublicKey) -> Result<Option<Head>, StoreError> {
         if let Some(h) = self.heads.get(author) {
-            return Some(h.clone());
+            return Ok(Some(h.clone()));
         }
         self.read(self.ledger.head(author))
     }
-    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, StoreError> {
         if let Some(h) = self.at.get(&(*author, seq)) {
-            return Some(*h);
+            return Ok(Some(*h));
         }
-        self.read(self.ledger.entry_at(author, seq)).map(|e| e.hash())
+        Ok(self.read(self.ledger.entry_at(author, seq))?.map(|e| e.hash()))
     }
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
-        let k = licensee_key(participant, key);
-        self.licensees.get(&k).cloned().or_else(|| self.read(self.ledger.licensee(participant, key)))
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
+        if let Some(l) = self.licensees.get(&licensee_key(participant, key)) {
+            return Ok(Some(l.clone()));
+        }
+        self.read(self.ledger.licensee(participant, key))
     }
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
         if let Some(l) = self.lots.get(&(participant.to_string(), lot.to_string())) {
-            return Some(l.clone());
+            return Ok(Some(l.clone()));
         }
         self.read(self.ledger.lot(participant, lot))
     }
-    fn certificate(&self, number: &str) -> Option<CertState> {
-        self.certs.get(number).cloned().or_else(|| self.read(self.ledger.certificate(number)))
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, StoreError> {
+        if let Some(c) = self.certs.get(number) {
+            return Ok(Some(c.clone()));
+        }
+        self.read(self.ledger.certificate(number))
     }
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
-        self.zones.get(entry).cloned().or_else(|| self.read(self.ledger.zone(entry)))
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
+        if let Some(z) = self.zones.get(entry) {
+            return Ok(Some(z.clone()));
+        }
+        self.read(self.ledger.zone(entry))
     }
-    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
-        let k = zone_head_key(monitor, participant, zone);
-        self.zone_heads.get(&k).copied().or_else(|| self.read(self.ledger.zone_head(monitor, participant, zone)))
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, StoreError> {
+        if let Some(h) = self.zone_heads.get(&zone_head_key(monitor, participant, zone)) {
+            return Ok(Some(*h));
+        }
+        self.read(self.ledger.zone_head(monitor, participant, zone))
     }
-    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
+    fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, StoreError> {
         let k = record_key(participant, record);
-        self.records.contains(&k) || self.read(self.ledger.store.get(Column::Records, &k)).is_some()
+        Ok(self.records.contains(&k) || self.read(self.ledger.store.get(Column::Records, &k))?.is_some())
     }
 }
 
-/// The trail reads committed state only.
+/// The trail reads committed state only. A read that fails is an error of
+/// the trail, never a lot, name or fact left out.
 impl TrailSource for Ledger {
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
-        Ledger::lot(self, participant, lot).ok().flatten()
+    type Error = StoreError;
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
+        Ledger::lot(self, participant, lot)
     }
-    fn certificate(&self, number: &str) -> Option<CertState> {
-        Ledger::certificate(self, number).ok().flatten()
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, StoreError> {
+        Ledger::certificate(self, number)
     }
-    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord> {
-        self.zones()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|z| z.status.participant == participant && z.status.zone == zone)
-            .collect()
+    fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, StoreError> {
+        let mut history = self.zones()?;
+        history.retain(|z| z.status.participant == participant && z.status.zone == zone);
+        Ok(history)
     }
-    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
-        Ledger::attestations(self, subject).unwrap_or_default()
+    fn attestations(&self, subject: &Subject) -> Result<Vec<AttestationRecord>, StoreError> {
+        Ledger::attestations(self, subject)
     }
-    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String> {
-        Ledger::licensee(self, participant, key).ok().flatten().map(|l| l.name)
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Result<Option<String>, StoreError> {
+        Ok(Ledger::licensee(self, participant, key)?.map(|l| l.name))
     }
 }

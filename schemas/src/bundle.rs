@@ -13,11 +13,12 @@ use crate::entry::{SignedEntry, SignedRecord, Verified};
 use crate::memory::MemLedger;
 use crate::merkle;
 use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
-use crate::rules::{self, LedgerView, Verdict};
+use crate::rules::{self, LedgerView, Refusal, Verdict};
 use crate::state::{AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
 use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::convert::Infallible;
 
 /// The `format` field of every bundle this version writes.
 pub const FORMAT: &str = "kpledger-bundle/1";
@@ -65,16 +66,19 @@ impl Bundle {
     }
 }
 
-/// What collecting a trail's entries reads besides the trail itself.
+/// What collecting a trail's entries reads besides the trail itself. A read
+/// that fails returns the source's [`TrailSource::Error`], and [`collect`]
+/// fails with it rather than leave an entry out.
 pub trait BundleSource: TrailSource {
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState>;
-    /// The participant whose authority writes `author`'s log.
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Self::Error>;
+    /// The participant whose authority writes `author`'s log: read from the
+    /// network, which every source holds in memory.
     fn participant_of(&self, author: &PublicKey) -> Option<String>;
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Self::Error>;
     /// An entry by hash. The state does not say who received the other
     /// outputs of a transfer, yet replaying the transfer needs every output
     /// holder registered (R2), so [`collect`] reads that from the entries.
-    fn entry(&self, hash: &Hash32) -> Option<SignedEntry>;
+    fn entry(&self, hash: &Hash32) -> Result<Option<SignedEntry>, Self::Error>;
 }
 
 /// How a verifier judges a bundle: its own choices, never the bundle's.
@@ -176,8 +180,9 @@ struct Collector<'a, S> {
 /// productions with the rest of those zones' history, the registrations of
 /// the licensees that hold its lots or signed its records, and attestations
 /// about its lots and certificates. Replayed in acceptance order, they pass
-/// the rules without any other entry.
-pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Hash32>, TrailError> {
+/// the rules without any other entry. A read that fails is
+/// [`TrailError::Read`], never a set with entries missing.
+pub fn collect<S: BundleSource>(src: &S, subject: &Subject) -> Result<BTreeSet<Hash32>, TrailError<S::Error>> {
     let mut c =
         Collector { src, out: BTreeSet::new(), licensees: HashSet::new(), zones: HashSet::new(), todo: Vec::new() };
     c.todo.push(match subject {
@@ -193,8 +198,9 @@ pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Ha
                     continue;
                 }
                 let state = TrailSource::lot(src, &key.0, &key.1)
+                    .map_err(TrailError::Read)?
                     .ok_or_else(|| TrailError::UnknownLot { participant: key.0.clone(), lot: key.1.clone() })?;
-                c.lot(&state);
+                c.lot(&state).map_err(TrailError::Read)?;
                 lots.insert(key);
             }
             Node::Cert(number) => {
@@ -202,88 +208,108 @@ pub fn collect(src: &impl BundleSource, subject: &Subject) -> Result<BTreeSet<Ha
                     continue;
                 }
                 let cert = TrailSource::certificate(src, &number)
+                    .map_err(TrailError::Read)?
                     .ok_or_else(|| TrailError::UnknownCertificate(number.clone()))?;
-                c.cert(&cert);
+                c.cert(&cert).map_err(TrailError::Read)?;
                 certs.insert(number);
             }
         }
     }
     // Registrations name only their own licensee, and zone statuses name no
     // context, so one pass is enough.
-    let entries: Vec<SignedEntry> = c.out.iter().filter_map(|h| src.entry(h)).collect();
-    for e in &entries {
-        if let Some(code) = src.participant_of(&e.entry().author) {
-            for key in licensees_named(e) {
-                c.licensee(&code, &key);
-            }
-        }
-        // The statuses a verdict was judged against, with the chains behind
-        // them (R6): the whole history of each zone named; and the network
-        // it read: the chair's log up to the governance entry named.
-        for h in &e.entry().context {
-            if let Some(z) = src.zone(h)
-                && c.zones.insert((z.status.participant.clone(), z.status.zone.clone()))
-            {
-                c.out.extend(src.zone_history(&z.status.participant, &z.status.zone).iter().map(|z| z.entry));
-            }
-            if let Some(g) = src.entry(h)
-                && matches!(g.entry().body, Body::Governance(_))
-            {
-                governance_chain(src, g, &mut c.out);
-            }
-        }
-    }
+    c.context().map_err(TrailError::Read)?;
     Ok(c.out)
 }
 
 /// A governance entry and every one before it: its own log back to the
 /// first entry, and through the handover a new chair's first entry names,
 /// the logs of the chairs before.
-fn governance_chain(src: &impl BundleSource, mut e: SignedEntry, out: &mut BTreeSet<Hash32>) {
+fn governance_chain<S: BundleSource>(src: &S, mut e: SignedEntry, out: &mut BTreeSet<Hash32>) -> Result<(), S::Error> {
     loop {
         if !out.insert(e.hash()) {
-            return;
+            return Ok(());
         }
         let next = if e.entry().seq > 1 {
-            src.entry(&e.entry().prev)
+            src.entry(&e.entry().prev)?
         } else {
-            e.entry()
-                .context
-                .iter()
-                .filter_map(|h| src.entry(h))
-                .find(|g| matches!(g.entry().body, Body::Governance(_)))
+            let mut found = None;
+            for h in &e.entry().context {
+                if let Some(g) = src.entry(h)?
+                    && matches!(g.entry().body, Body::Governance(_))
+                {
+                    found = Some(g);
+                    break;
+                }
+            }
+            found
         };
         match next {
             Some(n) => e = n,
-            None => return,
+            None => return Ok(()),
         }
     }
 }
 
 impl<S: BundleSource> Collector<'_, S> {
-    fn licensee(&mut self, participant: &str, key: &PublicKey) {
+    /// What the collected entries read besides the trail: the licensees they
+    /// name, the zone statuses and the network their verdicts read.
+    fn context(&mut self) -> Result<(), S::Error> {
+        let mut entries = Vec::with_capacity(self.out.len());
+        for h in &self.out {
+            entries.extend(self.src.entry(h)?);
+        }
+        for e in &entries {
+            if let Some(code) = self.src.participant_of(&e.entry().author) {
+                for key in licensees_named(e) {
+                    self.licensee(&code, &key)?;
+                }
+            }
+            // The statuses a verdict was judged against, with the chains
+            // behind them (R6): the whole history of each zone named; and
+            // the network it read: the chair's log up to the governance
+            // entry named.
+            for h in &e.entry().context {
+                if let Some(z) = self.src.zone(h)?
+                    && self.zones.insert((z.status.participant.clone(), z.status.zone.clone()))
+                {
+                    let history = self.src.zone_history(&z.status.participant, &z.status.zone)?;
+                    self.out.extend(history.iter().map(|z| z.entry));
+                }
+                if let Some(g) = self.src.entry(h)?
+                    && matches!(g.entry().body, Body::Governance(_))
+                {
+                    governance_chain(self.src, g, &mut self.out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn licensee(&mut self, participant: &str, key: &PublicKey) -> Result<(), S::Error> {
         if self.licensees.insert((participant.to_string(), *key))
-            && let Some(l) = self.src.licensee(participant, key)
+            && let Some(l) = self.src.licensee(participant, key)?
         {
             self.out.insert(l.registered_by);
         }
+        Ok(())
     }
 
-    fn attestations(&mut self, subject: &Subject) {
-        for a in self.src.attestations(subject) {
+    fn attestations(&mut self, subject: &Subject) -> Result<(), S::Error> {
+        for a in self.src.attestations(subject)? {
             self.out.insert(a.entry);
             // A laboratory's finding is its own signed record, about a lot
             // of its own participant.
             if let Subject::Lot { participant, .. } = subject {
-                self.licensee(participant, &a.author);
+                self.licensee(participant, &a.author)?;
             }
         }
+        Ok(())
     }
 
-    fn lot(&mut self, lot: &LotState) {
+    fn lot(&mut self, lot: &LotState) -> Result<(), S::Error> {
         self.out.insert(lot.created_by);
-        self.licensee(&lot.participant, &lot.holder);
-        self.attestations(&Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() });
+        self.licensee(&lot.participant, &lot.holder)?;
+        self.attestations(&Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() })?;
         match &lot.origin {
             LotOrigin::Production { zone, zone_status, .. } => {
                 self.out.extend(zone_status);
@@ -292,7 +318,7 @@ impl<S: BundleSource> Collector<'_, S> {
                 if let Some(zone) = zone
                     && self.zones.insert((lot.participant.clone(), zone.clone()))
                 {
-                    self.out.extend(self.src.zone_history(&lot.participant, zone).iter().map(|z| z.entry));
+                    self.out.extend(self.src.zone_history(&lot.participant, zone)?.iter().map(|z| z.entry));
                 }
             }
             LotOrigin::Transfer { inputs } => {
@@ -300,20 +326,22 @@ impl<S: BundleSource> Collector<'_, S> {
             }
             LotOrigin::Import { certificate } => self.todo.push(Node::Cert(certificate.clone())),
         }
+        Ok(())
     }
 
-    fn cert(&mut self, cert: &CertState) {
+    fn cert(&mut self, cert: &CertState) -> Result<(), S::Error> {
         self.out.insert(cert.entry);
-        self.licensee(&cert.exporter, &cert.exporter_licensee);
-        self.attestations(&Subject::Certificate { number: cert.number.clone() });
+        self.licensee(&cert.exporter, &cert.exporter_licensee)?;
+        self.attestations(&Subject::Certificate { number: cert.number.clone() })?;
         if let Some(c) = &cert.confirmation {
             self.out.insert(c.entry);
             // The confirmation creates a lot for a registered holder (R2).
-            if let Some(lot) = TrailSource::lot(self.src, &cert.importer, &c.lot) {
-                self.licensee(&cert.importer, &lot.holder);
+            if let Some(lot) = TrailSource::lot(self.src, &cert.importer, &c.lot)? {
+                self.licensee(&cert.importer, &lot.holder)?;
             }
         }
         self.todo.extend(cert.inputs.iter().map(|t| Node::Lot(cert.exporter.clone(), t.lot.clone())));
+        Ok(())
     }
 }
 
@@ -335,8 +363,8 @@ fn licensees_named(e: &SignedEntry) -> Vec<PublicKey> {
 }
 
 impl BundleSource for MemLedger {
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
-        self.licensees.get(&(participant.to_string(), *key)).cloned()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Infallible> {
+        LedgerView::licensee(self, participant, key)
     }
     fn participant_of(&self, author: &PublicKey) -> Option<String> {
         match self.network.role_of(author)? {
@@ -344,11 +372,11 @@ impl BundleSource for MemLedger {
             _ => None,
         }
     }
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
-        self.zones.get(entry).cloned()
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Infallible> {
+        LedgerView::zone(self, entry)
     }
-    fn entry(&self, hash: &Hash32) -> Option<SignedEntry> {
-        self.entries.values().find(|e| e.hash() == *hash).cloned()
+    fn entry(&self, hash: &Hash32) -> Result<Option<SignedEntry>, Infallible> {
+        Ok(self.entries.values().find(|e| e.hash() == *hash).cloned())
     }
 }
 
@@ -644,43 +672,44 @@ struct Replay {
 }
 
 impl LedgerView for Replay {
+    type Error = Infallible;
     fn network(&self) -> &NetworkState {
         &self.mem.network
     }
     fn genesis(&self) -> &NetworkState {
         &self.mem.genesis
     }
-    fn network_at(&self, governance: &Hash32) -> Option<std::sync::Arc<NetworkState>> {
+    fn network_at(&self, governance: &Hash32) -> Result<Option<std::sync::Arc<NetworkState>>, Infallible> {
         self.mem.network_at(governance)
     }
     fn governance_head(&self) -> Option<Hash32> {
         self.mem.governance_head
     }
-    fn entry_known(&self, hash: &Hash32) -> bool {
+    fn entry_known(&self, hash: &Hash32) -> Result<bool, Infallible> {
         self.mem.entry_known(hash)
     }
-    fn head(&self, _author: &PublicKey) -> Option<Head> {
-        self.head.clone()
+    fn head(&self, _author: &PublicKey) -> Result<Option<Head>, Infallible> {
+        Ok(self.head.clone())
     }
-    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, Infallible> {
         LedgerView::entry_hash_at(&self.mem, author, seq)
     }
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Infallible> {
         LedgerView::licensee(&self.mem, participant, key)
     }
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Infallible> {
         LedgerView::lot(&self.mem, participant, lot)
     }
-    fn certificate(&self, number: &str) -> Option<CertState> {
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, Infallible> {
         LedgerView::certificate(&self.mem, number)
     }
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Infallible> {
         LedgerView::zone(&self.mem, entry)
     }
-    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, Infallible> {
         self.mem.zone_head(monitor, participant, zone)
     }
-    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
+    fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Infallible> {
         self.mem.record_seen(participant, record)
     }
 }
@@ -691,7 +720,7 @@ fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &Ver
         let e = v.entry.entry();
         let name = format!("entry {} ({}, entry {})", i + 1, log_name(&view.mem.network, &e.author), e.seq);
         view.head = (e.seq > 1).then(|| Head { seq: e.seq - 1, hash: e.prev, timestamp_ms: 0, frozen: false });
-        match rules::judge(&view, v) {
+        match rules::judge(&view, v).map_err(Refusal::from) {
             Ok(Verdict::Accepted(a)) => {
                 view.mem.entries.insert((a.author, a.head.seq), v.entry.clone());
                 view.mem.apply(&a);

@@ -1,6 +1,7 @@
 //! A complete ledger state in memory. The node keeps the same state in
 //! RocksDB; this one serves the rule tests, the property tests, and offline
-//! verification, where the whole state fits in memory.
+//! verification, where the whole state fits in memory. Its reads never fail
+//! (`Error = Infallible`), so judging against it always reaches a verdict.
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::entry::SignedEntry;
@@ -9,6 +10,7 @@ use crate::rules::{self, Accepted, Change, LedgerView, Refusal, Verdict};
 use crate::state::*;
 use crate::trail::TrailSource;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::convert::Infallible;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -110,63 +112,70 @@ impl MemLedger {
 }
 
 impl LedgerView for MemLedger {
+    type Error = Infallible;
     fn network(&self) -> &NetworkState {
         &self.network
     }
     fn genesis(&self) -> &NetworkState {
         &self.genesis
     }
-    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>> {
-        self.governance.get(governance).cloned()
+    fn network_at(&self, governance: &Hash32) -> Result<Option<Arc<NetworkState>>, Infallible> {
+        Ok(self.governance.get(governance).cloned())
     }
     fn governance_head(&self) -> Option<Hash32> {
         self.governance_head
     }
-    fn entry_known(&self, hash: &Hash32) -> bool {
-        self.hashes.contains(hash)
+    fn entry_known(&self, hash: &Hash32) -> Result<bool, Infallible> {
+        Ok(self.hashes.contains(hash))
     }
-    fn head(&self, author: &PublicKey) -> Option<Head> {
-        self.heads.get(author).cloned()
+    fn head(&self, author: &PublicKey) -> Result<Option<Head>, Infallible> {
+        Ok(self.heads.get(author).cloned())
     }
-    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32> {
-        self.entries.get(&(*author, seq)).map(|e| e.hash())
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, Infallible> {
+        Ok(self.entries.get(&(*author, seq)).map(|e| e.hash()))
     }
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState> {
-        self.licensees.get(&(participant.to_string(), *key)).cloned()
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Infallible> {
+        Ok(self.licensees.get(&(participant.to_string(), *key)).cloned())
     }
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
-        self.lots.get(&(participant.to_string(), lot.to_string())).cloned()
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Infallible> {
+        Ok(self.lots.get(&(participant.to_string(), lot.to_string())).cloned())
     }
-    fn certificate(&self, number: &str) -> Option<CertState> {
-        self.certs.get(number).cloned()
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, Infallible> {
+        Ok(self.certs.get(number).cloned())
     }
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord> {
-        self.zones.get(entry).cloned()
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Infallible> {
+        Ok(self.zones.get(entry).cloned())
     }
-    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32> {
-        self.zone_heads.get(&(*monitor, participant.to_string(), zone.to_string())).copied()
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, Infallible> {
+        Ok(self.zone_heads.get(&(*monitor, participant.to_string(), zone.to_string())).copied())
     }
-    fn record_seen(&self, participant: &str, record: &Hash32) -> bool {
-        self.records.contains(&(participant.to_string(), *record))
+    fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Infallible> {
+        Ok(self.records.contains(&(participant.to_string(), *record)))
     }
 }
 
 impl TrailSource for MemLedger {
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState> {
+    type Error = Infallible;
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Infallible> {
         LedgerView::lot(self, participant, lot)
     }
-    fn certificate(&self, number: &str) -> Option<CertState> {
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, Infallible> {
         LedgerView::certificate(self, number)
     }
-    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord> {
-        self.zones.values().filter(|z| z.status.participant == participant && z.status.zone == zone).cloned().collect()
+    fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Infallible> {
+        Ok(self
+            .zones
+            .values()
+            .filter(|z| z.status.participant == participant && z.status.zone == zone)
+            .cloned()
+            .collect())
     }
-    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord> {
+    fn attestations(&self, subject: &Subject) -> Result<Vec<AttestationRecord>, Infallible> {
         let mut v: Vec<_> = self.attestations.iter().filter(|a| a.subject == *subject).cloned().collect();
         sort_attestations(&mut v);
-        v
+        Ok(v)
     }
-    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String> {
-        self.licensees.get(&(participant.to_string(), *key)).map(|l| l.name.clone())
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Result<Option<String>, Infallible> {
+        Ok(self.licensees.get(&(participant.to_string(), *key)).map(|l| l.name.clone()))
     }
 }

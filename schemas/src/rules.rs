@@ -4,7 +4,9 @@
 //!
 //! Every node that sees the same entries reaches the same verdict: the rules
 //! read only the state that earlier entries built and the entries that this
-//! one names by hash.
+//! one names by hash. A read of that state that fails reaches none
+//! ([`JudgeError::Read`]): it is never taken for an absent lot, licensee or
+//! entry, so never turned into a refusal or a missing dependency.
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::crypto;
@@ -15,6 +17,7 @@ use crate::zone::{self, ZoneKey};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 use std::sync::Arc;
 
 /// Why an entry was refused. `code` is stable and starts with its rule id.
@@ -47,12 +50,20 @@ pub mod codes {
     pub const GAP: &str = "R3.gap";
 }
 
-fn refuse<T>(code: &str, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal::new(code, message))
+fn refuse<T, E: From<Refusal>>(code: &str, message: impl Into<String>) -> Result<T, E> {
+    Err(Refusal::new(code, message).into())
 }
 
 /// What the rules read.
+///
+/// A read that fails returns [`LedgerView::Error`], never an absent value:
+/// "no such lot" is a verdict, "the lot could not be read" is none. The
+/// network and the newest governance entry are held in memory by every
+/// view, so reading them cannot fail.
 pub trait LedgerView {
+    /// A read that failed: a store that cannot be read, say. A view held in
+    /// memory never fails ([`Infallible`]).
+    type Error: std::fmt::Debug + std::fmt::Display;
     /// The network as of the newest governance entry held: for writers and
     /// readers. Verdicts read [`LedgerView::network_at`] instead.
     fn network(&self) -> &NetworkState;
@@ -60,24 +71,73 @@ pub trait LedgerView {
     fn genesis(&self) -> &NetworkState;
     /// The network as of a governance entry (the chair's log up to and
     /// including it), if that entry is held.
-    fn network_at(&self, governance: &Hash32) -> Option<Arc<NetworkState>>;
+    fn network_at(&self, governance: &Hash32) -> Result<Option<Arc<NetworkState>>, Self::Error>;
     /// The newest governance entry held: what a writer names.
     fn governance_head(&self) -> Option<Hash32>;
     /// Whether an entry with this hash is in a log here.
-    fn entry_known(&self, hash: &Hash32) -> bool;
-    fn head(&self, author: &PublicKey) -> Option<Head>;
-    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Option<Hash32>;
+    fn entry_known(&self, hash: &Hash32) -> Result<bool, Self::Error>;
+    fn head(&self, author: &PublicKey) -> Result<Option<Head>, Self::Error>;
+    fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, Self::Error>;
     /// A licensee is a key registered by one participant: the same key
     /// registered by two participants is two licensees, so their logs never
     /// contend for it.
-    fn licensee(&self, participant: &str, key: &PublicKey) -> Option<LicenseeState>;
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
-    fn certificate(&self, number: &str) -> Option<CertState>;
-    fn zone(&self, entry: &Hash32) -> Option<ZoneRecord>;
+    fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Self::Error>;
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Self::Error>;
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, Self::Error>;
+    fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Self::Error>;
     /// The newest status entry of a zone in a monitor's log.
-    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Option<Hash32>;
+    fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, Self::Error>;
     /// Whether `participant`'s log holds this licensee record already.
-    fn record_seen(&self, participant: &str, record: &Hash32) -> bool;
+    fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Self::Error>;
+}
+
+/// Why [`judge`] gave no verdict: the entry is refused, or a read of the
+/// state failed. A read failure is no verdict at all, neither a refusal nor
+/// a missing dependency: the entry is judged again once the state reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JudgeError<E> {
+    /// A verdict: every node that holds the same entries refuses it the same
+    /// way.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The state could not be read, so no verdict was reached.
+    #[error("the state could not be read: {0}")]
+    Read(E),
+}
+
+impl<E> JudgeError<E> {
+    /// The refusal, if the entry was refused.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            JudgeError::Refused(r) => Some(r),
+            JudgeError::Read(_) => None,
+        }
+    }
+}
+
+/// A view held in memory reaches a verdict on every entry.
+impl From<JudgeError<Infallible>> for Refusal {
+    fn from(e: JudgeError<Infallible>) -> Self {
+        match e {
+            JudgeError::Refused(r) => r,
+            JudgeError::Read(never) => match never {},
+        }
+    }
+}
+
+/// What judging with the view `V` returns.
+type Judged<T, V> = Result<T, JudgeError<<V as LedgerView>::Error>>;
+
+/// A read of the view inside a verdict: its failure is passed on as
+/// [`JudgeError::Read`], never mistaken for an absent value.
+pub(crate) trait ReadResult<T, E> {
+    fn read(self) -> Result<T, JudgeError<E>>;
+}
+
+impl<T, E> ReadResult<T, E> for Result<T, E> {
+    fn read(self) -> Result<T, JudgeError<E>> {
+        self.map_err(JudgeError::Read)
+    }
 }
 
 /// A derived-state write caused by an accepted entry.
@@ -121,8 +181,9 @@ pub enum Verdict {
     Equivocation(Equivocation),
 }
 
-/// Judge one verified entry against the state.
-pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
+/// Judge one verified entry against the state. A read of the state that
+/// fails is [`JudgeError::Read`], whatever the entry.
+pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeError<V::Error>> {
     let signed = &v.entry;
     let e = signed.entry();
     let hash = signed.hash();
@@ -136,13 +197,13 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
 
     // R3: the chain first, so that equivocation is caught whatever else the
     // entry names, even from an author who may no longer write.
-    let head = view.head(&e.author);
+    let head = view.head(&e.author).read()?;
     let (next, prev, last_ts) = match &head {
         Some(h) => (h.seq + 1, h.hash, h.timestamp_ms),
         None => (1, Hash32::ZERO, 0),
     };
     if e.seq < next {
-        return match view.entry_hash_at(&e.author, e.seq) {
+        return match view.entry_hash_at(&e.author, e.seq).read()? {
             Some(existing) if existing == hash => Ok(Verdict::Duplicate(hash)),
             Some(existing) => {
                 Ok(Verdict::Equivocation(Equivocation { author: e.author, seq: e.seq, existing, conflicting: hash }))
@@ -171,7 +232,7 @@ pub fn judge(view: &impl LedgerView, v: &Verified) -> Result<Verdict, Refusal> {
     // entry that created an attestation's subject.
     let context = Context::resolve(view, &e.context)?;
     let snapshot = match &context.governance {
-        Some(g) => Some(view.network_at(g).ok_or_else(|| {
+        Some(g) => Some(view.network_at(g).read()?.ok_or_else(|| {
             Refusal::new(codes::MISSING_DEPENDENCY, format!("governance entry {g} is not known here"))
         })?),
         None => None,
@@ -261,17 +322,17 @@ struct Context {
 }
 
 impl Context {
-    fn resolve(view: &impl LedgerView, context: &[Hash32]) -> Result<Self, Refusal> {
+    fn resolve<V: LedgerView>(view: &V, context: &[Hash32]) -> Judged<Self, V> {
         let mut out = Context { zones: BTreeMap::new(), governance: None, entries: BTreeSet::new() };
         let mut chains = BTreeSet::new();
         for h in context {
             // Governance first: nearly every entry names one, and it is held
             // in memory, where a zone status is a store read.
-            if view.network_at(h).is_some() {
+            if view.network_at(h).read()?.is_some() {
                 if out.governance.replace(*h).is_some() {
                     return refuse("R3.bad_context", "the context names two governance entries");
                 }
-            } else if let Some(rec) = view.zone(h) {
+            } else if let Some(rec) = view.zone(h).read()? {
                 let (p, z) = (rec.status.participant, rec.status.zone);
                 if !chains.insert((rec.monitor, p.clone(), z.clone())) {
                     return refuse(
@@ -280,7 +341,7 @@ impl Context {
                     );
                 }
                 out.zones.entry((p, z)).or_default().push(*h);
-            } else if view.entry_known(h) {
+            } else if view.entry_known(h).read()? {
                 out.entries.insert(*h);
             } else {
                 return refuse(codes::MISSING_DEPENDENCY, format!("context entry {h} is not known here"));
@@ -290,7 +351,7 @@ impl Context {
     }
 }
 
-fn not_allowed<T>(body: &Body, who: &str) -> Result<T, Refusal> {
+fn not_allowed<T, E: From<Refusal>>(body: &Body, who: &str) -> Result<T, E> {
     refuse("R2.not_allowed", format!("{who} may not write a {} entry", body.kind()))
 }
 
@@ -320,17 +381,16 @@ struct Spent {
 
 impl<V: LedgerView> Ctx<'_, V> {
     /// A zone's history as the entry's context names it (R6).
-    fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Refusal> {
+    fn zone_history(&self, participant: &str, zone: &str) -> Judged<Vec<ZoneRecord>, V> {
         let key = (participant.to_string(), zone.to_string());
         let heads = self.context.zones.get(&key).map(Vec::as_slice).unwrap_or_default();
         self.read.borrow_mut().insert(key);
         zone::history(self.view, heads)
-            .map_err(|h| Refusal::new(codes::MISSING_DEPENDENCY, format!("zone-status entry {h} is not known here")))
     }
 
     /// Whether weight mined in a zone up to `mark.date` may still leave; the
     /// reason if not.
-    fn mark_problem(&self, mark: &ZoneMark) -> Result<Option<String>, Refusal> {
+    fn mark_problem(&self, mark: &ZoneMark) -> Judged<Option<String>, V> {
         let history = self.zone_history(&mark.participant, &mark.zone)?;
         Ok(match zone::in_force(&history, &mark.date) {
             Some(z) if z.status.status == ZoneState::Compliant => None,
@@ -349,9 +409,9 @@ impl<V: LedgerView> Ctx<'_, V> {
         })
     }
 
-    fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Result<(), Refusal> {
+    fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Judged<(), V> {
         crypto::check_key(&r.licensee).map_err(|e| Refusal::new(e.code(), format!("licensee key: {e}")))?;
-        if let Some(l) = self.view.licensee(code, &r.licensee) {
+        if let Some(l) = self.view.licensee(code, &r.licensee).read()? {
             return refuse("R2.licensee_exists", format!("key is already registered by {} as {}", code, l.name));
         }
         let roles: BTreeSet<Role> = r.roles.iter().copied().collect();
@@ -366,7 +426,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn revoke(&self, code: &str, r: &LicenseeRevocation, out: &mut Accepted) -> Result<(), Refusal> {
+    fn revoke(&self, code: &str, r: &LicenseeRevocation, out: &mut Accepted) -> Judged<(), V> {
         let mut l = self.own_licensee(code, &r.licensee)?;
         if !l.active {
             return refuse("R2.licensee_revoked", "licensee is already revoked");
@@ -376,29 +436,30 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn own_licensee(&self, code: &str, key: &PublicKey) -> Result<LicenseeState, Refusal> {
-        match self.view.licensee(code, key) {
+    fn own_licensee(&self, code: &str, key: &PublicKey) -> Judged<LicenseeState, V> {
+        match self.view.licensee(code, key).read()? {
             Some(l) => Ok(l),
             None => refuse("R2.unknown_licensee", format!("key {key} is not a licensee registered by {code}")),
         }
     }
 
-    fn active_holder(&self, code: &str, key: &PublicKey) -> Result<LicenseeState, Refusal> {
-        let l = self
-            .own_licensee(code, key)
-            .map_err(|r| Refusal::new("R2.unknown_holder", format!("new holder: {}", r.message)))?;
+    fn active_holder(&self, code: &str, key: &PublicKey) -> Judged<LicenseeState, V> {
+        let l = match self.own_licensee(code, key) {
+            Err(JudgeError::Refused(r)) => return refuse("R2.unknown_holder", format!("new holder: {}", r.message)),
+            l => l?,
+        };
         if !l.active {
             return refuse("R2.unknown_holder", format!("new holder {} is revoked", l.name));
         }
         Ok(l)
     }
 
-    fn record(&self, p: &ParticipantState, r: &Record, rhash: &Hash32, out: &mut Accepted) -> Result<(), Refusal> {
+    fn record(&self, p: &ParticipantState, r: &Record, rhash: &Hash32, out: &mut Accepted) -> Judged<(), V> {
         let code = p.participant.code.as_str();
         if r.network != self.net.network {
             return refuse("R2.wrong_network", "record is for another network");
         }
-        if self.view.record_seen(code, rhash) {
+        if self.view.record_seen(code, rhash).read()? {
             return refuse("R3.duplicate_record", "this signed record is already in the ledger");
         }
         let licensee = self.own_licensee(code, &r.licensee)?;
@@ -446,26 +507,21 @@ impl<V: LedgerView> Ctx<'_, V> {
         }
     }
 
-    fn existing_lot(&self, code: &str, lot: &str) -> Result<LotState, Refusal> {
-        self.view
-            .lot(code, lot)
-            .ok_or_else(|| Refusal::new("R4.unknown_lot", format!("lot {lot} does not exist in {code}")))
+    fn existing_lot(&self, code: &str, lot: &str) -> Judged<LotState, V> {
+        match self.view.lot(code, lot).read()? {
+            Some(l) => Ok(l),
+            None => refuse("R4.unknown_lot", format!("lot {lot} does not exist in {code}")),
+        }
     }
 
-    fn new_lot_id(&self, code: &str, lot: &str, seen: &mut BTreeSet<String>) -> Result<(), Refusal> {
-        if self.view.lot(code, lot).is_some() || !seen.insert(lot.to_string()) {
+    fn new_lot_id(&self, code: &str, lot: &str, seen: &mut BTreeSet<String>) -> Judged<(), V> {
+        if self.view.lot(code, lot).read()?.is_some() || !seen.insert(lot.to_string()) {
             return refuse("R4.lot_exists", format!("lot {lot} already exists in {code}"));
         }
         Ok(())
     }
 
-    fn production(
-        &self,
-        p: &ParticipantState,
-        l: &LicenseeState,
-        x: &Production,
-        out: &mut Accepted,
-    ) -> Result<(), Refusal> {
+    fn production(&self, p: &ParticipantState, l: &LicenseeState, x: &Production, out: &mut Accepted) -> Judged<(), V> {
         let code = p.participant.code.as_str();
         self.new_lot_id(code, &x.lot, &mut BTreeSet::new())?;
         let mut compliant = !p.participant.zone_regime;
@@ -484,7 +540,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                 // the one the miner names: a miner cannot pick an older one.
                 let history = self.zone_history(code, &z.zone)?;
                 if let Some(status_hash) = &z.status_entry {
-                    let rec = self.view.zone(status_hash).ok_or_else(|| {
+                    let rec = self.view.zone(status_hash).read()?.ok_or_else(|| {
                         Refusal::new(
                             codes::MISSING_DEPENDENCY,
                             format!("zone-status entry {status_hash} is not known here"),
@@ -548,7 +604,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     }
 
     /// Take weight from input lots (R4, R5, R8).
-    fn spend(&self, code: &str, holder: &LicenseeState, takes: &[Take]) -> Result<Spent, Refusal> {
+    fn spend(&self, code: &str, holder: &LicenseeState, takes: &[Take]) -> Judged<Spent, V> {
         let mut lots: BTreeMap<&str, LotState> = BTreeMap::new();
         let mut total: Weight = 0;
         let mut nature = None;
@@ -584,7 +640,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(Spent { lots: lots.into_values().collect(), total, nature, compliant, zones })
     }
 
-    fn transfer(&self, code: &str, l: &LicenseeState, x: &Transfer, out: &mut Accepted) -> Result<(), Refusal> {
+    fn transfer(&self, code: &str, l: &LicenseeState, x: &Transfer, out: &mut Accepted) -> Judged<(), V> {
         let Spent { lots: inputs, total: taken, nature, compliant, zones } = self.spend(code, l, &x.inputs)?;
         let mut seen = BTreeSet::new();
         let mut produced: Weight = 0;
@@ -618,14 +674,14 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn export(&self, code: &str, l: &LicenseeState, x: &Export, out: &mut Accepted) -> Result<(), Refusal> {
+    fn export(&self, code: &str, l: &LicenseeState, x: &Export, out: &mut Accepted) -> Judged<(), V> {
         if certificate_participant(&x.certificate) != Some(code) {
             return refuse(
                 "R7.bad_certificate_number",
                 format!("certificate number `{}` must be `{code}-<digits>`", x.certificate),
             );
         }
-        if self.view.certificate(&x.certificate).is_some() {
+        if self.view.certificate(&x.certificate).read()?.is_some() {
             return refuse("R7.duplicate_certificate", format!("certificate {} already exists", x.certificate));
         }
         if x.importer == code || self.net.participant(&x.importer).is_none() {
@@ -638,7 +694,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         // wrong; nor can a lot whose zone was suspended, by the statuses the
         // context names, on or before a production behind it.
         for t in &x.inputs {
-            let Some(lot) = self.view.lot(code, &t.lot) else { continue };
+            let Some(lot) = self.view.lot(code, &t.lot).read()? else { continue };
             if !lot.compliant {
                 return refuse(
                     "R6.non_compliant_lot",
@@ -700,8 +756,8 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn confirm(&self, code: &str, c: &ImportConfirmation, out: &mut Accepted) -> Result<(), Refusal> {
-        let mut cert = match self.view.certificate(&c.certificate) {
+    fn confirm(&self, code: &str, c: &ImportConfirmation, out: &mut Accepted) -> Judged<(), V> {
+        let mut cert = match self.view.certificate(&c.certificate).read()? {
             Some(cert) if cert.exporter == c.exporter => cert,
             _ => {
                 return refuse(
@@ -793,14 +849,14 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn zone_status(&self, m: &Monitor, z: &ZoneStatus, out: &mut Accepted) -> Result<(), Refusal> {
+    fn zone_status(&self, m: &Monitor, z: &ZoneStatus, out: &mut Accepted) -> Judged<(), V> {
         if self.net.participant(&z.participant).is_none() {
             return refuse("R2.unknown_participant", format!("{} is not a participant", z.participant));
         }
         if !m.scope.contains(&z.participant) {
             return refuse("R2.out_of_scope", format!("{} may not declare zones of {}", m.id, z.participant));
         }
-        let previous = self.view.zone_head(&m.key, &z.participant, &z.zone);
+        let previous = self.view.zone_head(&m.key, &z.participant, &z.zone).read()?;
         if z.previous != previous {
             let name = |h: Option<Hash32>| h.map_or("none".to_string(), |h| h.to_string());
             return refuse(
@@ -819,7 +875,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn attestation(&self, authority: Option<&str>, a: &Attestation, out: &mut Accepted) -> Result<(), Refusal> {
+    fn attestation(&self, authority: Option<&str>, a: &Attestation, out: &mut Accepted) -> Judged<(), V> {
         match &a.subject {
             Subject::Lot { participant, lot } => {
                 if authority.is_some_and(|code| code != participant) {
@@ -829,7 +885,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                 self.names(&l.created_by, &format!("lot {lot} of {participant}"))?;
             }
             Subject::Certificate { number } => {
-                let Some(c) = self.view.certificate(number) else {
+                let Some(c) = self.view.certificate(number).read()? else {
                     return refuse("R7.unknown_certificate", format!("certificate {number} is not known here"));
                 };
                 self.names(&c.entry, &format!("certificate {number}"))?;
@@ -853,7 +909,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     /// which the context must name (R3): a monitor's attestation about
     /// another participant's lot then waits for that entry wherever it
     /// arrives first.
-    fn names(&self, creator: &Hash32, what: &str) -> Result<(), Refusal> {
+    fn names(&self, creator: &Hash32, what: &str) -> Judged<(), V> {
         if !self.context.entries.contains(creator) {
             return refuse("R3.bad_context", format!("the context must name entry {creator}, which created {what}"));
         }
@@ -861,7 +917,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
-    fn governance(&self, g: &Governance, out: &mut Accepted) -> Result<(), Refusal> {
+    fn governance(&self, g: &Governance, out: &mut Accepted) -> Judged<(), V> {
         let mut net = self.net.clone();
         // One key, one role, as the roster demands: a log is named by its
         // author's key, and a key answers to the first role found for it

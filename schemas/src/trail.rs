@@ -9,14 +9,20 @@ use crate::state::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
 
-/// What the trail reads.
+/// What the trail reads. A read that fails returns [`TrailSource::Error`],
+/// and the trail is then [`TrailError::Read`]: never a trail with a lot, a
+/// name, a zone status or an attestation left out, nor an unknown lot.
 pub trait TrailSource {
-    fn lot(&self, participant: &str, lot: &str) -> Option<LotState>;
-    fn certificate(&self, number: &str) -> Option<CertState>;
-    fn zone_history(&self, participant: &str, zone: &str) -> Vec<ZoneRecord>;
-    fn attestations(&self, subject: &Subject) -> Vec<AttestationRecord>;
-    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Option<String>;
+    /// A read that failed. A source held in memory never fails
+    /// ([`Infallible`]).
+    type Error: std::fmt::Debug + std::fmt::Display;
+    fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Self::Error>;
+    fn certificate(&self, number: &str) -> Result<Option<CertState>, Self::Error>;
+    fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Self::Error>;
+    fn attestations(&self, subject: &Subject) -> Result<Vec<AttestationRecord>, Self::Error>;
+    fn licensee_name(&self, participant: &str, key: &PublicKey) -> Result<Option<String>, Self::Error>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -82,25 +88,37 @@ pub struct Compliance {
     pub notes: Vec<String>,
 }
 
+/// Why there is no trail. `E` is the source's read error: a source held in
+/// memory has none.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TrailError {
+pub enum TrailError<E = Infallible> {
     #[error("lot {lot} of {participant} does not exist")]
     UnknownLot { participant: String, lot: String },
     #[error("certificate {0} does not exist")]
     UnknownCertificate(String),
     #[error("trail is deeper than {MAX_DEPTH} hops")]
     TooDeep,
+    /// A read of the state failed: the trail is not known, rather than
+    /// shorter than it is.
+    #[error("the state could not be read: {0}")]
+    Read(E),
 }
 
-impl TrailError {
+impl<E> TrailError<E> {
+    /// Stable: the rule for what the trail found, `api.storage` (what the
+    /// node's API answers) for a read that failed.
     pub fn code(&self) -> &'static str {
         match self {
             TrailError::UnknownLot { .. } => "R4.unknown_lot",
             TrailError::UnknownCertificate(_) => "R7.unknown_certificate",
             TrailError::TooDeep => "R9.too_deep",
+            TrailError::Read(_) => STORAGE,
         }
     }
 }
+
+/// The code of a read that failed, in a trail or a bundle.
+pub const STORAGE: &str = "api.storage";
 
 /// Bounds the walk; real trails are a few dozen hops at most.
 pub const MAX_DEPTH: usize = 512;
@@ -121,14 +139,19 @@ struct Walk<'a, S> {
 
 /// The trail of a lot. `today` (`YYYY-MM-DD`) decides which certificates are
 /// past expiry.
-pub fn lot_trail(src: &impl TrailSource, participant: &str, lot: &str, today: &str) -> Result<Trail, TrailError> {
+pub fn lot_trail<S: TrailSource>(
+    src: &S,
+    participant: &str,
+    lot: &str,
+    today: &str,
+) -> Result<Trail, TrailError<S::Error>> {
     let subject = Subject::Lot { participant: participant.into(), lot: lot.into() };
     let mut w = Walk::new(src, today);
     let (root, shares) = w.lot(participant, lot, None, 0)?;
     Ok(w.finish(subject, root, shares))
 }
 
-pub fn certificate_trail(src: &impl TrailSource, number: &str, today: &str) -> Result<Trail, TrailError> {
+pub fn certificate_trail<S: TrailSource>(src: &S, number: &str, today: &str) -> Result<Trail, TrailError<S::Error>> {
     let subject = Subject::Certificate { number: number.into() };
     let mut w = Walk::new(src, today);
     let (root, shares) = w.cert(number, None, 0)?;
@@ -172,7 +195,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         id: &str,
         taken: Option<Weight>,
         depth: usize,
-    ) -> Result<(TrailNode, Shares), TrailError> {
+    ) -> Result<(TrailNode, Shares), TrailError<S::Error>> {
         if depth > MAX_DEPTH {
             return Err(TrailError::TooDeep);
         }
@@ -180,6 +203,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         let lot = self
             .src
             .lot(participant, id)
+            .map_err(TrailError::Read)?
             .ok_or_else(|| TrailError::UnknownLot { participant: participant.into(), lot: id.into() })?;
         let kind = match lot.origin {
             LotOrigin::Production { .. } => NodeKind::Production,
@@ -196,7 +220,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             weight: lot.weight,
             taken,
             holder: Some(lot.holder),
-            holder_name: self.src.licensee_name(participant, &lot.holder),
+            holder_name: self.src.licensee_name(participant, &lot.holder).map_err(TrailError::Read)?,
             compliant: lot.compliant,
             site: None,
             zone: None,
@@ -208,7 +232,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             node.repeated = true;
             return Ok((node, self.shares[&key].clone()));
         }
-        self.lot_attestations(&lot);
+        self.lot_attestations(&lot)?;
         if !lot.compliant && matches!(lot.origin, LotOrigin::Import { .. }) {
             self.problems.push(format!(
                 "lot {id} of {participant} was recorded non-compliant when the shipment was confirmed (see the confirmation's flags)"
@@ -220,7 +244,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 node.site = Some(site.clone());
                 node.zone = zone.clone();
                 if let Some(z) = zone {
-                    node.zone_name = self.zone_facts(&lot, z);
+                    node.zone_name = self.zone_facts(&lot, z)?;
                 }
                 if !lot.compliant {
                     self.problems.push(format!(
@@ -253,12 +277,21 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         Ok((node, shares))
     }
 
-    fn cert(&mut self, number: &str, taken: Option<Weight>, depth: usize) -> Result<(TrailNode, Shares), TrailError> {
+    fn cert(
+        &mut self,
+        number: &str,
+        taken: Option<Weight>,
+        depth: usize,
+    ) -> Result<(TrailNode, Shares), TrailError<S::Error>> {
         if depth > MAX_DEPTH {
             return Err(TrailError::TooDeep);
         }
         self.depth = self.depth.max(depth);
-        let cert = self.src.certificate(number).ok_or_else(|| TrailError::UnknownCertificate(number.into()))?;
+        let cert = self
+            .src
+            .certificate(number)
+            .map_err(TrailError::Read)?
+            .ok_or_else(|| TrailError::UnknownCertificate(number.into()))?;
         let key = (NodeKind::Export, cert.exporter.clone(), number.to_string());
         let mut node = TrailNode {
             kind: NodeKind::Export,
@@ -269,7 +302,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             weight: cert.weight,
             taken,
             holder: Some(cert.exporter_licensee),
-            holder_name: self.src.licensee_name(&cert.exporter, &cert.exporter_licensee),
+            holder_name: self.src.licensee_name(&cert.exporter, &cert.exporter_licensee).map_err(TrailError::Read)?,
             compliant: true,
             site: None,
             zone: None,
@@ -281,7 +314,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
             node.repeated = true;
             return Ok((node, self.shares[&key].clone()));
         }
-        self.cert_facts(&cert);
+        self.cert_facts(&cert)?;
         let mut parts = Vec::with_capacity(cert.inputs.len());
         for t in &cert.inputs {
             let (child, s) = self.lot(&cert.exporter, &t.lot, Some(t.weight), depth + 1)?;
@@ -296,8 +329,8 @@ impl<'a, S: TrailSource> Walk<'a, S> {
     /// Zone facts known now, which may postdate the production entry: a
     /// status recorded later but in force on the production date stops the
     /// lot as the rules do (R6).
-    fn zone_facts(&mut self, lot: &LotState, zone: &str) -> Option<String> {
-        let mut history = self.src.zone_history(&lot.participant, zone);
+    fn zone_facts(&mut self, lot: &LotState, zone: &str) -> Result<Option<String>, TrailError<S::Error>> {
+        let mut history = self.src.zone_history(&lot.participant, zone).map_err(TrailError::Read)?;
         history.sort_by(|a, b| (&a.status.effective, a.entry).cmp(&(&b.status.effective, b.entry)));
         let name = history.last().map(|z| z.status.name.clone());
         // A lot with zone marks was compliant when produced under the regime.
@@ -321,12 +354,12 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 lot.lot
             ));
         }
-        name
+        Ok(name)
     }
 
-    fn lot_attestations(&mut self, lot: &LotState) {
+    fn lot_attestations(&mut self, lot: &LotState) -> Result<(), TrailError<S::Error>> {
         let subject = Subject::Lot { participant: lot.participant.clone(), lot: lot.lot.clone() };
-        let mut all = self.src.attestations(&subject);
+        let mut all = self.src.attestations(&subject).map_err(TrailError::Read)?;
         sort_attestations(&mut all);
         let held = on_hold(&all);
         for a in all {
@@ -347,11 +380,12 @@ impl<'a, S: TrailSource> Walk<'a, S> {
         if held {
             self.problems.push(format!("lot {} is on hold", lot.lot));
         }
+        Ok(())
     }
 
-    fn cert_facts(&mut self, cert: &CertState) {
+    fn cert_facts(&mut self, cert: &CertState) -> Result<(), TrailError<S::Error>> {
         let subject = Subject::Certificate { number: cert.number.clone() };
-        for a in self.src.attestations(&subject) {
+        for a in self.src.attestations(&subject).map_err(TrailError::Read)? {
             if a.kind == AttestationKind::ForgedCertificate {
                 self.problems.push(format!("certificate {} was reported forged: {}", cert.number, a.note));
             }
@@ -380,6 +414,7 @@ impl<'a, S: TrailSource> Walk<'a, S> {
                 cert.importer, cert.number, c.date, cert.expires
             ));
         }
+        Ok(())
     }
 }
 

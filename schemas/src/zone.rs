@@ -5,7 +5,7 @@
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::model::*;
-use crate::rules::LedgerView;
+use crate::rules::{JudgeError, LedgerView, ReadResult, Refusal, codes};
 use crate::state::*;
 use std::collections::BTreeSet;
 
@@ -13,13 +13,17 @@ use std::collections::BTreeSet;
 pub type ZoneKey = (String, String);
 
 /// Every status entry behind `heads`: each head and all it chains back to.
-/// `Err` names the first entry of a chain that is not known here.
-pub fn history(view: &impl LedgerView, heads: &[Hash32]) -> Result<Vec<ZoneRecord>, Hash32> {
+/// A chain whose entry is not known here is a missing dependency (R3); a
+/// read that fails is passed on.
+pub fn history<V: LedgerView>(view: &V, heads: &[Hash32]) -> Result<Vec<ZoneRecord>, JudgeError<V::Error>> {
     let mut out = Vec::new();
     for head in heads {
         let mut next = Some(*head);
         while let Some(h) = next {
-            let rec = view.zone(&h).ok_or(h)?;
+            let Some(rec) = view.zone(&h).read()? else {
+                let why = format!("zone-status entry {h} is not known here");
+                return Err(Refusal::new(codes::MISSING_DEPENDENCY, why).into());
+            };
             next = rec.status.previous;
             out.push(rec);
         }
@@ -56,9 +60,14 @@ pub fn compliant_on(history: &[ZoneRecord], date: &str) -> bool {
 /// The zones an entry's verdict reads (R6): a production's zone, the zones
 /// behind the lots an export takes from, the zones behind a confirmed
 /// certificate. `record` is the decoded record of a countersigned entry.
-pub fn zones_read(view: &impl LedgerView, author: &PublicKey, body: &Body, record: Option<&Record>) -> Vec<ZoneKey> {
+pub fn zones_read<V: LedgerView>(
+    view: &V,
+    author: &PublicKey,
+    body: &Body,
+    record: Option<&Record>,
+) -> Result<Vec<ZoneKey>, V::Error> {
     let net = view.network();
-    let Some(crate::state::AuthorRole::Authority(p)) = net.role_of(author) else { return Vec::new() };
+    let Some(crate::state::AuthorRole::Authority(p)) = net.role_of(author) else { return Ok(Vec::new()) };
     let code = p.participant.code.as_str();
     let mut out = BTreeSet::new();
     match (body, record) {
@@ -70,7 +79,7 @@ pub fn zones_read(view: &impl LedgerView, author: &PublicKey, body: &Body, recor
             }
             RecordBody::Export(x) => {
                 for t in &x.inputs {
-                    if let Some(lot) = view.lot(code, &t.lot) {
+                    if let Some(lot) = view.lot(code, &t.lot)? {
                         out.extend(lot.zones.into_iter().map(|m| (m.participant, m.zone)));
                     }
                 }
@@ -78,13 +87,13 @@ pub fn zones_read(view: &impl LedgerView, author: &PublicKey, body: &Body, recor
             RecordBody::Transfer(_) | RecordBody::LabResult(_) => {}
         },
         (Body::ImportConfirmation(c), _) => {
-            if let Some(cert) = view.certificate(&c.certificate) {
+            if let Some(cert) = view.certificate(&c.certificate)? {
                 out.extend(cert.zones.into_iter().map(|m| (m.participant, m.zone)));
             }
         }
         _ => {}
     }
-    out.into_iter().collect()
+    Ok(out.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -165,7 +165,8 @@ fn r2_a_suspended_exporter_naming_an_older_network_is_stopped_at_the_border() {
     // CF's writer names the network before its suspension, as a hostile
     // one would: its own log takes the export.
     let rec = w.net.sign(&x, export("CF-1", "EU", &[("CF/X", 100)], &[("7102.31", 100)], "2017-03-03"));
-    let stale = kp_schemas::context::writer_context(&before, &cf.public(), &countersigned(&rec), Some(rec.record()));
+    let Ok(stale) =
+        kp_schemas::context::writer_context(&before, &cf.public(), &countersigned(&rec), Some(rec.record()));
     let (seq, prev) = w.net.next_of(&cf);
     let e = w.net.build_with_context(&cf, seq, prev, stale, countersigned(&rec));
     assert!(matches!(w.net.ingest(&e), Ok(Verdict::Accepted(_))));

@@ -153,12 +153,12 @@ impl Net {
     /// writing node does, it chains a zone status to the zone's previous one
     /// and names the newest statuses of the zones its verdict reads.
     pub fn build_at(&mut self, key: &Keypair, seq: u64, prev: Hash32, mut body: Body) -> SignedEntry {
-        context::complete_body(&self.ledger, &key.public(), &mut body);
+        let Ok(()) = context::complete_body(&self.ledger, &key.public(), &mut body);
         let record = match &body {
             Body::Countersigned(c) => SignedRecord::from_countersigned(c).ok().map(|r| r.record().clone()),
             _ => None,
         };
-        let context = context::writer_context(&self.ledger, &key.public(), &body, record.as_ref());
+        let Ok(context) = context::writer_context(&self.ledger, &key.public(), &body, record.as_ref());
         self.build_with_context(key, seq, prev, context, body)
     }
 
