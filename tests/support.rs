@@ -163,6 +163,8 @@ impl Node {
             .env("KP_NODE", self.url())
             .env("KP_COOKIE", self.cookie_path())
             .env_remove("KP_KEY")
+            .env_remove("KP_ROSTER")
+            .env_remove("KP_ROSTER_HASH")
             .output()
             .expect("run kp")
     }
@@ -498,4 +500,101 @@ impl Drop for TestPeer {
 pub fn metric(n: &Node, name: &str) -> f64 {
     let text = n.client().metrics().expect("GET /metrics");
     text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+}
+
+/// What a [`HostileNode`] makes of a real node's answer: given the path
+/// and query asked for and the real answer's body, the body to send.
+pub type Doctor = dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync;
+
+/// An HTTP server run by the test that stands in for a hostile node: it
+/// asks a real node every `GET` it is sent, and answers with the real
+/// status and what its doctor makes of the real body (by default, the body
+/// unchanged). It lies only as the test tells it to; what is under test is
+/// the client that reads it.
+pub struct HostileNode {
+    pub url: String,
+    doctor: std::sync::Arc<Mutex<std::sync::Arc<Doctor>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HostileNode {
+    /// Serve on a free loopback port, in front of the node at `upstream`.
+    pub fn start(upstream: &str) -> HostileNode {
+        use axum::http::{StatusCode, Uri, header};
+        let doctor: std::sync::Arc<Mutex<std::sync::Arc<Doctor>>> =
+            std::sync::Arc::new(Mutex::new(std::sync::Arc::new(|_: &str, body: Vec<u8>| body)));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the hostile node");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (upstream, state) = (upstream.trim_end_matches('/').to_string(), doctor.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let app = axum::Router::new().fallback(move |uri: Uri| {
+                    let (upstream, state) = (upstream.clone(), state.clone());
+                    async move {
+                        let target = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+                        let asked = target.clone();
+                        let real = tokio::task::spawn_blocking(move || -> Result<(u16, Vec<u8>), String> {
+                            let agent: ureq::Agent =
+                                ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                            let mut r = agent.get(format!("{upstream}{asked}")).call().map_err(|e| e.to_string())?;
+                            let status = r.status().as_u16();
+                            Ok((status, r.body_mut().read_to_vec().map_err(|e| e.to_string())?))
+                        })
+                        .await
+                        .expect("the upstream request");
+                        match real {
+                            Ok((status, body)) => {
+                                let doctor = state.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                                let body = if (200..300).contains(&status) { doctor(&target, body) } else { body };
+                                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                                (status, [(header::CONTENT_TYPE, "application/json")], body)
+                            }
+                            Err(e) => (StatusCode::BAD_GATEWAY, [(header::CONTENT_TYPE, "text/plain")], e.into_bytes()),
+                        }
+                    }
+                });
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        HostileNode { url, doctor, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// From now on, answer with what `doctor` makes of each real answer.
+    pub fn doctor(&self, doctor: impl Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync + 'static) {
+        *self.doctor.lock().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(doctor);
+    }
+
+    /// The real `kp` binary pointed at this stand-in.
+    pub fn kp(&self, args: &[&str]) -> Output {
+        Command::new(bin("kp"))
+            .args(args)
+            .env("KP_NODE", &self.url)
+            .env_remove("KP_COOKIE")
+            .env_remove("KP_KEY")
+            .env_remove("KP_ROSTER")
+            .env_remove("KP_ROSTER_HASH")
+            .output()
+            .expect("run kp")
+    }
+}
+
+impl Drop for HostileNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -11,7 +11,7 @@ use kp_e2e::*;
 use kp_node::demo::{self, Clients, DemoNode, Licensees};
 use kp_schemas::api::{CheckpointView, ConsistencyProof, FraudView, HeadView, InclusionProof};
 use kp_schemas::bundle::Report;
-use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, FraudClaim, SignedCheckpoint};
+use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};
 use kp_schemas::encoding::encode;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry, merkle};
@@ -333,17 +333,22 @@ fn checkpoints_are_witnessed_by_the_quorum() {
     let shown: Vec<CheckpointView> = kp_json!(net.node("BW"), &["checkpoints", "CF", "--limit", "2"]);
     assert_eq!(shown, net.client("BW").checkpoints(&cf, Some(2)).unwrap());
 
-    // Inclusion: each node proves entries of other nodes' logs; the proof
-    // is checked against the checkpoint of that size held by yet another
-    // node, whose signatures are checked here.
+    // Inclusion: each node proves entries of other nodes' logs, and `kp`
+    // checks each proof against the roster; the proof is checked again
+    // against the checkpoint of that size held by yet another node, whose
+    // signatures are checked here.
+    let roster = net.roster_file("EU");
+    let roster = roster.to_str().unwrap();
     let mut proofs = 0;
     for (i, log) in authors.iter().enumerate() {
         let (at, other) = (CODES[i % 5], CODES[(i + 2) % 5]);
         let entries = log_entries(&net.client(at), log);
         let held = checkpoints(&net.client(other), log);
-        let oldest = held.last().unwrap().size;
+        // A size witnessed at `at` before the logs grew again.
+        let oldest = first[at].iter().find(|(h, _)| h.author == *log).map_or(0, |(_, v)| v.size);
         for e in [&entries[0], &entries[entries.len() / 2], entries.last().unwrap()] {
-            let p: InclusionProof = kp_json!(net.node(at), &["proof", "inclusion", &e.hash.to_hex()]);
+            let p: InclusionProof =
+                kp_json!(net.node(at), &["proof", "inclusion", &e.hash.to_hex(), "--roster", roster]);
             assert_eq!((p.entry, p.log, p.seq, p.leaf_index), (e.hash, *log, e.seq, e.seq - 1));
             let named = p.checkpoint.as_ref().unwrap_or_else(|| panic!("{at}: no checkpoint named for {}", e.hash));
             assert!(named.witnessed && named.size == p.tree_size && p.tree_size >= e.seq, "{at}: {p:?}");
@@ -359,10 +364,15 @@ fn checkpoints_are_witnessed_by_the_quorum() {
             assert!(merkle::verify_inclusion(&Hash32([7; 32]), e.seq - 1, v.size, &p.proof, &v.root).is_err());
             proofs += 1;
             // At an older witnessed checkpoint, when it covers the entry.
-            if e.seq <= oldest && oldest < v.size {
-                let old = held.last().unwrap();
-                let p: InclusionProof =
-                    kp_json!(net.node(at), &["proof", "inclusion", &e.hash.to_hex(), "--size", &oldest.to_string()]);
+            if let Some(old) = held.iter().find(|v| v.size == oldest)
+                && e.seq <= oldest
+                && oldest < v.size
+            {
+                let size = oldest.to_string();
+                let p: InclusionProof = kp_json!(
+                    net.node(at),
+                    &["proof", "inclusion", &e.hash.to_hex(), "--size", &size, "--roster", roster]
+                );
                 assert_eq!(p.tree_size, oldest);
                 check_view(&net, other, old);
                 merkle::verify_inclusion(&e.hash, e.seq - 1, oldest, &p.proof, &old.root)
@@ -401,6 +411,159 @@ fn checkpoints_are_witnessed_by_the_quorum() {
         by_size.len(),
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// `kp proof inclusion` at a node that lies, stood in for by a test-side
+/// HTTP server that serves a doctored copy of a real node's answers: each
+/// lie makes `kp` exit 1 naming it, and prints nothing as proven. The
+/// honest answer, through the same stand-in, is proven against the roster.
+#[test]
+fn kp_proof_inclusion_trusts_the_roster_not_the_node() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let net = Net::five();
+    for (i, code) in CODES.iter().enumerate() {
+        for j in 0..2u8 {
+            net.register(code, &seeded(0x70 + i as u8, j).public());
+        }
+    }
+    converged(&net.all(), Duration::from_secs(30));
+    all_witnessed(&net, &CODES, Duration::from_secs(60));
+    let roster_file = net.roster_file("EU");
+    let roster = roster_file.to_str().unwrap();
+    let signed: SignedRoster = serde_json::from_str(&std::fs::read_to_string(&roster_file).unwrap()).unwrap();
+    let roster_hash = kp_schemas::crypto::roster_hash(&signed.bytes.0);
+
+    // The AE node lies about CF's log.
+    let liar = HostileNode::start(&net.node("AE").url());
+    let cf = net.authority("CF");
+    let entries = log_entries(&net.client("AE"), &cf);
+    let (asked, other) = (entries[0].hash, entries[1].hash);
+    let prove = |extra: &[&str]| {
+        let hash = asked.to_hex();
+        let mut args = vec!["--json", "proof", "inclusion", &hash];
+        args.extend_from_slice(extra);
+        liar.kp(&args)
+    };
+
+    // Told nothing, the stand-in passes the real answers on: proven.
+    let shown: serde_json::Value = serde_json::from_str(&ok(prove(&["--roster", roster]))).unwrap();
+    let p: InclusionProof = serde_json::from_value(shown.clone()).unwrap();
+    assert_eq!((p.entry, p.log, p.seq), (asked, cf, 1));
+    assert_eq!(shown["checked"]["roster_hash"], serde_json::json!(roster_hash), "{shown}");
+    assert_eq!(shown["checked"]["chair"], serde_json::json!(signed.roster.chair), "{shown}");
+    let witnesses = shown["checked"]["witnesses"].as_array().unwrap();
+    assert!(witnesses.len() >= quorum(&net, &cf) && !witnesses.contains(&"CF".into()), "{shown}");
+    let text = ok(liar.kp(&["proof", "inclusion", &asked.to_hex(), "--roster", roster]));
+    assert!(text.contains(&format!("checked here against the roster {roster_hash}")), "{text}");
+    // The node's own roster, taken only with the hash the chair published.
+    let hash = roster_hash.to_hex();
+    ok(prove(&["--roster-hash", &hash]));
+    // No roster at all is not a default to the node's word.
+    let none = prove(&[]);
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert!(stderr(&none).contains("--roster FILE"), "{}", stderr(&none));
+
+    // The entries and keys the lies are made of.
+    let real_other = serde_json::to_vec(&net.client("AE").inclusion_proof(&other, None).unwrap()).unwrap();
+    let ae = net.key("AE", "authority-AE.json");
+    let cosigners: Vec<Keypair> = ["BW", "EU"].iter().map(|c| net.key(c, &format!("authority-{c}.json"))).collect();
+    // Sign `c` with `key`, whoever's log it names, and have BW and EU
+    // cosign it: a lie the writer and two witnesses would have to share.
+    let sign_as = move |key: &Keypair, c: &Checkpoint| -> (HexBytes, Vec<Cosignature>) {
+        let mut bytes = encode(c);
+        let sig = key.sign(kp_schemas::crypto::Domain::Checkpoint, &bytes);
+        bytes.extend_from_slice(&sig.0);
+        let cp = SignedCheckpoint::parse(bytes.clone()).unwrap();
+        (HexBytes(bytes), cosigners.iter().map(|w| cp.cosign(w)).collect())
+    };
+    let sign_as = std::sync::Arc::new(sign_as);
+    type Lie = Box<dyn Fn(&mut InclusionProof) + Send + Sync>;
+    let lies: Vec<(&str, &str, Lie)> = vec![
+        ("a proof for another entry", "proof.wrong_entry", Box::new(|_| {})),
+        (
+            "the newest checkpoint shown with one cosignature, still said to be witnessed by all",
+            "proof.quorum",
+            Box::new(|p| p.checkpoint.as_mut().unwrap().cosignatures.truncate(1)),
+        ),
+        (
+            "a cosignature that does not verify",
+            "proof.cosignature",
+            Box::new(|p| p.checkpoint.as_mut().unwrap().cosignatures[0].signature.0[7] ^= 1),
+        ),
+        ("no checkpoint: a root on the node's word", "proof.unwitnessed", Box::new(|p| p.checkpoint = None)),
+        (
+            "the CF checkpoint signed with AE's key, cosigned by BW and EU",
+            "proof.checkpoint_signature",
+            Box::new({
+                let (ae, sign_as) = (ae.clone(), sign_as.clone());
+                move |p| {
+                    let v = p.checkpoint.as_mut().unwrap();
+                    let c = SignedCheckpoint::parse(v.bytes.0.clone()).unwrap().checkpoint().clone();
+                    (v.bytes, v.cosignatures) = sign_as(&ae, &c);
+                }
+            }),
+        ),
+        (
+            "CF's tree passed off as AE's log, in a checkpoint AE signed, cosigned by BW and EU",
+            "proof.wrong_log",
+            Box::new({
+                let (ae, sign_as) = (ae.clone(), sign_as.clone());
+                move |p| {
+                    let v = p.checkpoint.as_mut().unwrap();
+                    let mut c = SignedCheckpoint::parse(v.bytes.0.clone()).unwrap().checkpoint().clone();
+                    c.log = ae.public();
+                    (v.bytes, v.cosignatures) = sign_as(&ae, &c);
+                    (p.log, v.log) = (ae.public(), ae.public());
+                }
+            }),
+        ),
+        (
+            "a checkpoint of AE's log shown for CF's entry",
+            "proof.wrong_checkpoint",
+            Box::new({
+                let (ae, sign_as) = (ae.clone(), sign_as.clone());
+                move |p| {
+                    let v = p.checkpoint.as_mut().unwrap();
+                    let mut c = SignedCheckpoint::parse(v.bytes.0.clone()).unwrap().checkpoint().clone();
+                    c.log = ae.public();
+                    (v.bytes, v.cosignatures) = sign_as(&ae, &c);
+                }
+            }),
+        ),
+    ];
+    for (what, code, lie) in lies {
+        let other_proof = real_other.clone();
+        let swap = code == "proof.wrong_entry";
+        liar.doctor(move |path, body| {
+            if !path.starts_with("/v1/proofs/inclusion") {
+                return body;
+            }
+            if swap {
+                return other_proof.clone();
+            }
+            let mut p: InclusionProof = serde_json::from_slice(&body).unwrap();
+            lie(&mut p);
+            serde_json::to_vec(&p).unwrap()
+        });
+        let out = prove(&["--roster", roster]);
+        assert_eq!(out.status.code(), Some(1), "{what}: kp exits {:?}: {}{}", out.status, stdout(&out), stderr(&out));
+        assert!(stderr(&out).starts_with(&format!("error: {code}: ")), "{what}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{what}: printed as proven: {}", stdout(&out));
+        println!("{what}: {}", stderr(&out).trim_end());
+    }
+
+    // A roster the node serves under another chair, valid in itself, is
+    // not taken for the one whose hash was given.
+    let stranger = Keypair::from_seed([0x66; 32]);
+    let mut other_chair = signed.roster.clone();
+    other_chair.chair = stranger.public();
+    let forged = serde_json::to_vec(&kp_schemas::roster::sign(other_chair, &stranger)).unwrap();
+    liar.doctor(move |path, body| if path.starts_with("/v1/roster") { forged.clone() } else { body });
+    let out = prove(&["--roster-hash", &hash]);
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("proof.roster"), "{}", stderr(&out));
+    println!("kp proof inclusion against lying answers: every lie caught, in {:.1} s", t0.elapsed().as_secs_f64());
 }
 
 // ------------------------------------------------------------------ test 2
@@ -717,7 +880,9 @@ fn a_node_that_was_down_learns_the_checkpoints_it_missed() {
     // And then it can export what it caught up with.
     let cf = net.authority("CF");
     let last = log_entries(&net.client("IN"), &cf).pop().unwrap();
-    let p: InclusionProof = kp_json!(net.node("IN"), &["proof", "inclusion", &last.hash.to_hex()]);
+    let roster = net.roster_file("IN");
+    let p: InclusionProof =
+        kp_json!(net.node("IN"), &["proof", "inclusion", &last.hash.to_hex(), "--roster", roster.to_str().unwrap()]);
     assert!(
         p.checkpoint.as_ref().is_some_and(|c| c.witnessed && c.size == last.seq),
         "IN proves CF #{} against {p:?}",

@@ -7,8 +7,9 @@
 //! Exit codes (also in `kp --help`):
 //!
 //! - 0: success
-//! - 1: refused by a ledger rule (the error code starts with R1..R9), or a
-//!   bundle or Merkle proof `kp verify` finds invalid
+//! - 1: refused by a ledger rule (the error code starts with R1..R9), a
+//!   bundle or Merkle proof `kp verify` finds invalid, or a node's proof
+//!   `kp proof` finds does not hold
 //! - 2: bad input or usage (a malformed argument, an unreadable key or
 //!   cookie file, a 400 without a rule, a missing or wrong cookie)
 //! - 3: node unreachable, unavailable or failing (5xx, unreadable answers)
@@ -38,8 +39,9 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  refused by a ledger rule (the error code starts with R1..R9), or a bundle
-     or Merkle proof that `kp verify` finds invalid
+  1  refused by a ledger rule (the error code starts with R1..R9), a bundle or
+     Merkle proof that `kp verify` finds invalid, or a node's proof that
+     `kp proof` finds does not hold (proof.*, merkle.*)
   2  bad input or usage: a malformed argument, an unreadable key or cookie
      file, a request the node calls bad without naming a rule, no or a wrong cookie
   3  node unreachable, unavailable, or failing (5xx or an unreadable answer)
@@ -179,6 +181,23 @@ is invalid, `bundle.unreadable`); 2 unreadable: a missing or unreadable file,
 a roster that is not a signed roster's JSON, a bundle that is not JSON at all.
 A bundle file named like a subcommand is given as `./inclusion`.";
 
+const INCLUSION_HELP: &str = "\
+The node's answer is checked here against a roster you hold, never the node's
+word: the entry's own bytes (they must hash to ENTRY and be signed by an author
+of the roster), the audit path to the root, that root signed in a checkpoint by
+the entry's author, and valid cosignatures of its log's intersecting quorum of
+other participants (3 of 4; --quorum may ask for more), judged as `kp verify
+BUNDLE` judges them. There is no default
+roster: give --roster FILE (or KP_ROSTER; the demo's is kp-demo/EU/roster.json),
+or --roster-hash HASH (or KP_ROSTER_HASH) to take the node's roster only if it
+has that hash, as the chair publishes it.
+
+Exit codes: 0 proven; 1 the node's answer does not hold (codes proof.wrong_entry,
+proof.wrong_log, proof.wrong_position, proof.wrong_checkpoint,
+proof.checkpoint_signature, proof.cosignature, proof.quorum, proof.unwitnessed,
+merkle.*, ...); 2 no roster, or one that does not verify or has another hash;
+3 node unreachable; 4 no such entry.";
+
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, after_help = VERIFY_HELP)]
 struct VerifyArgs {
@@ -217,7 +236,9 @@ enum VerifyCmd {
 
 #[derive(Subcommand)]
 enum ProofCmd {
-    /// That an entry is in its log, by default at the newest witnessed checkpoint.
+    /// That an entry is in its log, by default at the newest witnessed checkpoint,
+    /// checked against a roster you hold, not the node's word.
+    #[command(after_help = INCLUSION_HELP)]
     Inclusion {
         /// The entry's hash.
         #[arg(value_parser = parse_hash)]
@@ -225,6 +246,18 @@ enum ProofCmd {
         /// Prove it in the tree of this many entries of the log instead.
         #[arg(long, value_name = "N")]
         size: Option<u64>,
+        /// The signed network roster to check against: a node's roster.json, or
+        /// what `kp roster` printed from a node you trust.
+        #[arg(long, env = "KP_ROSTER", value_name = "FILE")]
+        roster: Option<PathBuf>,
+        /// The hash the roster must have. Without --roster, the node's roster is
+        /// fetched and used only if it has this hash.
+        #[arg(long, env = "KP_ROSTER_HASH", value_name = "HASH", value_parser = parse_hash)]
+        roster_hash: Option<Hash32>,
+        /// Ask for at least this many cosignatures; the log's intersecting
+        /// quorum applies anyway.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_QUORUM)]
+        quorum: usize,
     },
     /// That a log at one size extends itself at an earlier size.
     Consistency {
@@ -732,10 +765,12 @@ fn run(cli: &Cli) -> Result<(), ClientError> {
             let key = resolve_log(&client, log)?;
             cli.show(&client.checkpoints(&key, *limit)?, |c| verifiable::checkpoints_text(c));
         }
-        Cmd::Proof(ProofCmd::Inclusion { entry, size }) => {
-            let p = cli.client().inclusion_proof(entry, *size)?;
-            verifiable::check_inclusion(&p).map_err(proof_failure)?;
-            cli.show(&p, verifiable::inclusion_text);
+        Cmd::Proof(ProofCmd::Inclusion { entry, size, roster, roster_hash, quorum }) => {
+            let client = cli.client();
+            let trust = trusted_roster(&client, roster.as_deref(), roster_hash.as_ref(), *quorum)?;
+            let (view, p) = (client.entry(entry)?, client.inclusion_proof(entry, *size)?);
+            let verified = verifiable::verify_inclusion_proof(entry, &view, &p, &trust).map_err(proof_failure)?;
+            cli.show(&verified, verifiable::inclusion_text);
         }
         Cmd::Proof(ProofCmd::Consistency { log, from, to }) => {
             let client = cli.client();
@@ -1132,6 +1167,30 @@ fn proof_failure(f: verifiable::ProofFailure) -> ClientError {
         status: 422,
         error: kp_schemas::api::ApiError { code: f.code, rule: Some("merkle".into()), message: f.message },
     }
+}
+
+/// The roster `kp proof inclusion` checks against: a file, whose hash must
+/// be `pinned` if given; or the node's own roster, only if it has the
+/// `pinned` hash. Never the node's roster on its word alone.
+fn trusted_roster(
+    client: &Client,
+    file: Option<&std::path::Path>,
+    pinned: Option<&Hash32>,
+    quorum: usize,
+) -> Result<verifiable::Trust, ClientError> {
+    let roster: SignedRoster = match (file, pinned) {
+        (Some(path), _) => serde_json::from_slice(&read_file("roster", path)?)
+            .map_err(|e| ClientError::input(format!("{} is not a signed roster: {e}", path.display())))?,
+        (None, Some(_)) => client.roster()?,
+        (None, None) => {
+            return Err(ClientError::input(
+                "a proof is checked against a roster you hold, not the node's word: pass --roster FILE (a node's \
+                 roster.json; the demo's is kp-demo/EU/roster.json) or --roster-hash HASH (the node's roster is then \
+                 used only if it has that hash), or set KP_ROSTER",
+            ));
+        }
+    };
+    verifiable::Trust::new(&roster, pinned, quorum).map_err(|f| ClientError::input(f.to_string()))
 }
 
 /// Fetch a bundle, waiting while its logs' newest entries are not yet

@@ -580,6 +580,9 @@ pub fn bundle_report_text(r: &Report) -> String {
     } else {
         format!("INVALID: {what}{network}: {}\n", plural(r.problems.len(), "problem", "problems"))
     };
+    // What the verdict rests on: the roster given, which nothing in the
+    // bundle can vouch for. Compare with what the chair publishes.
+    let _ = writeln!(out, "Checked against the roster {} signed by the chair key {}", r.roster_hash, r.chair);
     if !r.logs.is_empty() {
         out.push_str("\nLogs:\n");
     }
@@ -791,6 +794,8 @@ mod tests {
             valid: true,
             subject: Some(Subject::Certificate { number: "AE-1234".into() }),
             network: Some("kp".into()),
+            roster_hash: Hash32([0x77; 32]),
+            chair: key(9),
             quorum: 2,
             entries: 6,
             logs: vec![log("CF authority", 5, &["BW", "EU", "IN"]), log("MT-CF", 1, &["CF", "EU"])],
@@ -805,10 +810,14 @@ mod tests {
              quorum; trail NOT COMPLIANT"
         );
         assert_eq!(
-            lines[3],
+            lines[1],
+            format!("Checked against the roster {} signed by the chair key {}", "77".repeat(32), "09".repeat(32))
+        );
+        assert_eq!(
+            lines[4],
             "  CF authority: 5 entries in checkpoint of size 12 (root abababab…), witnessed by BW, EU, IN (quorum 2)"
         );
-        assert!(lines[4].starts_with("  MT-CF: 1 entry in checkpoint"));
+        assert!(lines[5].starts_with("  MT-CF: 1 entry in checkpoint"));
         assert!(text.contains("\nTrail of lot EU/MIX/1 of EU\n"));
         assert!(text.contains("  CF     66.67 %"));
         assert!(text.contains("Compliance: NOT COMPLIANT\n  problem: R6: lot CF/BRI/1"));

@@ -8,7 +8,7 @@
 //! refuses any other bytes, so a change to any byte of a bundle fails.
 
 use crate::bytes::{Hash32, PublicKey};
-use crate::checkpoint::{self, Cosignature, SignedCheckpoint};
+use crate::checkpoint::{self, Cosignature, SignedCheckpoint, log_name};
 use crate::entry::{SignedEntry, SignedRecord, Verified};
 use crate::memory::MemLedger;
 use crate::merkle;
@@ -123,6 +123,11 @@ pub struct Report {
     pub valid: bool,
     pub subject: Option<Subject>,
     pub network: Option<String>,
+    /// The hash of the roster the bundle was checked against (of its signed
+    /// bytes), and the chair key it says signed it: the verifier's trust
+    /// anchor, to compare with what the chair publishes.
+    pub roster_hash: Hash32,
+    pub chair: PublicKey,
     pub quorum: usize,
     pub entries: usize,
     pub logs: Vec<LogReport>,
@@ -395,6 +400,8 @@ pub fn verify(bytes: &[u8], roster: &SignedRoster, opts: &VerifyOptions) -> Repo
         valid: false,
         subject: None,
         network: None,
+        roster_hash: crate::crypto::roster_hash(&roster.bytes.0),
+        chair: roster.roster.chair,
         quorum: opts.quorum,
         entries: 0,
         logs: Vec::new(),
@@ -437,13 +444,6 @@ fn not_canonical(bytes: &[u8], canonical: &[u8]) -> String {
         show(bytes.get(at)),
         show(canonical.get(at))
     )
-}
-
-fn log_name(net: &NetworkState, key: &PublicKey) -> String {
-    match net.role_of(key) {
-        Some(_) => format!("{} log", net.author_name(key)),
-        None => format!("log of the unknown key {}", key.to_hex()),
-    }
 }
 
 fn subject_name(s: &Subject) -> String {
@@ -563,11 +563,9 @@ fn check(bundle: &Bundle, roster: &SignedRoster, opts: &VerifyOptions, report: &
     }
 }
 
-/// Largest tree size [`verify`] checks proofs against.
-const MAX_TREE_SIZE: u64 = 1 << 63;
-
-/// Parse and check one checkpoint and its cosignatures; returns it with
-/// the index of its [`LogReport`] when it parses.
+/// Parse one checkpoint and judge it with its cosignatures
+/// ([`checkpoint::judge`]); returns it with the index of its [`LogReport`]
+/// when it parses and its size is one a log can reach.
 fn check_checkpoint(
     net: &NetworkState,
     i: usize,
@@ -585,69 +583,22 @@ fn check_checkpoint(
             return None;
         }
     };
-    let c = cp.checkpoint();
-    let name = format!("checkpoint of the {} at size {}", log_name(net, &c.log), c.size);
-    // `merkle::verify_inclusion` overflows a shift past 2^63 leaves. No log
-    // comes near that, so such a checkpoint is malformed, and no proof is
-    // checked against it.
-    if c.size > MAX_TREE_SIZE {
-        problems.push(problem(codes::CHECKPOINT, format!("{name}: no log holds more than 2^63 entries")));
+    let judged = checkpoint::judge(net, &cp, &bc.cosignatures, opts.quorum);
+    let malformed = judged.problems.iter().any(|p| p.fault == checkpoint::Fault::Malformed);
+    for p in judged.problems {
+        problems.push(problem(&format!("bundle.{}", p.fault.name()), p.message));
+    }
+    // No proof is checked against a checkpoint of a size no log reaches.
+    if malformed {
         return None;
     }
-    if let Err(e) = cp.verify() {
-        let msg = format!("{name} is not signed by its log's key: {} ({})", e, e.code());
-        problems.push(problem(codes::CHECKPOINT_SIGNATURE, msg));
-    }
-    if c.network != net.network {
-        let msg = format!("{name} is for network `{}`, the roster for `{}`", c.network, net.network);
-        problems.push(problem(codes::WRONG_NETWORK, msg));
-    }
-    if net.role_of(&c.log).is_none() {
-        let msg = format!("{name}: no author in the roster has the key {}", c.log);
-        problems.push(problem(codes::UNKNOWN_LOG, msg));
-    }
+    let c = cp.checkpoint();
     if let Some(first) = by_log.get(&c.log) {
+        let name = format!("checkpoint of the {} at size {}", log_name(net, &c.log), c.size);
         let msg = format!("{name}: checkpoint {} is of the same log, and a bundle has one per log", first + 1);
         problems.push(problem(codes::DUPLICATE_LOG, msg));
     } else {
         by_log.insert(c.log, i);
-    }
-    if bc.cosignatures.len() > checkpoint::MAX_COSIGNATURES {
-        let msg = format!(
-            "{name} carries {} cosignatures, at most {} are read",
-            bc.cosignatures.len(),
-            checkpoint::MAX_COSIGNATURES
-        );
-        problems.push(problem(codes::COSIGNATURE, msg));
-    }
-    let mut witnesses = BTreeSet::new();
-    for cs in bc.cosignatures.iter().take(checkpoint::MAX_COSIGNATURES) {
-        let Some(code) = checkpoint::witness_code(net, &c.log, &cs.witness) else {
-            let who = match net.role_of(&cs.witness) {
-                Some(_) => net.author_name(&cs.witness),
-                None => format!("the key {}, which is not in the roster", cs.witness),
-            };
-            let msg = format!(
-                "{name} carries a cosignature by {who}; only the authorities of other participants witness a log"
-            );
-            problems.push(problem(codes::COSIGNATURE, msg));
-            continue;
-        };
-        if let Err(e) = cs.verify(&cp) {
-            let msg = format!("{name}: the cosignature of {code} (key {}) does not verify: {e}", cs.witness);
-            problems.push(problem(codes::COSIGNATURE, msg));
-        } else if !witnesses.insert(code.to_string()) {
-            problems.push(problem(codes::COSIGNATURE, format!("{name} carries two cosignatures of {code}")));
-        }
-    }
-    let quorum = checkpoint::quorum(net, &c.log, opts.quorum);
-    if witnesses.len() < quorum {
-        let by = match witnesses.len() {
-            0 => "no participant".to_string(),
-            1 => format!("1 participant ({})", witnesses.iter().next().expect("one")),
-            n => format!("{n} participants ({})", witnesses.iter().cloned().collect::<Vec<_>>().join(", ")),
-        };
-        problems.push(problem(codes::QUORUM, format!("{name} is cosigned by {by}, the quorum is {quorum}")));
     }
     report.logs.push(LogReport {
         log: c.log,
@@ -655,8 +606,8 @@ fn check_checkpoint(
         size: c.size,
         root: c.root,
         timestamp_ms: c.timestamp_ms,
-        witnesses: witnesses.into_iter().collect(),
-        quorum,
+        quorum: judged.quorum,
+        witnesses: judged.witnesses.into_iter().collect(),
         entries: 0,
     });
     let index = report.logs.len() - 1;
@@ -802,6 +753,30 @@ mod tests {
 
     fn codes_of(r: &Report) -> Vec<&str> {
         r.problems.iter().map(|p| p.code.as_str()).collect()
+    }
+
+    #[test]
+    fn checkpoint_faults_keep_the_bundle_codes() {
+        use checkpoint::Fault;
+        let pairs = [
+            (Fault::Malformed, codes::CHECKPOINT),
+            (Fault::Signature, codes::CHECKPOINT_SIGNATURE),
+            (Fault::WrongNetwork, codes::WRONG_NETWORK),
+            (Fault::UnknownLog, codes::UNKNOWN_LOG),
+            (Fault::Cosignature, codes::COSIGNATURE),
+            (Fault::Quorum, codes::QUORUM),
+        ];
+        for (fault, code) in pairs {
+            assert_eq!(format!("bundle.{}", fault.name()), code);
+        }
+    }
+
+    #[test]
+    fn the_report_names_the_roster_it_checked_against() {
+        let r = roster();
+        let report = verify(b"{}", &r, &opts());
+        assert_eq!(report.roster_hash, crate::crypto::roster_hash(&r.bytes.0));
+        assert_eq!(report.chair, Keypair::from_seed([1; 32]).public());
     }
 
     #[test]

@@ -252,6 +252,133 @@ pub fn valid_witnesses(net: &NetworkState, cp: &SignedCheckpoint, cosignatures: 
         .collect()
 }
 
+/// Largest tree size a verifier checks proofs against: `merkle`'s proofs
+/// overflow a shift past 2^63 leaves, and no log comes near that.
+pub const MAX_TREE_SIZE: u64 = 1 << 63;
+
+/// What can be wrong with a checkpoint judged against a roster. Each
+/// verifier prefixes the name for its codes: `bundle.quorum` in the report
+/// of `kp verify BUNDLE`, `proof.quorum` for `kp proof inclusion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Bytes that do not parse, or a size no log reaches.
+    Malformed,
+    /// Not signed by the key of the log it names.
+    Signature,
+    /// For another network than the roster's.
+    WrongNetwork,
+    /// A log no author of the roster writes.
+    UnknownLog,
+    /// A cosignature that does not verify, that no independent witness of
+    /// the log made, or that repeats a participant.
+    Cosignature,
+    /// Valid cosignatures of fewer other participants than the quorum.
+    Quorum,
+}
+
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Malformed => "checkpoint",
+            Fault::Signature => "checkpoint_signature",
+            Fault::WrongNetwork => "wrong_network",
+            Fault::UnknownLog => "unknown_log",
+            Fault::Cosignature => "cosignature",
+            Fault::Quorum => "quorum",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointProblem {
+    pub fault: Fault,
+    pub message: String,
+}
+
+/// A checkpoint judged against a roster: who witnessed it, and what is
+/// wrong with it (nothing, when it may be relied on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// The participants whose cosignatures verify and count, each once.
+    pub witnesses: BTreeSet<String>,
+    pub problems: Vec<CheckpointProblem>,
+    /// The cosignatures the checkpoint needed ([`quorum`]).
+    pub quorum: usize,
+}
+
+/// `CF authority log`, or the key itself for a key the roster does not hold.
+pub fn log_name(net: &NetworkState, key: &PublicKey) -> String {
+    match net.role_of(key) {
+        Some(_) => format!("{} log", net.author_name(key)),
+        None => format!("log of the unknown key {}", key.to_hex()),
+    }
+}
+
+/// Judge a signed checkpoint and the cosignatures shown with it with
+/// nothing but the network a roster describes: a size a log can reach, the
+/// signature of the log it names, the network, an author of the roster
+/// writing that log, every cosignature valid and by an independent witness
+/// of that log ([`witness_code`]), each participant once, and at least its
+/// log's intersecting [`quorum`] of them (or `at_least`, if more). What a node says about a checkpoint (that it is
+/// witnessed, by whom) plays no part. This is the one check of a checkpoint
+/// every verifier makes: `kp verify BUNDLE` for each of a bundle's
+/// checkpoints, `kp proof inclusion` for the checkpoint a proof leads to.
+pub fn judge(net: &NetworkState, cp: &SignedCheckpoint, cosignatures: &[Cosignature], at_least: usize) -> Judgement {
+    let mut problems = Vec::new();
+    let mut witnesses = BTreeSet::new();
+    let mut fault = |fault: Fault, message: String| problems.push(CheckpointProblem { fault, message });
+    let c = cp.checkpoint();
+    let quorum = self::quorum(net, &c.log, at_least);
+    let name = format!("checkpoint of the {} at size {}", log_name(net, &c.log), c.size);
+    if c.size > MAX_TREE_SIZE {
+        fault(Fault::Malformed, format!("{name}: no log holds more than 2^63 entries"));
+        return Judgement { witnesses, problems, quorum };
+    }
+    if let Err(e) = cp.verify() {
+        fault(Fault::Signature, format!("{name} is not signed by its log's key: {} ({})", e, e.code()));
+    }
+    if c.network != net.network {
+        fault(Fault::WrongNetwork, format!("{name} is for network `{}`, the roster for `{}`", c.network, net.network));
+    }
+    if net.role_of(&c.log).is_none() {
+        fault(Fault::UnknownLog, format!("{name}: no author in the roster has the key {}", c.log));
+    }
+    if cosignatures.len() > MAX_COSIGNATURES {
+        let msg = format!("{name} carries {} cosignatures, at most {MAX_COSIGNATURES} are read", cosignatures.len());
+        fault(Fault::Cosignature, msg);
+    }
+    for cs in cosignatures.iter().take(MAX_COSIGNATURES) {
+        let Some(code) = witness_code(net, &c.log, &cs.witness) else {
+            let who = match net.role_of(&cs.witness) {
+                Some(_) => net.author_name(&cs.witness),
+                None => format!("the key {}, which is not in the roster", cs.witness),
+            };
+            let msg = format!(
+                "{name} carries a cosignature by {who}; only the authorities of other participants witness a log"
+            );
+            fault(Fault::Cosignature, msg);
+            continue;
+        };
+        if let Err(e) = cs.verify(cp) {
+            fault(
+                Fault::Cosignature,
+                format!("{name}: the cosignature of {code} (key {}) does not verify: {e}", cs.witness),
+            );
+        } else if !witnesses.insert(code.to_string()) {
+            fault(Fault::Cosignature, format!("{name} carries two cosignatures of {code}"));
+        }
+    }
+    if witnesses.len() < quorum {
+        let by = match witnesses.len() {
+            0 => "no participant".to_string(),
+            1 => format!("1 participant ({})", witnesses.iter().next().expect("one")),
+            n => format!("{n} participants ({})", witnesses.iter().cloned().collect::<Vec<_>>().join(", ")),
+        };
+        fault(Fault::Quorum, format!("{name} is cosigned by {by}, the quorum is {quorum}"));
+    }
+    Judgement { witnesses, problems, quorum }
+}
+
 /// Gossip on a network's checkpoint topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckpointGossip {
