@@ -18,6 +18,7 @@ use kp_node::witness::{CheckpointConfig, Witness};
 use kp_node::workload;
 use kp_schemas::Keypair;
 use kp_schemas::api::Submitted;
+use kp_schemas::checkpoint::{CheckpointGossip, SignedCheckpoint};
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::{Body, LicenseeRegistration, Nature, Production, RecordBody, Role, Subject, ZoneRef};
 use kp_schemas::trail::{self, TrailError};
@@ -56,13 +57,24 @@ impl Fixture {
         for r in process(&ledger, Keyring::default(), &w.entries[..n]) {
             r.unwrap();
         }
-        // Every log signed by its writer: a witness holding every key, and a
-        // quorum of none, so that a bundle of any trail can be exported.
+        // Every log signed by its writer (a witness holding every key) and
+        // cosigned by every participant that witnesses it, so that a bundle
+        // of any trail can be exported.
         let mut all = Keyring::default();
         for k in [&w.keys.chair, &w.keys.monitor].into_iter().chain(w.keys.authorities.iter().map(|(_, k)| k)) {
             all.insert(k.clone());
         }
-        witness(&ledger, all).tick(1).unwrap();
+        let signed = witness(&ledger, all).tick(1).unwrap();
+        let (net, gather) = (ledger.network(), witness(&ledger, Keyring::default()));
+        for m in signed.publish {
+            let CheckpointGossip::Checkpoint { checkpoint, .. } = m else { continue };
+            let cp = SignedCheckpoint::parse(checkpoint.0.clone()).unwrap();
+            let cosignatures = (w.keys.authorities.iter().map(|(_, k)| k))
+                .filter(|k| kp_schemas::checkpoint::witness_code(&net, &cp.checkpoint().log, &k.public()).is_some())
+                .map(|k| cp.cosign(k))
+                .collect();
+            gather.receive(CheckpointGossip::Checkpoint { checkpoint, cosignatures }).unwrap();
+        }
         Fixture { w, stored }
     }
 
