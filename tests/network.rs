@@ -899,3 +899,67 @@ fn a_zone_suspended_later_reads_the_same_at_every_node() {
         );
     }
 }
+
+/// A rostered peer answers every sync request uselessly: heads 10,000
+/// entries ahead of every log, catch-up and log pages holding one entry the
+/// nodes already hold, answers of the wrong type, errors. No node loops on
+/// it: each asks it a bounded number of times, scores it down and drops it.
+/// Meanwhile a node that was away catches up from the honest ones.
+#[test]
+fn a_hostile_sync_peer_can_neither_loop_nor_starve_sync() {
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let observer = libp2p::identity::Keypair::generate_ed25519();
+    let observer_id = observer.public().to_peer_id().to_string();
+    let mut net = Net::five_with(listing_observer(observer_id));
+    converged(&net.all(), Duration::from_secs(30));
+    net.node_mut("IN").stop();
+    // More than one sync page behind: IN catches up in acceptance order.
+    for (i, code) in ["CF", "BW", "EU", "AE"].iter().enumerate() {
+        for j in 0..150u8 {
+            net.register(code, &seeded(0x70 + i as u8, j).public(), vec![Role::Trader]);
+        }
+    }
+    let others: Vec<_> = net.all().into_iter().filter(|(c, _)| *c != "IN").collect();
+    converged(&others, Duration::from_secs(60));
+    let cf = net.client("CF");
+    let logs = cf.logs().unwrap();
+    let (first, _) = logs.iter().map(|h| (h.author, h.head.seq)).find(|(_, s)| *s > 0).unwrap();
+    let known = cf.entry(&cf.log_page(&first, Some(1), Some(1)).unwrap().entries[0].hash).unwrap().bytes.0;
+    let heads: Vec<_> = logs
+        .iter()
+        .map(|h| kp_schemas::wire::LogHead { author: h.author, seq: h.head.seq, hash: h.head.hash })
+        .collect();
+
+    let t_restart = Instant::now();
+    net.node_mut("IN").restart();
+    let addrs = ["CF", "BW", "EU", "AE", "IN"].map(|c| net.addr(c)).to_vec();
+    let hostile = HostileSyncPeer::start(observer, addrs, known, heads);
+    converged(&net.all(), Duration::from_secs(120));
+    let catch_up = t_restart.elapsed();
+
+    // Every node drops the peer once its answers have wasted enough rounds.
+    wait_for("every node dropping the hostile sync peer", Duration::from_secs(60), |last| {
+        let dropped: Vec<f64> = net.all().iter().map(|(_, n)| metric(n, "kp_sync_peers_dropped_total")).collect();
+        *last = format!("{dropped:?}, {} requests so far", hostile.requests().len());
+        dropped.iter().all(|d| *d >= 1.0).then_some(())
+    });
+    let requests = hostile.requests();
+    let span = requests.last().unwrap().0.duration_since(requests[0].0).as_secs_f64().max(1e-3);
+    // Per node: three on connecting, one catch-up of at most a few pages,
+    // a heads round and one pull per log: a bounded number, not one per
+    // round trip.
+    assert!(requests.len() <= 5 * 30, "{} requests in {span:.1} s", requests.len());
+    let after = requests.len();
+    // Dropped, the peer is asked nothing more.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(hostile.requests().len(), after, "asked again after being dropped");
+    println!(
+        "hostile sync peer: {} requests from 5 nodes in {span:.1} s ({:.1}/s), then dropped; \
+         the node that was away caught up 600 entries in {:.1} s beside it; test took {:.1} s",
+        requests.len(),
+        requests.len() as f64 / span,
+        catch_up.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+}

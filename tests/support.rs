@@ -598,3 +598,114 @@ impl Drop for HostileNode {
         }
     }
 }
+
+/// A rostered peer that speaks only the sync protocol and answers every
+/// request as uselessly as it can: heads far ahead of every log, catch-up
+/// pages and log pages holding one entry the nodes already hold, the wrong
+/// answer type, errors. It records every request it gets, to measure how
+/// often the nodes ask.
+pub struct HostileSyncPeer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    requests: std::sync::Arc<Mutex<Vec<(Instant, &'static str)>>>,
+}
+
+impl HostileSyncPeer {
+    /// Dial `addrs`; `known` is the wire bytes of an entry the nodes hold,
+    /// `heads` the logs to claim, each 10,000 entries ahead.
+    pub fn start(
+        key: libp2p::identity::Keypair,
+        addrs: Vec<libp2p::Multiaddr>,
+        known: Vec<u8>,
+        heads: Vec<kp_schemas::wire::LogHead>,
+    ) -> HostileSyncPeer {
+        let requests = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let log = requests.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(Self::run(key, addrs, known, heads, log, stopped));
+        });
+        HostileSyncPeer { stop: Some(stop), thread: Some(thread), requests }
+    }
+
+    async fn run(
+        key: libp2p::identity::Keypair,
+        addrs: Vec<libp2p::Multiaddr>,
+        known: Vec<u8>,
+        heads: Vec<kp_schemas::wire::LogHead>,
+        log: std::sync::Arc<Mutex<Vec<(Instant, &'static str)>>>,
+        mut stopped: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        use futures::StreamExt;
+        use kp_schemas::model::HexBytes;
+        use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
+        use libp2p::request_response::{self, ProtocolSupport};
+        use libp2p::swarm::SwarmEvent;
+        use libp2p::{StreamProtocol, noise, tcp, yamux};
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .unwrap()
+            .with_behaviour(|_| {
+                request_response::Behaviour::<kp_node::net::codec::SyncCodec>::new(
+                    [(StreamProtocol::new(kp_schemas::wire::SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                )
+            })
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+        for a in addrs {
+            let _ = swarm.dial(a);
+        }
+        let ahead: Vec<LogHead> =
+            heads.into_iter().map(|h| LogHead { author: h.author, seq: h.seq + 10_000, hash: h.hash }).collect();
+        let mut pages = 0u64;
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                ev = swarm.select_next_some() => {
+                    let SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Request { request, channel, .. },
+                        ..
+                    }) = ev else { continue };
+                    let (kind, answer) = match request {
+                        SyncRequest::Heads => ("heads", SyncResponse::Heads(ahead.clone())),
+                        SyncRequest::Since { index, .. } => (
+                            "since",
+                            SyncResponse::Ordered { entries: vec![HexBytes(known.clone())], next: index + 1 },
+                        ),
+                        SyncRequest::Page { .. } => {
+                            pages += 1;
+                            let answer = match pages % 3 {
+                                0 => SyncResponse::Heads(ahead.clone()),
+                                1 => SyncResponse::Page(vec![HexBytes(known.clone())]),
+                                _ => SyncResponse::Error("try again".into()),
+                            };
+                            ("page", answer)
+                        }
+                        SyncRequest::Checkpoints => ("checkpoints", SyncResponse::Page(vec![])),
+                        SyncRequest::Equivocations => ("equivocations", SyncResponse::Error("none".into())),
+                    };
+                    log.lock().unwrap().push((Instant::now(), kind));
+                    let _ = swarm.behaviour_mut().send_response(channel, answer);
+                }
+            }
+        }
+    }
+
+    /// When each request came, and what it asked for.
+    pub fn requests(&self) -> Vec<(Instant, &'static str)> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for HostileSyncPeer {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

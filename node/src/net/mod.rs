@@ -7,7 +7,7 @@
 //! are forwarded, invalid ones rejected, and entries whose dependencies have
 //! not arrived wait in a bounded pending pool while a sync pulls them.
 
-mod codec;
+pub mod codec;
 mod pending;
 mod score;
 pub mod watch;
@@ -393,7 +393,7 @@ pub async fn start(
         requests: HashMap::new(),
         scores: score::Scores::default(),
         roster_addrs,
-        pending: Pending::new(pending::MAX_PENDING),
+        pending: Pending::new(pending::MAX_PENDING, pending::MAX_PENDING_BYTES),
         retried_at: u64::MAX,
         synced: Arc::new(AtomicU64::new(0)),
         sync_started: None,
@@ -1097,7 +1097,11 @@ impl EventLoop {
             return;
         }
         self.retried_at = stored;
-        let bytes = self.pending.drain();
+        let ledger = self.ledger.clone();
+        let bytes = self.pending.ready(|a| ledger.head(a).ok().flatten().map_or(0, |h| h.seq));
+        if bytes.is_empty() {
+            return;
+        }
         let writer = self.writer.clone();
         let park = self.park_tx.clone();
         tokio::spawn(async move {
