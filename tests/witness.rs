@@ -828,7 +828,7 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
     for (code, n) in &nodes {
         let v = wait_for(
             &format!("{code} holding EU's cosignature of BW at {}", leaves.len()),
-            Duration::from_secs(20),
+            Duration::from_secs(60),
             |last| {
                 let v = n.client().checkpoints(&bw.public(), Some(1)).ok()?.into_iter().next()?;
                 *last = format!("size {}, witnesses {:?}", v.size, v.witnesses);
