@@ -937,7 +937,7 @@ fn a_hostile_sync_peer_can_neither_loop_nor_starve_sync() {
     let t_restart = Instant::now();
     net.node_mut("IN").restart();
     let addrs = ["CF", "BW", "EU", "AE", "IN"].map(|c| net.addr(c)).to_vec();
-    let hostile = HostileSyncPeer::start(observer, addrs, known, heads);
+    let hostile = SyncPeer::start(observer, addrs, useless_answers(known, heads));
     converged(&net.all(), Duration::from_secs(120));
     let catch_up = t_restart.elapsed();
 

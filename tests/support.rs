@@ -599,47 +599,43 @@ impl Drop for HostileNode {
     }
 }
 
-/// A rostered peer that speaks only the sync protocol and answers every
-/// request as uselessly as it can: heads far ahead of every log, catch-up
-/// pages and log pages holding one entry the nodes already hold, the wrong
-/// answer type, errors. It records every request it gets, to measure how
-/// often the nodes ask.
-pub struct HostileSyncPeer {
+/// What a [`SyncPeer`] answers a request from a node with.
+pub type Answer =
+    Box<dyn FnMut(libp2p::PeerId, kp_schemas::wire::SyncRequest) -> kp_schemas::wire::SyncResponse + Send>;
+
+/// A peer run by the test that speaks only the sync protocol and answers
+/// every request with what `answer` says, which may depend on who asks: a
+/// peer that answers uselessly, or a writer that shows each node another
+/// history. It records every request it gets, to measure how often the
+/// nodes ask.
+pub struct SyncPeer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     requests: std::sync::Arc<Mutex<Vec<(Instant, &'static str)>>>,
 }
 
-impl HostileSyncPeer {
-    /// Dial `addrs`; `known` is the wire bytes of an entry the nodes hold,
-    /// `heads` the logs to claim, each 10,000 entries ahead.
-    pub fn start(
-        key: libp2p::identity::Keypair,
-        addrs: Vec<libp2p::Multiaddr>,
-        known: Vec<u8>,
-        heads: Vec<kp_schemas::wire::LogHead>,
-    ) -> HostileSyncPeer {
+impl SyncPeer {
+    /// Dial `addrs` (each ending in `/p2p/<peer id>`) as `key`.
+    pub fn start(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>, answer: Answer) -> SyncPeer {
         let requests = std::sync::Arc::new(Mutex::new(Vec::new()));
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let log = requests.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(Self::run(key, addrs, known, heads, log, stopped));
+            rt.block_on(Self::run(key, addrs, answer, log, stopped));
         });
-        HostileSyncPeer { stop: Some(stop), thread: Some(thread), requests }
+        SyncPeer { stop: Some(stop), thread: Some(thread), requests }
     }
 
     async fn run(
         key: libp2p::identity::Keypair,
         addrs: Vec<libp2p::Multiaddr>,
-        known: Vec<u8>,
-        heads: Vec<kp_schemas::wire::LogHead>,
+        mut answer: Answer,
         log: std::sync::Arc<Mutex<Vec<(Instant, &'static str)>>>,
         mut stopped: tokio::sync::oneshot::Receiver<()>,
     ) {
         use futures::StreamExt;
-        use kp_schemas::model::HexBytes;
-        use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
+        use kp_schemas::wire::SyncRequest;
         use libp2p::request_response::{self, ProtocolSupport};
         use libp2p::swarm::SwarmEvent;
         use libp2p::{StreamProtocol, noise, tcp, yamux};
@@ -659,37 +655,24 @@ impl HostileSyncPeer {
         for a in addrs {
             let _ = swarm.dial(a);
         }
-        let ahead: Vec<LogHead> =
-            heads.into_iter().map(|h| LogHead { author: h.author, seq: h.seq + 10_000, hash: h.hash }).collect();
-        let mut pages = 0u64;
         loop {
             tokio::select! {
                 _ = &mut stopped => return,
                 ev = swarm.select_next_some() => {
                     let SwarmEvent::Behaviour(request_response::Event::Message {
+                        peer,
                         message: request_response::Message::Request { request, channel, .. },
                         ..
                     }) = ev else { continue };
-                    let (kind, answer) = match request {
-                        SyncRequest::Heads => ("heads", SyncResponse::Heads(ahead.clone())),
-                        SyncRequest::Since { index, .. } => (
-                            "since",
-                            SyncResponse::Ordered { entries: vec![HexBytes(known.clone())], next: index + 1 },
-                        ),
-                        SyncRequest::Page { .. } => {
-                            pages += 1;
-                            let answer = match pages % 3 {
-                                0 => SyncResponse::Heads(ahead.clone()),
-                                1 => SyncResponse::Page(vec![HexBytes(known.clone())]),
-                                _ => SyncResponse::Error("try again".into()),
-                            };
-                            ("page", answer)
-                        }
-                        SyncRequest::Checkpoints => ("checkpoints", SyncResponse::Page(vec![])),
-                        SyncRequest::Equivocations => ("equivocations", SyncResponse::Error("none".into())),
+                    let kind = match &request {
+                        SyncRequest::Heads => "heads",
+                        SyncRequest::Since { .. } => "since",
+                        SyncRequest::Page { .. } => "page",
+                        SyncRequest::Checkpoints => "checkpoints",
+                        SyncRequest::Equivocations => "equivocations",
                     };
                     log.lock().unwrap().push((Instant::now(), kind));
-                    let _ = swarm.behaviour_mut().send_response(channel, answer);
+                    let _ = swarm.behaviour_mut().send_response(channel, answer(peer, request));
                 }
             }
         }
@@ -701,11 +684,38 @@ impl HostileSyncPeer {
     }
 }
 
-impl Drop for HostileSyncPeer {
+impl Drop for SyncPeer {
     fn drop(&mut self) {
         let _ = self.stop.take().map(|s| s.send(()));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// The answers of a peer as useless as it can be: heads 10,000 entries
+/// ahead of each of `heads`, catch-up and log pages holding `known` (an
+/// entry the nodes already hold), answers of the wrong type, errors.
+pub fn useless_answers(known: Vec<u8>, heads: Vec<kp_schemas::wire::LogHead>) -> Answer {
+    use kp_schemas::model::HexBytes;
+    use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
+    let ahead: Vec<LogHead> =
+        heads.into_iter().map(|h| LogHead { author: h.author, seq: h.seq + 10_000, hash: h.hash }).collect();
+    let mut pages = 0u64;
+    Box::new(move |_, request| match request {
+        SyncRequest::Heads => SyncResponse::Heads(ahead.clone()),
+        SyncRequest::Since { index, .. } => {
+            SyncResponse::Ordered { entries: vec![HexBytes(known.clone())], next: index + 1 }
+        }
+        SyncRequest::Page { .. } => {
+            pages += 1;
+            match pages % 3 {
+                0 => SyncResponse::Heads(ahead.clone()),
+                1 => SyncResponse::Page(vec![HexBytes(known.clone())]),
+                _ => SyncResponse::Error("try again".into()),
+            }
+        }
+        SyncRequest::Checkpoints => SyncResponse::Page(vec![]),
+        SyncRequest::Equivocations => SyncResponse::Error("none".into()),
+    })
 }

@@ -1038,3 +1038,109 @@ fn a_bundle_exported_at_one_node_verifies_offline_and_after_the_writer_is_gone()
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// The attack on witnessing, over libp2p: BW's writer (a test-side peer with
+/// BW's node identity and authority key, its real node stopped) shows CF and
+/// EU one branch of its log and AE and IN another, through its own sync
+/// answers, and hands each half a checkpoint of its branch, at different
+/// sizes so that no two checkpoints share a size. Each half cosigns its own:
+/// two of BW's four witnesses, not a quorum. When the halves' checkpoints
+/// meet, each honest node freezes BW's log, on fraud evidence or on
+/// equivocation evidence, and no branch is ever witnessed.
+#[test]
+fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_never_witnessed() {
+    use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
+    let _x = exclusive();
+    let t0 = Instant::now();
+    let mut net = Net::five();
+    for j in 0..3 {
+        net.register("BW", &seeded(0x40, j).public());
+    }
+    converged(&net.all(), Duration::from_secs(30));
+    all_witnessed(&net, &CODES, Duration::from_secs(60));
+    let bw = net.key("BW", "authority-BW.json");
+    let identity = kp_node::node::node_identity(&net.data("BW")).unwrap();
+    let held = log_entries(&net.client("CF"), &bw.public());
+    let n = held.len() as u64;
+    let head = net.client("CF").logs().unwrap().into_iter().find(|h| h.author == bw.public()).unwrap().head;
+    net.node_mut("BW").stop();
+
+    let next = |seq: u64, prev: Hash32, name: &str| {
+        let body = Body::RegisterLicensee(LicenseeRegistration {
+            licensee: seeded(0x41, seq as u8 + name.len() as u8).public(),
+            name: name.into(),
+            roles: vec![Role::Trader],
+        });
+        let e = Entry {
+            network: NETWORK.into(),
+            author: bw.public(),
+            seq,
+            prev,
+            timestamp_ms: head.timestamp_ms + seq,
+            context: vec![],
+            body,
+        };
+        SignedEntry::sign(e, &bw)
+    };
+    let a1 = next(n + 1, head.hash, "branch A");
+    let a2 = next(n + 2, a1.hash(), "branch A, again");
+    let b1 = next(n + 1, head.hash, "branch B, the other story");
+    let log = |branch: &[&SignedEntry]| -> Vec<Vec<u8>> {
+        held.iter().map(|e| e.bytes.0.clone()).chain(branch.iter().map(|e| e.bytes().to_vec())).collect()
+    };
+    let (log_a, log_b) = (log(&[&a1, &a2]), log(&[&b1]));
+    let root = |l: &[Vec<u8>]| merkle::root(&l.iter().map(|b| kp_schemas::crypto::entry_hash(b)).collect::<Vec<_>>());
+    let (cp_a, cp_b) = (forge(&bw, n + 2, root(&log_a)), forge(&bw, n + 1, root(&log_b)));
+    let peer_of = |code: &str| {
+        net.addr(code)
+            .iter()
+            .find_map(|p| if let libp2p::multiaddr::Protocol::P2p(id) = p { Some(id) } else { None })
+            .unwrap()
+    };
+    let half_a: HashSet<libp2p::PeerId> = ["CF", "EU"].map(peer_of).into_iter().collect();
+    let author = bw.public();
+    let answer: Answer = Box::new(move |peer, request| {
+        let (l, cp) = if half_a.contains(&peer) { (&log_a, &cp_a) } else { (&log_b, &cp_b) };
+        match request {
+            SyncRequest::Heads => {
+                let last = SignedEntry::parse(l.last().unwrap().clone()).unwrap();
+                SyncResponse::Heads(vec![LogHead { author, seq: l.len() as u64, hash: last.hash() }])
+            }
+            SyncRequest::Page { author: a, from, limit } if a == author => SyncResponse::Page(
+                l.iter().skip(from.max(1) as usize - 1).take(limit as usize).cloned().map(HexBytes).collect(),
+            ),
+            SyncRequest::Page { .. } => SyncResponse::Page(vec![]),
+            SyncRequest::Since { index, .. } => SyncResponse::Ordered { entries: vec![], next: index },
+            SyncRequest::Checkpoints => SyncResponse::Checkpoints(vec![bare(cp)]),
+            SyncRequest::Equivocations => SyncResponse::Equivocations(vec![]),
+        }
+    });
+    let honest = ["CF", "EU", "AE", "IN"];
+    let writer = SyncPeer::start(identity, honest.map(|c| net.addr(c)).to_vec(), answer);
+
+    // Every honest node freezes BW's log, each holding its half's branch.
+    for code in honest {
+        let n_at = net.node(code);
+        let h = wait_for(&format!("{code} freezing BW's log"), Duration::from_secs(90), |last| {
+            let h = n_at.client().logs().ok()?.into_iter().find(|h| h.author == author)?.head;
+            *last = format!("{h:?}");
+            h.frozen.then_some(h)
+        });
+        let branch = if ["CF", "EU"].contains(&code) { &a1 } else { &b1 };
+        let at = n_at.client().log_page(&author, Some(n + 1), Some(1)).unwrap().entries;
+        assert_eq!(at.first().map(|e| e.hash), Some(branch.hash()), "{code} held its half's branch: {h:?}");
+    }
+    // No branch was ever witnessed: no node holds a witnessed checkpoint of
+    // BW beyond the history every node shares.
+    for code in honest {
+        let beyond: Vec<_> =
+            checkpoints(&net.client(code), &author).into_iter().filter(|v| v.size > n && v.witnessed).collect();
+        assert!(beyond.is_empty(), "{code} holds a witnessed checkpoint of a branch: {beyond:?}");
+    }
+    drop(writer);
+    println!(
+        "branch attack: BW showed CF and EU one branch and AE and IN another; every honest node froze the log, \
+         no branch was witnessed; test took {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}

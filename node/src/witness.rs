@@ -190,6 +190,10 @@ impl Witness {
         if self.keys.get(&cp.checkpoint().log).is_some() {
             return Vec::new();
         }
+        // A frozen log's writer is convicted: nothing more of it is vouched for.
+        if self.ledger.head(&cp.checkpoint().log).ok().flatten().is_some_and(|h| h.frozen) {
+            return Vec::new();
+        }
         let net = self.ledger.network();
         self.keys
             .all()
