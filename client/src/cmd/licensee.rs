@@ -38,7 +38,8 @@ pub enum LicenseeCmd {
     /// Show a licensee.
     Show {
         /// The licensee's public key.
-        #[arg(value_name = "PUBHEX", value_parser = parse_key)]
+        // Its own id: `key` is the global --key, which clap would hand here.
+        #[arg(id = "licensee", value_name = "PUBHEX", value_parser = parse_key)]
         key: PublicKey,
     },
 }
