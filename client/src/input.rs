@@ -6,7 +6,7 @@
 //! `0.29` into 28 hundredths, and the ledger's mass balance (R5) is exact.
 
 use kp_schemas::PublicKey;
-use kp_schemas::model::{HsLine, Output, Take, Weight, is_date, is_participant_code};
+use kp_schemas::model::{HsLine, Output, Role, Take, Weight, is_date, is_participant_code};
 
 /// Parse a decimal with at most two decimals into hundredths: `12.34` is
 /// 1234, `12` is 1200, `0.5` is 50. `what` names the quantity in errors.
@@ -61,6 +61,11 @@ pub fn parse_participant(s: &str) -> Result<String, String> {
 
 pub fn parse_key(s: &str) -> Result<PublicKey, String> {
     PublicKey::from_hex(s).map_err(|_| format!("`{s}` is not a public key (64 hex digits)"))
+}
+
+/// A licensee role: miner, trader, exporter, importer or laboratory.
+pub fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
 }
 
 pub fn parse_hash(s: &str) -> Result<kp_schemas::Hash32, String> {

@@ -4,8 +4,15 @@
 //! - [`Client`]: a blocking client for every route of the node's HTTP API.
 //! - [`input`]: exact parsing of carats, US dollars and the `LOT=CARATS`
 //!   style arguments of the CLI.
-//! - [`render`]: human, JSON and Graphviz renderings of trails and of the
-//!   other views the node serves.
+//! - [`verifiable`]: checkpoints and Merkle proofs as a node serves them,
+//!   checked against a roster the client holds.
+//! - [`proof_file`]: one Merkle proof in the JSON format of
+//!   transparency-dev's test data, checked offline (`kp verify inclusion`).
+//! - [`render`]: what `kp` prints, one module per kind of output: trails
+//!   (text, JSON, Graphviz), entries, state, proofs, evidence, verdicts.
+//!
+//! The `kp` binary itself is `src/main.rs` (the command line, dispatch and
+//! exit codes) and `src/cmd/`, one module per group of commands.
 //!
 //! Every failure is a [`ClientError`], whose [`ClientError::exit_code`] is
 //! the exit status of `kp`:
@@ -13,7 +20,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | refused by a ledger rule (the node's error names a rule R1-R9) |
+//! | 1 | refused by a ledger rule (the node's error names a rule R1-R9), or an answer of the node the client checked and found not to hold ([`ClientError::Invalid`]) |
 //! | 2 | bad input or usage: a malformed argument, an unreadable key or cookie file, a 400 without a rule, a missing or wrong cookie |
 //! | 3 | the node is unreachable, unavailable, or answered with an internal error or something that is not the API |
 //! | 4 | not found (404): no such entry, lot, certificate, licensee or route |
@@ -21,6 +28,7 @@
 pub mod http;
 pub mod input;
 pub mod keyfile;
+pub mod proof_file;
 pub mod render;
 pub mod verifiable;
 
@@ -54,6 +62,11 @@ pub enum ClientError {
     /// A local input the client refused before talking to the node.
     #[error("{0}")]
     Input(String),
+    /// Something the client checked itself and found not to hold: a proof
+    /// the node served that does not verify (`proof.*`, `merkle.*`). The
+    /// answer to "is it in the log" is then no, as for a refusal.
+    #[error("{code}: {message}")]
+    Invalid { code: String, message: String },
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
 }
@@ -68,6 +81,7 @@ impl ClientError {
             ClientError::Api { error, .. } if error.rule.is_some() => exit::REFUSED,
             ClientError::Api { status, .. } if (400..500).contains(status) => exit::BAD_INPUT,
             ClientError::Api { .. } => exit::UNREACHABLE,
+            ClientError::Invalid { .. } => exit::REFUSED,
             ClientError::Unreachable(_) | ClientError::BadResponse(_) => exit::UNREACHABLE,
             ClientError::Input(_) | ClientError::KeyFile(_) => exit::BAD_INPUT,
         }
@@ -78,6 +92,7 @@ impl ClientError {
     pub fn code(&self) -> &str {
         match self {
             ClientError::Api { error, .. } => &error.code,
+            ClientError::Invalid { code, .. } => code,
             ClientError::Unreachable(_) => "client.unreachable",
             ClientError::BadResponse(_) => "client.bad_response",
             ClientError::Input(_) => "client.bad_input",
@@ -89,6 +104,7 @@ impl ClientError {
     pub fn message(&self) -> String {
         match self {
             ClientError::Api { error, .. } => error.message.clone(),
+            ClientError::Invalid { message, .. } => message.clone(),
             other => other.to_string(),
         }
     }
@@ -103,6 +119,10 @@ impl ClientError {
 
     pub fn input(message: impl Into<String>) -> Self {
         ClientError::Input(message.into())
+    }
+
+    pub fn invalid(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ClientError::Invalid { code: code.into(), message: message.into() }
     }
 }
 
@@ -137,5 +157,14 @@ mod tests {
         assert_eq!(e.message(), "m");
         assert_eq!(e.rule(), Some("R5"));
         assert_eq!(ClientError::input("bad").code(), "client.bad_input");
+    }
+
+    #[test]
+    fn a_proof_that_does_not_hold_is_refused_under_its_own_code() {
+        let e = ClientError::invalid("proof.quorum", "cosigned by one participant, the quorum is 3");
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.code(), "proof.quorum");
+        assert_eq!(e.message(), "cosigned by one participant, the quorum is 3");
+        assert_eq!(e.rule(), None);
     }
 }

@@ -1,13 +1,13 @@
 //! Checkpoints and Merkle proofs as a node serves them: checked here before
-//! they are shown, so that `kp proof` never prints a proof it has not
-//! verified. An inclusion proof is checked against a roster the client
-//! holds ([`Trust`]), never the node's word: the entry's own signed bytes,
-//! the audit path, the checkpoint its author signed, and the cosignatures
-//! of a quorum of other participants, judged as `kp verify BUNDLE` judges
-//! them ([`kp_schemas::checkpoint::judge`]).
+//! they are shown ([`crate::render`] prints them), so that `kp proof` never
+//! prints a proof it has not verified. An inclusion proof is checked against
+//! a roster the client holds ([`Trust`]), never the node's word: the entry's
+//! own signed bytes, the audit path, the checkpoint its author signed, and
+//! the cosignatures of a quorum of other participants, judged as `kp verify
+//! BUNDLE` judges them ([`kp_schemas::checkpoint::judge`]).
 
-use kp_schemas::api::{CheckpointView, ConsistencyProof, EntryView, FraudView, InclusionProof};
-use kp_schemas::checkpoint::{self, Fraud, MAX_TREE_SIZE, SignedCheckpoint, log_name};
+use kp_schemas::api::{CheckpointView, ConsistencyProof, EntryView, InclusionProof};
+use kp_schemas::checkpoint::{self, MAX_TREE_SIZE, SignedCheckpoint, log_name};
 use kp_schemas::merkle::{verify_consistency, verify_inclusion};
 use kp_schemas::model::SignedRoster;
 use kp_schemas::state::NetworkState;
@@ -208,101 +208,6 @@ pub fn verify_inclusion_proof(
 pub fn check_consistency(p: &ConsistencyProof) -> Result<(), ProofFailure> {
     verify_consistency(p.size1, p.size2, &p.proof, &p.root1, &p.root2)
         .map_err(|e| failure(e.code(), format!("from size {} to {}: {e}", p.size1, p.size2)))
-}
-
-fn witnesses_text(c: &CheckpointView) -> String {
-    if c.witnesses.is_empty() { "nobody yet".to_string() } else { c.witnesses.join(", ") }
-}
-
-fn short(h: &impl std::fmt::Display) -> String {
-    let s = h.to_string();
-    format!("{}…", &s[..s.len().min(16)])
-}
-
-pub fn checkpoints_text(list: &[CheckpointView]) -> String {
-    let mut out = String::new();
-    if list.is_empty() {
-        out.push_str("no checkpoints of this log yet\n");
-    }
-    for c in list {
-        let state = match check_checkpoint(c) {
-            Err(e) => format!("INVALID ({e})"),
-            Ok(_) if c.witnessed => "witnessed".to_string(),
-            Ok(_) => format!("not yet witnessed (quorum {})", c.quorum),
-        };
-        let witnesses = witnesses_text(c);
-        let _ = writeln!(
-            out,
-            "{} size {:>8}  root {}  {}  cosigned by {}  [{}]",
-            c.log_name,
-            c.size,
-            short(&c.root),
-            crate::render::fmt_timestamp_ms(c.timestamp_ms),
-            witnesses,
-            state
-        );
-    }
-    out
-}
-
-pub fn inclusion_text(v: &VerifiedInclusion) -> String {
-    let (p, k) = (&v.proof, &v.checked);
-    let mut out = String::new();
-    let _ = writeln!(out, "entry {} is entry {} of the {} log, signed by its author", p.entry, p.seq, p.log_name);
-    let _ = writeln!(
-        out,
-        "included in the tree of size {} with root {} (proof of {} hashes, verified here)",
-        p.tree_size,
-        p.root,
-        p.proof.len()
-    );
-    if let Some(c) = &p.checkpoint {
-        let _ = writeln!(
-            out,
-            "that tree is checkpoint {} signed by the log's author, cosigned by {} (quorum {}): witnessed",
-            short(&c.id),
-            witnesses_text(c),
-            k.quorum
-        );
-    }
-    let _ = writeln!(out, "checked here against the roster {} signed by the chair key {}", k.roster_hash, k.chair);
-    for (i, h) in p.proof.iter().enumerate() {
-        let _ = writeln!(out, "  {i:>2} {h}");
-    }
-    out
-}
-
-pub fn consistency_text(p: &ConsistencyProof) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "the {} log at size {} (root {}) extends itself at size {} (root {}); proof of {} hashes, verified here",
-        p.log_name,
-        p.size2,
-        short(&p.root2),
-        p.size1,
-        short(&p.root1),
-        p.proof.len()
-    );
-    for (i, h) in p.proof.iter().enumerate() {
-        let _ = writeln!(out, "  {i:>2} {h}");
-    }
-    out
-}
-
-pub fn frauds_text(list: &[FraudView]) -> String {
-    if list.is_empty() {
-        return "no checkpoint fraud seen\n".into();
-    }
-    let mut out = String::new();
-    for f in list {
-        let what = match &f.fraud {
-            Fraud::SplitView { .. } => "signed two checkpoints of one size with different roots",
-            Fraud::WrongRoot { .. } => "signed a checkpoint whose root is not the root of its own log",
-        };
-        let _ = writeln!(out, "{} {what}: the log is frozen (evidence {})", f.log_name, short(&f.id));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -396,3 +396,20 @@ fn reads_use_the_documented_routes() {
     assert!(targets.contains(&"/v1/trail/lot/CF/CF/BER/1?today=2018-01-01".to_string()), "{targets:?}");
     assert!(targets.contains(&"/v1/trail/certificate/CF-000001".to_string()), "{targets:?}");
 }
+
+#[test]
+fn a_licensee_is_shown_by_key() {
+    let key = PublicKey([7; 32]);
+    let licensee = serde_json::json!({"key": key, "participant": "CF", "name": "Mine SA", "roles": ["miner"],
+        "active": true, "registered_by": Hash32([2; 32])})
+    .to_string();
+    let node = FakeNode::start(move |r| match r.target.as_str() {
+        t if t == format!("/v1/licensees/{key}") => (200, licensee.clone()),
+        _ => (404, error_json("api.not_found", "no such licensee")),
+    });
+    let out = node.kp(&["licensee", "show", &key.to_hex()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("licensee     Mine SA\n"), "{}", stdout(&out));
+    let out = node.kp(&["licensee", "show", &PublicKey([8; 32]).to_hex()]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+}

@@ -322,7 +322,7 @@ fn today_or(q: TrailQuery) -> ApiResult<String> {
     match q.today {
         Some(d) if kp_schemas::model::is_date(&d) => Ok(d),
         Some(d) => Err(ApiErr::bad(format!("today `{d}` is not a YYYY-MM-DD date"))),
-        None => Ok(crate::clock::today()),
+        None => Ok(kp_schemas::model::today_utc()),
     }
 }
 

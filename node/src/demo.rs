@@ -153,7 +153,7 @@ fn export_and_verify(url: &str, lot: &str, path: &Path, roster: &Path) -> anyhow
     let saved = std::fs::read(path)?;
     let opts = kp_schemas::bundle::VerifyOptions {
         quorum: kp_schemas::checkpoint::DEFAULT_QUORUM,
-        today: crate::clock::today(),
+        today: kp_schemas::model::today_utc(),
     };
     let mut report = kp_schemas::bundle::verify(&saved, &roster, &opts);
     if !report.valid {

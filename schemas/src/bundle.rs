@@ -446,13 +446,6 @@ fn not_canonical(bytes: &[u8], canonical: &[u8]) -> String {
     )
 }
 
-fn subject_name(s: &Subject) -> String {
-    match s {
-        Subject::Lot { participant, lot } => format!("lot {lot} of {participant}"),
-        Subject::Certificate { number } => format!("certificate {number}"),
-    }
-}
-
 fn check(bundle: &Bundle, roster: &SignedRoster, opts: &VerifyOptions, report: &mut Report) {
     if bundle.format != FORMAT {
         let msg = format!("the bundle's format is `{}`, this verifier reads `{FORMAT}`", bundle.format);
@@ -695,16 +688,14 @@ fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &Ver
             trail::certificate_trail(&view.mem, number, &opts.today)
         }
         s => {
-            let msg = format!("the bundle's entries create no {}, the bundle's subject", subject_name(s));
+            let msg = format!("the bundle's entries create no {s}, the bundle's subject");
             report.problems.push(problem(codes::SUBJECT_MISSING, msg));
             return;
         }
     };
     match trail {
         Ok(t) => report.trail = Some(t),
-        Err(e) => {
-            report.problems.push(problem(e.code(), format!("the trail of {}: {e}", subject_name(&bundle.subject))))
-        }
+        Err(e) => report.problems.push(problem(e.code(), format!("the trail of {}: {e}", bundle.subject))),
     }
 }
 

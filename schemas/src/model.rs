@@ -405,6 +405,17 @@ pub enum Subject {
     Certificate { number: String },
 }
 
+/// `lot CF/BER/1 of CF` or `certificate CF-000001`, as messages, verdicts
+/// and the `kp` client name a subject.
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Lot { participant, lot } => write!(f, "lot {lot} of {participant}"),
+            Subject::Certificate { number } => write!(f, "certificate {number}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationKind {
@@ -499,6 +510,20 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `YYYY-MM-DD` of a day count since 1970-01-01.
+pub fn date_of_days(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Today's UTC date as `YYYY-MM-DD`, from the system clock: the default of
+/// a node's trails and of `kp verify`. The rules and the trail never call
+/// it; they are given the day they judge by.
+pub fn today_utc() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    date_of_days((ms / 86_400_000) as i64)
+}
+
 /// Checks `YYYY-MM-DD` with a real calendar day.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -535,6 +560,21 @@ mod tests {
         assert!(!is_date("2017-13-01"));
         assert!(!is_date("2017-1-01"));
         assert!(!is_date("+017-01-01"));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(date_of_days(0), "1970-01-01");
+        assert_eq!(date_of_days(17_532), "2018-01-01");
+        assert_eq!(date_of_days(11_016), "2000-02-29");
+        assert!(is_date(&today_utc()));
+    }
+
+    #[test]
+    fn subjects_read_as_in_messages() {
+        let lot = Subject::Lot { participant: "CF".into(), lot: "CF/BER/1".into() };
+        assert_eq!(lot.to_string(), "lot CF/BER/1 of CF");
+        assert_eq!(Subject::Certificate { number: "CF-000001".into() }.to_string(), "certificate CF-000001");
     }
 
     #[test]
