@@ -6,6 +6,7 @@ use kp_schemas::api::{
     Action, ApiError, CheckpointView, ConsistencyProof, EntryView, FraudView, HeadView, InclusionProof, LogPage,
     LotView, Status, SubmitEntry, SubmitRecord, Submitted,
 };
+use kp_schemas::codes;
 use kp_schemas::model::{Body, HexBytes, SignedRoster, Subject};
 use kp_schemas::rules::Equivocation;
 use kp_schemas::state::{CertState, LicenseeState, ZoneRecord};
@@ -316,12 +317,12 @@ fn api_error(status: u16, bytes: &[u8]) -> ClientError {
         return ClientError::Api { status, error };
     }
     let code = match status {
-        400 => "api.bad_request",
-        401 => "api.unauthorized",
-        404 => "api.not_found",
-        413 => "api.too_large",
-        503 => "api.unavailable",
-        _ => "api.http_error",
+        400 => codes::API_BAD_REQUEST,
+        401 => codes::API_UNAUTHORIZED,
+        404 => codes::API_NOT_FOUND,
+        413 => codes::API_TOO_LARGE,
+        503 => codes::API_UNAVAILABLE,
+        _ => codes::API_HTTP_ERROR,
     };
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim();
@@ -376,10 +377,10 @@ mod tests {
     fn error_bodies_become_api_errors() {
         let body = br#"{"code": "R5.overspend", "rule": "R5", "message": "too much"}"#;
         let ClientError::Api { status, error } = api_error(422, body) else { panic!() };
-        assert_eq!((status, error.code.as_str(), error.rule.as_deref()), (422, "R5.overspend", Some("R5")));
+        assert_eq!((status, error.code.as_str(), error.rule.as_deref()), (422, codes::R5_OVERSPEND, Some("R5")));
 
         let e = api_error(404, b"");
-        assert_eq!(e.code(), "api.not_found");
+        assert_eq!(e.code(), codes::API_NOT_FOUND);
         assert_eq!(e.exit_code(), 4);
         let e = api_error(502, b"<html>bad gateway</html>");
         assert_eq!(e.exit_code(), 3);

@@ -129,6 +129,7 @@ impl ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kp_schemas::codes;
 
     fn api(status: u16, code: &str) -> ClientError {
         ClientError::Api { status, error: ApiError::new(code, "m") }
@@ -136,15 +137,15 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_documented_table() {
-        assert_eq!(api(422, "R5.overspend").exit_code(), 1);
-        assert_eq!(api(400, "R9.too_long").exit_code(), 1);
-        assert_eq!(api(400, "api.bad_request").exit_code(), 2);
-        assert_eq!(api(401, "api.unauthorized").exit_code(), 2);
-        assert_eq!(api(413, "api.too_large").exit_code(), 2);
-        assert_eq!(api(404, "api.not_found").exit_code(), 4);
-        assert_eq!(api(404, "R4.unknown_lot").exit_code(), 4);
-        assert_eq!(api(503, "api.unavailable").exit_code(), 3);
-        assert_eq!(api(500, "api.internal").exit_code(), 3);
+        assert_eq!(api(422, codes::R5_OVERSPEND).exit_code(), 1);
+        assert_eq!(api(400, codes::R9_TOO_LONG).exit_code(), 1);
+        assert_eq!(api(400, codes::API_BAD_REQUEST).exit_code(), 2);
+        assert_eq!(api(401, codes::API_UNAUTHORIZED).exit_code(), 2);
+        assert_eq!(api(413, codes::API_TOO_LARGE).exit_code(), 2);
+        assert_eq!(api(404, codes::API_NOT_FOUND).exit_code(), 4);
+        assert_eq!(api(404, codes::R4_UNKNOWN_LOT).exit_code(), 4);
+        assert_eq!(api(503, codes::API_UNAVAILABLE).exit_code(), 3);
+        assert_eq!(api(500, codes::API_INTERNAL).exit_code(), 3);
         assert_eq!(ClientError::Unreachable("x".into()).exit_code(), 3);
         assert_eq!(ClientError::BadResponse("x".into()).exit_code(), 3);
         assert_eq!(ClientError::input("x").exit_code(), 2);
@@ -152,8 +153,8 @@ mod tests {
 
     #[test]
     fn error_line_parts() {
-        let e = api(422, "R5.overspend");
-        assert_eq!(e.code(), "R5.overspend");
+        let e = api(422, codes::R5_OVERSPEND);
+        assert_eq!(e.code(), codes::R5_OVERSPEND);
         assert_eq!(e.message(), "m");
         assert_eq!(e.rule(), Some("R5"));
         assert_eq!(ClientError::input("bad").code(), "client.bad_input");

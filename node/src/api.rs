@@ -16,7 +16,7 @@ use kp_schemas::entry::SignedEntry;
 use kp_schemas::model::{Body, HexBytes, Record};
 use kp_schemas::state::{CertState, LicenseeState, ZoneRecord};
 use kp_schemas::trail::{self, Trail};
-use kp_schemas::{Hash32, PublicKey, encoding};
+use kp_schemas::{Hash32, PublicKey, codes, encoding};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -44,10 +44,10 @@ impl ApiErr {
         Self(status, ApiError::new(code, message))
     }
     fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "api.not_found", message)
+        Self::new(StatusCode::NOT_FOUND, codes::API_NOT_FOUND, message)
     }
     fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "api.bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, codes::API_BAD_REQUEST, message)
     }
 }
 
@@ -69,14 +69,12 @@ impl From<kp_schemas::Refusal> for ApiErr {
 impl From<SubmitError> for ApiErr {
     fn from(e: SubmitError) -> Self {
         match e {
-            SubmitError::Refused(r) if r.code.starts_with("api.") => {
-                Self::new(StatusCode::CONFLICT, &r.code, r.message)
-            }
             SubmitError::Refused(r) => r.into(),
-            SubmitError::NotWriter(m) => Self::new(StatusCode::CONFLICT, "api.not_writer", m),
-            SubmitError::Storage(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api.storage", m),
+            SubmitError::NotWriter(m) => Self::new(StatusCode::CONFLICT, codes::API_NOT_WRITER, m),
+            SubmitError::AmbiguousAuthor(m) => Self::new(StatusCode::CONFLICT, codes::API_AMBIGUOUS_AUTHOR, m),
+            SubmitError::Storage(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_STORAGE, m),
             SubmitError::Unavailable => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "api.unavailable", "the node is shutting down")
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::API_UNAVAILABLE, "the node is shutting down")
             }
         }
     }
@@ -85,7 +83,7 @@ impl From<SubmitError> for ApiErr {
 impl From<crate::store::StoreError> for ApiErr {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!("read failed: {e}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api.storage", e.to_string())
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_STORAGE, e.to_string())
     }
 }
 
@@ -96,7 +94,7 @@ type ApiResult<T> = Result<T, ApiErr>;
 fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
     let body = body.map_err(|r| {
         let status = r.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "api.too_large" } else { "api.bad_request" };
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { codes::API_TOO_LARGE } else { codes::API_BAD_REQUEST };
         ApiErr::new(status, code, r.body_text())
     })?;
     serde_json::from_slice(&body).map_err(|e| ApiErr::bad(format!("malformed JSON body: {e}")))
@@ -202,7 +200,7 @@ async fn action(
     if !authorised(&s, &headers) {
         return Err(ApiErr::new(
             StatusCode::UNAUTHORIZED,
-            "api.unauthorized",
+            codes::API_UNAUTHORIZED,
             "actions need `Authorization: Bearer <cookie>`, the content of the node's .cookie file",
         ));
     }
@@ -344,7 +342,7 @@ async fn lot_trail(
     let l = s.ledger.clone();
     let r = tokio::task::spawn_blocking(move || trail::lot_trail(l.as_ref(), &participant, &lot, &today))
         .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?;
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_INTERNAL, e.to_string()))?;
     trail_result(r)
 }
 
@@ -357,7 +355,7 @@ async fn certificate_trail(
     let l = s.ledger.clone();
     let r = tokio::task::spawn_blocking(move || trail::certificate_trail(l.as_ref(), &number, &today))
         .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?;
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_INTERNAL, e.to_string()))?;
     trail_result(r)
 }
 
@@ -368,14 +366,14 @@ async fn evidence(State(s): State<AppState>) -> ApiResult<Json<Vec<kp_schemas::r
 async fn peers(State(s): State<AppState>) -> ApiResult<Json<PeerStatus>> {
     match &s.net {
         Some(n) => n.status().await.map(Json).ok_or_else(|| {
-            ApiErr::new(StatusCode::SERVICE_UNAVAILABLE, "api.unavailable", "the network loop has stopped")
+            ApiErr::new(StatusCode::SERVICE_UNAVAILABLE, codes::API_UNAVAILABLE, "the network loop has stopped")
         }),
         None => Ok(Json(PeerStatus::default())),
     }
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiErr {
-    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string())
+    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_INTERNAL, e.to_string())
 }
 
 /// Run a blocking read off the async threads.

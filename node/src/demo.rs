@@ -9,7 +9,7 @@ use kp_schemas::api::Submitted;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
 use kp_schemas::trail::Trail;
-use kp_schemas::{Hash32, Keypair, PublicKey};
+use kp_schemas::{Hash32, Keypair, PublicKey, codes};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -632,12 +632,12 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
             "2017-06-10",
         ),
     );
-    d.refused("exporting the Bria-Carnot mix", "R6.non_compliant_lot", r)?;
+    d.refused("exporting the Bria-Carnot mix", codes::R6_NON_COMPLIANT_LOT, r)?;
     let r = d.record(
         "cf-buyer",
         Driver::transfer_body(&[("CF/BO/2017/0001", 600)], &[("CF/BO/2017/0099", 600, p("cf-exporter"))], "2017-06-11"),
     );
-    d.refused("spending the Berberati lot a second time", "R5.already_spent", r)?;
+    d.refused("spending the Berberati lot a second time", codes::R5_ALREADY_SPENT, r)?;
     let r = d.record(
         "bw-exporter",
         Driver::export_body(
@@ -649,9 +649,9 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
             "2017-06-12",
         ),
     );
-    d.refused("an export whose HS lines outweigh its inputs", "R5.unbalanced", r)?;
+    d.refused("an export whose HS lines outweigh its inputs", codes::R5_UNBALANCED, r)?;
     let r = d.confirm("EU", "CF-000001", "EU/ANR/2017/0003", 1000, 2, p("eu-trader"));
-    d.refused("a second import confirmation of CF-000001", "R7.already_confirmed", r)?;
+    d.refused("a second import confirmation of CF-000001", codes::R7_ALREADY_CONFIRMED, r)?;
     let r = d.record(
         "bw-exporter",
         Driver::export_body(
@@ -663,7 +663,7 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
             "2017-06-12",
         ),
     );
-    d.refused("natural rough under a synthetic HS code", "R8.nature_mismatch", r)?;
+    d.refused("natural rough under a synthetic HS code", codes::R8_NATURE_MISMATCH, r)?;
 
     println!("5. Zones suspended: no carat mined there after the suspension takes effect leaves:");
     d.zone_status("BOD", "Boda", ZoneState::Suspended, "2017-05-01")?;
@@ -687,7 +687,7 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
             "2017-06-15",
         ),
     );
-    d.refused("exporting Boda carats mined after its suspension", "R6.non_compliant_lot", r)?;
+    d.refused("exporting Boda carats mined after its suspension", codes::R6_NON_COMPLIANT_LOT, r)?;
     d.produce("cf-miner", "CF/CAR/2017/0004", "Carnot", Some(("CAR", Some(car))), 200, "2017-07-01")?;
     d.transfer(
         "cf-miner",
@@ -709,7 +709,7 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
             "2017-07-05",
         ),
     );
-    d.refused("exporting Carnot carats after a suspension recorded later", "R6.zone_suspended", r)?;
+    d.refused("exporting Carnot carats after a suspension recorded later", codes::R6_ZONE_SUSPENDED, r)?;
 
     println!("6. A monitor queries the Indian lot.");
     converge(clients)?;

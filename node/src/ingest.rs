@@ -13,7 +13,7 @@ use kp_schemas::checkpoint::Fraud;
 use kp_schemas::context;
 use kp_schemas::model::{Body, Entry, Record};
 use kp_schemas::rules::{self, JudgeError, LedgerView, Verdict};
-use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified};
+use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified, codes};
 use rayon::prelude::*;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -46,6 +46,10 @@ pub enum SubmitError {
     /// This node does not hold the key of the log the submission needs.
     #[error("{0}")]
     NotWriter(String),
+    /// Several of this node's keys could sign the action: it must name one.
+    /// A question back to the caller, not a refusal by a rule.
+    #[error("{0}")]
+    AmbiguousAuthor(String),
     #[error("storage failure: {0}")]
     Storage(String),
     #[error("the node is shutting down")]
@@ -101,7 +105,7 @@ fn not_ahead(v: Box<Verified>) -> Result<Box<Verified>, Refusal> {
     let now = now_ms();
     if ts > now.saturating_add(MAX_CLOCK_AHEAD_MS) {
         return Err(Refusal::new(
-            "R3.future_timestamp",
+            codes::R3_FUTURE_TIMESTAMP,
             format!("the entry is stamped {} s ahead of this node's clock", (ts - now) / 1000),
         ));
     }
@@ -268,7 +272,8 @@ impl Writer {
                     state.name, state.participant, state.participant
                 )),
                 None => {
-                    Refusal::new("R2.unknown_licensee", format!("key {licensee} is not a registered licensee")).into()
+                    Refusal::new(codes::R2_UNKNOWN_LICENSEE, format!("key {licensee} is not a registered licensee"))
+                        .into()
                 }
             });
         };
@@ -279,7 +284,7 @@ impl Writer {
 
     fn act(&self, batch: &mut Batch<'_>, as_author: Option<&str>, body: Body) -> Result<Verified, SubmitError> {
         if matches!(body, Body::Countersigned(_)) {
-            return Err(Refusal::new("R2.not_allowed", "licensee records go to POST /v1/records").into());
+            return Err(Refusal::new(codes::R2_NOT_ALLOWED, "licensee records go to POST /v1/records").into());
         }
         let key = self.keys.resolve(batch.network(), as_author, &body)?;
         let mut body = body;
@@ -343,7 +348,7 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>,
             Ok(Submitted { hash, author: e.author, author_name: name, seq: e.seq, duplicate: true, flags: vec![] })
         }
         Verdict::Equivocation(eq) if fresh => Err(Refusal::new(
-            "R3.equivocation",
+            codes::R3_EQUIVOCATION,
             format!(
                 "{name} signed two different entries at position {}: both kept as evidence, the log is frozen",
                 eq.seq
@@ -351,7 +356,7 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>,
         )
         .into()),
         Verdict::Equivocation(eq) => Err(Refusal::new(
-            "R3.equivocation",
+            codes::R3_EQUIVOCATION,
             format!(
                 "{name} signed another entry at position {}, where a conflicting pair is already kept as evidence: \
                  the log is frozen",

@@ -4,7 +4,7 @@
 use crate::ingest::SubmitError;
 use kp_schemas::model::Body;
 use kp_schemas::state::{AuthorRole, NetworkState};
-use kp_schemas::{Keypair, PublicKey, Refusal};
+use kp_schemas::{Keypair, PublicKey};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -74,11 +74,10 @@ impl Keyring {
             ([], None) => {
                 Err(SubmitError::NotWriter(format!("this node holds no key that may write a {} entry", body.kind())))
             }
-            (_, _) => Err(Refusal::new(
-                "api.ambiguous_author",
-                format!("this node holds several keys that may write a {} entry: name one with `as`", body.kind()),
-            )
-            .into()),
+            (_, _) => Err(SubmitError::AmbiguousAuthor(format!(
+                "this node holds several keys that may write a {} entry: name one with `as`",
+                body.kind()
+            ))),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::ingest::SubmitError;
 use kp_schemas::api::Submitted;
+use kp_schemas::codes;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -120,9 +121,10 @@ impl Metrics {
                 Err(e) => {
                     let code = match e {
                         SubmitError::Refused(r) => r.code.clone(),
-                        SubmitError::NotWriter(_) => "api.not_writer".into(),
-                        SubmitError::Storage(_) => "api.storage".into(),
-                        SubmitError::Unavailable => "api.unavailable".into(),
+                        SubmitError::NotWriter(_) => codes::API_NOT_WRITER.into(),
+                        SubmitError::AmbiguousAuthor(_) => codes::API_AMBIGUOUS_AUTHOR.into(),
+                        SubmitError::Storage(_) => codes::API_STORAGE.into(),
+                        SubmitError::Unavailable => codes::API_UNAVAILABLE.into(),
                     };
                     self.refused.get_or_create(&CodeLabel { code }).inc();
                 }

@@ -12,10 +12,10 @@ use crate::ingest::{Submission, WriterHandle};
 use crate::keys::Keyring;
 use crate::ledger::Ledger;
 use crate::store::{Column, Op, StoreError};
-use kp_schemas::PublicKey;
 use kp_schemas::checkpoint::{self, Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};
 use kp_schemas::encoding::{decode_trusted, encode};
 use kp_schemas::model::HexBytes;
+use kp_schemas::{PublicKey, codes};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -477,7 +477,7 @@ pub async fn settle(w: &Witness, writer: &WriterHandle, out: Outcome) -> Vec<Che
         out.publish.into_iter().filter(|m| !matches!(m, CheckpointGossip::Fraud(_))).collect();
     for bytes in out.conflicts {
         match writer.submit(Submission::Peer(bytes)).await {
-            Err(crate::ingest::SubmitError::Refused(r)) if r.code == "R3.equivocation" => {
+            Err(crate::ingest::SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => {
                 tracing::warn!("{r}");
             }
             Ok(s) => tracing::debug!(entry = %s.hash, "the conflicting entry of a root claim was taken"),

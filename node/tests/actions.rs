@@ -15,6 +15,7 @@ use kp_node::metrics::Metrics;
 use kp_node::rebuild;
 use kp_node::store::RocksStore;
 use kp_schemas::api::Submitted;
+use kp_schemas::codes;
 use kp_schemas::crypto;
 use kp_schemas::entry::sign_record;
 use kp_schemas::memory::MemLedger;
@@ -50,7 +51,8 @@ fn code_of(e: &SubmitError) -> String {
     match e {
         SubmitError::Refused(r) => r.code.clone(),
         // What the HTTP API answers for it.
-        SubmitError::NotWriter(_) => "api.not_writer".into(),
+        SubmitError::NotWriter(_) => codes::API_NOT_WRITER.into(),
+        SubmitError::AmbiguousAuthor(_) => codes::API_AMBIGUOUS_AUTHOR.into(),
         other => panic!("not a refusal: {other:?}"),
     }
 }
@@ -210,17 +212,30 @@ fn namibia(code: &str) -> Body {
 }
 
 #[test]
+fn an_action_several_held_keys_could_sign_names_its_author() {
+    let n = Node::new();
+    let (count, heads) = (n.ledger.entry_count(), n.heads());
+    // Every authority may register a licensee, and this node holds them all.
+    let body = register(licensee(9).public(), "Kimberley Trader", &[Role::Trader]);
+    let r = n.writer.process(vec![Submission::Action { as_author: None, body: body.clone() }]).remove(0);
+    assert!(matches!(&r, Err(SubmitError::AmbiguousAuthor(m)) if m.contains("`as`")), "{r:?}");
+    assert_eq!(r.as_ref().map_err(code_of).err().as_deref(), Some(codes::API_AMBIGUOUS_AUTHOR));
+    assert_eq!((n.ledger.entry_count(), n.heads()), (count, heads), "nothing was stored");
+    n.goes_on("CF", body);
+}
+
+#[test]
 fn an_attestation_whose_note_holds_a_newline_is_refused_and_the_log_goes_on() {
     let n = Node::new();
     let lot = Subject::Lot { participant: "CF".into(), lot: "CF/BER/1".into() };
-    n.refused("CF", note(lot.clone(), "seen at the\nborder"), "R9.bad_text");
+    n.refused("CF", note(lot.clone(), "seen at the\nborder"), codes::R9_BAD_TEXT);
     n.goes_on("CF", note(lot, "seen at the border"));
 }
 
 #[test]
 fn a_licensee_name_of_200_characters_is_refused_and_the_log_goes_on() {
     let n = Node::new();
-    n.refused("CF", register(licensee(9).public(), &"n".repeat(200), &[Role::Miner]), "R9.too_long");
+    n.refused("CF", register(licensee(9).public(), &"n".repeat(200), &[Role::Miner]), codes::R9_TOO_LONG);
     n.goes_on("CF", register(licensee(9).public(), &"n".repeat(128), &[Role::Miner]));
 }
 
@@ -228,28 +243,28 @@ fn a_licensee_name_of_200_characters_is_refused_and_the_log_goes_on() {
 fn six_roles_for_one_licensee_are_refused_and_the_log_goes_on() {
     let n = Node::new();
     let six = [Role::Miner, Role::Trader, Role::Exporter, Role::Importer, Role::Laboratory, Role::Miner];
-    n.refused("CF", register(licensee(9).public(), "Trader", &six), "R9.too_many");
+    n.refused("CF", register(licensee(9).public(), "Trader", &six), codes::R9_TOO_MANY);
     n.goes_on("CF", register(licensee(9).public(), "Trader", &six[..5]));
 }
 
 #[test]
 fn an_import_lot_id_with_a_space_is_refused_and_the_log_goes_on() {
     let n = Node::new();
-    n.refused("EU", n.confirmation("EU/ANR 1", EXPORTED), "R9.bad_id");
+    n.refused("EU", n.confirmation("EU/ANR 1", EXPORTED), codes::R9_BAD_ID);
     n.goes_on("EU", n.confirmation("EU/ANR/1", EXPORTED));
 }
 
 #[test]
 fn an_import_of_zero_weight_is_refused_and_the_log_goes_on() {
     let n = Node::new();
-    n.refused("EU", n.confirmation("EU/ANR/1", 0), "R9.zero_weight");
+    n.refused("EU", n.confirmation("EU/ANR/1", 0), codes::R9_ZERO_WEIGHT);
     n.goes_on("EU", n.confirmation("EU/ANR/1", EXPORTED));
 }
 
 #[test]
 fn an_admission_with_a_lowercase_participant_code_is_refused_and_the_log_goes_on() {
     let n = Node::new();
-    n.refused("chair", namibia("na"), "R9.bad_participant");
+    n.refused("chair", namibia("na"), codes::R9_BAD_PARTICIPANT);
     n.goes_on("chair", namibia("NA"));
 }
 
@@ -268,7 +283,7 @@ fn a_body_over_the_entry_size_limit_is_refused_before_it_is_signed_into_the_log(
         zone_regime: false,
         nodes,
     };
-    n.refused("chair", Body::Governance(Governance::AdmitParticipant(p.clone())), "R9.too_large");
+    n.refused("chair", Body::Governance(Governance::AdmitParticipant(p.clone())), codes::R9_TOO_LARGE);
     p.nodes.truncate(1);
     n.goes_on("chair", Body::Governance(Governance::AdmitParticipant(p)));
 }

@@ -7,6 +7,7 @@ use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
 use kp_node::store::RocksStore;
 use kp_node::{rebuild, workload};
+use kp_schemas::codes;
 use kp_schemas::model::{Body, Entry, Governance};
 use kp_schemas::{SignedEntry, trail};
 use std::path::Path;
@@ -78,10 +79,10 @@ fn equivocation_is_kept_as_evidence_and_freezes_the_log() {
     let second = sign(1, kp_schemas::Hash32::ZERO, "IN");
     ingest(&ledger, &[first.bytes().to_vec()])[0].as_ref().unwrap();
     let r = ingest(&ledger, &[second.bytes().to_vec()]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.equivocation"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_EQUIVOCATION), "{r:?}");
     let third = sign(2, first.hash(), "EU");
     let r = ingest(&ledger, &[third.bytes().to_vec()]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.log_frozen"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN), "{r:?}");
     drop(ledger);
 
     let ledger = open(dir.path(), &w);
@@ -115,7 +116,7 @@ fn a_clients_entry_stamped_far_ahead_is_refused_a_peers_is_judged_as_any() {
     );
     let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
     let r = writer.process(vec![Submission::Entry(entry.bytes().to_vec())]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.future_timestamp"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_FUTURE_TIMESTAMP), "{r:?}");
     assert!(ledger.head(&chair.public()).unwrap().is_none(), "nothing stored");
     // From a peer, the same entry is accepted: its verdict may not depend on
     // when it arrives.
@@ -158,10 +159,10 @@ fn a_record_goes_to_the_log_of_a_participant_that_registered_its_key_and_whose_k
     let r = elsewhere.process(vec![record(&miner)]).remove(0);
     assert!(matches!(&r, Err(SubmitError::NotWriter(m)) if m.contains("CF")), "{r:?}");
     let r = cf_node.process(vec![record(&stranger)]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R2.unknown_licensee"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R2_UNKNOWN_LICENSEE), "{r:?}");
     // At the CF node the record is countersigned (R6 refuses a CF lot with
     // no zone, as the rules say, so a refusal with that code is the proof
     // that it reached the rules).
     let r = cf_node.process(vec![record(&miner)]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R6.zone_required"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R6_ZONE_REQUIRED), "{r:?}");
 }

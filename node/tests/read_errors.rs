@@ -19,6 +19,7 @@ use kp_node::workload;
 use kp_schemas::Keypair;
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::{CheckpointGossip, SignedCheckpoint};
+use kp_schemas::codes;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::{Body, LicenseeRegistration, Nature, Production, RecordBody, Role, Subject, ZoneRef};
 use kp_schemas::trail::{self, TrailError};
@@ -314,7 +315,7 @@ async fn the_api_answers_a_failing_read_with_500_api_storage() {
                 "{method} {uri}, read {i} of {count} failing: {text}"
             );
             let e: kp_schemas::api::ApiError = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!((e.code.as_str(), e.rule), ("api.storage", None), "{method} {uri}, read {i}: {text}");
+            assert_eq!((e.code.as_str(), e.rule), (codes::API_STORAGE, None), "{method} {uri}, read {i}: {text}");
         }
         n.store.fail_read(0, false);
         let (status, bytes) = call(&app, method, &uri, body.clone()).await;

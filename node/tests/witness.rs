@@ -12,6 +12,7 @@ use kp_node::store::RocksStore;
 use kp_node::witness::{CheckpointConfig, Outcome, Verdict, Witness};
 use kp_node::{rebuild, workload};
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, SignedCheckpoint};
+use kp_schemas::codes;
 use kp_schemas::model::{Body, Entry, Governance, HexBytes};
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Node {
     fn settle(&self, out: &Outcome) {
         for bytes in &out.conflicts {
             let r = self.writer.process(vec![Submission::Peer(bytes.clone())]).remove(0);
-            assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.equivocation"), "{r:?}");
+            assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_EQUIVOCATION), "{r:?}");
         }
         for (log, fraud) in &out.frauds {
             let r = self.writer.process(vec![Submission::Fraud { log: *log, fraud: Box::new(fraud.clone()) }]);
@@ -290,7 +291,7 @@ fn a_checkpoint_that_is_not_the_log_is_fraud_and_freezes_the_log_everywhere() {
 
     // Nothing more enters the log; other logs carry on.
     let r = other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, cf))]).remove(0);
-    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == "R3.log_frozen"), "{r:?}");
+    assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN), "{r:?}");
     let bw = w.keys.authority("BW");
     other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, bw))]).remove(0).unwrap();
 
@@ -315,7 +316,7 @@ fn two_views_of_one_size_prove_themselves_even_without_the_log() {
     assert!(n.frozen(&log));
     let r = n.writer.process(w.entries[..50].iter().cloned().map(Submission::Entry).collect());
     assert!(
-        r.iter().any(|r| matches!(r, Err(SubmitError::Refused(x)) if x.code == "R3.log_frozen")),
+        r.iter().any(|r| matches!(r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN)),
         "CF's entries are refused once its log is frozen"
     );
 }

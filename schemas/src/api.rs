@@ -2,8 +2,9 @@
 //! Schemas are generated into `schemas/json/`.
 
 use crate::bytes::{Hash32, PublicKey, SignatureBytes};
+use crate::codes::Refusal;
 use crate::model::{Body, HexBytes, Record};
-use crate::rules::{Equivocation, Refusal};
+use crate::rules::Equivocation;
 use crate::state::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -9,11 +9,12 @@
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::checkpoint::{self, Cosignature, SignedCheckpoint, log_name};
+use crate::codes::Refusal;
 use crate::entry::{SignedEntry, SignedRecord, Verified};
 use crate::memory::MemLedger;
 use crate::merkle;
 use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
-use crate::rules::{self, LedgerView, Refusal, Verdict};
+use crate::rules::{self, LedgerView, Verdict};
 use crate::state::{AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
 use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@
 //! two checkpoints that cannot both be true, which is fraud evidence.
 
 use crate::bytes::{Hash32, PublicKey, SignatureBytes};
+use crate::codes;
 use crate::crypto::{self, Domain, Keypair, SignatureError};
 use crate::encoding::{self, DecodeError};
 use crate::model::HexBytes;
@@ -50,8 +51,8 @@ pub enum CheckpointError {
 impl CheckpointError {
     pub fn code(&self) -> &'static str {
         match self {
-            CheckpointError::TooLarge(_) => "R9.too_large",
-            CheckpointError::Malformed(_) | CheckpointError::Empty => "R9.malformed",
+            CheckpointError::TooLarge(_) => codes::R9_TOO_LARGE,
+            CheckpointError::Malformed(_) | CheckpointError::Empty => codes::R9_MALFORMED,
             CheckpointError::Signature(e) => e.code(),
         }
     }
@@ -431,7 +432,7 @@ impl Fraud {
             let cp = SignedCheckpoint::parse(b.0.clone()).map_err(|e| fraud_error(e.code(), e.to_string()))?;
             cp.verify().map_err(|e| fraud_error(e.code(), e.to_string()))?;
             if cp.checkpoint.network != network {
-                return Err(fraud_error("R2.wrong_network", "checkpoint is for another network"));
+                return Err(fraud_error(codes::R2_WRONG_NETWORK, "checkpoint is for another network"));
             }
             Ok(cp)
         };
@@ -508,7 +509,7 @@ mod tests {
         let mut padded = c.bytes().to_vec();
         padded.insert(0, 0);
         assert!(SignedCheckpoint::parse(padded).map(|p| p.verify().is_err()).unwrap_or(true));
-        assert_eq!(SignedCheckpoint::parse(vec![0; 600]).unwrap_err().code(), "R9.too_large");
+        assert_eq!(SignedCheckpoint::parse(vec![0; 600]).unwrap_err().code(), codes::R9_TOO_LARGE);
     }
 
     #[test]
@@ -601,7 +602,7 @@ mod tests {
         let hex = |c: &SignedCheckpoint| HexBytes(c.bytes().to_vec());
         let f = Fraud::SplitView { first: hex(&cp(&k, 10, 1)), second: hex(&cp(&k, 10, 2)) };
         assert_eq!(f.check("net"), Ok(FraudClaim::Proven { log: k.public() }));
-        assert_eq!(f.check("other").unwrap_err().code, "R2.wrong_network");
+        assert_eq!(f.check("other").unwrap_err().code, codes::R2_WRONG_NETWORK);
         for (a, b) in
             [(cp(&k, 10, 1), cp(&k, 10, 1)), (cp(&k, 10, 1), cp(&k, 11, 2)), (cp(&k, 10, 1), cp(&other, 10, 2))]
         {

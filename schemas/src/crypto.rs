@@ -2,6 +2,7 @@
 //! hashed as one kind of object can never be taken for another (R1).
 
 use crate::bytes::{Hash32, PublicKey, SignatureBytes};
+use crate::codes;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -81,9 +82,9 @@ pub enum SignatureError {
 impl SignatureError {
     pub fn code(&self) -> &'static str {
         match self {
-            SignatureError::InvalidKey => "R1.invalid_key",
-            SignatureError::WeakKey => "R1.weak_key",
-            SignatureError::BadSignature => "R1.bad_signature",
+            SignatureError::InvalidKey => codes::R1_INVALID_KEY,
+            SignatureError::WeakKey => codes::R1_WEAK_KEY,
+            SignatureError::BadSignature => codes::R1_BAD_SIGNATURE,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! encoding a bijection on accepted inputs, so hashing or verifying the
 //! received bytes and hashing a re-encoding can never disagree.
 
+use crate::codes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -41,10 +42,10 @@ pub enum DecodeError {
 impl DecodeError {
     pub fn code(&self) -> &'static str {
         match self {
-            DecodeError::TooLarge(_) => "R9.too_large",
-            DecodeError::Malformed(_) => "R9.malformed",
-            DecodeError::Trailing(_) => "R9.trailing_bytes",
-            DecodeError::NonCanonical => "R9.non_canonical",
+            DecodeError::TooLarge(_) => codes::R9_TOO_LARGE,
+            DecodeError::Malformed(_) => codes::R9_MALFORMED,
+            DecodeError::Trailing(_) => codes::R9_TRAILING_BYTES,
+            DecodeError::NonCanonical => codes::R9_NON_CANONICAL,
         }
     }
 }

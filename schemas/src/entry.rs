@@ -2,11 +2,11 @@
 //! received, parsed once, hashed and verified over those bytes.
 
 use crate::bytes::{Hash32, SignatureBytes};
+use crate::codes::{self, Refusal};
 use crate::crypto::{self, Domain, Keypair, SignatureError};
 use crate::encoding::{self, DecodeError};
 use crate::limits::{self, MAX_ENTRY_BYTES, MAX_RECORD_BYTES};
 use crate::model::{Body, Countersigned, Entry, HexBytes, Record, RecordBody};
-use crate::rules::Refusal;
 
 /// An entry with its wire bytes (`entry bytes || signature`) and hash.
 #[derive(Debug, Clone)]
@@ -43,12 +43,12 @@ impl SignedEntry {
     fn check(bytes: &[u8]) -> Result<(Entry, Option<SignedRecord>), Refusal> {
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(Refusal::new(
-                "R9.too_large",
+                codes::R9_TOO_LARGE,
                 format!("entry is {} bytes, the limit is {MAX_ENTRY_BYTES}", bytes.len()),
             ));
         }
         if bytes.len() < SignatureBytes::LEN {
-            return Err(Refusal::new("R9.malformed", "entry is shorter than a signature"));
+            return Err(Refusal::new(codes::R9_MALFORMED, "entry is shorter than a signature"));
         }
         let split = bytes.len() - SignatureBytes::LEN;
         let entry: Entry = encoding::decode(&bytes[..split]).map_err(decode_refusal)?;
@@ -152,7 +152,7 @@ impl SignedRecord {
     pub fn parse(bytes: Vec<u8>, signature: SignatureBytes) -> Result<Self, Refusal> {
         if bytes.len() > MAX_RECORD_BYTES {
             return Err(Refusal::new(
-                "R9.too_large",
+                codes::R9_TOO_LARGE,
                 format!("record is {} bytes, the limit is {MAX_RECORD_BYTES}", bytes.len()),
             ));
         }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bundle;
 pub mod bytes;
 pub mod checkpoint;
+pub mod codes;
 pub mod context;
 pub mod crypto;
 pub mod encoding;
@@ -23,6 +24,7 @@ pub mod wire;
 pub mod zone;
 
 pub use bytes::{Hash32, PublicKey, SignatureBytes};
+pub use codes::Refusal;
 pub use crypto::Keypair;
 pub use entry::{SignedEntry, SignedRecord, Verified};
-pub use rules::{Refusal, Verdict};
+pub use rules::Verdict;

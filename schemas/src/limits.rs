@@ -1,7 +1,7 @@
 //! R9: bounds on sizes, counts and strings, checked before any other work.
 
+use crate::codes::{self, Refusal};
 use crate::model::*;
-use crate::rules::Refusal;
 
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 pub const MAX_RECORD_BYTES: usize = 48 * 1024;
@@ -27,20 +27,23 @@ pub const MAX_NODES_PER_MEMBER: usize = 16;
 pub const MAX_CONTEXT: usize = 256;
 
 fn too_long(field: &str, limit: usize) -> Refusal {
-    Refusal::new("R9.too_long", format!("{field} is longer than {limit} characters"))
+    Refusal::new(codes::R9_TOO_LONG, format!("{field} is longer than {limit} characters"))
 }
 
 /// Ids are printable ASCII without separators, so they can key the store and
 /// URLs unambiguously.
 pub fn check_id(field: &str, s: &str) -> Result<(), Refusal> {
     if s.is_empty() {
-        return Err(Refusal::new("R9.empty", format!("{field} is empty")));
+        return Err(Refusal::new(codes::R9_EMPTY, format!("{field} is empty")));
     }
     if s.len() > MAX_ID {
         return Err(too_long(field, MAX_ID));
     }
     if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.:".contains(&b)) {
-        return Err(Refusal::new("R9.bad_id", format!("{field} `{s}` may use only letters, digits and / - _ . :")));
+        return Err(Refusal::new(
+            codes::R9_BAD_ID,
+            format!("{field} `{s}` may use only letters, digits and / - _ . :"),
+        ));
     }
     Ok(())
 }
@@ -50,14 +53,14 @@ pub fn check_text(field: &str, s: &str, limit: usize) -> Result<(), Refusal> {
         return Err(too_long(field, limit));
     }
     if s.chars().any(char::is_control) {
-        return Err(Refusal::new("R9.bad_text", format!("{field} contains control characters")));
+        return Err(Refusal::new(codes::R9_BAD_TEXT, format!("{field} contains control characters")));
     }
     Ok(())
 }
 
 pub fn check_date(field: &str, s: &str) -> Result<(), Refusal> {
     if !is_date(s) {
-        return Err(Refusal::new("R9.bad_date", format!("{field} `{s}` is not a YYYY-MM-DD date")));
+        return Err(Refusal::new(codes::R9_BAD_DATE, format!("{field} `{s}` is not a YYYY-MM-DD date")));
     }
     Ok(())
 }
@@ -65,7 +68,7 @@ pub fn check_date(field: &str, s: &str) -> Result<(), Refusal> {
 pub fn check_code(field: &str, s: &str) -> Result<(), Refusal> {
     if !is_participant_code(s) {
         return Err(Refusal::new(
-            "R9.bad_participant",
+            codes::R9_BAD_PARTICIPANT,
             format!("{field} `{s}` is not a participant code (two capital letters, for example CF or EU)"),
         ));
     }
@@ -74,20 +77,20 @@ pub fn check_code(field: &str, s: &str) -> Result<(), Refusal> {
 
 fn check_count(field: &str, n: usize, min: usize, max: usize) -> Result<(), Refusal> {
     if n < min {
-        return Err(Refusal::new("R9.empty", format!("{field} needs at least {min}")));
+        return Err(Refusal::new(codes::R9_EMPTY, format!("{field} needs at least {min}")));
     }
     if n > max {
-        return Err(Refusal::new("R9.too_many", format!("{field} has {n} items, the limit is {max}")));
+        return Err(Refusal::new(codes::R9_TOO_MANY, format!("{field} has {n} items, the limit is {max}")));
     }
     Ok(())
 }
 
 fn check_weight(field: &str, w: Weight) -> Result<(), Refusal> {
     if w == 0 {
-        return Err(Refusal::new("R9.zero_weight", format!("{field} must weigh more than zero")));
+        return Err(Refusal::new(codes::R9_ZERO_WEIGHT, format!("{field} must weigh more than zero")));
     }
     if w > MAX_WEIGHT {
-        return Err(Refusal::new("R9.too_heavy", format!("{field} is over {MAX_WEIGHT} hundredths of a carat")));
+        return Err(Refusal::new(codes::R9_TOO_HEAVY, format!("{field} is over {MAX_WEIGHT} hundredths of a carat")));
     }
     Ok(())
 }
@@ -142,11 +145,11 @@ pub fn check_roster(r: &Roster) -> Result<(), Refusal> {
 pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
     check_id("network", &e.network)?;
     if e.seq == 0 {
-        return Err(Refusal::new("R3.bad_seq", "sequence numbers start at 1"));
+        return Err(Refusal::new(codes::R3_BAD_SEQ, "sequence numbers start at 1"));
     }
     check_count("context", e.context.len(), 0, MAX_CONTEXT)?;
     if !e.context.windows(2).all(|w| w[0] < w[1]) {
-        return Err(Refusal::new("R9.bad_context", "context entries must be in ascending order without repeats"));
+        return Err(Refusal::new(codes::R9_BAD_CONTEXT, "context entries must be in ascending order without repeats"));
     }
     match &e.body {
         Body::RegisterLicensee(r) => {
@@ -157,7 +160,7 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
         // The record's own bounds are checked when it is decoded.
         Body::Countersigned(c) => {
             if c.record.0.len() > MAX_RECORD_BYTES {
-                return Err(Refusal::new("R9.too_large", "countersigned record is too large"));
+                return Err(Refusal::new(codes::R9_TOO_LARGE, "countersigned record is too large"));
             }
             Ok(())
         }
@@ -166,7 +169,7 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
             check_id("certificate", &c.certificate)?;
             check_weight("received weight", c.weight)?;
             if c.parcels > MAX_PARCELS {
-                return Err(Refusal::new("R9.too_many", "too many parcels"));
+                return Err(Refusal::new(codes::R9_TOO_MANY, "too many parcels"));
             }
             check_id("lot", &c.lot)?;
             check_date("date", &c.date)
@@ -199,7 +202,7 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
 
 fn check_position(from: u64) -> Result<(), Refusal> {
     if from == 0 {
-        return Err(Refusal::new("R9.bad_position", "log positions start at 1"));
+        return Err(Refusal::new(codes::R9_BAD_POSITION, "log positions start at 1"));
     }
     Ok(())
 }
@@ -225,7 +228,7 @@ pub fn check_record(r: &Record) -> Result<(), Refusal> {
             }
             check_weight("production weight", p.weight)?;
             if p.stones > MAX_STONES {
-                return Err(Refusal::new("R9.too_many", "stone count is over the limit"));
+                return Err(Refusal::new(codes::R9_TOO_MANY, "stone count is over the limit"));
             }
             check_date("production date", &p.date)
         }
@@ -248,11 +251,11 @@ pub fn check_record(r: &Record) -> Result<(), Refusal> {
                 check_id("HS code", &l.code)?;
                 check_weight("HS line weight", l.weight)?;
                 if l.value_cents > MAX_VALUE_CENTS {
-                    return Err(Refusal::new("R9.too_large", "HS line value is over the limit"));
+                    return Err(Refusal::new(codes::R9_TOO_LARGE, "HS line value is over the limit"));
                 }
             }
             if x.parcels == 0 || x.parcels > MAX_PARCELS {
-                return Err(Refusal::new("R9.bad_parcels", format!("parcels must be 1..={MAX_PARCELS}")));
+                return Err(Refusal::new(codes::R9_BAD_PARCELS, format!("parcels must be 1..={MAX_PARCELS}")));
             }
             check_date("issue date", &x.issued)?;
             check_date("expiry date", &x.expires)
@@ -271,10 +274,10 @@ mod tests {
     #[test]
     fn ids_and_text() {
         assert!(check_id("lot", "CF/BER/2017/00042").is_ok());
-        assert_eq!(check_id("lot", "").unwrap_err().code, "R9.empty");
-        assert_eq!(check_id("lot", "a b").unwrap_err().code, "R9.bad_id");
-        assert_eq!(check_id("lot", &"x".repeat(MAX_ID + 1)).unwrap_err().code, "R9.too_long");
-        assert_eq!(check_text("name", "a\nb", 10).unwrap_err().code, "R9.bad_text");
+        assert_eq!(check_id("lot", "").unwrap_err().code, codes::R9_EMPTY);
+        assert_eq!(check_id("lot", "a b").unwrap_err().code, codes::R9_BAD_ID);
+        assert_eq!(check_id("lot", &"x".repeat(MAX_ID + 1)).unwrap_err().code, codes::R9_TOO_LONG);
+        assert_eq!(check_text("name", "a\nb", 10).unwrap_err().code, codes::R9_BAD_TEXT);
         assert!(check_text("name", "Société Minière", MAX_NAME).is_ok());
     }
 }

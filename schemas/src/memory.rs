@@ -4,9 +4,10 @@
 //! (`Error = Infallible`), so judging against it always reaches a verdict.
 
 use crate::bytes::{Hash32, PublicKey};
+use crate::codes::Refusal;
 use crate::entry::SignedEntry;
 use crate::model::Subject;
-use crate::rules::{self, Accepted, Change, LedgerView, Refusal, Verdict};
+use crate::rules::{self, Accepted, Change, LedgerView, Verdict};
 use crate::state::*;
 use crate::trail::TrailSource;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

@@ -1,11 +1,11 @@
 //! The signed roster: the network's genesis fact.
 
 use crate::bytes::Hash32;
+use crate::codes::{self, Refusal};
 use crate::crypto::{self, Domain, Keypair};
 use crate::encoding;
 use crate::limits;
 use crate::model::{HexBytes, Roster, SignedRoster};
-use crate::rules::Refusal;
 use std::collections::HashSet;
 
 pub fn sign(roster: Roster, chair: &Keypair) -> SignedRoster {
@@ -21,19 +21,19 @@ pub fn verify(s: &SignedRoster) -> Result<(Roster, Hash32), Refusal> {
     let roster: Roster =
         encoding::decode(&s.bytes.0).map_err(|e| Refusal::new(e.code(), format!("roster bytes: {e}")))?;
     if roster != s.roster {
-        return Err(Refusal::new("R1.roster_mismatch", "the readable roster differs from the signed bytes"));
+        return Err(Refusal::new(codes::R1_ROSTER_MISMATCH, "the readable roster differs from the signed bytes"));
     }
     limits::check_roster(&roster)?;
-    let mut codes = HashSet::new();
+    let mut participants = HashSet::new();
     let mut keys = HashSet::from([roster.chair]);
     for p in &roster.participants {
-        if !codes.insert(p.code.as_str()) || !keys.insert(p.authority) {
-            return Err(Refusal::new("R9.duplicate_member", format!("participant {} is listed twice", p.code)));
+        if !participants.insert(p.code.as_str()) || !keys.insert(p.authority) {
+            return Err(Refusal::new(codes::R9_DUPLICATE_MEMBER, format!("participant {} is listed twice", p.code)));
         }
     }
     for m in &roster.monitors {
         if !keys.insert(m.key) {
-            return Err(Refusal::new("R9.duplicate_member", format!("monitor {} reuses a key", m.id)));
+            return Err(Refusal::new(codes::R9_DUPLICATE_MEMBER, format!("monitor {} reuses a key", m.id)));
         }
     }
     for key in &keys {
@@ -74,11 +74,11 @@ mod tests {
 
         let mut other = signed.clone();
         other.roster.network = "other".into();
-        assert_eq!(verify(&other).unwrap_err().code, "R1.roster_mismatch");
+        assert_eq!(verify(&other).unwrap_err().code, codes::R1_ROSTER_MISMATCH);
 
         let mut forged = sign(roster(&chair), &Keypair::from_seed([9; 32]));
-        assert_eq!(verify(&forged).unwrap_err().code, "R1.bad_signature");
+        assert_eq!(verify(&forged).unwrap_err().code, codes::R1_BAD_SIGNATURE);
         forged.bytes.0.push(0);
-        assert_eq!(verify(&forged).unwrap_err().code, "R9.trailing_bytes");
+        assert_eq!(verify(&forged).unwrap_err().code, codes::R9_TRAILING_BYTES);
     }
 }

@@ -9,6 +9,7 @@
 //! entry, so never turned into a refusal or a missing dependency.
 
 use crate::bytes::{Hash32, PublicKey};
+use crate::codes;
 use crate::crypto;
 use crate::entry::Verified;
 use crate::model::*;
@@ -20,35 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-/// Why an entry was refused. `code` is stable and starts with its rule id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct Refusal {
-    pub code: String,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_string(), message: message.into() }
-    }
-
-    /// The rule id, `R1`..`R9`.
-    pub fn rule(&self) -> &str {
-        self.code.split('.').next().unwrap_or(&self.code)
-    }
-
-    /// The entry may be accepted later, once what it names has arrived.
-    pub fn is_missing_dependency(&self) -> bool {
-        self.code == codes::MISSING_DEPENDENCY || self.code == codes::GAP
-    }
-}
-
-/// Codes that callers match on.
-pub mod codes {
-    pub const MISSING_DEPENDENCY: &str = "R3.missing_dependency";
-    pub const GAP: &str = "R3.gap";
-}
+/// Refusals and their codes are defined in [`crate::codes`]; the verdicts
+/// here return them.
+pub use crate::codes::Refusal;
 
 fn refuse<T, E: From<Refusal>>(code: &str, message: impl Into<String>) -> Result<T, E> {
     Err(Refusal::new(code, message).into())
@@ -190,7 +165,7 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     let genesis = view.genesis();
     if e.network != genesis.network {
         return refuse(
-            "R2.wrong_network",
+            codes::R2_WRONG_NETWORK,
             format!("entry is for network `{}`, this is `{}`", e.network, genesis.network),
         );
     }
@@ -208,23 +183,23 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
             Some(existing) => {
                 Ok(Verdict::Equivocation(Equivocation { author: e.author, seq: e.seq, existing, conflicting: hash }))
             }
-            None => refuse("R3.gap", format!("entry {} of this log is missing here", e.seq)),
+            None => refuse(codes::R3_GAP, format!("entry {} of this log is missing here", e.seq)),
         };
     }
     if head.as_ref().is_some_and(|h| h.frozen) {
         return refuse(
-            "R3.log_frozen",
+            codes::R3_LOG_FROZEN,
             "this log is frozen: its writer equivocated or signed a false checkpoint (see the evidence)",
         );
     }
     if e.seq > next {
-        return refuse(codes::GAP, format!("entry {} arrived before entry {next} of its log", e.seq));
+        return refuse(codes::R3_GAP, format!("entry {} arrived before entry {next} of its log", e.seq));
     }
     if e.prev != prev {
-        return refuse("R3.bad_prev", format!("entry {} does not name the hash of entry {}", e.seq, e.seq - 1));
+        return refuse(codes::R3_BAD_PREV, format!("entry {} does not name the hash of entry {}", e.seq, e.seq - 1));
     }
     if e.timestamp_ms < last_ts {
-        return refuse("R3.timestamp_regressed", "timestamp is earlier than the previous entry's");
+        return refuse(codes::R3_TIMESTAMP_REGRESSED, "timestamp is earlier than the previous entry's");
     }
 
     // Everything of other logs that the verdict reads is named in the
@@ -233,18 +208,18 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     let context = Context::resolve(view, &e.context)?;
     let snapshot = match &context.governance {
         Some(g) => Some(view.network_at(g).read()?.ok_or_else(|| {
-            Refusal::new(codes::MISSING_DEPENDENCY, format!("governance entry {g} is not known here"))
+            Refusal::new(codes::R3_MISSING_DEPENDENCY, format!("governance entry {g} is not known here"))
         })?),
         None => None,
     };
     let net: &NetworkState = snapshot.as_deref().unwrap_or(genesis);
     let Some(role) = net.role_of(&e.author) else {
-        return refuse("R2.unknown_author", format!("author {} is not in the roster", e.author));
+        return refuse(codes::R2_UNKNOWN_AUTHOR, format!("author {} is not in the roster", e.author));
     };
     // The chair's log is the network's history: each of its entries reads
     // the network its own previous entry made.
     if matches!(role, AuthorRole::Chair) && e.seq > 1 && context.governance != Some(e.prev) {
-        return refuse("R3.bad_context", "a governance entry names its own log's previous entry in its context");
+        return refuse(codes::R3_BAD_CONTEXT, "a governance entry names its own log's previous entry in its context");
     }
 
     let mut out = Accepted {
@@ -272,7 +247,7 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
         (body, AuthorRole::Authority(p)) => {
             if p.suspended_at(e.seq) {
                 return refuse(
-                    "R2.author_suspended",
+                    codes::R2_AUTHOR_SUSPENDED,
                     format!("participant {} is suspended from entry {} of its log", p.participant.code, e.seq),
                 );
             }
@@ -281,10 +256,9 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
                 Body::RegisterLicensee(r) => ctx.register(code, r, &mut out)?,
                 Body::RevokeLicensee(r) => ctx.revoke(code, r, &mut out)?,
                 Body::Countersigned(c) => {
-                    let record = v
-                        .record
-                        .as_ref()
-                        .ok_or_else(|| Refusal::new("R1.unverified_record", "countersigned record was not verified"))?;
+                    let record = v.record.as_ref().ok_or_else(|| {
+                        Refusal::new(codes::R1_UNVERIFIED_RECORD, "countersigned record was not verified")
+                    })?;
                     ctx.record(p, record, &crypto::record_hash(&c.record.0), &mut out)?
                 }
                 Body::ImportConfirmation(c) => ctx.confirm(code, c, &mut out)?,
@@ -299,13 +273,13 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     // entry has one canonical context.
     if let Some((p, z)) = ctx.context.zones.keys().find(|k| !ctx.read.borrow().contains(*k)) {
         return refuse(
-            "R3.bad_context",
+            codes::R3_BAD_CONTEXT,
             format!("the context names a status of zone {z} of {p}, which this entry's verdict does not read"),
         );
     }
     if let Some(h) = ctx.context.entries.iter().find(|h| !ctx.read_entries.borrow().contains(*h)) {
         return refuse(
-            "R3.bad_context",
+            codes::R3_BAD_CONTEXT,
             format!("the context names entry {h}, which this entry's verdict does not read"),
         );
     }
@@ -330,13 +304,13 @@ impl Context {
             // in memory, where a zone status is a store read.
             if view.network_at(h).read()?.is_some() {
                 if out.governance.replace(*h).is_some() {
-                    return refuse("R3.bad_context", "the context names two governance entries");
+                    return refuse(codes::R3_BAD_CONTEXT, "the context names two governance entries");
                 }
             } else if let Some(rec) = view.zone(h).read()? {
                 let (p, z) = (rec.status.participant, rec.status.zone);
                 if !chains.insert((rec.monitor, p.clone(), z.clone())) {
                     return refuse(
-                        "R3.bad_context",
+                        codes::R3_BAD_CONTEXT,
                         format!("the context names two statuses of zone {z} of {p} by one monitor"),
                     );
                 }
@@ -344,7 +318,7 @@ impl Context {
             } else if view.entry_known(h).read()? {
                 out.entries.insert(*h);
             } else {
-                return refuse(codes::MISSING_DEPENDENCY, format!("context entry {h} is not known here"));
+                return refuse(codes::R3_MISSING_DEPENDENCY, format!("context entry {h} is not known here"));
             }
         }
         Ok(out)
@@ -352,7 +326,7 @@ impl Context {
 }
 
 fn not_allowed<T, E: From<Refusal>>(body: &Body, who: &str) -> Result<T, E> {
-    refuse("R2.not_allowed", format!("{who} may not write a {} entry", body.kind()))
+    refuse(codes::R2_NOT_ALLOWED, format!("{who} may not write a {} entry", body.kind()))
 }
 
 struct Ctx<'a, V> {
@@ -412,7 +386,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn register(&self, code: &str, r: &LicenseeRegistration, out: &mut Accepted) -> Judged<(), V> {
         crypto::check_key(&r.licensee).map_err(|e| Refusal::new(e.code(), format!("licensee key: {e}")))?;
         if let Some(l) = self.view.licensee(code, &r.licensee).read()? {
-            return refuse("R2.licensee_exists", format!("key is already registered by {} as {}", code, l.name));
+            return refuse(codes::R2_LICENSEE_EXISTS, format!("key is already registered by {} as {}", code, l.name));
         }
         let roles: BTreeSet<Role> = r.roles.iter().copied().collect();
         out.changes.push(Change::Licensee(LicenseeState {
@@ -429,7 +403,7 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn revoke(&self, code: &str, r: &LicenseeRevocation, out: &mut Accepted) -> Judged<(), V> {
         let mut l = self.own_licensee(code, &r.licensee)?;
         if !l.active {
-            return refuse("R2.licensee_revoked", "licensee is already revoked");
+            return refuse(codes::R2_LICENSEE_REVOKED, "licensee is already revoked");
         }
         l.active = false;
         out.changes.push(Change::Licensee(l));
@@ -439,17 +413,19 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn own_licensee(&self, code: &str, key: &PublicKey) -> Judged<LicenseeState, V> {
         match self.view.licensee(code, key).read()? {
             Some(l) => Ok(l),
-            None => refuse("R2.unknown_licensee", format!("key {key} is not a licensee registered by {code}")),
+            None => refuse(codes::R2_UNKNOWN_LICENSEE, format!("key {key} is not a licensee registered by {code}")),
         }
     }
 
     fn active_holder(&self, code: &str, key: &PublicKey) -> Judged<LicenseeState, V> {
         let l = match self.own_licensee(code, key) {
-            Err(JudgeError::Refused(r)) => return refuse("R2.unknown_holder", format!("new holder: {}", r.message)),
+            Err(JudgeError::Refused(r)) => {
+                return refuse(codes::R2_UNKNOWN_HOLDER, format!("new holder: {}", r.message));
+            }
             l => l?,
         };
         if !l.active {
-            return refuse("R2.unknown_holder", format!("new holder {} is revoked", l.name));
+            return refuse(codes::R2_UNKNOWN_HOLDER, format!("new holder {} is revoked", l.name));
         }
         Ok(l)
     }
@@ -457,14 +433,14 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn record(&self, p: &ParticipantState, r: &Record, rhash: &Hash32, out: &mut Accepted) -> Judged<(), V> {
         let code = p.participant.code.as_str();
         if r.network != self.net.network {
-            return refuse("R2.wrong_network", "record is for another network");
+            return refuse(codes::R2_WRONG_NETWORK, "record is for another network");
         }
         if self.view.record_seen(code, rhash).read()? {
-            return refuse("R3.duplicate_record", "this signed record is already in the ledger");
+            return refuse(codes::R3_DUPLICATE_RECORD, "this signed record is already in the ledger");
         }
         let licensee = self.own_licensee(code, &r.licensee)?;
         if !licensee.active {
-            return refuse("R2.licensee_revoked", format!("licensee {} is revoked", licensee.name));
+            return refuse(codes::R2_LICENSEE_REVOKED, format!("licensee {} is revoked", licensee.name));
         }
         let needs: &[Role] = match &r.body {
             RecordBody::Production(_) => &[Role::Miner],
@@ -475,7 +451,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         if !needs.iter().any(|n| licensee.roles.contains(n)) {
             let names: Vec<_> = needs.iter().map(|r| r.as_str()).collect();
             return refuse(
-                "R2.role",
+                codes::R2_ROLE,
                 format!(
                     "a {} record needs the role {}; {} has none of them",
                     r.body.kind(),
@@ -510,13 +486,13 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn existing_lot(&self, code: &str, lot: &str) -> Judged<LotState, V> {
         match self.view.lot(code, lot).read()? {
             Some(l) => Ok(l),
-            None => refuse("R4.unknown_lot", format!("lot {lot} does not exist in {code}")),
+            None => refuse(codes::R4_UNKNOWN_LOT, format!("lot {lot} does not exist in {code}")),
         }
     }
 
     fn new_lot_id(&self, code: &str, lot: &str, seen: &mut BTreeSet<String>) -> Judged<(), V> {
         if self.view.lot(code, lot).read()?.is_some() || !seen.insert(lot.to_string()) {
-            return refuse("R4.lot_exists", format!("lot {lot} already exists in {code}"));
+            return refuse(codes::R4_LOT_EXISTS, format!("lot {lot} already exists in {code}"));
         }
         Ok(())
     }
@@ -529,7 +505,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         match &x.zone {
             None if p.participant.zone_regime => {
                 return refuse(
-                    "R6.zone_required",
+                    codes::R6_ZONE_REQUIRED,
                     format!("{code} is under the zone regime: production must name its zone"),
                 );
             }
@@ -542,13 +518,13 @@ impl<V: LedgerView> Ctx<'_, V> {
                 if let Some(status_hash) = &z.status_entry {
                     let rec = self.view.zone(status_hash).read()?.ok_or_else(|| {
                         Refusal::new(
-                            codes::MISSING_DEPENDENCY,
+                            codes::R3_MISSING_DEPENDENCY,
                             format!("zone-status entry {status_hash} is not known here"),
                         )
                     })?;
                     if rec.status.participant != code || rec.status.zone != z.zone {
                         return refuse(
-                            "R6.zone_mismatch",
+                            codes::R6_ZONE_MISMATCH,
                             format!(
                                 "status entry is for zone {} of {}, not {} of {code}",
                                 rec.status.zone, rec.status.participant, z.zone
@@ -557,7 +533,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                     }
                     if !history.iter().any(|h| h.entry == *status_hash) {
                         return refuse(
-                            "R3.bad_context",
+                            codes::R3_BAD_CONTEXT,
                             "the entry's context does not reach the zone status the record relies on",
                         );
                     }
@@ -611,30 +587,30 @@ impl<V: LedgerView> Ctx<'_, V> {
         let mut compliant = true;
         for t in takes {
             if lots.contains_key(t.lot.as_str()) {
-                return refuse("R5.duplicate_input", format!("lot {} is named twice as an input", t.lot));
+                return refuse(codes::R5_DUPLICATE_INPUT, format!("lot {} is named twice as an input", t.lot));
             }
             let mut lot = self.existing_lot(code, &t.lot)?;
             if lot.holder != holder.key {
-                return refuse("R4.not_holder", format!("lot {} is not held by {}", t.lot, holder.name));
+                return refuse(codes::R4_NOT_HOLDER, format!("lot {} is not held by {}", t.lot, holder.name));
             }
             if lot.remaining == 0 {
-                return refuse("R5.already_spent", format!("lot {} is already spent", t.lot));
+                return refuse(codes::R5_ALREADY_SPENT, format!("lot {} is already spent", t.lot));
             }
             if t.weight > lot.remaining {
                 return refuse(
-                    "R5.overspend",
+                    codes::R5_OVERSPEND,
                     format!("lot {} has {} left, {} was taken", t.lot, fmt_ct(lot.remaining), fmt_ct(t.weight)),
                 );
             }
             if *nature.get_or_insert(lot.nature) != lot.nature {
-                return refuse("R8.mixed_nature", "natural and synthetic lots never mix");
+                return refuse(codes::R8_MIXED_NATURE, "natural and synthetic lots never mix");
             }
             lot.remaining -= t.weight;
             compliant &= lot.compliant;
             total += t.weight;
             lots.insert(t.lot.as_str(), lot);
         }
-        let nature = nature.ok_or_else(|| Refusal::new("R9.empty", "no inputs"))?;
+        let nature = nature.ok_or_else(|| Refusal::new(codes::R9_EMPTY, "no inputs"))?;
         // A non-compliant lot never leaves, whatever its zones: it needs none.
         let zones = if compliant { merge_marks(lots.values().flat_map(|l| &l.zones)) } else { Vec::new() };
         Ok(Spent { lots: lots.into_values().collect(), total, nature, compliant, zones })
@@ -665,7 +641,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         }
         if produced != taken {
             return refuse(
-                "R5.unbalanced",
+                codes::R5_UNBALANCED,
                 format!("outputs weigh {} but inputs took {}", fmt_ct(produced), fmt_ct(taken)),
             );
         }
@@ -677,18 +653,21 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn export(&self, code: &str, l: &LicenseeState, x: &Export, out: &mut Accepted) -> Judged<(), V> {
         if certificate_participant(&x.certificate) != Some(code) {
             return refuse(
-                "R7.bad_certificate_number",
+                codes::R7_BAD_CERTIFICATE_NUMBER,
                 format!("certificate number `{}` must be `{code}-<digits>`", x.certificate),
             );
         }
         if self.view.certificate(&x.certificate).read()?.is_some() {
-            return refuse("R7.duplicate_certificate", format!("certificate {} already exists", x.certificate));
+            return refuse(codes::R7_DUPLICATE_CERTIFICATE, format!("certificate {} already exists", x.certificate));
         }
         if x.importer == code || self.net.participant(&x.importer).is_none() {
-            return refuse("R7.unknown_importer", format!("{} is not another participant of this network", x.importer));
+            return refuse(
+                codes::R7_UNKNOWN_IMPORTER,
+                format!("{} is not another participant of this network", x.importer),
+            );
         }
         if x.expires.as_str() < x.issued.as_str() {
-            return refuse("R7.bad_expiry", "certificate expires before it is issued");
+            return refuse(codes::R7_BAD_EXPIRY, "certificate expires before it is issued");
         }
         // R6 first: a non-compliant lot can never leave, whatever else is
         // wrong; nor can a lot whose zone was suspended, by the statuses the
@@ -697,13 +676,13 @@ impl<V: LedgerView> Ctx<'_, V> {
             let Some(lot) = self.view.lot(code, &t.lot).read()? else { continue };
             if !lot.compliant {
                 return refuse(
-                    "R6.non_compliant_lot",
+                    codes::R6_NON_COMPLIANT_LOT,
                     format!("lot {} takes weight from a non-compliant zone and cannot be exported", t.lot),
                 );
             }
             for mark in &lot.zones {
                 if let Some(why) = self.mark_problem(mark)? {
-                    return refuse("R6.zone_suspended", format!("lot {} cannot be exported: {why}", t.lot));
+                    return refuse(codes::R6_ZONE_SUSPENDED, format!("lot {} cannot be exported: {why}", t.lot));
                 }
             }
         }
@@ -713,14 +692,17 @@ impl<V: LedgerView> Ctx<'_, V> {
         for line in &x.lines {
             match hs_nature(&line.code) {
                 None => {
-                    return refuse("R8.unknown_hs_code", format!("HS code {} is not a rough-diamond code", line.code));
+                    return refuse(
+                        codes::R8_UNKNOWN_HS_CODE,
+                        format!("HS code {} is not a rough-diamond code", line.code),
+                    );
                 }
                 Some(n) if n != nature => {
                     let what = match nature {
                         Nature::Natural => "natural stones cannot leave under a synthetic HS code",
                         Nature::Synthetic => "synthetic stones cannot leave under a KP rough HS code",
                     };
-                    return refuse("R8.nature_mismatch", format!("HS {}: {what}", line.code));
+                    return refuse(codes::R8_NATURE_MISMATCH, format!("HS {}: {what}", line.code));
                 }
                 Some(_) => {}
             }
@@ -729,7 +711,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         }
         if declared != taken {
             return refuse(
-                "R5.unbalanced",
+                codes::R5_UNBALANCED,
                 format!("HS lines weigh {} but inputs took {}", fmt_ct(declared), fmt_ct(taken)),
             );
         }
@@ -761,26 +743,26 @@ impl<V: LedgerView> Ctx<'_, V> {
             Some(cert) if cert.exporter == c.exporter => cert,
             _ => {
                 return refuse(
-                    codes::MISSING_DEPENDENCY,
+                    codes::R3_MISSING_DEPENDENCY,
                     format!("certificate {} of {} is not known here", c.certificate, c.exporter),
                 );
             }
         };
         if cert.entry != c.certificate_entry {
             return refuse(
-                "R7.certificate_entry_mismatch",
+                codes::R7_CERTIFICATE_ENTRY_MISMATCH,
                 "the confirmation names another entry than the certificate's",
             );
         }
         if cert.importer != code {
             return refuse(
-                "R7.wrong_importer",
+                codes::R7_WRONG_IMPORTER,
                 format!("certificate {} is addressed to {}, not {code}", cert.number, cert.importer),
             );
         }
         if let Some(prev) = &cert.confirmation {
             return refuse(
-                "R7.already_confirmed",
+                codes::R7_ALREADY_CONFIRMED,
                 format!("certificate {} was confirmed by entry {}", cert.number, prev.entry),
             );
         }
@@ -851,16 +833,16 @@ impl<V: LedgerView> Ctx<'_, V> {
 
     fn zone_status(&self, m: &Monitor, z: &ZoneStatus, out: &mut Accepted) -> Judged<(), V> {
         if self.net.participant(&z.participant).is_none() {
-            return refuse("R2.unknown_participant", format!("{} is not a participant", z.participant));
+            return refuse(codes::R2_UNKNOWN_PARTICIPANT, format!("{} is not a participant", z.participant));
         }
         if !m.scope.contains(&z.participant) {
-            return refuse("R2.out_of_scope", format!("{} may not declare zones of {}", m.id, z.participant));
+            return refuse(codes::R2_OUT_OF_SCOPE, format!("{} may not declare zones of {}", m.id, z.participant));
         }
         let previous = self.view.zone_head(&m.key, &z.participant, &z.zone).read()?;
         if z.previous != previous {
             let name = |h: Option<Hash32>| h.map_or("none".to_string(), |h| h.to_string());
             return refuse(
-                "R3.zone_chain",
+                codes::R3_ZONE_CHAIN,
                 format!(
                     "the status names {} as the previous status of zone {} of {}; {}'s log holds {}",
                     name(z.previous),
@@ -879,14 +861,17 @@ impl<V: LedgerView> Ctx<'_, V> {
         match &a.subject {
             Subject::Lot { participant, lot } => {
                 if authority.is_some_and(|code| code != participant) {
-                    return refuse("R2.out_of_scope", "an authority attests only about lots of its own participant");
+                    return refuse(
+                        codes::R2_OUT_OF_SCOPE,
+                        "an authority attests only about lots of its own participant",
+                    );
                 }
                 let l = self.existing_lot(participant, lot)?;
                 self.names(&l.created_by, &format!("lot {lot} of {participant}"))?;
             }
             Subject::Certificate { number } => {
                 let Some(c) = self.view.certificate(number).read()? else {
-                    return refuse("R7.unknown_certificate", format!("certificate {number} is not known here"));
+                    return refuse(codes::R7_UNKNOWN_CERTIFICATE, format!("certificate {number} is not known here"));
                 };
                 self.names(&c.entry, &format!("certificate {number}"))?;
             }
@@ -911,7 +896,10 @@ impl<V: LedgerView> Ctx<'_, V> {
     /// arrives first.
     fn names(&self, creator: &Hash32, what: &str) -> Judged<(), V> {
         if !self.context.entries.contains(creator) {
-            return refuse("R3.bad_context", format!("the context must name entry {creator}, which created {what}"));
+            return refuse(
+                codes::R3_BAD_CONTEXT,
+                format!("the context must name entry {creator}, which created {what}"),
+            );
         }
         self.read_entries.borrow_mut().insert(*creator);
         Ok(())
@@ -926,7 +914,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         let key_in_use = |net: &NetworkState, key: &PublicKey, what: &str| -> Result<(), Refusal> {
             match net.role_of(key) {
                 Some(_) => refuse(
-                    "R2.key_in_use",
+                    codes::R2_KEY_IN_USE,
                     format!("{what} {key} is already in use: {} signs with it", net.author_name(key)),
                 ),
                 None => Ok(()),
@@ -935,7 +923,7 @@ impl<V: LedgerView> Ctx<'_, V> {
         match g {
             Governance::AdmitParticipant(p) => {
                 if net.participants.contains_key(&p.code) {
-                    return refuse("R2.participant_exists", format!("{} is already a participant", p.code));
+                    return refuse(codes::R2_PARTICIPANT_EXISTS, format!("{} is already a participant", p.code));
                 }
                 crypto::check_key(&p.authority).map_err(|e| Refusal::new(e.code(), format!("authority key: {e}")))?;
                 key_in_use(&net, &p.authority, "authority key")?;
@@ -946,23 +934,22 @@ impl<V: LedgerView> Ctx<'_, V> {
             }
             Governance::SuspendParticipant { code, from, .. } | Governance::ReinstateParticipant { code, from } => {
                 let suspend = matches!(g, Governance::SuspendParticipant { .. });
-                let p = net
-                    .participants
-                    .get_mut(code)
-                    .ok_or_else(|| Refusal::new("R2.unknown_participant", format!("{code} is not a participant")))?;
+                let p = net.participants.get_mut(code).ok_or_else(|| {
+                    Refusal::new(codes::R2_UNKNOWN_PARTICIPANT, format!("{code} is not a participant"))
+                })?;
                 if p.suspended == suspend {
                     let now = if suspend { "suspended" } else { "not suspended" };
-                    return refuse("R2.no_change", format!("{code} is {now} already"));
+                    return refuse(codes::R2_NO_CHANGE, format!("{code} is {now} already"));
                 }
                 if suspend {
                     p.suspensions.push(SuspensionSpan { from: *from, until: None });
                 } else {
                     let Some(span) = p.suspensions.last_mut() else {
-                        return refuse("R2.no_change", format!("{code} has no suspension to end"));
+                        return refuse(codes::R2_NO_CHANGE, format!("{code} has no suspension to end"));
                     };
                     if *from < span.from {
                         return refuse(
-                            "R2.bad_position",
+                            codes::R2_BAD_POSITION,
                             format!("{code} is suspended from entry {}; it cannot be reinstated before it", span.from),
                         );
                     }

@@ -3,6 +3,7 @@
 //! with reasons. A derived view: it reads state and never changes it.
 
 use crate::bytes::{Hash32, PublicKey};
+use crate::codes;
 use crate::model::*;
 use crate::rules::fmt_ct;
 use crate::state::*;
@@ -105,20 +106,18 @@ pub enum TrailError<E = Infallible> {
 }
 
 impl<E> TrailError<E> {
-    /// Stable: the rule for what the trail found, `api.storage` (what the
-    /// node's API answers) for a read that failed.
+    /// Stable, from [`codes`]: the rule code for a lot or certificate that
+    /// does not exist, a query code for a trail too deep to walk, and
+    /// `api.storage` (what the node's API answers) for a read that failed.
     pub fn code(&self) -> &'static str {
         match self {
-            TrailError::UnknownLot { .. } => "R4.unknown_lot",
-            TrailError::UnknownCertificate(_) => "R7.unknown_certificate",
-            TrailError::TooDeep => "R9.too_deep",
-            TrailError::Read(_) => STORAGE,
+            TrailError::UnknownLot { .. } => codes::R4_UNKNOWN_LOT,
+            TrailError::UnknownCertificate(_) => codes::R7_UNKNOWN_CERTIFICATE,
+            TrailError::TooDeep => codes::R9_TOO_DEEP,
+            TrailError::Read(_) => codes::API_STORAGE,
         }
     }
 }
-
-/// The code of a read that failed, in a trail or a bundle.
-pub const STORAGE: &str = "api.storage";
 
 /// Bounds the walk; real trails are a few dozen hops at most.
 pub const MAX_DEPTH: usize = 512;

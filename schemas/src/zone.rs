@@ -4,8 +4,9 @@
 //! context, so every node reads the same history whatever else it holds.
 
 use crate::bytes::{Hash32, PublicKey};
+use crate::codes::{self, Refusal};
 use crate::model::*;
-use crate::rules::{JudgeError, LedgerView, ReadResult, Refusal, codes};
+use crate::rules::{JudgeError, LedgerView, ReadResult};
 use crate::state::*;
 use std::collections::BTreeSet;
 
@@ -22,7 +23,7 @@ pub fn history<V: LedgerView>(view: &V, heads: &[Hash32]) -> Result<Vec<ZoneReco
         while let Some(h) = next {
             let Some(rec) = view.zone(&h).read()? else {
                 let why = format!("zone-status entry {h} is not known here");
-                return Err(Refusal::new(codes::MISSING_DEPENDENCY, why).into());
+                return Err(Refusal::new(codes::R3_MISSING_DEPENDENCY, why).into());
             };
             next = rec.status.previous;
             out.push(rec);

@@ -12,6 +12,7 @@
 //! change that caused it.
 
 use ed25519_dalek::{Signature, VerifyingKey};
+use kp_schemas::codes;
 use kp_schemas::crypto::{self, Domain};
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
@@ -563,7 +564,7 @@ fn truncated_bytes_are_refused() {
             // Cutting the end shifts the signature window, so the entry part
             // becomes a strict prefix of a canonical encoding: never whole.
             let code = refusal(bytes[..cut].to_vec());
-            assert_eq!(code.as_deref(), Some("R9.malformed"), "{name} cut to {cut} bytes");
+            assert_eq!(code.as_deref(), Some(codes::R9_MALFORMED), "{name} cut to {cut} bytes");
         }
     }
 }
@@ -576,7 +577,7 @@ fn a_byte_before_the_signature_is_refused() {
             bytes.push(pad);
             bytes.extend_from_slice(&signed.signature().0);
             let code = refusal(bytes);
-            assert_eq!(code.as_deref(), Some("R9.trailing_bytes"), "{name} padded with {pad:#04x}");
+            assert_eq!(code.as_deref(), Some(codes::R9_TRAILING_BYTES), "{name} padded with {pad:#04x}");
         }
     }
 }
@@ -590,7 +591,7 @@ fn a_flipped_signature_bit_is_refused() {
             let mut bytes = signed.bytes().to_vec();
             bytes[at] ^= 1;
             let code = refusal(bytes);
-            assert_eq!(code.as_deref(), Some("R1.bad_signature"), "{name}: byte {at} flipped");
+            assert_eq!(code.as_deref(), Some(codes::R1_BAD_SIGNATURE), "{name}: byte {at} flipped");
         }
     }
 }
@@ -605,7 +606,7 @@ fn a_flipped_text_bit_decodes_but_fails_the_signature() {
     flipped[at] ^= 1;
     let parsed = SignedEntry::parse(flipped).expect("still decodes");
     assert_ne!(parsed.hash(), signed.hash());
-    assert_eq!(parsed.verify().unwrap_err().code, "R1.bad_signature");
+    assert_eq!(parsed.verify().unwrap_err().code, codes::R1_BAD_SIGNATURE);
 }
 
 /// One flipped bit anywhere in an entry is refused. Which rule refuses
@@ -632,9 +633,9 @@ fn a_flipped_bit_anywhere_is_refused() {
                 refusal(flipped).unwrap_or_else(|| panic!("{name}: bit {} of byte {at} flipped, accepted", at % 8));
             assert!(
                 code.starts_with("R9.")
-                    || code == "R3.bad_seq"
-                    || code == "R1.bad_signature"
-                    || code == "R1.invalid_key",
+                    || code == codes::R3_BAD_SEQ
+                    || code == codes::R1_BAD_SIGNATURE
+                    || code == codes::R1_INVALID_KEY,
                 "{name}: byte {at} flipped, unexpected code {code}"
             );
             flips += 1;

@@ -10,6 +10,7 @@
 mod common;
 
 use common::*;
+use kp_schemas::codes;
 use kp_schemas::model::*;
 use kp_schemas::rules::{Refusal, Verdict};
 use kp_schemas::state::LotOrigin;
@@ -152,17 +153,17 @@ impl Model {
         let mut total = 0;
         for (lot, w) in takes {
             if !seen.insert(lot) {
-                return Err("R5.duplicate_input");
+                return Err(codes::R5_DUPLICATE_INPUT);
             }
-            let Some(l) = self.lots[p].get(lot) else { return Err("R4.unknown_lot") };
+            let Some(l) = self.lots[p].get(lot) else { return Err(codes::R4_UNKNOWN_LOT) };
             if l.holder != who {
-                return Err("R4.not_holder");
+                return Err(codes::R4_NOT_HOLDER);
             }
             if l.remaining == 0 {
-                return Err("R5.already_spent");
+                return Err(codes::R5_ALREADY_SPENT);
             }
             if *w > l.remaining {
-                return Err("R5.overspend");
+                return Err(codes::R5_OVERSPEND);
             }
             total += w;
         }
@@ -233,10 +234,10 @@ impl Run {
                     .map(|(w, (_, holder))| (self.model.fresh(*p), *w, self.key(*p, *holder)))
                     .collect();
                 let expected = if weights.contains(&0) {
-                    Err("R9.zero_weight")
+                    Err(codes::R9_ZERO_WEIGHT)
                 } else {
                     self.model.spend(*p, *who, &takes).and_then(|taken| {
-                        if weights.iter().sum::<Weight>() == taken { Ok(()) } else { Err("R5.unbalanced") }
+                        if weights.iter().sum::<Weight>() == taken { Ok(()) } else { Err(codes::R5_UNBALANCED) }
                     })
                 };
                 let out_refs: Vec<(&str, Weight, &Keypair)> =
@@ -255,15 +256,15 @@ impl Run {
                 let takes = self.model.resolve(*p, *who, inputs);
                 let asked: Weight = takes.iter().map(|(_, w)| w).sum();
                 let weights = split(asked, &vec![1; *lines], *skew);
-                let codes = ["7102.10", "7102.21", "7102.31"];
-                let hs: Vec<(&str, Weight)> = weights.iter().enumerate().map(|(i, w)| (codes[i % 3], *w)).collect();
+                let hs_codes = ["7102.10", "7102.21", "7102.31"];
+                let hs: Vec<(&str, Weight)> = weights.iter().enumerate().map(|(i, w)| (hs_codes[i % 3], *w)).collect();
                 self.model.next += 1;
                 let number = format!("{}-{}", PS[*p], self.model.next);
                 let expected = if weights.contains(&0) {
-                    Err("R9.zero_weight")
+                    Err(codes::R9_ZERO_WEIGHT)
                 } else {
                     self.model.spend(*p, *who, &takes).and_then(|taken| {
-                        if weights.iter().sum::<Weight>() == taken { Ok(()) } else { Err("R5.unbalanced") }
+                        if weights.iter().sum::<Weight>() == taken { Ok(()) } else { Err(codes::R5_UNBALANCED) }
                     })
                 };
                 let body = export(&number, PS[*importer], &refs(&takes), &hs, DAY);
@@ -286,7 +287,7 @@ impl Run {
                 let body =
                     self.net.confirmation(&c.number, received, 2, &lot, &self.key(c.importer, *holder), "2017-04-01");
                 let got = self.net.submit(&authority_key(PS[c.importer]), body);
-                let expected = if c.received.is_some() { Err("R7.already_confirmed") } else { Ok(()) };
+                let expected = if c.received.is_some() { Err(codes::R7_ALREADY_CONFIRMED) } else { Ok(()) };
                 if got.is_ok() {
                     self.model.certs[i].received = Some(received);
                     self.model.imported[c.importer] += received;
@@ -378,12 +379,12 @@ fn a_long_history_balances() {
     // The run exercises both sides of R5, not just the happy path.
     assert!(accepted > 100, "only {accepted} accepted");
     for code in [
-        "R5.overspend",
-        "R5.already_spent",
-        "R5.unbalanced",
-        "R5.duplicate_input",
-        "R4.not_holder",
-        "R7.already_confirmed",
+        codes::R5_OVERSPEND,
+        codes::R5_ALREADY_SPENT,
+        codes::R5_UNBALANCED,
+        codes::R5_DUPLICATE_INPUT,
+        codes::R4_NOT_HOLDER,
+        codes::R7_ALREADY_CONFIRMED,
     ] {
         assert!(refused.contains_key(code), "{code} never came up: {refused:?}");
     }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use kp_schemas::codes;
 use kp_schemas::model::*;
 use kp_schemas::rules::Verdict;
 use kp_schemas::{Keypair, SignedEntry};
@@ -64,8 +65,8 @@ fn r2_a_suspension_stops_the_log_from_the_position_it_names_in_either_order() {
     let rec = a.sign(&m, production("BW/2", "J", None, 100, "2017-03-02"));
     let after = a.prepare(&bw, countersigned(&rec));
     assert!(after.entry().context.contains(&suspend.hash()));
-    assert_eq!(a.ingest(&after).unwrap_err().code, "R2.author_suspended");
-    assert_eq!(b.ingest(&after).unwrap_err().code, "R2.author_suspended");
+    assert_eq!(a.ingest(&after).unwrap_err().code, codes::R2_AUTHOR_SUSPENDED);
+    assert_eq!(b.ingest(&after).unwrap_err().code, codes::R2_AUTHOR_SUSPENDED);
     // Reinstated from that position, BW writes again.
     a.commit(&suspend);
     let reinstate = a.prepare(
@@ -114,7 +115,7 @@ fn r3_an_attestation_must_name_the_entry_that_created_its_subject() {
     });
     let (seq, prev) = w.net.next_of(&monitor_key());
     let e = w.net.build_with_context(&monitor_key(), seq, prev, vec![], body);
-    assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
 }
 
 #[test]
@@ -149,7 +150,7 @@ fn r3_the_chairs_entries_read_the_network_their_own_log_made() {
     let (seq, prev) = net.next_of(&chair_key());
     let g = Body::Governance(Governance::ReinstateParticipant { code: "BW".into(), from: 5 });
     let e = net.build_with_context(&chair_key(), seq, prev, vec![], g);
-    assert_eq!(net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
 }
 
 #[test]
@@ -184,5 +185,5 @@ fn r2_a_suspended_exporter_naming_an_older_network_is_stopped_at_the_border() {
         &trader,
         export("EU-1", "IN", &[("EU/CF-1", 100)], &[("7102.31", 100)], "2017-03-11"),
     );
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
 }

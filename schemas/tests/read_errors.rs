@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use kp_schemas::bundle::{self, BundleSource};
+use kp_schemas::codes;
 use kp_schemas::memory::MemLedger;
 use kp_schemas::model::*;
 use kp_schemas::rules::{self, JudgeError, LedgerView, Verdict};
@@ -221,9 +222,9 @@ fn judging_never_turns_a_failed_read_into_a_verdict() {
     let mut net = w.net.clone();
     let (eu, ae) = (w.cast.eu_trader.clone(), w.cast.ae_importer.clone());
     let refused = [
-        ("EU", &eu, transfer(&[("EU/MIX", 10)], &[("EU/MORE", 10, &eu)], "2017-05-01"), "R5.already_spent"),
-        ("AE", &ae, production("AE/1", "nowhere", None, 10, DAY), "R2.role"),
-        ("CF", &w.cast.cf_office, transfer(&[("CF/O/1", 500)], &[("CF/O/2", 500, &ae)], DAY), "R2.unknown_holder"),
+        ("EU", &eu, transfer(&[("EU/MIX", 10)], &[("EU/MORE", 10, &eu)], "2017-05-01"), codes::R5_ALREADY_SPENT),
+        ("AE", &ae, production("AE/1", "nowhere", None, 10, DAY), codes::R2_ROLE),
+        ("CF", &w.cast.cf_office, transfer(&[("CF/O/1", 500)], &[("CF/O/2", 500, &ae)], DAY), codes::R2_UNKNOWN_HOLDER),
     ];
     for (code, licensee, body, expected) in refused {
         let rec = net.sign(licensee, body);

@@ -8,12 +8,15 @@
 mod common;
 
 use common::*;
+use kp_schemas::codes;
 use kp_schemas::crypto::{Domain, entry_hash};
 use kp_schemas::encoding;
+use kp_schemas::entry::Verified;
 use kp_schemas::limits::{self, MAX_HS_LINES, MAX_ID, MAX_INPUTS, MAX_NAME, MAX_OUTPUTS, MAX_RECORD_BYTES, MAX_WEIGHT};
 use kp_schemas::memory::MemLedger;
 use kp_schemas::model::*;
-use kp_schemas::rules::{Refusal, Verdict};
+use kp_schemas::roster;
+use kp_schemas::rules::{self, Refusal, Verdict};
 use kp_schemas::state::LotOrigin;
 use kp_schemas::trail::{self, NodeKind, TrailNode};
 use kp_schemas::{Hash32, Keypair, PublicKey, SignatureBytes, SignedEntry};
@@ -86,7 +89,7 @@ fn r1_tampered_signature_is_refused() {
     let e = net.build(&key, register_body(&licensee_key("m"), "CF miner", &[Role::Miner]));
     let mut bytes = e.bytes().to_vec();
     *bytes.last_mut().unwrap() ^= 0x01;
-    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), "R1.bad_signature");
+    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), codes::R1_BAD_SIGNATURE);
 }
 
 #[test]
@@ -99,7 +102,7 @@ fn r1_tampered_content_is_refused() {
     bytes[at + 3] = b'M';
     // Still a well-formed entry, so only the signature can catch it.
     assert!(SignedEntry::parse(bytes.clone()).is_ok());
-    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), "R1.bad_signature");
+    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), codes::R1_BAD_SIGNATURE);
     // The untouched entry is fine.
     assert!(matches!(net.ingest(&e), Ok(Verdict::Accepted(_))));
 }
@@ -109,7 +112,7 @@ fn r1_entry_signed_by_another_key_is_refused() {
     let mut net = Net::new();
     let entry = entry_of(&authority_key("CF"), 1, register_body(&licensee_key("m"), "m", &[Role::Miner]));
     let forged = signed_by(&entry, &authority_key("BW"));
-    assert_eq!(code(net.ingest_bytes(forged).unwrap_err()), "R1.bad_signature");
+    assert_eq!(code(net.ingest_bytes(forged).unwrap_err()), codes::R1_BAD_SIGNATURE);
     let genuine = signed_by(&entry, &authority_key("CF"));
     assert!(matches!(net.ingest_bytes(genuine), Ok(Verdict::Accepted(_))));
 }
@@ -121,7 +124,7 @@ fn r1_signature_from_another_domain_is_refused() {
     let rec = w.net.sign(&w.cast.bw_miner, production("BW/1", "Jwaneng", None, 500, DAY));
     let wrong_domain = w.cast.bw_miner.sign(Domain::Entry, rec.bytes());
     let body = Body::Countersigned(Countersigned { record: HexBytes(rec.bytes().to_vec()), signature: wrong_domain });
-    assert_eq!(code(w.net.refused(&authority_key("BW"), body)), "R1.bad_signature");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), body)), codes::R1_BAD_SIGNATURE);
     assert!(w.net.submit(&authority_key("BW"), countersigned(&rec)).is_ok());
 }
 
@@ -136,11 +139,11 @@ fn r1_record_signed_by_someone_else_is_refused() {
         body: production("BW/1", "Jwaneng", None, 500, DAY),
     };
     let forged = kp_schemas::SignedRecord::sign(record.clone(), &w.cast.bw_exporter);
-    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&forged))), "R1.bad_signature");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&forged))), codes::R1_BAD_SIGNATURE);
 
     let mut bad_sig = kp_schemas::SignedRecord::sign(record, &w.cast.bw_miner).to_countersigned();
     bad_sig.signature.0[10] ^= 0x40;
-    assert_eq!(code(w.net.refused(&authority_key("BW"), Body::Countersigned(bad_sig))), "R1.bad_signature");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), Body::Countersigned(bad_sig))), codes::R1_BAD_SIGNATURE);
     assert!(!w.net.ledger.lots.contains_key(&("BW".into(), "BW/1".into())));
 }
 
@@ -156,7 +159,7 @@ fn r1_weak_and_invalid_keys_are_refused_at_registration() {
         name: "weak".into(),
         roles: vec![Role::Miner],
     });
-    assert_eq!(code(net.refused(&cf, weak)), "R1.weak_key");
+    assert_eq!(code(net.refused(&cf, weak)), codes::R1_WEAK_KEY);
     // y = 2 is not on the curve.
     let mut off = [0u8; 32];
     off[0] = 2;
@@ -165,15 +168,43 @@ fn r1_weak_and_invalid_keys_are_refused_at_registration() {
         name: "off".into(),
         roles: vec![Role::Miner],
     });
-    assert_eq!(code(net.refused(&cf, invalid)), "R1.invalid_key");
+    assert_eq!(code(net.refused(&cf, invalid)), codes::R1_INVALID_KEY);
 
     let mut admit = participant("IN");
     admit.code = "NA".into();
     admit.name = "Namibia".into();
     admit.authority = PublicKey(identity);
-    assert_eq!(code(net.refused(&chair_key(), Body::Governance(Governance::AdmitParticipant(admit)))), "R1.weak_key");
+    assert_eq!(
+        code(net.refused(&chair_key(), Body::Governance(Governance::AdmitParticipant(admit)))),
+        codes::R1_WEAK_KEY
+    );
     let handover = Governance::ChairHandover { new_chair: PublicKey(identity) };
-    assert_eq!(code(net.refused(&chair_key(), Body::Governance(handover))), "R1.weak_key");
+    assert_eq!(code(net.refused(&chair_key(), Body::Governance(handover))), codes::R1_WEAK_KEY);
+}
+
+#[test]
+fn r1_a_countersigned_entry_is_judged_only_with_its_record_verified() {
+    let mut w = World::new();
+    let rec = w.net.sign(&w.cast.bw_miner, production("BW/1", "Jwaneng", None, 500, DAY));
+    let e = w.net.build(&authority_key("BW"), countersigned(&rec));
+    // The record's signature was never checked, so there is no record to judge.
+    let unchecked = Verified { entry: e.clone(), record: None };
+    let r = Refusal::from(rules::judge(&w.net.ledger, &unchecked).unwrap_err());
+    assert_eq!(r.code, codes::R1_UNVERIFIED_RECORD);
+    assert!(matches!(w.net.ingest(&e), Ok(Verdict::Accepted(_))));
+}
+
+#[test]
+fn r1_a_roster_whose_readable_copy_differs_from_its_bytes_is_refused() {
+    let signed = roster::sign(dev_roster(), &chair_key());
+    assert!(roster::verify(&signed).is_ok());
+    let mut edited = signed.clone();
+    edited.roster.participants[0].name = "Someone else".into();
+    assert_eq!(roster::verify(&edited).unwrap_err().code, codes::R1_ROSTER_MISMATCH);
+    let mut forged = roster::sign(dev_roster(), &stranger_key());
+    assert_eq!(roster::verify(&forged).unwrap_err().code, codes::R1_BAD_SIGNATURE);
+    forged.bytes.0.push(0);
+    assert_eq!(roster::verify(&forged).unwrap_err().code, codes::R9_TRAILING_BYTES);
 }
 
 // =====================================================================
@@ -183,11 +214,11 @@ fn r1_weak_and_invalid_keys_are_refused_at_registration() {
 fn r2_unknown_author_is_refused() {
     let mut net = Net::new();
     let body = register_body(&licensee_key("m"), "m", &[Role::Miner]);
-    assert_eq!(code(net.refused(&stranger_key(), body)), "R2.unknown_author");
+    assert_eq!(code(net.refused(&stranger_key(), body)), codes::R2_UNKNOWN_AUTHOR);
     // A licensee is not an author of its own: only through its authority.
     let mut w = World::new();
     let rec = w.net.sign(&w.cast.bw_miner, production("BW/1", "Jwaneng", None, 500, DAY));
-    assert_eq!(code(w.net.refused(&w.cast.bw_miner.clone(), countersigned(&rec))), "R2.unknown_author");
+    assert_eq!(code(w.net.refused(&w.cast.bw_miner.clone(), countersigned(&rec))), codes::R2_UNKNOWN_AUTHOR);
 }
 
 #[test]
@@ -197,11 +228,11 @@ fn r2_wrong_network_is_refused() {
     let mut entry = entry_of(&key, 1, register_body(&licensee_key("m"), "m", &[Role::Miner]));
     entry.network = "kp-other".into();
     let bytes = SignedEntry::sign(entry, &key).into_bytes();
-    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), "R2.wrong_network");
+    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), codes::R2_WRONG_NETWORK);
 
     let mut w = World::new();
     let rec = kp_schemas::entry::sign_record("kp-other", &w.cast.bw_miner, 1, production("BW/1", "J", None, 5, DAY));
-    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&rec))), "R2.wrong_network");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&rec))), codes::R2_WRONG_NETWORK);
 }
 
 #[test]
@@ -210,16 +241,16 @@ fn r2_licensee_needs_the_role_of_its_record() {
     let c = &w.cast;
     // The buying office trades but does not mine.
     let r = w.net.record_refused("CF", &c.cf_office, w.cf_production("CF/1", "BER", 100, DAY));
-    assert_eq!(r.code, "R2.role");
+    assert_eq!(r.code, codes::R2_ROLE);
     w.net.record("CF", &c.cf_miner, w.cf_production("CF/1", "BER", 100, DAY));
     // A miner may move its own lot, but not export it.
     let r =
         w.net.record_refused("CF", &c.cf_miner, export("CF-000001", "EU", &[("CF/1", 100)], &[("7102.31", 100)], DAY));
-    assert_eq!(r.code, "R2.role");
+    assert_eq!(r.code, codes::R2_ROLE);
     // A laboratory does not trade.
     bw_export_lot(&mut w, "BW/1", 100);
     let t = transfer(&[("BW/1", 100)], &[("BW/2", 100, &w.cast.bw_lab)], DAY);
-    assert_eq!(w.net.record_refused("BW", &w.cast.bw_lab, t).code, "R2.role");
+    assert_eq!(w.net.record_refused("BW", &w.cast.bw_lab, t).code, codes::R2_ROLE);
     // Only a laboratory reports lab results.
     let lab = RecordBody::LabResult(LabResult {
         lot: "BW/1".into(),
@@ -227,7 +258,7 @@ fn r2_licensee_needs_the_role_of_its_record() {
         finding: Nature::Natural,
         note: "natural".into(),
     });
-    assert_eq!(w.net.record_refused("BW", &w.cast.bw_exporter, lab.clone()).code, "R2.role");
+    assert_eq!(w.net.record_refused("BW", &w.cast.bw_exporter, lab.clone()).code, codes::R2_ROLE);
     w.net.record("BW", &w.cast.bw_lab, lab);
     assert_eq!(w.net.ledger.attestations.last().unwrap().finding, Some(Nature::Natural));
 }
@@ -240,14 +271,14 @@ fn r2_revoked_licensee_is_refused() {
     w.net.revoke("CF", &miner);
     assert!(!w.net.ledger.licensees[&("CF".to_string(), miner.public())].active);
     let r = w.net.record_refused("CF", &miner, w.cf_production("CF/2", "BER", 100, DAY));
-    assert_eq!(r.code, "R2.licensee_revoked");
+    assert_eq!(r.code, codes::R2_LICENSEE_REVOKED);
     // Revoking twice is refused too.
     let again = Body::RevokeLicensee(LicenseeRevocation { licensee: miner.public(), reason: "again".into() });
-    assert_eq!(code(w.net.refused(&authority_key("CF"), again)), "R2.licensee_revoked");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), again)), codes::R2_LICENSEE_REVOKED);
     // Its lot stays where it is; a revoked licensee cannot receive lots.
     let t = transfer(&[("CF/1", 100)], &[("CF/3", 100, &miner)], DAY);
     let r = w.net.record_refused("CF", &miner, t);
-    assert_eq!(r.code, "R2.licensee_revoked");
+    assert_eq!(r.code, codes::R2_LICENSEE_REVOKED);
 }
 
 #[test]
@@ -255,20 +286,20 @@ fn r2_a_licensee_is_a_key_registered_by_one_participant() {
     let mut w = World::new();
     // BW may not countersign for a CF licensee: BW never registered it.
     let r = w.net.record_refused("BW", &w.cast.cf_miner, production("BW/1", "J", None, 100, DAY));
-    assert_eq!(r.code, "R2.unknown_licensee");
+    assert_eq!(r.code, codes::R2_UNKNOWN_LICENSEE);
     let revoke_other =
         Body::RevokeLicensee(LicenseeRevocation { licensee: w.cast.cf_miner.public(), reason: "x".into() });
-    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_other)), "R2.unknown_licensee");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_other)), codes::R2_UNKNOWN_LICENSEE);
     // A key nobody registered.
     let nobody = licensee_key("nobody");
     let r = w.net.record_refused("BW", &nobody, production("BW/1", "J", None, 100, DAY));
-    assert_eq!(r.code, "R2.unknown_licensee");
+    assert_eq!(r.code, codes::R2_UNKNOWN_LICENSEE);
     let revoke_nobody = Body::RevokeLicensee(LicenseeRevocation { licensee: nobody.public(), reason: "x".into() });
-    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_nobody)), "R2.unknown_licensee");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), revoke_nobody)), codes::R2_UNKNOWN_LICENSEE);
     // Once per participant; another participant's registration of the same
     // key is a licensee of its own, whatever order the two logs arrive in.
     let again = register_body(&w.cast.cf_miner, "CF miner again", &[Role::Miner]);
-    assert_eq!(code(w.net.refused(&authority_key("CF"), again.clone())), "R2.licensee_exists");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), again.clone())), codes::R2_LICENSEE_EXISTS);
     w.net.write(&authority_key("EU"), again);
     assert_eq!(w.net.ledger.licensees[&("EU".to_string(), w.cast.cf_miner.public())].name, "CF miner again");
     assert_eq!(w.net.ledger.licensees[&("CF".to_string(), w.cast.cf_miner.public())].name, "CF miner");
@@ -276,7 +307,7 @@ fn r2_a_licensee_is_a_key_registered_by_one_participant() {
     let m = w.cast.cf_miner.clone();
     let rec = w.net.sign(&m, production("X/1", "site", None, 100, DAY));
     w.net.write(&authority_key("EU"), countersigned(&rec));
-    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), "R3.duplicate_record");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), codes::R3_DUPLICATE_RECORD);
 }
 
 #[test]
@@ -302,12 +333,12 @@ fn r2_new_holders_are_active_licensees_of_the_same_participant() {
     let c = &w.cast;
     for holder in [&c.bw_miner, &licensee_key("nobody")] {
         let t = transfer(&[("CF/1", 100)], &[("CF/2", 100, holder)], DAY);
-        assert_eq!(w.net.record_refused("CF", &c.cf_miner, t).code, "R2.unknown_holder");
+        assert_eq!(w.net.record_refused("CF", &c.cf_miner, t).code, codes::R2_UNKNOWN_HOLDER);
     }
     let office = c.cf_office.clone();
     w.net.revoke("CF", &office);
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 100, &office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R2.unknown_holder");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R2_UNKNOWN_HOLDER);
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 100, &w.cast.cf_exporter)], DAY);
     w.net.record("CF", &w.cast.cf_miner, t);
 }
@@ -319,11 +350,11 @@ fn r2_monitor_declares_zones_only_in_its_scope() {
     net.write(&m, zone_body("CF", "BER", "Berberati", ZoneState::Compliant, "2017-01-01"));
     assert_eq!(
         code(net.refused(&m, zone_body("BW", "JWA", "Jwaneng", ZoneState::Compliant, "2017-01-01"))),
-        "R2.out_of_scope"
+        codes::R2_OUT_OF_SCOPE
     );
     assert_eq!(
         code(net.refused(&m, zone_body("ZZ", "X", "Nowhere", ZoneState::Compliant, "2017-01-01"))),
-        "R2.unknown_participant"
+        codes::R2_UNKNOWN_PARTICIPANT
     );
 }
 
@@ -338,19 +369,19 @@ fn r2_authority_attests_only_about_its_own_lots() {
             note: "held for inspection".into(),
         })
     };
-    assert_eq!(code(w.net.refused(&authority_key("CF"), about("BW"))), "R2.out_of_scope");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), about("BW"))), codes::R2_OUT_OF_SCOPE);
     w.net.write(&authority_key("BW"), about("BW"));
     // A monitor may attest about any participant's lots.
     w.net.write(&monitor_key(), about("BW"));
     assert_eq!(w.net.ledger.attestations.len(), 2);
     // It must exist.
-    assert_eq!(code(w.net.refused(&authority_key("CF"), about("CF"))), "R4.unknown_lot");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), about("CF"))), codes::R4_UNKNOWN_LOT);
     let forged = Body::Attestation(Attestation {
         subject: Subject::Certificate { number: "BW-404".into() },
         kind: AttestationKind::ForgedCertificate,
         note: "never issued".into(),
     });
-    assert_eq!(code(w.net.refused(&monitor_key(), forged)), "R7.unknown_certificate");
+    assert_eq!(code(w.net.refused(&monitor_key(), forged)), codes::R7_UNKNOWN_CERTIFICATE);
 }
 
 #[test]
@@ -369,7 +400,7 @@ fn r2_each_role_writes_only_its_kinds_of_entry() {
     ];
     for (key, body) in not_allowed {
         let kind = body.kind();
-        assert_eq!(code(net.refused(&key, body)), "R2.not_allowed", "{kind}");
+        assert_eq!(code(net.refused(&key, body)), codes::R2_NOT_ALLOWED, "{kind}");
     }
     net.write(&authority_key("CF"), register);
     net.write(&monitor_key(), zone);
@@ -382,12 +413,29 @@ fn r2_suspended_participant_cannot_write_until_reinstated() {
     w.net.govern(Governance::SuspendParticipant { code: "BW".into(), reason: "statistics missing".into(), from: 0 });
     assert!(w.net.ledger.network.participants["BW"].suspended);
     let r = w.net.record_refused("BW", &w.cast.bw_miner, production("BW/1", "J", None, 100, DAY));
-    assert_eq!(r.code, "R2.author_suspended");
+    assert_eq!(r.code, codes::R2_AUTHOR_SUSPENDED);
     w.net.govern(Governance::ReinstateParticipant { code: "BW".into(), from: 0 });
     w.net.record("BW", &w.cast.bw_miner, production("BW/1", "J", None, 100, DAY));
     let r =
         w.net.refused(&chair_key(), Body::Governance(Governance::ReinstateParticipant { code: "ZZ".into(), from: 1 }));
-    assert_eq!(r.code, "R2.unknown_participant");
+    assert_eq!(r.code, codes::R2_UNKNOWN_PARTICIPANT);
+}
+
+#[test]
+fn r2_a_suspension_or_reinstatement_must_change_something() {
+    let mut net = Net::new();
+    let suspend =
+        |from| Governance::SuspendParticipant { code: "BW".into(), reason: "statistics missing".into(), from };
+    let reinstate = |code: &str, from| Governance::ReinstateParticipant { code: code.into(), from };
+    let refused = |net: &mut Net, g: Governance| net.refused(&chair_key(), Body::Governance(g)).code;
+    assert_eq!(refused(&mut net, reinstate("BW", 1)), codes::R2_NO_CHANGE, "BW is not suspended");
+    net.govern(suspend(5));
+    assert_eq!(refused(&mut net, suspend(6)), codes::R2_NO_CHANGE, "BW is suspended already");
+    // A suspension ends at or after the position it started from.
+    assert_eq!(refused(&mut net, reinstate("BW", 4)), codes::R2_BAD_POSITION);
+    net.govern(reinstate("BW", 5));
+    assert!(!net.ledger.network.participants["BW"].suspended);
+    assert_eq!(refused(&mut net, reinstate("BW", 7)), codes::R2_NO_CHANGE, "BW is reinstated already");
 }
 
 #[test]
@@ -404,19 +452,19 @@ fn r2_chair_admits_participants_and_hands_over() {
     // Not a member yet.
     assert_eq!(
         code(net.refused(&na_key, register_body(&licensee_key("na"), "na", &[Role::Miner]))),
-        "R2.unknown_author"
+        codes::R2_UNKNOWN_AUTHOR
     );
     net.govern(Governance::AdmitParticipant(namibia.clone()));
     net.write(&na_key, register_body(&licensee_key("na"), "na", &[Role::Miner]));
     assert_eq!(
         code(net.refused(&chair_key(), Body::Governance(Governance::AdmitParticipant(namibia)))),
-        "R2.participant_exists"
+        codes::R2_PARTICIPANT_EXISTS
     );
 
     let next_chair = Keypair::from_seed([51; 32]);
     net.govern(Governance::ChairHandover { new_chair: next_chair.public() });
     let g = Body::Governance(Governance::SuspendParticipant { code: "NA".into(), reason: "r".into(), from: 0 });
-    assert_eq!(code(net.refused(&chair_key(), g.clone())), "R2.unknown_author");
+    assert_eq!(code(net.refused(&chair_key(), g.clone())), codes::R2_UNKNOWN_AUTHOR);
     net.write(&next_chair, g);
 }
 
@@ -436,21 +484,21 @@ fn r2_admission_and_handover_refuse_a_key_already_in_use() {
     let in_use = [chair_key(), authority_key("CF"), authority_key("BW"), monitor_key()];
     for key in &in_use {
         let r = net.refused(&chair_key(), admit(key.public()));
-        assert_eq!(r.code, "R2.key_in_use", "{r:?}");
-        assert_eq!(code(net.refused(&chair_key(), handover(key.public()))), "R2.key_in_use");
+        assert_eq!(r.code, codes::R2_KEY_IN_USE, "{r:?}");
+        assert_eq!(code(net.refused(&chair_key(), handover(key.public()))), codes::R2_KEY_IN_USE);
     }
     assert!(net.refused(&chair_key(), admit(monitor_key().public())).message.contains("MT-CF"));
     // A key no role holds is free; once admitted, it is in use.
     let na = Keypair::from_seed([52; 32]);
     net.write(&chair_key(), admit(na.public()));
-    assert_eq!(code(net.refused(&chair_key(), handover(na.public()))), "R2.key_in_use");
+    assert_eq!(code(net.refused(&chair_key(), handover(na.public()))), codes::R2_KEY_IN_USE);
     let next_chair = Keypair::from_seed([53; 32]);
     net.write(&chair_key(), handover(next_chair.public()));
     let mut second = participant("AE");
     second.code = "ZA".into();
     second.authority = next_chair.public();
     let r = net.refused(&next_chair, Body::Governance(Governance::AdmitParticipant(second)));
-    assert_eq!((r.code.as_str(), r.message.contains("chair")), ("R2.key_in_use", true), "{r:?}");
+    assert_eq!((r.code.as_str(), r.message.contains("chair")), (codes::R2_KEY_IN_USE, true), "{r:?}");
 }
 
 // =====================================================================
@@ -463,19 +511,19 @@ fn r3_logs_are_gapless_and_linked() {
     let body = |n: &str| register_body(&licensee_key(n), n, &[Role::Miner]);
     // The first entry is entry 1 and names no predecessor.
     let e2 = net.build_at(&key, 2, Hash32::ZERO, body("a"));
-    assert_eq!(code(net.ingest(&e2).unwrap_err()), "R3.gap");
+    assert_eq!(code(net.ingest(&e2).unwrap_err()), codes::R3_GAP);
     let e0 = net.build_at(&key, 0, Hash32::ZERO, body("a"));
-    assert_eq!(code(net.ingest(&e0).unwrap_err()), "R3.bad_seq");
+    assert_eq!(code(net.ingest(&e0).unwrap_err()), codes::R3_BAD_SEQ);
     let wrong_first = net.build_at(&key, 1, Hash32([1; 32]), body("a"));
-    assert_eq!(code(net.ingest(&wrong_first).unwrap_err()), "R3.bad_prev");
+    assert_eq!(code(net.ingest(&wrong_first).unwrap_err()), codes::R3_BAD_PREV);
 
     let e1 = net.write(&key, body("a"));
     assert_eq!(e1.head.seq, 1);
     let bad_prev = net.build_at(&key, 2, Hash32([9; 32]), body("b"));
-    assert_eq!(code(net.ingest(&bad_prev).unwrap_err()), "R3.bad_prev");
+    assert_eq!(code(net.ingest(&bad_prev).unwrap_err()), codes::R3_BAD_PREV);
     let gap = net.build_at(&key, 3, e1.hash, body("b"));
     let r = net.ingest(&gap).unwrap_err();
-    assert_eq!(r.code, "R3.gap");
+    assert_eq!(r.code, codes::R3_GAP);
     assert!(r.is_missing_dependency(), "a gap is waited for, not final");
     let e2 = net.write(&key, body("b"));
     assert_eq!((e2.head.seq, net.ledger.heads[&key.public()].hash), (2, e2.hash));
@@ -491,7 +539,7 @@ fn r3_timestamps_never_go_back() {
     entry.prev = first.hash;
     entry.timestamp_ms = first.head.timestamp_ms - 1;
     let bytes = SignedEntry::sign(entry.clone(), &key).into_bytes();
-    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), "R3.timestamp_regressed");
+    assert_eq!(code(net.ingest_bytes(bytes).unwrap_err()), codes::R3_TIMESTAMP_REGRESSED);
     entry.timestamp_ms = first.head.timestamp_ms;
     assert!(net.ingest_bytes(SignedEntry::sign(entry, &key).into_bytes()).is_ok());
 }
@@ -513,9 +561,9 @@ fn r3_a_record_is_accepted_once() {
     let rec = w.net.sign(&w.cast.bw_miner, production("BW/1", "J", None, 100, DAY));
     w.net.write(&authority_key("BW"), countersigned(&rec));
     // The same signed record again, in a new entry of the log.
-    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&rec))), "R3.duplicate_record");
+    assert_eq!(code(w.net.refused(&authority_key("BW"), countersigned(&rec))), codes::R3_DUPLICATE_RECORD);
     // Another authority cannot replay it either: the key is not its licensee.
-    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), "R2.unknown_licensee");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), countersigned(&rec))), codes::R2_UNKNOWN_LICENSEE);
 }
 
 #[test]
@@ -540,7 +588,7 @@ fn r3_equivocation_is_kept_as_evidence_and_freezes_the_log() {
 
     // Nothing more enters the frozen log, even a well-formed next entry.
     let r = net.refused(&key, register_body(&licensee_key("d"), "d", &[Role::Miner]));
-    assert_eq!(r.code, "R3.log_frozen");
+    assert_eq!(r.code, codes::R3_LOG_FROZEN);
     // What is already there is still recognised.
     assert_eq!(net.ingest(&one), Ok(Verdict::Duplicate(one.hash())));
     // Other logs go on.
@@ -557,7 +605,7 @@ fn r3_an_entry_waits_for_the_zone_status_it_names() {
     let (seq, prev) = w.net.next_of(&authority_key("CF"));
     let entry = w.net.build_with_context(&authority_key("CF"), seq, prev, vec![status.hash()], countersigned(&rec));
     let r = w.net.ingest(&entry).unwrap_err();
-    assert_eq!(r.code, "R3.missing_dependency");
+    assert_eq!(r.code, codes::R3_MISSING_DEPENDENCY);
     assert!(r.is_missing_dependency());
     assert!(matches!(w.net.ingest(&status), Ok(Verdict::Accepted(_))));
     assert!(matches!(w.net.ingest(&entry), Ok(Verdict::Accepted(_))));
@@ -581,7 +629,7 @@ fn r3_a_confirmation_waits_for_the_certificate_it_names() {
         date: "2017-03-10".into(),
     });
     let confirm = w.net.build(&authority_key("EU"), confirm);
-    assert_eq!(code(w.net.ingest(&confirm).unwrap_err()), "R3.missing_dependency");
+    assert_eq!(code(w.net.ingest(&confirm).unwrap_err()), codes::R3_MISSING_DEPENDENCY);
     assert!(matches!(w.net.ingest(&cert_entry), Ok(Verdict::Accepted(_))));
     assert!(matches!(w.net.ingest(&confirm), Ok(Verdict::Accepted(_))));
     assert_eq!(w.net.lot("EU", "EU/1").weight, 100);
@@ -624,11 +672,11 @@ fn r4_every_lot_has_one_creating_entry() {
     assert_eq!(w.net.lot("CF", "CF/1").created_by, a.hash);
     // The same id again, by a production, a transfer or an import.
     let r = w.net.record_refused("CF", &w.cast.cf_miner, w.cf_production("CF/1", "NOL", 300, DAY));
-    assert_eq!(r.code, "R4.lot_exists");
+    assert_eq!(r.code, codes::R4_LOT_EXISTS);
     let t = transfer(&[("CF/1", 100)], &[("CF/1", 100, &w.cast.cf_office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R4.lot_exists");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R4_LOT_EXISTS);
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 50, &w.cast.cf_office), ("CF/2", 50, &w.cast.cf_office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R4.lot_exists");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R4_LOT_EXISTS);
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 50, &w.cast.cf_office), ("CF/3", 50, &w.cast.cf_office)], DAY);
     let b = w.net.record("CF", &w.cast.cf_miner, t);
     assert_eq!(w.net.lot("CF", "CF/2").created_by, b.hash);
@@ -644,7 +692,7 @@ fn r4_every_lot_has_one_creating_entry() {
     let c = w.net.confirm("BW-1", "EU/1", &eu, "2017-03-10");
     assert_eq!(w.net.lot("EU", "EU/1").created_by, c.hash);
     let body = w.net.confirmation("BW-2", 100, 2, "EU/1", &eu, "2017-03-10");
-    assert_eq!(code(w.net.refused(&authority_key("EU"), body)), "R4.lot_exists");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), body)), codes::R4_LOT_EXISTS);
 }
 
 #[test]
@@ -652,23 +700,23 @@ fn r4_inputs_exist_and_are_held_by_the_submitter() {
     let mut w = World::new();
     w.net.record("CF", &w.cast.cf_miner, w.cf_production("CF/1", "BER", 300, DAY));
     let t = transfer(&[("CF/none", 100)], &[("CF/2", 100, &w.cast.cf_office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R4.unknown_lot");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R4_UNKNOWN_LOT);
     // Lots live in their participant: BW cannot spend CF's lot of that id.
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 100, &w.cast.bw_exporter)], DAY);
-    assert_eq!(w.net.record_refused("BW", &w.cast.bw_miner, t).code, "R4.unknown_lot");
+    assert_eq!(w.net.record_refused("BW", &w.cast.bw_miner, t).code, codes::R4_UNKNOWN_LOT);
     // The buying office does not hold the miner's lot.
     let t = transfer(&[("CF/1", 100)], &[("CF/2", 100, &w.cast.cf_office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_office, t).code, "R4.not_holder");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_office, t).code, codes::R4_NOT_HOLDER);
     let x = export("CF-1", "EU", &[("CF/none", 100)], &[("7102.31", 100)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_exporter, x).code, "R4.unknown_lot");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_exporter, x).code, codes::R4_UNKNOWN_LOT);
     let x = export("CF-1", "EU", &[("CF/1", 100)], &[("7102.31", 100)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_exporter, x).code, "R4.not_holder");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_exporter, x).code, codes::R4_NOT_HOLDER);
     // Once transferred, the new holder may spend it and the old one may not.
     let t = transfer(&[("CF/1", 300)], &[("CF/2", 300, &w.cast.cf_office)], DAY);
     w.net.record("CF", &w.cast.cf_miner, t);
     let t = transfer(&[("CF/2", 300)], &[("CF/3", 300, &w.cast.cf_exporter)], DAY);
     let t2 = t.clone();
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R4.not_holder");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R4_NOT_HOLDER);
     w.net.record("CF", &w.cast.cf_office, t2);
 }
 
@@ -700,16 +748,16 @@ fn r5_takes_never_exceed_what_is_left() {
     w.net.record("CF", &w.cast.cf_miner, w.cf_production("CF/1", "BER", 1000, DAY));
     let office = w.cast.cf_office.clone();
     let t = transfer(&[("CF/1", 1001)], &[("CF/2", 1001, &office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R5.overspend");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R5_OVERSPEND);
     // Partial takes leave the rest where it was.
     w.net.record("CF", &w.cast.cf_miner, transfer(&[("CF/1", 600)], &[("CF/2", 600, &office)], DAY));
     assert_eq!((w.net.lot("CF", "CF/1").weight, w.net.lot("CF", "CF/1").remaining), (1000, 400));
     let t = transfer(&[("CF/1", 401)], &[("CF/3", 401, &office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R5.overspend");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R5_OVERSPEND);
     w.net.record("CF", &w.cast.cf_miner, transfer(&[("CF/1", 400)], &[("CF/3", 400, &office)], DAY));
     // A lot is never spent twice.
     let t = transfer(&[("CF/1", 1)], &[("CF/4", 1, &office)], DAY);
-    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R5.already_spent");
+    assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R5_ALREADY_SPENT);
 }
 
 #[test]
@@ -720,7 +768,7 @@ fn r5_a_transfer_outputs_exactly_what_it_took() {
     let o = w.cast.cf_office.clone();
     for outputs in [vec![("CF/3", 1499, &o)], vec![("CF/3", 1000, &o), ("CF/4", 501, &o)]] {
         let t = transfer(&[("CF/1", 1000), ("CF/2", 500)], &outputs, DAY);
-        assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, "R5.unbalanced");
+        assert_eq!(w.net.record_refused("CF", &w.cast.cf_miner, t).code, codes::R5_UNBALANCED);
     }
     // Split and mix in one hop.
     let t = transfer(&[("CF/1", 1000), ("CF/2", 500)], &[("CF/3", 700, &o), ("CF/4", 300, &o), ("CF/5", 500, &o)], DAY);
@@ -737,7 +785,7 @@ fn r5_an_export_declares_exactly_what_it_took() {
     let e = w.cast.bw_exporter.clone();
     for hs in [vec![("7102.10", 999)], vec![("7102.10", 600), ("7102.31", 401)]] {
         let x = export("BW-1", "EU", &[("BW/1", 1000)], &hs, DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R5.unbalanced");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R5_UNBALANCED);
     }
     let x = export("BW-1", "EU", &[("BW/1", 900)], &[("7102.10", 600), ("7102.31", 300)], DAY);
     w.net.record("BW", &e, x);
@@ -745,7 +793,7 @@ fn r5_an_export_declares_exactly_what_it_took() {
     assert_eq!((cert.weight, cert.value_cents), (900, 900 * 150));
     assert_eq!(w.net.lot("BW", "BW/1").remaining, 100);
     let x = export("BW-2", "EU", &[("BW/1", 101)], &[("7102.10", 101)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R5.overspend");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R5_OVERSPEND);
 }
 
 #[test]
@@ -754,9 +802,9 @@ fn r5_an_input_is_named_once() {
     bw_export_lot(&mut w, "BW/1", 1000);
     let e = w.cast.bw_exporter.clone();
     let t = transfer(&[("BW/1", 300), ("BW/1", 300)], &[("BW/2", 600, &e)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, t).code, "R5.duplicate_input");
+    assert_eq!(w.net.record_refused("BW", &e, t).code, codes::R5_DUPLICATE_INPUT);
     let x = export("BW-1", "EU", &[("BW/1", 600), ("BW/1", 600)], &[("7102.10", 1200)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R5.duplicate_input");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R5_DUPLICATE_INPUT);
     assert_eq!(w.net.lot("BW", "BW/1").remaining, 1000);
 }
 
@@ -767,12 +815,12 @@ fn r5_an_input_is_named_once() {
 fn r6_production_under_the_regime_names_its_zone() {
     let mut w = World::new();
     let r = w.net.record_refused("CF", &w.cast.cf_miner, production("CF/1", "Berberati", None, 100, DAY));
-    assert_eq!(r.code, "R6.zone_required");
+    assert_eq!(r.code, codes::R6_ZONE_REQUIRED);
     // A status entry of another zone does not make this one compliant.
     let ber = w.zones["BER"];
     let r =
         w.net.record_refused("CF", &w.cast.cf_miner, production("CF/1", "Nola", Some(("NOL", Some(ber))), 100, DAY));
-    assert_eq!(r.code, "R6.zone_mismatch");
+    assert_eq!(r.code, codes::R6_ZONE_MISMATCH);
     let a =
         w.net.record("CF", &w.cast.cf_miner, production("CF/1", "Nola", Some(("NOL", Some(w.zones["NOL"]))), 100, DAY));
     assert!(a.flags.is_empty());
@@ -797,9 +845,9 @@ fn r6_a_status_of_another_participants_zone_does_not_count() {
     let bw_jwa = net.declare_zone("BW", "JWA", "Jwaneng", ZoneState::Compliant, "2017-01-01");
     let miner = net.register("BW", "BW miner", &[Role::Miner]);
     let r = net.record_refused("BW", &miner, production("BW/1", "Jwaneng", Some(("JWA", Some(cf_jwa))), 100, DAY));
-    assert_eq!(r.code, "R6.zone_mismatch");
+    assert_eq!(r.code, codes::R6_ZONE_MISMATCH);
     let r = net.record_refused("BW", &miner, production("BW/1", "Jwaneng", None, 100, DAY));
-    assert_eq!(r.code, "R6.zone_required");
+    assert_eq!(r.code, codes::R6_ZONE_REQUIRED);
     net.record("BW", &miner, production("BW/1", "Jwaneng", Some(("JWA", Some(bw_jwa))), 100, DAY));
     assert!(net.lot("BW", "BW/1").compliant);
 }
@@ -851,16 +899,16 @@ fn r6_non_compliance_spreads_through_mixes_and_never_leaves() {
     w.net.record("CF", &o, transfer(&[("CF/MIX", 5100)], &[("CF/A", 5000, &x), ("CF/B", 100, &o)], DAY));
     assert!(!w.net.lot("CF", "CF/A").compliant && !w.net.lot("CF", "CF/B").compliant);
     let r = w.net.record_refused("CF", &x, export("CF-1", "EU", &[("CF/A", 5000)], &[("7102.31", 5000)], DAY));
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
     // R6 comes first, whatever else is wrong with the export.
     let r = w.net.record_refused("CF", &x, export("CF-1", "EU", &[("CF/A", 6000)], &[("7104.21", 1)], DAY));
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
     // A compliant lot beside it leaves.
     cf_export_lot(&mut w, "CF/OK", 300);
     w.net.record("CF", &x, export("CF-1", "EU", &[("CF/OK", 300)], &[("7102.31", 300)], DAY));
     let r =
         w.net.record_refused("CF", &x, export("CF-2", "EU", &[("CF/A", 10), ("CF/OK", 1)], &[("7102.31", 11)], DAY));
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
 }
 
 // =====================================================================
@@ -873,11 +921,11 @@ fn r7_certificate_numbers_carry_the_issuer_and_are_unique() {
     let e = w.cast.bw_exporter.clone();
     for number in ["CF-000001", "BW000001", "BW-", "BW-12a", "bw-1", "BWA-1"] {
         let x = export(number, "EU", &[("BW/1", 100)], &[("7102.10", 100)], DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R7.bad_certificate_number", "{number}");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R7_BAD_CERTIFICATE_NUMBER, "{number}");
     }
     w.net.record("BW", &e, export("BW-000001", "EU", &[("BW/1", 100)], &[("7102.10", 100)], DAY));
     let x = export("BW-000001", "AE", &[("BW/1", 100)], &[("7102.10", 100)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R7.duplicate_certificate");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R7_DUPLICATE_CERTIFICATE);
     assert_eq!(w.net.lot("BW", "BW/1").remaining, 900);
     // Another participant's numbering is its own.
     cf_export_lot(&mut w, "CF/1", 100);
@@ -891,13 +939,13 @@ fn r7_an_export_goes_to_another_participant_and_expires_after_issue() {
     let e = w.cast.bw_exporter.clone();
     for importer in ["BW", "ZZ"] {
         let x = export("BW-1", importer, &[("BW/1", 100)], &[("7102.10", 100)], DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R7.unknown_importer");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R7_UNKNOWN_IMPORTER);
     }
     let RecordBody::Export(mut x) = export("BW-1", "EU", &[("BW/1", 100)], &[("7102.10", 100)], DAY) else {
         unreachable!()
     };
     x.expires = "2017-02-28".into();
-    assert_eq!(w.net.record_refused("BW", &e, RecordBody::Export(x.clone())).code, "R7.bad_expiry");
+    assert_eq!(w.net.record_refused("BW", &e, RecordBody::Export(x.clone())).code, codes::R7_BAD_EXPIRY);
     x.expires = x.issued.clone();
     w.net.record("BW", &e, RecordBody::Export(x));
 }
@@ -910,7 +958,7 @@ fn r7_import_confirmation() {
     let (eu, ae) = (w.cast.eu_trader.clone(), w.cast.ae_importer.clone());
     // Only the importer it is addressed to confirms it.
     let body = w.net.confirmation("BW-1", 1000, 2, "AE/1", &ae, "2017-03-10");
-    assert_eq!(code(w.net.refused(&authority_key("AE"), body)), "R7.wrong_importer");
+    assert_eq!(code(w.net.refused(&authority_key("AE"), body)), codes::R7_WRONG_IMPORTER);
     // It names the certificate's own entry.
     let Body::ImportConfirmation(mut c) = w.net.confirmation("BW-1", 1000, 2, "EU/1", &eu, "2017-03-10") else {
         unreachable!()
@@ -918,21 +966,24 @@ fn r7_import_confirmation() {
     c.certificate_entry = Hash32([3; 32]);
     assert_eq!(
         code(w.net.refused(&authority_key("EU"), Body::ImportConfirmation(c.clone()))),
-        "R7.certificate_entry_mismatch"
+        codes::R7_CERTIFICATE_ENTRY_MISMATCH
     );
     // A certificate this ledger never saw, or of another exporter.
     let mut unknown = c.clone();
     unknown.certificate = "BW-2".into();
-    assert_eq!(code(w.net.refused(&authority_key("EU"), Body::ImportConfirmation(unknown))), "R3.missing_dependency");
+    assert_eq!(
+        code(w.net.refused(&authority_key("EU"), Body::ImportConfirmation(unknown))),
+        codes::R3_MISSING_DEPENDENCY
+    );
     let mut other_exporter = c.clone();
     other_exporter.exporter = "CF".into();
     assert_eq!(
         code(w.net.refused(&authority_key("EU"), Body::ImportConfirmation(other_exporter))),
-        "R3.missing_dependency"
+        codes::R3_MISSING_DEPENDENCY
     );
     // The new holder is an active EU licensee.
     let to_ae = w.net.confirmation("BW-1", 1000, 2, "EU/1", &ae, "2017-03-10");
-    assert_eq!(code(w.net.refused(&authority_key("EU"), to_ae)), "R2.unknown_holder");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), to_ae)), codes::R2_UNKNOWN_HOLDER);
 
     let a = w.net.confirm("BW-1", "EU/1", &eu, "2017-03-10");
     assert!(a.flags.is_empty());
@@ -945,7 +996,7 @@ fn r7_import_confirmation() {
 
     // Once.
     let again = w.net.confirmation("BW-1", 1000, 2, "EU/2", &eu, "2017-03-11");
-    assert_eq!(code(w.net.refused(&authority_key("EU"), again)), "R7.already_confirmed");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), again)), codes::R7_ALREADY_CONFIRMED);
 
     // The import chains on: a re-export from the EU.
     let x = export("EU-1", "IN", &[("EU/1", 1000)], &[("7102.10", 1000)], "2017-04-01");
@@ -988,9 +1039,9 @@ fn r8_natural_and_synthetic_never_mix() {
     bw_synthetic_lot(&mut w, "BW/S", 1000);
     let e = w.cast.bw_exporter.clone();
     let t = transfer(&[("BW/N", 100), ("BW/S", 100)], &[("BW/MIX", 200, &e)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, t).code, "R8.mixed_nature");
+    assert_eq!(w.net.record_refused("BW", &e, t).code, codes::R8_MIXED_NATURE);
     let x = export("BW-1", "EU", &[("BW/S", 100), ("BW/N", 100)], &[("7102.10", 200)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R8.mixed_nature");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R8_MIXED_NATURE);
     // Synthetic with synthetic is fine, and stays synthetic.
     w.net.record("BW", &e, transfer(&[("BW/S", 1000)], &[("BW/S1", 400, &e), ("BW/S2", 600, &e)], DAY));
     w.net.record("BW", &e, transfer(&[("BW/S1", 400), ("BW/S2", 600)], &[("BW/S3", 1000, &e)], DAY));
@@ -1005,18 +1056,18 @@ fn r8_each_nature_leaves_under_its_own_codes() {
     let e = w.cast.bw_exporter.clone();
     for code in ["7104.21", "7104.91"] {
         let x = export("BW-1", "EU", &[("BW/N", 100)], &[(code, 100)], DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R8.nature_mismatch", "natural under {code}");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R8_NATURE_MISMATCH, "natural under {code}");
     }
     for code in ["7102.10", "7102.21", "7102.31"] {
         let x = export("BW-1", "EU", &[("BW/S", 100)], &[(code, 100)], DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R8.nature_mismatch", "synthetic under {code}");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R8_NATURE_MISMATCH, "synthetic under {code}");
     }
     // One line off is enough.
     let x = export("BW-1", "EU", &[("BW/N", 200)], &[("7102.10", 100), ("7104.21", 100)], DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R8.nature_mismatch");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R8_NATURE_MISMATCH);
     for code in ["7103.10", "7102", "71.02.10"] {
         let x = export("BW-1", "EU", &[("BW/N", 100)], &[(code, 100)], DAY);
-        assert_eq!(w.net.record_refused("BW", &e, x).code, "R8.unknown_hs_code", "{code}");
+        assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R8_UNKNOWN_HS_CODE, "{code}");
     }
     w.net.record(
         "BW",
@@ -1030,7 +1081,7 @@ fn r8_each_nature_leaves_under_its_own_codes() {
     w.net.confirm("BW-2", "EU/S", &eu, "2017-03-10");
     assert_eq!(w.net.lot("EU", "EU/S").nature, Nature::Synthetic);
     let x = export("EU-1", "IN", &[("EU/S", 100)], &[("7102.31", 100)], "2017-04-01");
-    assert_eq!(w.net.record_refused("EU", &eu, x).code, "R8.nature_mismatch");
+    assert_eq!(w.net.record_refused("EU", &eu, x).code, codes::R8_NATURE_MISMATCH);
 }
 
 // =====================================================================
@@ -1046,17 +1097,17 @@ fn r9_record_bounds() {
     bw_export_lot(&mut w, "BW/1", 1000);
     let (m, e) = (w.cast.bw_miner.clone(), w.cast.bw_exporter.clone());
     let cases: Vec<(&str, RecordBody)> = vec![
-        ("R9.too_long", production(&long_id(MAX_ID + 1), "J", None, 100, DAY)),
-        ("R9.empty", production("", "J", None, 100, DAY)),
-        ("R9.bad_id", production("BW 1", "J", None, 100, DAY)),
-        ("R9.bad_id", production("BW/1é", "J", None, 100, DAY)),
-        ("R9.too_long", production("BW/2", &"s".repeat(MAX_NAME + 1), None, 100, DAY)),
-        ("R9.bad_text", production("BW/2", "J\u{7}", None, 100, DAY)),
-        ("R9.zero_weight", production("BW/2", "J", None, 0, DAY)),
-        ("R9.too_heavy", production("BW/2", "J", None, MAX_WEIGHT + 1, DAY)),
-        ("R9.bad_date", production("BW/2", "J", None, 100, "2017-02-29")),
-        ("R9.bad_date", production("BW/2", "J", None, 100, "01/03/2017")),
-        ("R9.bad_id", production("BW/2", "J", Some(("a zone", None)), 100, DAY)),
+        (codes::R9_TOO_LONG, production(&long_id(MAX_ID + 1), "J", None, 100, DAY)),
+        (codes::R9_EMPTY, production("", "J", None, 100, DAY)),
+        (codes::R9_BAD_ID, production("BW 1", "J", None, 100, DAY)),
+        (codes::R9_BAD_ID, production("BW/1é", "J", None, 100, DAY)),
+        (codes::R9_TOO_LONG, production("BW/2", &"s".repeat(MAX_NAME + 1), None, 100, DAY)),
+        (codes::R9_BAD_TEXT, production("BW/2", "J\u{7}", None, 100, DAY)),
+        (codes::R9_ZERO_WEIGHT, production("BW/2", "J", None, 0, DAY)),
+        (codes::R9_TOO_HEAVY, production("BW/2", "J", None, MAX_WEIGHT + 1, DAY)),
+        (codes::R9_BAD_DATE, production("BW/2", "J", None, 100, "2017-02-29")),
+        (codes::R9_BAD_DATE, production("BW/2", "J", None, 100, "01/03/2017")),
+        (codes::R9_BAD_ID, production("BW/2", "J", Some(("a zone", None)), 100, DAY)),
     ];
     for (want, body) in cases {
         assert_eq!(w.net.record_refused("BW", &m, body).code, want);
@@ -1065,21 +1116,21 @@ fn r9_record_bounds() {
     if let RecordBody::Production(p) = &mut stones {
         p.stones = limits::MAX_STONES + 1;
     }
-    assert_eq!(w.net.record_refused("BW", &m, stones).code, "R9.too_many");
+    assert_eq!(w.net.record_refused("BW", &m, stones).code, codes::R9_TOO_MANY);
 
     let many_inputs: Vec<(String, Weight)> = (0..=MAX_INPUTS).map(|i| (format!("BW/{i}"), 1)).collect();
     let many: Vec<(&str, Weight)> = many_inputs.iter().map(|(l, w)| (l.as_str(), *w)).collect();
     let cases: Vec<(&str, RecordBody)> = vec![
-        ("R9.empty", transfer(&[], &[("BW/2", 1, &e)], DAY)),
-        ("R9.empty", transfer(&[("BW/1", 1)], &[], DAY)),
-        ("R9.too_many", transfer(&many, &[("BW/2", 1, &e)], DAY)),
-        ("R9.zero_weight", transfer(&[("BW/1", 0)], &[("BW/2", 0, &e)], DAY)),
-        ("R9.too_heavy", transfer(&[("BW/1", MAX_WEIGHT + 1)], &[("BW/2", 1, &e)], DAY)),
-        ("R9.bad_date", transfer(&[("BW/1", 1)], &[("BW/2", 1, &e)], "2017-13-01")),
-        ("R9.empty", export("BW-1", "EU", &[("BW/1", 1)], &[], DAY)),
-        ("R9.empty", export("BW-1", "EU", &[], &[("7102.10", 1)], DAY)),
-        ("R9.bad_participant", export("BW-1", "eu", &[("BW/1", 1)], &[("7102.10", 1)], DAY)),
-        ("R9.bad_participant", export("BW-1", "EUR", &[("BW/1", 1)], &[("7102.10", 1)], DAY)),
+        (codes::R9_EMPTY, transfer(&[], &[("BW/2", 1, &e)], DAY)),
+        (codes::R9_EMPTY, transfer(&[("BW/1", 1)], &[], DAY)),
+        (codes::R9_TOO_MANY, transfer(&many, &[("BW/2", 1, &e)], DAY)),
+        (codes::R9_ZERO_WEIGHT, transfer(&[("BW/1", 0)], &[("BW/2", 0, &e)], DAY)),
+        (codes::R9_TOO_HEAVY, transfer(&[("BW/1", MAX_WEIGHT + 1)], &[("BW/2", 1, &e)], DAY)),
+        (codes::R9_BAD_DATE, transfer(&[("BW/1", 1)], &[("BW/2", 1, &e)], "2017-13-01")),
+        (codes::R9_EMPTY, export("BW-1", "EU", &[("BW/1", 1)], &[], DAY)),
+        (codes::R9_EMPTY, export("BW-1", "EU", &[], &[("7102.10", 1)], DAY)),
+        (codes::R9_BAD_PARTICIPANT, export("BW-1", "eu", &[("BW/1", 1)], &[("7102.10", 1)], DAY)),
+        (codes::R9_BAD_PARTICIPANT, export("BW-1", "EUR", &[("BW/1", 1)], &[("7102.10", 1)], DAY)),
     ];
     for (want, body) in cases {
         assert_eq!(w.net.record_refused("BW", &e, body).code, want);
@@ -1087,20 +1138,20 @@ fn r9_record_bounds() {
     let outputs: Vec<String> = (0..=MAX_OUTPUTS).map(|i| format!("BW/o{i}")).collect();
     let outs: Vec<(&str, Weight, &Keypair)> = outputs.iter().map(|l| (l.as_str(), 1, &e)).collect();
     let t = transfer(&[("BW/1", outs.len() as Weight)], &outs, DAY);
-    assert_eq!(w.net.record_refused("BW", &e, t).code, "R9.too_many");
+    assert_eq!(w.net.record_refused("BW", &e, t).code, codes::R9_TOO_MANY);
     let hs: Vec<(&str, Weight)> = (0..=MAX_HS_LINES).map(|_| ("7102.10", 1)).collect();
     let x = export("BW-1", "EU", &[("BW/1", hs.len() as Weight)], &hs, DAY);
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R9.too_many");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R9_TOO_MANY);
     let mut x = export("BW-1", "EU", &[("BW/1", 1)], &[("7102.10", 1)], DAY);
     if let RecordBody::Export(x) = &mut x {
         x.parcels = 0;
     }
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R9.bad_parcels");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R9_BAD_PARCELS);
     let mut x = export("BW-1", "EU", &[("BW/1", 1)], &[("7102.10", 1)], DAY);
     if let RecordBody::Export(x) = &mut x {
         x.lines[0].value_cents = limits::MAX_VALUE_CENTS + 1;
     }
-    assert_eq!(w.net.record_refused("BW", &e, x).code, "R9.too_large");
+    assert_eq!(w.net.record_refused("BW", &e, x).code, codes::R9_TOO_LARGE);
     assert_eq!(w.net.lot("BW", "BW/1").remaining, 1000);
 }
 
@@ -1126,22 +1177,28 @@ fn r9_entry_bounds() {
     let reg = |name: String, roles: Vec<Role>| {
         Body::RegisterLicensee(LicenseeRegistration { licensee: licensee_key("x").public(), name, roles })
     };
-    assert_eq!(code(net.refused(&cf, reg("x".repeat(MAX_NAME + 1), vec![Role::Miner]))), "R9.too_long");
-    assert_eq!(code(net.refused(&cf, reg("x\n".into(), vec![Role::Miner]))), "R9.bad_text");
-    assert_eq!(code(net.refused(&cf, reg("x".into(), vec![]))), "R9.empty");
-    assert_eq!(code(net.refused(&cf, reg("x".into(), [Role::ALL.as_slice(), &[Role::Miner]].concat()))), "R9.too_many");
+    assert_eq!(code(net.refused(&cf, reg("x".repeat(MAX_NAME + 1), vec![Role::Miner]))), codes::R9_TOO_LONG);
+    assert_eq!(code(net.refused(&cf, reg("x\n".into(), vec![Role::Miner]))), codes::R9_BAD_TEXT);
+    assert_eq!(code(net.refused(&cf, reg("x".into(), vec![]))), codes::R9_EMPTY);
+    assert_eq!(
+        code(net.refused(&cf, reg("x".into(), [Role::ALL.as_slice(), &[Role::Miner]].concat()))),
+        codes::R9_TOO_MANY
+    );
     let long_reason = Body::RevokeLicensee(LicenseeRevocation {
         licensee: licensee_key("x").public(),
         reason: "r".repeat(limits::MAX_NOTE + 1),
     });
-    assert_eq!(code(net.refused(&cf, long_reason)), "R9.too_long");
+    assert_eq!(code(net.refused(&cf, long_reason)), codes::R9_TOO_LONG);
     let m = monitor_key();
     assert_eq!(
         code(net.refused(&m, zone_body("cf", "BER", "B", ZoneState::Compliant, "2017-01-01"))),
-        "R9.bad_participant"
+        codes::R9_BAD_PARTICIPANT
     );
-    assert_eq!(code(net.refused(&m, zone_body("CF", "BER", "B", ZoneState::Compliant, "2017-1-1"))), "R9.bad_date");
-    assert_eq!(code(net.refused(&m, zone_body("CF", "", "B", ZoneState::Compliant, "2017-01-01"))), "R9.empty");
+    assert_eq!(
+        code(net.refused(&m, zone_body("CF", "BER", "B", ZoneState::Compliant, "2017-1-1"))),
+        codes::R9_BAD_DATE
+    );
+    assert_eq!(code(net.refused(&m, zone_body("CF", "", "B", ZoneState::Compliant, "2017-01-01"))), codes::R9_EMPTY);
     let about = |participant: &str, lot: &str, note: String| {
         Body::Attestation(Attestation {
             subject: Subject::Lot { participant: participant.into(), lot: lot.into() },
@@ -1149,9 +1206,9 @@ fn r9_entry_bounds() {
             note,
         })
     };
-    assert_eq!(code(net.refused(&m, about("CF", "CF/1", "n".repeat(limits::MAX_NOTE + 1)))), "R9.too_long");
-    assert_eq!(code(net.refused(&m, about("C", "CF/1", "n".into()))), "R9.bad_participant");
-    assert_eq!(code(net.refused(&m, about("CF", &long_id(MAX_ID + 1), "n".into()))), "R9.too_long");
+    assert_eq!(code(net.refused(&m, about("CF", "CF/1", "n".repeat(limits::MAX_NOTE + 1)))), codes::R9_TOO_LONG);
+    assert_eq!(code(net.refused(&m, about("C", "CF/1", "n".into()))), codes::R9_BAD_PARTICIPANT);
+    assert_eq!(code(net.refused(&m, about("CF", &long_id(MAX_ID + 1), "n".into()))), codes::R9_TOO_LONG);
     let confirm = |exporter: &str, weight: Weight, parcels: u32, date: &str| {
         Body::ImportConfirmation(ImportConfirmation {
             exporter: exporter.into(),
@@ -1165,15 +1222,15 @@ fn r9_entry_bounds() {
         })
     };
     let eu = authority_key("EU");
-    assert_eq!(code(net.refused(&eu, confirm("bw", 1, 1, DAY))), "R9.bad_participant");
-    assert_eq!(code(net.refused(&eu, confirm("BW", 0, 1, DAY))), "R9.zero_weight");
-    assert_eq!(code(net.refused(&eu, confirm("BW", 1, limits::MAX_PARCELS + 1, DAY))), "R9.too_many");
-    assert_eq!(code(net.refused(&eu, confirm("BW", 1, 1, "2017-04-31"))), "R9.bad_date");
+    assert_eq!(code(net.refused(&eu, confirm("bw", 1, 1, DAY))), codes::R9_BAD_PARTICIPANT);
+    assert_eq!(code(net.refused(&eu, confirm("BW", 0, 1, DAY))), codes::R9_ZERO_WEIGHT);
+    assert_eq!(code(net.refused(&eu, confirm("BW", 1, limits::MAX_PARCELS + 1, DAY))), codes::R9_TOO_MANY);
+    assert_eq!(code(net.refused(&eu, confirm("BW", 1, 1, "2017-04-31"))), codes::R9_BAD_DATE);
     let suspend = Body::Governance(Governance::SuspendParticipant { code: "BWA".into(), reason: "r".into(), from: 0 });
-    assert_eq!(code(net.refused(&chair_key(), suspend)), "R9.bad_participant");
+    assert_eq!(code(net.refused(&chair_key(), suspend)), codes::R9_BAD_PARTICIPANT);
     let mut network_id = entry_of(&cf, 1, reg("x".into(), vec![Role::Miner]));
     network_id.network = "kp dev".into();
-    assert_eq!(code(net.ingest_bytes(SignedEntry::sign(network_id, &cf).into_bytes()).unwrap_err()), "R9.bad_id");
+    assert_eq!(code(net.ingest_bytes(SignedEntry::sign(network_id, &cf).into_bytes()).unwrap_err()), codes::R9_BAD_ID);
 }
 
 #[test]
@@ -1182,16 +1239,16 @@ fn r9_wire_size_and_form() {
     let cf = authority_key("CF");
     // Over the size limit, refused on its length alone.
     let huge = net.build(&cf, register_body(&licensee_key("x"), &"x".repeat(limits::MAX_ENTRY_BYTES), &[Role::Miner]));
-    assert_eq!(code(net.ingest(&huge).unwrap_err()), "R9.too_large");
-    assert_eq!(code(net.ingest_bytes(vec![0; limits::MAX_ENTRY_BYTES + 1]).unwrap_err()), "R9.too_large");
-    assert_eq!(code(net.ingest_bytes(vec![0; SignatureBytes::LEN - 1]).unwrap_err()), "R9.malformed");
-    assert_eq!(code(net.ingest_bytes(vec![0xff; 200]).unwrap_err()), "R9.malformed");
+    assert_eq!(code(net.ingest(&huge).unwrap_err()), codes::R9_TOO_LARGE);
+    assert_eq!(code(net.ingest_bytes(vec![0; limits::MAX_ENTRY_BYTES + 1]).unwrap_err()), codes::R9_TOO_LARGE);
+    assert_eq!(code(net.ingest_bytes(vec![0; SignatureBytes::LEN - 1]).unwrap_err()), codes::R9_MALFORMED);
+    assert_eq!(code(net.ingest_bytes(vec![0xff; 200]).unwrap_err()), codes::R9_MALFORMED);
     // A byte slipped in between the entry and its signature.
     let e = net.build(&cf, register_body(&licensee_key("x"), "x", &[Role::Miner]));
     let mut padded = e.signed_part().to_vec();
     padded.push(0);
     padded.extend_from_slice(&e.signature().0);
-    assert_eq!(code(net.ingest_bytes(padded).unwrap_err()), "R9.trailing_bytes");
+    assert_eq!(code(net.ingest_bytes(padded).unwrap_err()), codes::R9_TRAILING_BYTES);
     let mut cut = e.bytes().to_vec();
     cut.remove(cut.len() - SignatureBytes::LEN - 1);
     assert!(net.ingest_bytes(cut).unwrap_err().code.starts_with("R9."));
@@ -1200,7 +1257,7 @@ fn r9_wire_size_and_form() {
         record: HexBytes(vec![0; MAX_RECORD_BYTES + 1]),
         signature: SignatureBytes([0; 64]),
     });
-    assert_eq!(code(net.refused(&cf, big)), "R9.too_large");
+    assert_eq!(code(net.refused(&cf, big)), codes::R9_TOO_LARGE);
     // Non-canonical: a bool byte other than 0 or 1 (zone_regime of an admitted participant).
     let mut p = participant("IN");
     p.code = "NA".into();
@@ -1215,17 +1272,77 @@ fn r9_wire_size_and_form() {
 }
 
 #[test]
+fn r9_log_positions_in_governance_start_at_1() {
+    let mut net = Net::new();
+    // Built as given: a writing node fills a position of 0 in with the next
+    // one of the participant's log (see `context::complete_body`).
+    let bodies = [
+        Governance::SuspendParticipant { code: "BW".into(), reason: "r".into(), from: 0 },
+        Governance::ReinstateParticipant { code: "BW".into(), from: 0 },
+    ];
+    for g in bodies {
+        let e = net.build_with_context(&chair_key(), 1, Hash32::ZERO, vec![], Body::Governance(g));
+        assert_eq!(code(net.ingest(&e).unwrap_err()), codes::R9_BAD_POSITION);
+    }
+}
+
+#[test]
+fn r9_a_roster_lists_each_member_once() {
+    let verify = |r: Roster| roster::verify(&roster::sign(r, &chair_key())).map(|_| ());
+    assert_eq!(verify(dev_roster()), Ok(()));
+    let mut twice = dev_roster();
+    twice.participants.push(participant("BW"));
+    assert_eq!(verify(twice).unwrap_err().code, codes::R9_DUPLICATE_MEMBER);
+    let mut same_code = dev_roster();
+    same_code.participants[1].authority = stranger_key().public();
+    same_code.participants[1].code = "CF".into();
+    assert_eq!(verify(same_code).unwrap_err().code, codes::R9_DUPLICATE_MEMBER);
+    let mut shared_key = dev_roster();
+    shared_key.monitors[0].key = authority_key("CF").public();
+    assert_eq!(verify(shared_key).unwrap_err().code, codes::R9_DUPLICATE_MEMBER);
+}
+
+/// Reads one byte; writes it back as two unless it is 1: a value whose
+/// encoding is not the bytes it was decoded from.
+#[derive(Debug, PartialEq)]
+struct Lenient(u8);
+
+impl serde::Serialize for Lenient {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 1 { s.serialize_u8(1) } else { s.serialize_u16(u16::from(self.0)) }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Lenient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <u8 as serde::Deserialize>::deserialize(d).map(Lenient)
+    }
+}
+
+#[test]
+fn r9_bytes_that_are_not_the_encoding_of_their_value_are_refused() {
+    // No type of the data model decodes from bytes other than its encoding:
+    // bincode refuses a bool of 2 or an option tag of 7 as malformed first.
+    // The decoder's last check, that the value re-encodes to exactly the
+    // bytes received, is shown on a type whose encoding is not the inverse
+    // of its decoding.
+    assert_eq!(encoding::decode::<Lenient>(&[1]), Ok(Lenient(1)));
+    let e = encoding::decode::<Lenient>(&[2]).unwrap_err();
+    assert_eq!(e.code(), codes::R9_NON_CANONICAL);
+}
+
+#[test]
 fn r9_bounds_come_before_any_other_rule() {
     let mut w = World::new();
     // Over a bound and from a stranger, badly signed: the bound is reported.
     let stranger = stranger_key();
     let mut entry =
         entry_of(&stranger, 1, register_body(&licensee_key("x"), &"x".repeat(MAX_NAME + 1), &[Role::Miner]));
-    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &stranger)).unwrap_err()), "R9.too_long");
+    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &stranger)).unwrap_err()), codes::R9_TOO_LONG);
     entry.author = authority_key("CF").public();
-    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &stranger)).unwrap_err()), "R9.too_long");
+    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &stranger)).unwrap_err()), codes::R9_TOO_LONG);
     entry.seq = 7;
-    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &authority_key("CF"))).unwrap_err()), "R9.too_long");
+    assert_eq!(code(w.net.ingest_bytes(signed_by(&entry, &authority_key("CF"))).unwrap_err()), codes::R9_TOO_LONG);
 
     // The same for a licensee record inside an entry: its bounds come before
     // the author's and the licensee's signatures.
@@ -1233,11 +1350,11 @@ fn r9_bounds_come_before_any_other_rule() {
     let mut bad_licensee_sig = rec.to_countersigned();
     bad_licensee_sig.signature.0[0] ^= 1;
     let body = Body::Countersigned(bad_licensee_sig);
-    assert_eq!(code(w.net.refused(&authority_key("CF"), body.clone())), "R9.too_long");
+    assert_eq!(code(w.net.refused(&authority_key("CF"), body.clone())), codes::R9_TOO_LONG);
     let e = w.net.build(&authority_key("CF"), body);
     let mut bad_author_sig = e.bytes().to_vec();
     *bad_author_sig.last_mut().unwrap() ^= 1;
-    assert_eq!(code(w.net.ingest_bytes(bad_author_sig).unwrap_err()), "R9.too_long");
+    assert_eq!(code(w.net.ingest_bytes(bad_author_sig).unwrap_err()), codes::R9_TOO_LONG);
 }
 
 // =====================================================================
@@ -1253,7 +1370,7 @@ fn refused_entries_leave_the_ledger_as_it_was() {
     let late_failures: Vec<(&str, RecordBody)> = vec![
         // Inputs spent, first output fine, second output's holder unknown.
         (
-            "R2.unknown_holder",
+            codes::R2_UNKNOWN_HOLDER,
             transfer(
                 &[("EU/IMP/CF-000001", 1500)],
                 &[("EU/X1", 500, o), ("EU/X2", 1000, &licensee_key("nobody"))],
@@ -1262,16 +1379,19 @@ fn refused_entries_leave_the_ledger_as_it_was() {
         ),
         // Inputs spent, outputs built, then the balance fails.
         (
-            "R5.unbalanced",
+            codes::R5_UNBALANCED,
             transfer(&[("EU/IMP/CF-000001", 1500)], &[("EU/X1", 500, o), ("EU/X2", 999, o)], "2017-05-01"),
         ),
         // First input taken, second already spent.
         (
-            "R5.already_spent",
+            codes::R5_ALREADY_SPENT,
             transfer(&[("EU/IMP/CF-000001", 1000), ("EU/LOT/A", 1)], &[("EU/X1", 1001, o)], "2017-05-01"),
         ),
         // Export: inputs spent, lines fail.
-        ("R5.unbalanced", export("EU-000009", "IN", &[("EU/IMP/CF-000001", 1500)], &[("7102.31", 1499)], "2017-05-01")),
+        (
+            codes::R5_UNBALANCED,
+            export("EU-000009", "IN", &[("EU/IMP/CF-000001", 1500)], &[("7102.31", 1499)], "2017-05-01"),
+        ),
     ];
     for (want, body) in late_failures {
         let before = w.net.ledger.clone();
@@ -1421,19 +1541,19 @@ fn reference_scenario() {
     let before = w.net.ledger.clone();
     // Refused: exporting the mix.
     let x = export("CF-000002", "EU", &[("CF/BO/2017/MIX2", 4500)], &[("7102.31", 4500)], "2017-05-15");
-    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, "R6.non_compliant_lot");
+    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, codes::R6_NON_COMPLIANT_LOT);
     // Refused: spending a lot twice (the first mix already left as CF-000001).
     let x = export("CF-000002", "EU", &[("CF/BO/2017/MIX1", 4000)], &[("7102.31", 4000)], "2017-05-15");
-    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, "R5.already_spent");
+    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, codes::R5_ALREADY_SPENT);
     // Refused: HS lines that outweigh the inputs.
     let x = export("CF-000002", "EU", &[("CF/EXP/2017/0001", 1000)], &[("7102.31", 1200)], "2017-05-15");
-    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, "R5.unbalanced");
+    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, codes::R5_UNBALANCED);
     // Refused: a second import confirmation of one certificate.
     let again = w.net.confirmation("CF-000001", 4000, 2, "EU/IMP/CF-000001/2", &eu, "2017-05-16");
-    assert_eq!(code(w.net.refused(&authority_key("EU"), again)), "R7.already_confirmed");
+    assert_eq!(code(w.net.refused(&authority_key("EU"), again)), codes::R7_ALREADY_CONFIRMED);
     // Refused: natural rough under a synthetic code.
     let x = export("CF-000002", "EU", &[("CF/EXP/2017/0001", 1000)], &[("7104.21", 1000)], "2017-05-15");
-    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, "R8.nature_mismatch");
+    assert_eq!(w.net.record_refused("CF", &cf_exporter, x).code, codes::R8_NATURE_MISMATCH);
     assert_unchanged(&before, &w.net.ledger, "step 4 refusals");
     // The Carnot part the exporter holds is compliant, and leaves under the
     // number no refused export took.

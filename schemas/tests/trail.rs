@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use kp_schemas::codes;
 use kp_schemas::model::*;
 use kp_schemas::trail::{self, NodeKind, Trail, TrailNode};
 
@@ -363,9 +364,26 @@ fn a_lot_reached_twice_is_expanded_once() {
 fn unknown_subjects_are_errors() {
     let w = World::new();
     let e = trail::lot_trail(&w.net.ledger, "CF", "CF/none", TODAY).unwrap_err();
-    assert_eq!(e.code(), "R4.unknown_lot");
+    assert_eq!(e.code(), codes::R4_UNKNOWN_LOT);
     let e = trail::certificate_trail(&w.net.ledger, "CF-404", TODAY).unwrap_err();
-    assert_eq!(e.code(), "R7.unknown_certificate");
+    assert_eq!(e.code(), codes::R7_UNKNOWN_CERTIFICATE);
+}
+
+#[test]
+fn a_trail_deeper_than_its_bound_is_an_error() {
+    let mut w = World::new();
+    w.net.skip_signature_checks();
+    let bw = w.cast.bw_miner.clone();
+    let lot = |i: usize| format!("BW/{i}");
+    w.net.record("BW", &bw, production(&lot(0), "Jwaneng", None, 100, DAY));
+    for i in 1..=trail::MAX_DEPTH {
+        w.net.record("BW", &bw, transfer(&[(&lot(i - 1), 100)], &[(&lot(i), 100, &bw)], DAY));
+    }
+    assert_eq!(lot_trail(&w, "BW", &lot(trail::MAX_DEPTH)).depth, trail::MAX_DEPTH);
+    let deeper = lot(trail::MAX_DEPTH + 1);
+    w.net.record("BW", &bw, transfer(&[(&lot(trail::MAX_DEPTH), 100)], &[(&deeper, 100, &bw)], DAY));
+    let e = trail::lot_trail(&w.net.ledger, "BW", &deeper, TODAY).unwrap_err();
+    assert_eq!(e.code(), codes::R9_TOO_DEEP);
 }
 
 /// One order for holds (R-order of KP-DOMAIN's attestations): each author's

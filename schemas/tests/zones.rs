@@ -45,7 +45,7 @@ fn r6_a_production_after_a_suspension_is_non_compliant_whatever_status_it_names(
     to_exporter(&mut w, &[("CF/BOD/1", 1000)], "CF/BOD/X", "2017-06-11");
     let x = w.cast.cf_exporter.clone();
     let r = w.net.record_refused("CF", &x, cf_export("CF-1", "CF/BOD/X", 1000, "2017-06-12"));
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
 
     // Before the suspension took effect, the same zone was compliant.
     produce(&mut w, "CF/BOD/2", "BOD2", Some(boda_compliant), 1000, "2017-04-30");
@@ -79,7 +79,7 @@ fn r6_a_suspension_recorded_later_stops_the_lot_and_every_mix_from_leaving() {
     to_exporter(&mut w, &[("CF/MIX/a", 900)], "CF/MIX/X", "2017-06-20");
     let x = w.cast.cf_exporter.clone();
     let r = w.net.record_refused("CF", &x, cf_export("CF-1", "CF/MIX/X", 900, "2017-06-21"));
-    assert_eq!(r.code, "R6.zone_suspended");
+    assert_eq!(r.code, codes::R6_ZONE_SUSPENDED);
     assert!(r.message.contains("zone GAZ of CF is suspended from 2017-06-01"), "{}", r.message);
     // The lot was compliant when produced, and stays recorded as such; the
     // trail shows what stops it.
@@ -131,7 +131,7 @@ fn r6_a_suspension_reaches_a_shipment_exported_before_it_was_recorded() {
         &trader,
         export("EU-1", "IN", &[("EU/CF-1", 1000)], &[("7102.31", 1000)], "2017-06-30"),
     );
-    assert_eq!(r.code, "R6.non_compliant_lot");
+    assert_eq!(r.code, codes::R6_NON_COMPLIANT_LOT);
 }
 
 #[test]
@@ -159,11 +159,11 @@ fn r6_the_verdict_reads_the_statuses_the_entry_names_not_those_the_ledger_holds(
     assert!(matches!(b2.ingest(&before), Ok(Verdict::Accepted(_))));
     assert_eq!(a2.ledger.certs, b2.ledger.certs);
 
-    assert_eq!(a.ingest(&after).unwrap_err().code, "R6.zone_suspended");
+    assert_eq!(a.ingest(&after).unwrap_err().code, codes::R6_ZONE_SUSPENDED);
     let wait = b.ingest(&after).unwrap_err();
     assert!(wait.is_missing_dependency(), "{wait:?}");
     assert!(matches!(b.ingest(&suspension), Ok(Verdict::Accepted(_))));
-    assert_eq!(b.ingest(&after).unwrap_err().code, "R6.zone_suspended");
+    assert_eq!(b.ingest(&after).unwrap_err().code, codes::R6_ZONE_SUSPENDED);
 }
 
 /// Sign the next entry of `key` with an explicit context.
@@ -173,6 +173,7 @@ fn with_context(net: &mut Net, key: &Keypair, context: Vec<Hash32>, body: Body) 
 }
 
 use kp_schemas::SignedEntry;
+use kp_schemas::codes;
 
 #[test]
 fn r3_a_context_naming_a_zone_the_verdict_does_not_read_is_refused() {
@@ -183,11 +184,11 @@ fn r3_a_context_naming_a_zone_the_verdict_does_not_read_is_refused() {
     let x = w.cast.cf_exporter.clone();
     let rec = w.net.sign(&m, transfer(&[("CF/BER/1", 1000)], &[("CF/X", 1000, &x)], "2017-06-11"));
     let e = with_context(&mut w.net, &authority_key("CF"), vec![ber], countersigned(&rec));
-    assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
     // A production in Nola naming Berberati's status in its context.
     let rec = w.net.sign(&m, production("CF/NOL/1", "Nola", Some(("NOL", None)), 10, "2017-06-10"));
     let e = with_context(&mut w.net, &authority_key("CF"), vec![ber], countersigned(&rec));
-    assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
 }
 
 #[test]
@@ -198,7 +199,7 @@ fn r3_a_context_must_reach_the_status_the_record_names() {
     let m = w.cast.cf_miner.clone();
     let rec = w.net.sign(&m, production("CF/BER/1", "BER site", Some(("BER", Some(newer))), 10, "2017-06-10"));
     let e = with_context(&mut w.net, &authority_key("CF"), vec![ber], countersigned(&rec));
-    assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
     let e = with_context(&mut w.net, &authority_key("CF"), vec![newer], countersigned(&rec));
     assert!(matches!(w.net.ingest(&e), Ok(Verdict::Accepted(_))));
 }
@@ -213,7 +214,7 @@ fn r3_two_statuses_of_one_zone_by_one_monitor_make_a_bad_context() {
     let mut both = vec![ber, newer];
     both.sort();
     let e = with_context(&mut w.net, &authority_key("CF"), both, countersigned(&rec));
-    assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.bad_context");
+    assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_BAD_CONTEXT);
 }
 
 #[test]
@@ -225,7 +226,7 @@ fn r9_a_context_out_of_order_or_repeated_is_refused() {
     let (lo, hi) = if ber < gaz { (ber, gaz) } else { (gaz, ber) };
     for bad in [vec![hi, lo], vec![ber, ber]] {
         let e = with_context(&mut w.net, &authority_key("CF"), bad, countersigned(&rec));
-        assert_eq!(w.net.ingest(&e).unwrap_err().code, "R9.bad_context");
+        assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R9_BAD_CONTEXT);
     }
 }
 
@@ -247,7 +248,7 @@ fn r3_a_zone_status_chains_to_the_previous_status_of_its_zone() {
     // Signed as given, without the harness's chaining.
     for wrong in [None, Some(w.zones["GAZ"]), Some(Hash32([7; 32]))] {
         let e = with_context(&mut w.net, &monitor, vec![], status(wrong));
-        assert_eq!(w.net.ingest(&e).unwrap_err().code, "R3.zone_chain", "previous {wrong:?}");
+        assert_eq!(w.net.ingest(&e).unwrap_err().code, codes::R3_ZONE_CHAIN, "previous {wrong:?}");
     }
     let e = with_context(&mut w.net, &monitor, vec![], status(Some(ber)));
     assert!(matches!(w.net.ingest(&e), Ok(Verdict::Accepted(_))));

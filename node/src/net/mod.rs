@@ -22,7 +22,7 @@ use kp_schemas::api::PeerStatus;
 use kp_schemas::checkpoint::CheckpointGossip;
 use kp_schemas::model::{HexBytes, Roster};
 use kp_schemas::wire::{self, LogHead, MAX_PAGE_ENTRIES, SyncRequest, SyncResponse};
-use kp_schemas::{PublicKey, crypto};
+use kp_schemas::{PublicKey, codes, crypto};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -550,7 +550,7 @@ impl EventLoop {
                     Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                         let _ = park.send((b, true)).await;
                     }
-                    Err(SubmitError::Refused(r)) if r.code == "R3.equivocation" => {
+                    Err(SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => {
                         tracing::debug!(%peer, "equivocation evidence from a peer: {}", r.message);
                     }
                     _ => {}
@@ -676,7 +676,7 @@ impl EventLoop {
         let acceptance = match &j.result {
             Ok(()) => MessageAcceptance::Accept,
             // Evidence of equivocation must reach every honest node.
-            Err(SubmitError::Refused(r)) if r.code == "R3.equivocation" => MessageAcceptance::Accept,
+            Err(SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => MessageAcceptance::Accept,
             Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                 self.park(j.bytes, true);
                 self.ask_heads(j.source);
