@@ -22,7 +22,7 @@ use kp_schemas::api::PeerStatus;
 use kp_schemas::checkpoint::CheckpointGossip;
 use kp_schemas::model::{HexBytes, Roster};
 use kp_schemas::wire::{self, LogHead, MAX_PAGE_ENTRIES, SyncRequest, SyncResponse};
-use kp_schemas::{PublicKey, codes, crypto};
+use kp_schemas::{PublicKey, SignedEntry, codes, crypto};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -174,7 +174,8 @@ struct OrderedPage {
 enum Asked {
     Heads,
     Since,
-    Page(PublicKey),
+    /// A log's page, from this position.
+    Page(PublicKey, u64),
     Checkpoints,
     Equivocations,
 }
@@ -189,6 +190,8 @@ struct Synced {
     accepted: usize,
     /// An entry waits for another log's: the log is blocked, not stalled.
     waiting: bool,
+    /// The page was the log asked for, from the position asked for.
+    of_log: bool,
 }
 
 struct OrderedDone {
@@ -713,7 +716,7 @@ impl EventLoop {
     /// be pulled from another peer, its catch-up asked again.
     fn release(&mut self, peer: PeerId, asked: Asked) {
         match asked {
-            Asked::Page(author) => {
+            Asked::Page(author, _) => {
                 self.pulling.remove(&author);
             }
             Asked::Since => {
@@ -763,7 +766,7 @@ impl EventLoop {
                 let Some((_, asked)) = self.requests.remove(&request_id) else { return };
                 match (asked, response) {
                     (Asked::Heads, SyncResponse::Heads(heads)) => self.on_heads(peer, heads),
-                    (Asked::Page(a), SyncResponse::Page(entries)) => self.on_page(peer, a, entries),
+                    (Asked::Page(a, from), SyncResponse::Page(entries)) => self.on_page(peer, a, from, entries),
                     (Asked::Since, SyncResponse::Ordered { entries, next }) => self.on_ordered(peer, entries, next),
                     (Asked::Checkpoints, SyncResponse::Checkpoints(list)) => self.on_checkpoints(peer, list),
                     (Asked::Equivocations, SyncResponse::Equivocations(entries)) => {
@@ -944,9 +947,9 @@ impl EventLoop {
         let next = c.next.take();
         let finished = next.is_none() && !c.asking && c.queued == 0;
         let stored = c.stored;
-        if nothing_new {
-            self.fault(d.peer, "a catch-up page with nothing new");
-        } else if d.accepted > 0 {
+        // Nothing new is no fault: another peer's catch-up or gossip may
+        // have brought the same entries first.
+        if d.accepted > 0 {
             self.scores.useful(d.peer);
         }
         if let Some(next) = next {
@@ -974,18 +977,30 @@ impl EventLoop {
         self.pulling.insert(author);
         self.asked_at.insert(author, self.progress);
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Page { author, from, limit: PAGE });
-        self.requests.insert(id, (peer, Asked::Page(author)));
+        self.requests.insert(id, (peer, Asked::Page(author, from)));
     }
 
     /// Hand a page to the writer off the loop; the outcome comes back
     /// through `synced_rx`.
-    fn on_page(&mut self, peer: PeerId, author: PublicKey, entries: Vec<HexBytes>) {
+    fn on_page(&mut self, peer: PeerId, author: PublicKey, from: u64, entries: Vec<HexBytes>) {
         let writer = self.writer.clone();
         let tx = self.synced_tx.clone();
         let park = self.park_tx.clone();
         let asked = entries.len();
         tokio::spawn(async move {
             let bytes: Vec<Vec<u8>> = entries.into_iter().map(|b| b.0).collect();
+            // A page is the log asked for, position after position from the
+            // one asked for. Anything else is not worth judging, and counts
+            // against the peer; entries of a true page that arrived by gossip
+            // meanwhile do not.
+            let of_log = bytes.iter().enumerate().all(|(i, b)| {
+                SignedEntry::parse(b.clone())
+                    .is_ok_and(|e| e.entry().author == author && e.entry().seq == from + i as u64)
+            });
+            if !of_log {
+                let _ = tx.send(Synced { peer, author, asked, accepted: 0, waiting: false, of_log }).await;
+                return;
+            }
             let results = writer.submit_many(bytes.iter().cloned().map(Submission::Peer).collect()).await;
             let mut accepted = 0;
             let mut first_blocked = true;
@@ -1009,21 +1024,23 @@ impl EventLoop {
                 }
             }
             let waiting = !first_blocked;
-            let _ = tx.send(Synced { peer, author, asked, accepted, waiting }).await;
+            let _ = tx.send(Synced { peer, author, asked, accepted, waiting, of_log }).await;
         });
     }
 
     fn on_synced(&mut self, s: Synced) {
-        let Synced { peer, author, asked, accepted, waiting } = s;
+        let Synced { peer, author, asked, accepted, waiting, of_log } = s;
         self.pulling.remove(&author);
+        if !of_log {
+            self.fault(peer, "a page that is not the log asked for");
+            return;
+        }
         if accepted > 0 {
             self.scores.useful(peer);
         } else if !waiting {
-            // Nothing new and nothing to wait for: the log is not pulled
-            // again from this peer until the next heads round.
-            if asked > 0 {
-                self.fault(peer, "a page with nothing new");
-            }
+            // Nothing new and nothing to wait for (gossip brought the page's
+            // entries meanwhile): the log is not pulled again from this peer
+            // until the next heads round.
             if asked == 0 && self.pulling.is_empty() {
                 self.sync_started = None;
             }
