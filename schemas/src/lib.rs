@@ -16,6 +16,7 @@ pub mod limits;
 pub mod memory;
 pub mod merkle;
 pub mod model;
+pub mod reference;
 pub mod roster;
 pub mod rules;
 pub mod state;
