@@ -11,6 +11,8 @@ pub mod context;
 pub mod crypto;
 pub mod encoding;
 pub mod entry;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod json_schema;
 pub mod limits;
 pub mod memory;
