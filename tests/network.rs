@@ -5,12 +5,12 @@
 
 use kp_client::{Client, ClientError};
 use kp_e2e::*;
-use kp_node::demo::{self, Clients, DemoNode, Licensees};
+use kp_node::demo;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,76 +18,6 @@ use std::time::{Duration, Instant};
 const NETWORK: &str = demo::NETWORK;
 /// Fixed, so that a trail reads the same on every node whatever the clock.
 const TODAY: Option<&str> = Some("2017-12-31");
-
-/// Every test here runs several nodes; on two cores, two such tests at once
-/// only make each other's timeouts flaky without finishing sooner.
-fn exclusive() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The five nodes of `kp-node devnet --five`, running.
-/// Fields drop in order: the nodes stop before their folder is removed.
-struct Net {
-    nodes: Vec<(String, Node)>,
-    licensees: Licensees,
-    dir: tempfile::TempDir,
-}
-
-impl Net {
-    fn five() -> Net {
-        Self::five_with(|_, _| {})
-    }
-
-    /// `tweak` may change the folder (the roster, say) before any node starts.
-    fn five_with(tweak: impl FnOnce(&Path, &[DemoNode])) -> Net {
-        let dir = tempfile::tempdir().unwrap();
-        let (plan, licensees) = demo::prepare_network(dir.path(), demo_port()).unwrap();
-        tweak(dir.path(), &plan);
-        let nodes =
-            plan.iter().map(|n| (n.code.to_string(), Node::start_with(&n.data, n.http.port(), &n.p2p))).collect();
-        let net = Net { dir, nodes, licensees };
-        for (code, n) in &net.nodes {
-            wait_peers(code, n, 4);
-        }
-        net
-    }
-
-    fn node(&self, code: &str) -> &Node {
-        &self.nodes.iter().find(|(c, _)| c == code).expect("a node of the network").1
-    }
-
-    fn node_mut(&mut self, code: &str) -> &mut Node {
-        &mut self.nodes.iter_mut().find(|(c, _)| c == code).expect("a node of the network").1
-    }
-
-    fn client(&self, code: &str) -> Client {
-        self.node(code).client()
-    }
-
-    fn clients(&self) -> Clients {
-        Clients(self.nodes.iter().map(|(c, n)| (c.clone(), n.client())).collect())
-    }
-
-    fn all(&self) -> Vec<(&str, &Node)> {
-        self.nodes.iter().map(|(c, n)| (c.as_str(), n)).collect()
-    }
-
-    fn data(&self, code: &str) -> PathBuf {
-        self.dir.path().join(code)
-    }
-
-    /// A key from `<code>/keys/`, as the node holds it.
-    fn key(&self, code: &str, file: &str) -> Keypair {
-        kp_client::keyfile::load(&self.data(code).join("keys").join(file)).unwrap()
-    }
-
-    fn register(&self, code: &str, key: &PublicKey, roles: Vec<Role>) -> Hash32 {
-        let body =
-            Body::RegisterLicensee(LicenseeRegistration { licensee: *key, name: format!("licensee {key}"), roles });
-        self.client(code).action(Some(code), body).unwrap().hash
-    }
-}
 
 /// The hash of every entry a node holds, read log by log.
 fn all_hashes(c: &Client) -> HashSet<Hash32> {
@@ -103,13 +33,8 @@ fn all_hashes(c: &Client) -> HashSet<Hash32> {
     out
 }
 
-/// A key made from a fixed seed, distinct for each `(a, b)`.
-fn seeded(a: u8, b: u8) -> Keypair {
-    let mut s = [0x5A; 32];
-    s[0] = a;
-    s[1] = b;
-    Keypair::from_seed(s)
-}
+/// The fill of this suite's [`seeded`] keys.
+const SEED: u8 = 0x5A;
 
 fn production(lot: &str, weight: Weight) -> RecordBody {
     RecordBody::Production(Production {
@@ -395,7 +320,7 @@ fn a_stopped_node_catches_up_with_every_authority() {
     confirm(&net, "EU", "BW-000102", "EU/P/1", eu_trader.public()).unwrap();
     for (i, code) in ["CF", "BW", "EU", "AE"].iter().enumerate() {
         for j in 0..40u8 {
-            net.register(code, &seeded(i as u8 + 1, j).public(), vec![Role::Trader]);
+            net.register(code, &seeded(SEED, i as u8 + 1, j).public(), vec![Role::Trader]);
         }
     }
     let others: Vec<_> = net.all().into_iter().filter(|(c, _)| *c != "IN").collect();
@@ -509,28 +434,6 @@ fn entries_peer(key: libp2p::identity::Keypair, addrs: Vec<libp2p::Multiaddr>) -
     TestPeer::connect(key, addrs, &kp_schemas::wire::entries_topic(NETWORK), Some(1 << 20))
 }
 
-impl Net {
-    /// Where to dial a node: its listen address and peer id.
-    fn addr(&self, code: &str) -> libp2p::Multiaddr {
-        self.node(code).p2p_addr()
-    }
-
-    /// The next entry of `key`'s log as `code`'s node sees it, with `body`.
-    fn next_entry(&self, code: &str, key: &Keypair, body: Body) -> SignedEntry {
-        let head = self.client(code).logs().unwrap().into_iter().find(|h| h.author == key.public()).unwrap().head;
-        let e = Entry {
-            network: NETWORK.into(),
-            author: key.public(),
-            seq: head.seq + 1,
-            prev: head.hash,
-            timestamp_ms: head.timestamp_ms + 1,
-            context: vec![],
-            body,
-        };
-        SignedEntry::sign(e, key)
-    }
-}
-
 fn registration(key: &Keypair, name: &str) -> Body {
     Body::RegisterLicensee(LicenseeRegistration {
         licensee: key.public(),
@@ -547,8 +450,8 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     let observer_id = observer.public().to_peer_id().to_string();
     // The chair lists the test's peer as an observer: it may connect.
     let mut net = Net::five_with(listing_observer(observer_id.clone()));
-    net.register("BW", &seeded(0xB0, 0).public(), vec![Role::Trader]);
-    net.register("AE", &seeded(0xAE, 0).public(), vec![Role::Trader]);
+    net.register("BW", &seeded(SEED, 0xB0, 0).public(), vec![Role::Trader]);
+    net.register("AE", &seeded(SEED, 0xAE, 0).public(), vec![Role::Trader]);
     converged(&net.all(), Duration::from_secs(30));
 
     let targets = ["AE", "IN"];
@@ -564,7 +467,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
 
     let ae = net.key("AE", "authority-AE.json");
     let bw = net.key("BW", "authority-BW.json");
-    let genuine = net.next_entry("AE", &ae, registration(&seeded(0xAE, 1), "genuine"));
+    let genuine = net.next_entry("AE", &ae, registration(&seeded(SEED, 0xAE, 1), "genuine"));
     let mut forged = genuine.bytes().to_vec();
     let sig_at = forged.len() - 64;
     forged[sig_at] ^= 0x01;
@@ -577,7 +480,7 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
             prev: Hash32::ZERO,
             timestamp_ms: 1_500_000_000_000,
             context: vec![],
-            body: registration(&seeded(0x66, 1), "by a stranger"),
+            body: registration(&seeded(SEED, 0x66, 1), "by a stranger"),
         },
         &stranger,
     );
@@ -587,8 +490,8 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     // Over the gossip limit: the transport drops it before the rules see it.
     let oversized = vec![0x43u8; 100 * 1024];
     // Two entries by the BW authority at one position.
-    let e1 = net.next_entry("BW", &bw, registration(&seeded(0xB0, 1), "first"));
-    let e2 = net.next_entry("BW", &bw, registration(&seeded(0xB0, 2), "second"));
+    let e1 = net.next_entry("BW", &bw, registration(&seeded(SEED, 0xB0, 1), "first"));
+    let e2 = net.next_entry("BW", &bw, registration(&seeded(SEED, 0xB0, 2), "second"));
     assert_eq!((e1.entry().seq, e1.entry().prev), (e2.entry().seq, e2.entry().prev));
     let invalid = [forged.clone(), unknown.bytes().to_vec(), malformed, too_large];
     let invalid_hashes: Vec<Hash32> =
@@ -658,8 +561,10 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
     // their evidence.
     net.node_mut("IN").stop();
     let e = genuine.entry();
-    let other =
-        SignedEntry::sign(Entry { context: vec![], body: registration(&seeded(0xAE, 2), "other"), ..e.clone() }, &ae);
+    let other = SignedEntry::sign(
+        Entry { context: vec![], body: registration(&seeded(SEED, 0xAE, 2), "other"), ..e.clone() },
+        &ae,
+    );
     match net.client("CF").submit_entry(other.bytes()) {
         Err(ClientError::Api { status: 422, error }) if error.code == "R3.equivocation" => {}
         r => panic!("a second version at AE #{} got {r:?}", e.seq),
@@ -723,7 +628,7 @@ fn an_oversized_gossip_frame_closes_the_connection_and_the_peer_is_heard_again()
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let observer_id = observer.public().to_peer_id();
     let net = Net::five_with(listing_observer(observer_id.to_string()));
-    let trader = seeded(0xB1, 0);
+    let trader = seeded(SEED, 0xB1, 0);
     net.register("BW", &trader.public(), vec![Role::Trader]);
     converged(&net.all(), Duration::from_secs(30));
     let targets = ["AE", "IN"];
@@ -762,7 +667,7 @@ fn an_oversized_gossip_frame_closes_the_connection_and_the_peer_is_heard_again()
         // oversized frame is never offered, nor fetched, again.
         std::thread::sleep(Duration::from_secs(3));
         peer.redial().unwrap_or_else(|e| panic!("round {round}: the observer connects again: {e}"));
-        let e = net.next_entry("BW", &bw, registration(&seeded(0xB1, round), "heard again"));
+        let e = net.next_entry("BW", &bw, registration(&seeded(SEED, 0xB1, round), "heard again"));
         peer.publish(e.bytes().to_vec());
         for (code, n) in net.all() {
             wait_for(
@@ -920,7 +825,7 @@ fn a_hostile_sync_peer_can_neither_loop_nor_starve_sync() {
     // More than one sync page behind: IN catches up in acceptance order.
     for (i, code) in ["CF", "BW", "EU", "AE"].iter().enumerate() {
         for j in 0..150u8 {
-            net.register(code, &seeded(0x70 + i as u8, j).public(), vec![Role::Trader]);
+            net.register(code, &seeded(SEED, 0x70 + i as u8, j).public(), vec![Role::Trader]);
         }
     }
     let others: Vec<_> = net.all().into_iter().filter(|(c, _)| *c != "IN").collect();

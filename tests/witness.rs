@@ -8,7 +8,7 @@
 
 use kp_client::{Client, ClientError};
 use kp_e2e::*;
-use kp_node::demo::{self, Clients, DemoNode, Licensees};
+use kp_node::demo;
 use kp_schemas::api::{CheckpointView, ConsistencyProof, FraudView, HeadView, InclusionProof};
 use kp_schemas::bundle::Report;
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};
@@ -16,7 +16,7 @@ use kp_schemas::encoding::encode;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry, merkle};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -24,123 +24,6 @@ const NETWORK: &str = demo::NETWORK;
 /// Checkpoints every second, so that the tests wait seconds, not minutes.
 const NODE_ARGS: &[&str] = &["--checkpoint-secs", "1"];
 const CODES: [&str; 5] = ["CF", "BW", "EU", "AE", "IN"];
-
-/// Every test here runs five nodes; on two cores, two such tests at once
-/// only make each other's timeouts flaky without finishing sooner.
-fn exclusive() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The five nodes of the demo network (CF also holds the MT-CF monitor's
-/// key; the chair's key stays in the folder), signing checkpoints every second.
-struct Net {
-    /// Before `dir`: fields drop in order, so the nodes die before their folders go.
-    nodes: Vec<(String, Node)>,
-    dir: tempfile::TempDir,
-    licensees: Licensees,
-    roster: Roster,
-}
-
-impl Net {
-    fn five() -> Net {
-        Self::five_with(|_, _| {})
-    }
-
-    /// `tweak` may change the folder (the roster, say) before any node starts.
-    fn five_with(tweak: impl FnOnce(&Path, &[DemoNode])) -> Net {
-        let dir = tempfile::tempdir().unwrap();
-        let (plan, licensees) = demo::prepare_network(dir.path(), demo_port()).unwrap();
-        tweak(dir.path(), &plan);
-        let nodes: Vec<(String, Node)> = plan
-            .iter()
-            .map(|n| (n.code.to_string(), Node::start_with_args(&n.data, n.http.port(), &n.p2p, NODE_ARGS)))
-            .collect();
-        for (code, n) in &nodes {
-            wait_peers(code, n, 4);
-        }
-        let roster = nodes[0].1.client().roster().unwrap().roster;
-        Net { nodes, dir, licensees, roster }
-    }
-
-    fn node(&self, code: &str) -> &Node {
-        &self.nodes.iter().find(|(c, _)| c == code).expect("a node of the network").1
-    }
-
-    fn node_mut(&mut self, code: &str) -> &mut Node {
-        &mut self.nodes.iter_mut().find(|(c, _)| c == code).expect("a node of the network").1
-    }
-
-    fn client(&self, code: &str) -> Client {
-        self.node(code).client()
-    }
-
-    fn clients(&self) -> Clients {
-        Clients(self.nodes.iter().map(|(c, n)| (c.clone(), n.client())).collect())
-    }
-
-    fn all(&self) -> Vec<(&str, &Node)> {
-        self.nodes.iter().map(|(c, n)| (c.as_str(), n)).collect()
-    }
-
-    fn data(&self, code: &str) -> PathBuf {
-        self.dir.path().join(code)
-    }
-
-    /// The signed roster file a node runs with.
-    fn roster_file(&self, code: &str) -> PathBuf {
-        self.data(code).join(kp_node::node::layout::ROSTER)
-    }
-
-    /// A key from `<code>/keys/`, as the node holds it.
-    fn key(&self, code: &str, file: &str) -> Keypair {
-        kp_client::keyfile::load(&self.data(code).join("keys").join(file)).unwrap()
-    }
-
-    fn authority(&self, code: &str) -> PublicKey {
-        self.roster.participants.iter().find(|p| p.code == code).expect("a participant").authority
-    }
-
-    fn monitor(&self) -> PublicKey {
-        self.roster.monitors[0].key
-    }
-
-    /// Where to dial a node: its listen address and peer id.
-    fn addr(&self, code: &str) -> libp2p::Multiaddr {
-        self.node(code).p2p_addr()
-    }
-
-    fn register(&self, code: &str, key: &PublicKey) -> kp_schemas::api::Submitted {
-        let body = Body::RegisterLicensee(LicenseeRegistration {
-            licensee: *key,
-            name: format!("licensee {key}"),
-            roles: vec![Role::Trader],
-        });
-        self.client(code).action(Some(code), body).unwrap()
-    }
-
-    /// The participant code whose authority key `key` is.
-    fn code_of(&self, key: &PublicKey) -> Option<&str> {
-        self.roster.participants.iter().find(|p| p.authority == *key).map(|p| p.code.as_str())
-    }
-
-    /// Participants whose node also writes `log`: the log's own participant,
-    /// and for a monitor every participant running one of the monitor's
-    /// nodes. None of them may count as a witness of `log`.
-    fn writers_of(&self, log: &PublicKey) -> BTreeSet<String> {
-        if let Some(c) = self.code_of(log) {
-            return [c.to_string()].into();
-        }
-        let Some(m) = self.roster.monitors.iter().find(|m| m.key == *log) else { return BTreeSet::new() };
-        let peers: HashSet<&str> = m.nodes.iter().map(|n| n.peer_id.as_str()).collect();
-        self.roster
-            .participants
-            .iter()
-            .filter(|p| p.nodes.iter().any(|n| peers.contains(n.peer_id.as_str())))
-            .map(|p| p.code.clone())
-            .collect()
-    }
-}
 
 /// Every log at every node: its head and newest checkpoint.
 type Witnessed = BTreeMap<String, Vec<(HeadView, CheckpointView)>>;
@@ -267,7 +150,7 @@ macro_rules! kp_json {
 fn checkpoints_are_witnessed_by_the_quorum() {
     let _x = exclusive();
     let t0 = Instant::now();
-    let net = Net::five();
+    let net = Net::start(NODE_ARGS, |_, _| {});
     // The scenario writes at every node: CF, MT-CF, BW, EU, AE and IN.
     demo::load_scenario(&net.clients(), &net.licensees, "AE").unwrap();
     converged(&net.all(), Duration::from_secs(60));
@@ -275,7 +158,7 @@ fn checkpoints_are_witnessed_by_the_quorum() {
     // Every log grows again, so that each has checkpoints at two sizes at least.
     for (i, code) in CODES.iter().enumerate() {
         for j in 0..3u8 {
-            net.register(code, &seeded(0x10 + i as u8, j).public());
+            net.register(code, &seeded(SEED, 0x10 + i as u8, j).public(), vec![Role::Trader]);
         }
     }
     let zone = Body::ZoneStatus(ZoneStatus {
@@ -421,10 +304,10 @@ fn checkpoints_are_witnessed_by_the_quorum() {
 fn kp_proof_inclusion_trusts_the_roster_not_the_node() {
     let _x = exclusive();
     let t0 = Instant::now();
-    let net = Net::five();
+    let net = Net::start(NODE_ARGS, |_, _| {});
     for (i, code) in CODES.iter().enumerate() {
         for j in 0..2u8 {
-            net.register(code, &seeded(0x70 + i as u8, j).public());
+            net.register(code, &seeded(SEED, 0x70 + i as u8, j).public(), vec![Role::Trader]);
         }
     }
     converged(&net.all(), Duration::from_secs(30));
@@ -594,31 +477,17 @@ fn fraud_at(code: &str, n: &Node, log: &PublicKey, pick: impl Fn(&FraudView) -> 
     })
 }
 
-/// A registration by `key`'s authority at the next position of its log.
-fn next_entry(c: &Client, key: &Keypair, licensee: &PublicKey) -> SignedEntry {
-    let head = c.logs().unwrap().into_iter().find(|h| h.author == key.public()).unwrap().head;
-    let e = Entry {
-        network: NETWORK.into(),
-        author: key.public(),
-        seq: head.seq + 1,
-        prev: head.hash,
-        timestamp_ms: head.timestamp_ms + 1,
-        context: vec![],
-        body: Body::RegisterLicensee(LicenseeRegistration {
-            licensee: *licensee,
-            name: "after the fraud".into(),
-            roles: vec![Role::Trader],
-        }),
-    };
-    SignedEntry::sign(e, key)
+/// A registration of `licensee`, written after the fraud.
+fn after_the_fraud(licensee: &PublicKey) -> Body {
+    Body::RegisterLicensee(LicenseeRegistration {
+        licensee: *licensee,
+        name: "after the fraud".into(),
+        roles: vec![Role::Trader],
+    })
 }
 
-fn seeded(a: u8, b: u8) -> Keypair {
-    let mut s = [0x3C; 32];
-    s[0] = a;
-    s[1] = b;
-    Keypair::from_seed(s)
-}
+/// The fill of this suite's [`seeded`] keys.
+const SEED: u8 = 0x3C;
 
 /// Every honest node holds the evidence, shows it in `kp evidence`, freezes
 /// the log, and refuses the next entry of its writer, from the writer's own
@@ -637,14 +506,14 @@ fn frozen_everywhere(net: &Net, writer: &str, log: &Keypair, fraud: &FraudView) 
         );
         assert!(shown["equivocations"].as_array().is_some_and(|e| e.is_empty()), "at {code}: {shown}");
     }
-    let pk = seeded(0xF0, writer.as_bytes()[0]).public().to_hex();
+    let pk = seeded(SEED, 0xF0, writer.as_bytes()[0]).public().to_hex();
     refused(
         net.node(writer)
             .kp(&["licensee", "register", "--as", writer, "--key-of", &pk, "--name", "late", "--role", "trader"]),
         "R3.log_frozen",
     );
     for (code, n) in net.all() {
-        let e = next_entry(&n.client(), log, &seeded(0xF1, code.as_bytes()[0]).public());
+        let e = next_entry(&n.client(), log, after_the_fraud(&seeded(SEED, 0xF1, code.as_bytes()[0]).public()));
         match n.client().submit_entry(e.bytes()) {
             Err(ClientError::Api { status: 422, error }) if error.code == "R3.log_frozen" => {}
             r => panic!("{code} answered {r:?} to a new entry of {writer}'s frozen log"),
@@ -658,12 +527,12 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     let t0 = Instant::now();
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let id = observer.public().to_peer_id().to_string();
-    let mut net = Net::five_with(listing_observer(id));
+    let mut net = Net::start(NODE_ARGS, listing_observer(id));
     // Several entries in each log, written in a burst: the writer signs
     // checkpoints at some sizes only.
     for (i, code) in CODES.iter().enumerate() {
         for j in 0..6 {
-            net.register(code, &seeded(i as u8, j).public());
+            net.register(code, &seeded(SEED, i as u8, j).public(), vec![Role::Trader]);
         }
     }
     converged(&net.all(), Duration::from_secs(30));
@@ -737,7 +606,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
     // The other logs keep working: entries spread, and their new
     // checkpoints are witnessed, by BW and AE too.
     for (i, code) in ["CF", "EU", "IN"].iter().enumerate() {
-        net.register(code, &seeded(0xA0 + i as u8, 0).public());
+        net.register(code, &seeded(SEED, 0xA0 + i as u8, 0).public(), vec![Role::Trader]);
     }
     let heads = converged(&net.all(), Duration::from_secs(30));
     let frozen: BTreeSet<PublicKey> = heads.iter().filter(|h| h.3).map(|h| h.0).collect();
@@ -785,9 +654,9 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
     let t0 = Instant::now();
     let observer = libp2p::identity::Keypair::generate_ed25519();
     let id = observer.public().to_peer_id().to_string();
-    let mut net = Net::five_with(listing_observer(id));
+    let mut net = Net::start(NODE_ARGS, listing_observer(id));
     for j in 0..3 {
-        net.register("BW", &seeded(0xB0, j).public());
+        net.register("BW", &seeded(SEED, 0xB0, j).public(), vec![Role::Trader]);
     }
     converged(&net.all(), Duration::from_secs(30));
     all_witnessed(&net, &CODES, Duration::from_secs(60));
@@ -800,7 +669,7 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
     net.node_mut("BW").kill9();
     net.node_mut("EU").kill9();
     let up = ["CF", "AE", "IN"];
-    let entry = next_entry(&net.client("CF"), &bw, &seeded(0xB0, 9).public());
+    let entry = next_entry(&net.client("CF"), &bw, after_the_fraud(&seeded(SEED, 0xB0, 9).public()));
     let mut leaves: Vec<Hash32> = log_entries(&net.client("CF"), &bw.public()).iter().map(|e| e.hash).collect();
     leaves.push(entry.hash());
     let cp = forge(&bw, leaves.len() as u64, merkle::root(&leaves));
@@ -852,16 +721,16 @@ fn cosignatures_heard_before_the_entries_arrive_are_kept() {
 fn a_node_that_was_down_learns_the_checkpoints_it_missed() {
     let _x = exclusive();
     let t0 = Instant::now();
-    let mut net = Net::five();
+    let mut net = Net::start(NODE_ARGS, |_, _| {});
     for (i, code) in CODES.iter().enumerate() {
-        net.register(code, &seeded(0x50 + i as u8, 0).public());
+        net.register(code, &seeded(SEED, 0x50 + i as u8, 0).public(), vec![Role::Trader]);
     }
     converged(&net.all(), Duration::from_secs(30));
     all_witnessed(&net, &CODES, Duration::from_secs(60));
     net.node_mut("IN").stop();
     for code in ["CF", "BW"] {
         for j in 1..4 {
-            net.register(code, &seeded(0x60 + code.as_bytes()[0], j).public());
+            net.register(code, &seeded(SEED, 0x60 + code.as_bytes()[0], j).public(), vec![Role::Trader]);
         }
     }
     let others: Vec<(&str, &Node)> = net.all().into_iter().filter(|(c, _)| *c != "IN").collect();
@@ -939,7 +808,7 @@ fn verdict(r: &Report) -> serde_json::Value {
 fn a_bundle_exported_at_one_node_verifies_offline_and_after_the_writer_is_gone() {
     let _x = exclusive();
     let t0 = Instant::now();
-    let mut net = Net::five();
+    let mut net = Net::start(NODE_ARGS, |_, _| {});
     demo::load_scenario(&net.clients(), &net.licensees, "AE").unwrap();
     converged(&net.all(), Duration::from_secs(60));
     all_witnessed(&net, &CODES, Duration::from_secs(60));
@@ -1052,9 +921,9 @@ fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_neve
     use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
     let _x = exclusive();
     let t0 = Instant::now();
-    let mut net = Net::five();
+    let mut net = Net::start(NODE_ARGS, |_, _| {});
     for j in 0..3 {
-        net.register("BW", &seeded(0x40, j).public());
+        net.register("BW", &seeded(SEED, 0x40, j).public(), vec![Role::Trader]);
     }
     converged(&net.all(), Duration::from_secs(30));
     all_witnessed(&net, &CODES, Duration::from_secs(60));
@@ -1067,7 +936,7 @@ fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_neve
 
     let next = |seq: u64, prev: Hash32, name: &str| {
         let body = Body::RegisterLicensee(LicenseeRegistration {
-            licensee: seeded(0x41, seq as u8 + name.len() as u8).public(),
+            licensee: seeded(SEED, 0x41, seq as u8 + name.len() as u8).public(),
             name: name.into(),
             roles: vec![Role::Trader],
         });

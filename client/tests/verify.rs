@@ -3,17 +3,16 @@
 //! small in-memory ledger. The exit code is the verdict a script relies on,
 //! so each of 0, 1 and 2 is checked.
 
-use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, FORMAT, Report};
-use kp_schemas::checkpoint::{Checkpoint, SignedCheckpoint};
+use kp_schemas::bundle::{self, Report};
 use kp_schemas::entry::sign_record;
+use kp_schemas::fixtures::{self, Signers};
 use kp_schemas::memory::MemLedger;
-use kp_schemas::merkle;
 use kp_schemas::model::*;
 use kp_schemas::roster;
 use kp_schemas::rules::Verdict;
 use kp_schemas::state::NetworkState;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -252,64 +251,13 @@ impl Chain {
     /// The subject's bundle, each checkpoint cosigned by every other participant.
     fn bundle(&self, subject: Subject) -> Vec<u8> {
         let wanted = bundle::collect(&self.ledger, &subject).unwrap();
-        let logs: Vec<PublicKey> = self
-            .order
-            .iter()
-            .filter(|e| wanted.contains(&e.hash()))
-            .map(|e| e.entry().author)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let leaves = |log: &PublicKey| -> Vec<Hash32> {
-            self.order.iter().filter(|e| e.entry().author == *log).map(|e| e.hash()).collect()
+        let authorities = || ["BW", "EU", "IN"].into_iter().map(authority);
+        let signers = Signers {
+            author: &|log| authorities().find(|k| k.public() == *log).unwrap(),
+            cosigners: &|log| authorities().filter(|k| k.public() != *log).collect(),
+            timestamp_ms: 0,
         };
-        let checkpoints = logs
-            .iter()
-            .map(|log| {
-                let key = ["BW", "EU", "IN"].into_iter().map(authority).find(|k| k.public() == *log).unwrap();
-                let l = leaves(log);
-                let cp = SignedCheckpoint::sign(
-                    Checkpoint {
-                        network: NETWORK.into(),
-                        log: *log,
-                        size: l.len() as u64,
-                        root: merkle::root(&l),
-                        timestamp_ms: 0,
-                    },
-                    &key,
-                );
-                let cosignatures = ["BW", "EU", "IN"]
-                    .into_iter()
-                    .map(authority)
-                    .filter(|k| k.public() != *log)
-                    .map(|k| cp.cosign(&k))
-                    .collect();
-                BundleCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures }
-            })
-            .collect();
-        let entries = self
-            .order
-            .iter()
-            .filter(|e| wanted.contains(&e.hash()))
-            .map(|e| {
-                let log = e.entry().author;
-                BundleEntry {
-                    entry: HexBytes(e.bytes().to_vec()),
-                    checkpoint: logs.iter().position(|l| *l == log).unwrap(),
-                    proof: merkle::inclusion_proof(&leaves(&log), e.entry().seq - 1),
-                }
-            })
-            .collect();
-        let roster = signed_roster();
-        Bundle {
-            format: FORMAT.into(),
-            network: NETWORK.into(),
-            roster_hash: kp_schemas::crypto::roster_hash(&roster.bytes.0),
-            subject,
-            checkpoints,
-            entries,
-        }
-        .to_json()
+        fixtures::bundle(&signed_roster(), &self.order, subject, &wanted, &signers).to_json()
     }
 }
 

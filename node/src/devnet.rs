@@ -5,16 +5,9 @@
 use kp_schemas::model::{Monitor, NodeInfo, Participant, Roster, SignedRoster};
 use kp_schemas::{Keypair, roster};
 
-/// The participants of the reference scenario: code, name, zone regime.
-pub const PARTICIPANTS: [(&str, &str, bool); 5] = [
-    ("CF", "Central African Republic", true),
-    ("BW", "Botswana", false),
-    ("EU", "European Union", false),
-    ("AE", "United Arab Emirates", false),
-    ("IN", "India", false),
-];
-
-pub const MONITOR_ID: &str = "MT-CF";
+/// The participants of the reference scenario (code, name, zone regime)
+/// and its monitor.
+pub use kp_schemas::reference::{MONITOR_ID, PARTICIPANTS};
 
 fn participant(code: &str, name: &str, key: &Keypair, zone_regime: bool) -> Participant {
     Participant { code: code.into(), name: name.into(), authority: key.public(), zone_regime, nodes: vec![] }

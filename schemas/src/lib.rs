@@ -11,11 +11,14 @@ pub mod context;
 pub mod crypto;
 pub mod encoding;
 pub mod entry;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod json_schema;
 pub mod limits;
 pub mod memory;
 pub mod merkle;
 pub mod model;
+pub mod reference;
 pub mod roster;
 pub mod rules;
 pub mod state;

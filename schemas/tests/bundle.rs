@@ -3,22 +3,23 @@
 //! and verified with nothing but the roster; then broken in every way a
 //! bundle can be broken, each by the code that names it.
 //!
-//! The bundles are assembled here by hand (leaves, roots, checkpoints,
-//! cosignatures, proofs) rather than by any helper of the crate, so the
-//! verifier is checked against an independent writer.
+//! The bundles are assembled by hand (leaves, roots, checkpoints,
+//! cosignatures, proofs) by the test writer of `kp_schemas::fixtures`, not
+//! by the node's exporter, so the verifier is checked against an
+//! independent writer.
 
 mod common;
 
 use common::*;
-use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, FORMAT, Report, VerifyOptions, codes};
-use kp_schemas::checkpoint::{Checkpoint, SignedCheckpoint};
-use kp_schemas::merkle;
+use kp_schemas::bundle::{self, Bundle, Report, VerifyOptions, codes};
+use kp_schemas::checkpoint::SignedCheckpoint;
+use kp_schemas::fixtures::{self, Signers};
 use kp_schemas::model::*;
 use kp_schemas::roster;
 use kp_schemas::trail;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use proptest::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 const DAY: &str = "2017-03-01";
@@ -78,60 +79,9 @@ impl Writer {
         Self::new(all)
     }
 
-    fn leaves(&self, log: &PublicKey) -> Vec<Hash32> {
-        let mut own: Vec<&SignedEntry> = self.all.iter().filter(|e| e.entry().author == *log).collect();
-        own.sort_by_key(|e| e.entry().seq);
-        own.iter().enumerate().for_each(|(i, e)| assert_eq!(e.entry().seq, i as u64 + 1, "log {log} has a gap"));
-        own.iter().map(|e| e.hash()).collect()
-    }
-
     fn bundle(&self, subject: Subject, wanted: &BTreeSet<Hash32>) -> Bundle {
-        let chosen: Vec<&SignedEntry> = self.all.iter().filter(|e| wanted.contains(&e.hash())).collect();
-        assert_eq!(chosen.len(), wanted.len(), "every wanted entry is in the logs");
-        let mut logs: Vec<PublicKey> = Vec::new();
-        let mut leaves: BTreeMap<PublicKey, Vec<Hash32>> = BTreeMap::new();
-        let mut checkpoints = Vec::new();
-        for e in &chosen {
-            let log = e.entry().author;
-            if logs.contains(&log) {
-                continue;
-            }
-            let l = self.leaves(&log);
-            let cp = SignedCheckpoint::sign(
-                Checkpoint {
-                    network: NETWORK.into(),
-                    log,
-                    size: l.len() as u64,
-                    root: merkle::root(&l),
-                    timestamp_ms: 1_600_000_000_000,
-                },
-                &author_key(&log),
-            );
-            let cosignatures = (self.cosigners)(&log).iter().map(|k| cp.cosign(k)).collect();
-            checkpoints.push(BundleCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures });
-            logs.push(log);
-            leaves.insert(log, l);
-        }
-        let entries = chosen
-            .iter()
-            .map(|e| {
-                let log = e.entry().author;
-                BundleEntry {
-                    entry: HexBytes(e.bytes().to_vec()),
-                    checkpoint: logs.iter().position(|l| *l == log).unwrap(),
-                    proof: merkle::inclusion_proof(&leaves[&log], e.entry().seq - 1),
-                }
-            })
-            .collect();
-        let roster = signed_roster();
-        Bundle {
-            format: FORMAT.into(),
-            network: NETWORK.into(),
-            roster_hash: kp_schemas::crypto::roster_hash(&roster.bytes.0),
-            subject,
-            checkpoints,
-            entries,
-        }
+        let signers = Signers { author: &author_key, cosigners: &self.cosigners, timestamp_ms: 1_600_000_000_000 };
+        fixtures::bundle(&signed_roster(), &self.all, subject, wanted, &signers)
     }
 }
 

@@ -22,16 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 
 pub const NETWORK: &str = "kp-dev";
 
-/// Code, name, zone regime.
-pub const PARTICIPANTS: [(&str, &str, bool); 5] = [
-    ("CF", "Central African Republic", true),
-    ("BW", "Botswana", false),
-    ("EU", "European Union", false),
-    ("AE", "United Arab Emirates", false),
-    ("IN", "India", false),
-];
-
-pub const MONITOR_ID: &str = "MT-CF";
+/// Code, name, zone regime; the monitor.
+pub use kp_schemas::reference::{MONITOR_ID, PARTICIPANTS};
 
 pub fn chair_key() -> Keypair {
     Keypair::from_seed([1; 32])
