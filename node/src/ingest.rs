@@ -1,7 +1,9 @@
 //! The write path. Submissions are verified in parallel (R1, R9), then judged
 //! in order against the state (R2-R8) and written in one synced batch: group
 //! commit. One writer thread owns this path, so two submissions that spend
-//! the same lot are always judged one after the other.
+//! the same lot are always judged one after the other. Each is answered a
+//! typed [`Outcome`] or a [`SubmitError`]; fraud evidence is kept by its own
+//! call, [`WriterHandle::freeze`].
 
 use crate::clock::now_ms;
 use crate::keys::Keyring;
@@ -315,16 +317,20 @@ type Reply = oneshot::Sender<Result<Outcome, SubmitError>>;
 /// (peers), which then goes into one batch whole. Fraud evidence is kept in
 /// a batch of its own, in its turn.
 enum Job {
+    Judge(Judge),
+    Freeze(PublicKey, Box<Fraud>, oneshot::Sender<Result<Frozen, SubmitError>>),
+}
+
+enum Judge {
     One(Submission, Reply),
     Many(Vec<Submission>, oneshot::Sender<Vec<Result<Outcome, SubmitError>>>),
-    Freeze(PublicKey, Box<Fraud>, oneshot::Sender<Result<Frozen, SubmitError>>),
 }
 
 impl Job {
     fn len(&self) -> usize {
         match self {
-            Job::One(..) | Job::Freeze(..) => 1,
-            Job::Many(s, _) => s.len(),
+            Job::Judge(Judge::One(..)) | Job::Freeze(..) => 1,
+            Job::Judge(Judge::Many(s, _)) => s.len(),
         }
     }
 }
@@ -340,7 +346,7 @@ impl WriterHandle {
     pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Outcome, SubmitError>> {
         let n = subs.len();
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Job::Many(subs, tx)).await.is_err() {
+        if self.tx.send(Job::Judge(Judge::Many(subs, tx))).await.is_err() {
             return (0..n).map(|_| Err(SubmitError::Unavailable)).collect();
         }
         rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(SubmitError::Unavailable)).collect())
@@ -348,7 +354,7 @@ impl WriterHandle {
 
     pub async fn submit(&self, s: Submission) -> Result<Outcome, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::One(s, tx)).await.map_err(|_| SubmitError::Unavailable)?;
+        self.tx.send(Job::Judge(Judge::One(s, tx))).await.map_err(|_| SubmitError::Unavailable)?;
         rx.await.map_err(|_| SubmitError::Unavailable)?
     }
 
@@ -363,23 +369,22 @@ impl WriterHandle {
 
 impl Writer {
     /// Judge the submissions of `jobs` in one batch and answer each job.
-    fn answer(&self, jobs: Vec<Job>) {
+    fn answer(&self, jobs: Vec<Judge>) {
         if jobs.is_empty() {
             return;
         }
-        let mut subs = Vec::with_capacity(jobs.iter().map(Job::len).sum());
+        let mut subs = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
         for j in jobs {
             match j {
-                Job::One(s, r) => {
+                Judge::One(s, r) => {
                     subs.push(s);
                     replies.push((1, Ok(r)));
                 }
-                Job::Many(s, r) => {
+                Judge::Many(s, r) => {
                     replies.push((s.len(), Err(r)));
                     subs.extend(s);
                 }
-                Job::Freeze(..) => unreachable!("fraud evidence is kept in a batch of its own"),
             }
         }
         let mut results = self.process(subs).into_iter();
@@ -439,7 +444,7 @@ pub fn spawn(writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
                             writer.stop_if_broken();
                             let _ = reply.send(r);
                         }
-                        j => group.push(j),
+                        Job::Judge(j) => group.push(j),
                     }
                 }
                 writer.answer(group);
