@@ -1,9 +1,10 @@
 //! The HTTP API (see docs/API.md). Every error is a JSON `ApiError` with a
 //! stable code; a refused submission changes nothing.
 
-use crate::ingest::{Submission, SubmitError, WriterHandle};
+use crate::ingest::{Submission, WriterHandle};
 use crate::ledger::{Evidence, Ledger};
 use crate::metrics::Metrics;
+use crate::outcome::{Outcome, SubmitError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -59,31 +60,22 @@ impl IntoResponse for ApiErr {
 
 impl From<kp_schemas::Refusal> for ApiErr {
     fn from(r: kp_schemas::Refusal) -> Self {
-        // Bounds and decoding are the caller's bad input; the other rules
-        // are the ledger saying no.
-        let status = if r.rule() == "R9" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
-        Self(status, r.into())
+        SubmitError::Refused(r).into()
     }
 }
 
+/// The status, code and message of a node error are its own
+/// ([`SubmitError::status`], [`SubmitError::code`]).
 impl From<SubmitError> for ApiErr {
     fn from(e: SubmitError) -> Self {
-        match e {
-            SubmitError::Refused(r) => r.into(),
-            SubmitError::NotWriter(m) => Self::new(StatusCode::CONFLICT, codes::API_NOT_WRITER, m),
-            SubmitError::AmbiguousAuthor(m) => Self::new(StatusCode::CONFLICT, codes::API_AMBIGUOUS_AUTHOR, m),
-            SubmitError::Storage(m) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_STORAGE, m),
-            SubmitError::Unavailable => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, codes::API_UNAVAILABLE, "the node is shutting down")
-            }
-        }
+        Self::new(e.status(), e.code(), e.message())
     }
 }
 
 impl From<crate::store::StoreError> for ApiErr {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!("read failed: {e}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_STORAGE, e.to_string())
+        SubmitError::from(e).into()
     }
 }
 
@@ -160,9 +152,10 @@ async fn roster(State(s): State<AppState>) -> Json<kp_schemas::model::SignedRost
 }
 
 async fn submit(s: &AppState, sub: Submission) -> ApiResult<(StatusCode, Json<Submitted>)> {
-    let r = s.writer.submit(sub).await?;
-    let status = if r.duplicate { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(r)))
+    let outcome = s.writer.submit(sub).await?;
+    let status = if matches!(outcome, Outcome::Duplicate(_)) { StatusCode::OK } else { StatusCode::CREATED };
+    // Evidence is answered as the refusal of its entry, which is not stored.
+    Ok((status, Json(outcome.into_reply()?)))
 }
 
 async fn submit_record(

@@ -1,18 +1,20 @@
 //! The write path. Submissions are verified in parallel (R1, R9), then judged
 //! in order against the state (R2-R8) and written in one synced batch: group
 //! commit. One writer thread owns this path, so two submissions that spend
-//! the same lot are always judged one after the other.
+//! the same lot are always judged one after the other. Each is answered a
+//! typed [`Outcome`] or a [`SubmitError`]; fraud evidence is kept by its own
+//! call, [`WriterHandle::freeze`].
 
 use crate::clock::now_ms;
 use crate::keys::Keyring;
 use crate::ledger::{Batch, Ledger};
 use crate::metrics::Metrics;
-use crate::store::StoreError;
+pub use crate::outcome::{Frozen, Outcome, SubmitError};
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::Fraud;
 use kp_schemas::context;
 use kp_schemas::model::{Body, Entry, Record};
-use kp_schemas::rules::{self, JudgeError, LedgerView, Verdict};
+use kp_schemas::rules::{self, LedgerView, Verdict};
 use kp_schemas::{Keypair, PublicKey, Refusal, SignatureBytes, SignedEntry, SignedRecord, Verified, codes};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -34,43 +36,6 @@ pub enum Submission {
     Record { record: Vec<u8>, signature: SignatureBytes },
     /// A body for this node to sign into one of its own logs.
     Action { as_author: Option<String>, body: Body },
-    /// Checked fraud evidence against a log's writer: keep it and freeze
-    /// the log. Through the writer, because the writer owns the heads.
-    Fraud { log: PublicKey, fraud: Box<Fraud> },
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SubmitError {
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    /// This node does not hold the key of the log the submission needs.
-    #[error("{0}")]
-    NotWriter(String),
-    /// Several of this node's keys could sign the action: it must name one.
-    /// A question back to the caller, not a refusal by a rule.
-    #[error("{0}")]
-    AmbiguousAuthor(String),
-    #[error("storage failure: {0}")]
-    Storage(String),
-    #[error("the node is shutting down")]
-    Unavailable,
-}
-
-impl From<StoreError> for SubmitError {
-    fn from(e: StoreError) -> Self {
-        SubmitError::Storage(e.to_string())
-    }
-}
-
-/// A read that failed while judging is a storage error: no verdict, so
-/// neither a refusal nor a wait for a missing dependency.
-impl From<JudgeError<StoreError>> for SubmitError {
-    fn from(e: JudgeError<StoreError>) -> Self {
-        match e {
-            JudgeError::Refused(r) => SubmitError::Refused(r),
-            JudgeError::Read(e) => e.into(),
-        }
-    }
 }
 
 enum Prepared {
@@ -81,7 +46,6 @@ enum Prepared {
         as_author: Option<String>,
         body: Body,
     },
-    Fraud(PublicKey, Box<Fraud>),
 }
 
 fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
@@ -123,7 +87,6 @@ fn prepare(s: Submission) -> Prepared {
             }))
         }
         Submission::Action { as_author, body } => Prepared::Action { as_author, body },
-        Submission::Fraud { log, fraud } => Prepared::Fraud(log, fraud),
     }
 }
 
@@ -153,13 +116,7 @@ impl Writer {
 
     /// Verify, judge and durably store a batch of submissions. Results are in
     /// submission order; nothing is acknowledged before the write is synced.
-    pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
-        // Fraud evidence goes through the writer, but is not an entry: the
-        // metrics leave it out. It comes alone, seldom, so entries pay nothing.
-        let frauds: Option<Vec<bool>> = subs
-            .iter()
-            .any(|s| matches!(s, Submission::Fraud { .. }))
-            .then(|| subs.iter().map(|s| matches!(s, Submission::Fraud { .. })).collect());
+    pub fn process(&self, subs: Vec<Submission>) -> Vec<Result<Outcome, SubmitError>> {
         let mut batch = self.ledger.batch();
         let mut results = Vec::with_capacity(subs.len());
         let mut announce = Vec::new();
@@ -206,15 +163,25 @@ impl Writer {
                 }
             }
         }
-        match &frauds {
-            None => self.metrics.observe(&results, self.ledger.entry_count()),
-            Some(frauds) => {
-                let entries: Vec<_> =
-                    results.iter().zip(frauds).filter(|(_, f)| !**f).map(|(r, _)| r.clone()).collect();
-                self.metrics.observe(&entries, self.ledger.entry_count());
-            }
-        }
+        self.metrics.observe(&results, self.ledger.entry_count());
         results
+    }
+
+    /// Keep checked fraud evidence against a log's writer and freeze the log,
+    /// durably, in a batch of its own. Through the writer, because the
+    /// writer owns the heads.
+    pub fn freeze(&self, log: &PublicKey, fraud: &Fraud) -> Result<Frozen, SubmitError> {
+        let mut batch = self.ledger.batch();
+        let new = batch.fraud(log, fraud);
+        let log_name = batch.network().author_name(log);
+        let committed = batch.commit();
+        self.metrics.written(self.ledger.entry_count());
+        let new = new?;
+        committed.map_err(|e| {
+            tracing::error!("batch write failed: {e}");
+            SubmitError::Storage(e.to_string())
+        })?;
+        Ok(Frozen { id: fraud.id(), log: *log, log_name, new })
     }
 
     fn judge_one(
@@ -222,24 +189,11 @@ impl Writer {
         batch: &mut Batch<'_>,
         p: Prepared,
         announce: &mut Vec<Vec<u8>>,
-    ) -> Result<Submitted, SubmitError> {
+    ) -> Result<Outcome, SubmitError> {
         let (v, to_peers) = match p {
             Prepared::Entry(v, to_peers) => (*v?, to_peers),
             Prepared::Record(r) => (self.countersign(batch, r?)?, true),
             Prepared::Action { as_author, body } => (self.act(batch, as_author.as_deref(), body)?, true),
-            Prepared::Fraud(log, fraud) => {
-                let fresh = batch.fraud(&log, &fraud)?;
-                let name = batch.network().author_name(&log);
-                let seq = batch.head(&log)?.map_or(0, |h| h.seq);
-                return Ok(Submitted {
-                    hash: fraud.id(),
-                    author: log,
-                    author_name: name,
-                    seq,
-                    duplicate: !fresh,
-                    flags: vec![],
-                });
-            }
         };
         let bytes = to_peers.then(|| v.entry.bytes().to_vec());
         let (r, fresh) = judge(batch, v);
@@ -327,7 +281,7 @@ impl Writer {
 
 /// Judge and apply one entry; `.1`: whether it is new here, so worth
 /// announcing to peers.
-fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>, bool) {
+fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Outcome, SubmitError>, bool) {
     let verdict = match rules::judge(batch, &v) {
         Ok(x) => x,
         Err(e) => return (Err(e.into()), false),
@@ -336,7 +290,7 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>,
     let e = v.entry.entry();
     let name = batch.network().author_name(&e.author);
     let r = match verdict {
-        Verdict::Accepted(a) => Ok(Submitted {
+        Verdict::Accepted(a) => Outcome::Stored(Submitted {
             hash: a.hash,
             author: a.author,
             author_name: name,
@@ -344,44 +298,39 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Submitted, SubmitError>,
             duplicate: false,
             flags: a.flags,
         }),
-        Verdict::Duplicate(hash) => {
-            Ok(Submitted { hash, author: e.author, author_name: name, seq: e.seq, duplicate: true, flags: vec![] })
-        }
-        Verdict::Equivocation(eq) if fresh => Err(Refusal::new(
-            codes::R3_EQUIVOCATION,
-            format!(
-                "{name} signed two different entries at position {}: both kept as evidence, the log is frozen",
-                eq.seq
-            ),
-        )
-        .into()),
-        Verdict::Equivocation(eq) => Err(Refusal::new(
-            codes::R3_EQUIVOCATION,
-            format!(
-                "{name} signed another entry at position {}, where a conflicting pair is already kept as evidence: \
-                 the log is frozen",
-                eq.seq
-            ),
-        )
-        .into()),
+        Verdict::Duplicate(hash) => Outcome::Duplicate(Submitted {
+            hash,
+            author: e.author,
+            author_name: name,
+            seq: e.seq,
+            duplicate: true,
+            flags: vec![],
+        }),
+        Verdict::Equivocation(equivocation) => Outcome::Evidence { equivocation, author_name: name, new: fresh },
     };
-    (r, fresh)
+    (Ok(r), fresh)
 }
 
-type Reply = oneshot::Sender<Result<Submitted, SubmitError>>;
+type Reply = oneshot::Sender<Result<Outcome, SubmitError>>;
 
 /// Submissions reach the writer one by one (clients) or a page at a time
-/// (peers), which then goes into one batch whole.
+/// (peers), which then goes into one batch whole. Fraud evidence is kept in
+/// a batch of its own, in its turn.
 enum Job {
+    Judge(Judge),
+    Freeze(PublicKey, Box<Fraud>, oneshot::Sender<Result<Frozen, SubmitError>>),
+}
+
+enum Judge {
     One(Submission, Reply),
-    Many(Vec<Submission>, oneshot::Sender<Vec<Result<Submitted, SubmitError>>>),
+    Many(Vec<Submission>, oneshot::Sender<Vec<Result<Outcome, SubmitError>>>),
 }
 
 impl Job {
     fn len(&self) -> usize {
         match self {
-            Job::One(..) => 1,
-            Job::Many(s, _) => s.len(),
+            Job::Judge(Judge::One(..)) | Job::Freeze(..) => 1,
+            Job::Judge(Judge::Many(s, _)) => s.len(),
         }
     }
 }
@@ -394,19 +343,75 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Submit several at once; they are judged in order, in one batch.
-    pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Submitted, SubmitError>> {
+    pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Outcome, SubmitError>> {
         let n = subs.len();
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Job::Many(subs, tx)).await.is_err() {
+        if self.tx.send(Job::Judge(Judge::Many(subs, tx))).await.is_err() {
             return (0..n).map(|_| Err(SubmitError::Unavailable)).collect();
         }
         rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(SubmitError::Unavailable)).collect())
     }
 
-    pub async fn submit(&self, s: Submission) -> Result<Submitted, SubmitError> {
+    pub async fn submit(&self, s: Submission) -> Result<Outcome, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::One(s, tx)).await.map_err(|_| SubmitError::Unavailable)?;
+        self.tx.send(Job::Judge(Judge::One(s, tx))).await.map_err(|_| SubmitError::Unavailable)?;
         rx.await.map_err(|_| SubmitError::Unavailable)?
+    }
+
+    /// Keep checked fraud evidence against `log`'s writer and freeze the log
+    /// ([`Writer::freeze`]).
+    pub async fn freeze(&self, log: PublicKey, fraud: Fraud) -> Result<Frozen, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Job::Freeze(log, Box::new(fraud), tx)).await.map_err(|_| SubmitError::Unavailable)?;
+        rx.await.map_err(|_| SubmitError::Unavailable)?
+    }
+}
+
+impl Writer {
+    /// Judge the submissions of `jobs` in one batch and answer each job.
+    fn answer(&self, jobs: Vec<Judge>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut subs = Vec::new();
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            match j {
+                Judge::One(s, r) => {
+                    subs.push(s);
+                    replies.push((1, Ok(r)));
+                }
+                Judge::Many(s, r) => {
+                    replies.push((s.len(), Err(r)));
+                    subs.extend(s);
+                }
+            }
+        }
+        let mut results = self.process(subs).into_iter();
+        self.stop_if_broken();
+        // A caller may have gone; what it sent is stored either way.
+        for (n, reply) in replies {
+            match reply {
+                Ok(r) => {
+                    if let Some(x) = results.next() {
+                        let _ = r.send(x);
+                    }
+                }
+                Err(r) => {
+                    let _ = r.send(results.by_ref().take(n).collect());
+                }
+            }
+        }
+    }
+
+    fn stop_if_broken(&self) {
+        if self.ledger.is_broken() {
+            // The store could not be read back after a failed write:
+            // nothing more can be judged safely. Everything
+            // acknowledged is durable; a restart recovers the rest.
+            tracing::error!("the store failed and could not recover: stopping the node");
+            std::process::exit(70);
+        }
     }
 }
 
@@ -428,41 +433,21 @@ pub fn spawn(writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
                         Err(_) => break,
                     }
                 }
-                let mut subs = Vec::with_capacity(size);
-                let mut replies = Vec::with_capacity(jobs.len());
+                // In the order they came: the submissions before a fraud
+                // are judged in one batch, then the fraud is kept, and so on.
+                let mut group = Vec::with_capacity(jobs.len());
                 for j in jobs {
                     match j {
-                        Job::One(s, r) => {
-                            subs.push(s);
-                            replies.push((1, Ok(r)));
+                        Job::Freeze(log, fraud, reply) => {
+                            writer.answer(std::mem::take(&mut group));
+                            let r = writer.freeze(&log, &fraud);
+                            writer.stop_if_broken();
+                            let _ = reply.send(r);
                         }
-                        Job::Many(s, r) => {
-                            replies.push((s.len(), Err(r)));
-                            subs.extend(s);
-                        }
+                        Job::Judge(j) => group.push(j),
                     }
                 }
-                let mut results = writer.process(subs).into_iter();
-                if writer.ledger.is_broken() {
-                    // The store could not be read back after a failed write:
-                    // nothing more can be judged safely. Everything
-                    // acknowledged is durable; a restart recovers the rest.
-                    tracing::error!("the store failed and could not recover: stopping the node");
-                    std::process::exit(70);
-                }
-                // A caller may have gone; what it sent is stored either way.
-                for (n, reply) in replies {
-                    match reply {
-                        Ok(r) => {
-                            if let Some(x) = results.next() {
-                                let _ = r.send(x);
-                            }
-                        }
-                        Err(r) => {
-                            let _ = r.send(results.by_ref().take(n).collect());
-                        }
-                    }
-                }
+                writer.answer(group);
             }
         })
         .expect("spawn writer thread");

@@ -1,7 +1,7 @@
 //! The signing keys a node holds: one per log it writes (its authority; in a
 //! development network also a monitor or the chair). Each log has one writer.
 
-use crate::ingest::SubmitError;
+use crate::outcome::SubmitError;
 use kp_schemas::model::Body;
 use kp_schemas::state::{AuthorRole, NetworkState};
 use kp_schemas::{Keypair, PublicKey};

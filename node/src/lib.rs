@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod outcome;
 pub mod rebuild;
 pub mod store;
 pub mod tree;

@@ -1,8 +1,6 @@
 //! Prometheus metrics, served at `/metrics`.
 
-use crate::ingest::SubmitError;
-use kp_schemas::api::Submitted;
-use kp_schemas::codes;
+use crate::outcome::{Outcome, SubmitError};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -108,29 +106,34 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn observe(&self, results: &[Result<Submitted, SubmitError>], stored: u64) {
-        self.batches.inc();
+    /// One batch of the writer: what became of each submission, and the
+    /// entries stored now.
+    pub fn observe(&self, results: &[Result<Outcome, SubmitError>], stored: u64) {
         for r in results {
             match r {
-                Ok(s) if s.duplicate => {
-                    self.duplicates.inc();
-                }
-                Ok(_) => {
+                Ok(Outcome::Stored(_)) => {
                     self.accepted.inc();
                 }
-                Err(e) => {
-                    let code = match e {
-                        SubmitError::Refused(r) => r.code.clone(),
-                        SubmitError::NotWriter(_) => codes::API_NOT_WRITER.into(),
-                        SubmitError::AmbiguousAuthor(_) => codes::API_AMBIGUOUS_AUTHOR.into(),
-                        SubmitError::Storage(_) => codes::API_STORAGE.into(),
-                        SubmitError::Unavailable => codes::API_UNAVAILABLE.into(),
-                    };
-                    self.refused.get_or_create(&CodeLabel { code }).inc();
+                Ok(Outcome::Duplicate(_)) => {
+                    self.duplicates.inc();
                 }
+                // Its entry is not in the log: counted with the refusals,
+                // by the code a client is answered.
+                Ok(Outcome::Evidence { .. }) => self.count_refused(Outcome::EVIDENCE_CODE),
+                Err(e) => self.count_refused(e.code()),
             }
         }
+        self.written(stored);
+    }
+
+    /// A synced write batch of the writer, and the entries stored now.
+    pub fn written(&self, stored: u64) {
+        self.batches.inc();
         self.entries.set(stored as i64);
+    }
+
+    fn count_refused(&self, code: &str) {
+        self.refused.get_or_create(&CodeLabel { code: code.into() }).inc();
     }
 
     /// A connection closed because its gossip could no longer be read.

@@ -11,11 +11,12 @@
 use crate::ingest::{Submission, WriterHandle};
 use crate::keys::Keyring;
 use crate::ledger::Ledger;
+use crate::outcome::Outcome as Written;
 use crate::store::{Column, Op, StoreError};
+use kp_schemas::PublicKey;
 use kp_schemas::checkpoint::{self, Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};
 use kp_schemas::encoding::{decode_trusted, encode};
 use kp_schemas::model::HexBytes;
-use kp_schemas::{PublicKey, codes};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -477,18 +478,22 @@ pub async fn settle(w: &Witness, writer: &WriterHandle, out: Outcome) -> Vec<Che
         out.publish.into_iter().filter(|m| !matches!(m, CheckpointGossip::Fraud(_))).collect();
     for bytes in out.conflicts {
         match writer.submit(Submission::Peer(bytes)).await {
-            Err(crate::ingest::SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => {
-                tracing::warn!("{r}");
+            Ok(Written::Evidence { equivocation: eq, author_name, new }) => tracing::warn!(
+                new,
+                "{author_name} signed two different entries at position {}: both kept as evidence, the log is frozen",
+                eq.seq
+            ),
+            Ok(Written::Stored(s) | Written::Duplicate(s)) => {
+                tracing::debug!(entry = %s.hash, "the conflicting entry of a root claim was taken")
             }
-            Ok(s) => tracing::debug!(entry = %s.hash, "the conflicting entry of a root claim was taken"),
             Err(e) => tracing::warn!("the conflicting entry of a root claim: {e}"),
         }
     }
     for (log, fraud) in out.frauds {
-        match writer.submit(Submission::Fraud { log, fraud: Box::new(fraud.clone()) }).await {
-            Ok(s) if !s.duplicate => {
+        match writer.freeze(log, fraud.clone()).await {
+            Ok(f) if f.new => {
                 w.metrics.checkpoint_frauds.inc();
-                tracing::warn!(log = %s.author_name, evidence = %s.hash, "checkpoint fraud: the log is frozen");
+                tracing::warn!(log = %f.log_name, evidence = %f.id, "checkpoint fraud: the log is frozen");
                 publish.push(CheckpointGossip::Fraud(fraud));
             }
             Ok(_) => {}

@@ -344,7 +344,7 @@ pub fn seed(
     let mut stored = 0;
     for chunk in entries.chunks(crate::ingest::MAX_BATCH) {
         for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
-            r.map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+            r.and_then(crate::outcome::Outcome::into_reply).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
             stored += 1;
         }
     }

@@ -8,7 +8,7 @@
 //! temporary folder, the real writer.
 
 use kp_node::devnet::DevKeys;
-use kp_node::ingest::{Submission, SubmitError, Writer};
+use kp_node::ingest::{Outcome, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -138,7 +138,10 @@ impl Node {
     }
 
     fn act(&self, author: &str, body: Body) -> Result<Submitted, SubmitError> {
-        self.writer.process(vec![Submission::Action { as_author: Some(author.into()), body }]).remove(0)
+        self.writer
+            .process(vec![Submission::Action { as_author: Some(author.into()), body }])
+            .remove(0)
+            .and_then(Outcome::into_reply)
     }
 
     fn ok(&self, author: &str, body: Body) -> Submitted {
@@ -148,7 +151,7 @@ impl Node {
     fn record(&self, nonce: u64, body: RecordBody) -> Result<Submitted, SubmitError> {
         let r = sign_record(NETWORK, &self.cf_miner, nonce, body);
         let sub = Submission::Record { record: r.bytes().to_vec(), signature: r.signature() };
-        self.writer.process(vec![sub]).remove(0)
+        self.writer.process(vec![sub]).remove(0).and_then(Outcome::into_reply)
     }
 
     fn heads(&self) -> Vec<(PublicKey, Head)> {

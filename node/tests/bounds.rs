@@ -2,7 +2,7 @@
 //! one conflicting pair per log position, no write for a known conflict,
 //! and sync answers that stop reading at their byte budget.
 
-use kp_node::ingest::{Submission, Writer};
+use kp_node::ingest::{Outcome, Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -19,7 +19,7 @@ fn setup(n: usize) -> (workload::Workload, Arc<MemoryStore>, Arc<Ledger>, Writer
     let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
     for c in w.entries.chunks(1000) {
         for r in writer.process(c.iter().cloned().map(Submission::Entry).collect()) {
-            r.unwrap();
+            r.and_then(Outcome::into_reply).unwrap();
         }
     }
     (w, store, ledger, writer)
@@ -46,10 +46,11 @@ fn a_writer_signing_many_variants_of_one_entry_leaves_one_pair_and_known_ones_wr
         };
         SignedEntry::sign(e, chair).into_bytes()
     };
-    let code = |bytes: Vec<u8>| match writer.process(vec![Submission::Peer(bytes)]).remove(0) {
-        Ok(s) => format!("stored {}", s.seq),
-        Err(e) => e.to_string(),
-    };
+    let code =
+        |bytes: Vec<u8>| match writer.process(vec![Submission::Peer(bytes)]).remove(0).and_then(Outcome::into_reply) {
+            Ok(s) => format!("stored {}", s.seq),
+            Err(e) => e.to_string(),
+        };
     assert_eq!(code(variant(0)), "stored 1");
     assert!(code(variant(1)).contains("both kept as evidence"));
     let before = ledger.evidence().unwrap().len();

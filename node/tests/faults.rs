@@ -3,7 +3,7 @@
 //! reads spread over all of its chunks, and a power loss strikes between a
 //! chunk's buffered write and the batch's synced one.
 
-use kp_node::ingest::{Submission, Writer};
+use kp_node::ingest::{Outcome, Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -54,7 +54,7 @@ fn process(ledger: &Arc<Ledger>, entries: &[Vec<u8>]) -> Vec<Result<kp_schemas::
     writer
         .process(entries.iter().cloned().map(Submission::Entry).collect())
         .into_iter()
-        .map(|r| r.map_err(|e| e.to_string()))
+        .map(|r| r.and_then(Outcome::into_reply).map_err(|e| e.to_string()))
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! The node's write path on a real RocksDB in a temporary folder: ingest,
 //! reopen, rebuild from the logs, equivocation evidence.
 
-use kp_node::ingest::{Submission, SubmitError, Writer};
+use kp_node::ingest::{Outcome, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -18,9 +18,14 @@ fn open(dir: &Path, w: &workload::Workload) -> Arc<Ledger> {
     Arc::new(Ledger::open(Box::new(store), Some(&w.keys.roster(workload::NETWORK))).unwrap())
 }
 
-fn ingest(ledger: &Arc<Ledger>, entries: &[Vec<u8>]) -> Vec<Result<kp_schemas::api::Submitted, SubmitError>> {
+fn outcomes(ledger: &Arc<Ledger>, entries: &[Vec<u8>]) -> Vec<Result<Outcome, SubmitError>> {
     let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
     entries.chunks(512).flat_map(|c| writer.process(c.iter().cloned().map(Submission::Entry).collect())).collect()
+}
+
+/// What a client is answered for each.
+fn ingest(ledger: &Arc<Ledger>, entries: &[Vec<u8>]) -> Vec<Result<kp_schemas::api::Submitted, SubmitError>> {
+    outcomes(ledger, entries).into_iter().map(|r| r.and_then(Outcome::into_reply)).collect()
 }
 
 #[test]
@@ -78,7 +83,9 @@ fn equivocation_is_kept_as_evidence_and_freezes_the_log() {
     let first = sign(1, kp_schemas::Hash32::ZERO, "AE");
     let second = sign(1, kp_schemas::Hash32::ZERO, "IN");
     ingest(&ledger, &[first.bytes().to_vec()])[0].as_ref().unwrap();
-    let r = ingest(&ledger, &[second.bytes().to_vec()]).remove(0);
+    let r = outcomes(&ledger, &[second.bytes().to_vec()]).remove(0);
+    assert!(matches!(&r, Ok(Outcome::Evidence { new: true, .. })), "{r:?}");
+    let r = r.and_then(Outcome::into_reply);
     assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_EQUIVOCATION), "{r:?}");
     let third = sign(2, first.hash(), "EU");
     let r = ingest(&ledger, &[third.bytes().to_vec()]).remove(0);
@@ -115,12 +122,12 @@ fn a_clients_entry_stamped_far_ahead_is_refused_a_peers_is_judged_as_any() {
         chair,
     );
     let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
-    let r = writer.process(vec![Submission::Entry(entry.bytes().to_vec())]).remove(0);
+    let r = writer.process(vec![Submission::Entry(entry.bytes().to_vec())]).remove(0).and_then(Outcome::into_reply);
     assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_FUTURE_TIMESTAMP), "{r:?}");
     assert!(ledger.head(&chair.public()).unwrap().is_none(), "nothing stored");
     // From a peer, the same entry is accepted: its verdict may not depend on
     // when it arrives.
-    let r = writer.process(vec![Submission::Peer(entry.bytes().to_vec())]).remove(0);
+    let r = writer.process(vec![Submission::Peer(entry.bytes().to_vec())]).remove(0).and_then(Outcome::into_reply);
     assert!(r.is_ok(), "{r:?}");
 }
 
@@ -142,7 +149,11 @@ fn a_record_goes_to_the_log_of_a_participant_that_registered_its_key_and_whose_k
         name: "miner".into(),
         roles: vec![Role::Miner],
     });
-    cf_node.process(vec![Submission::Action { as_author: Some("CF".into()), body: register }]).remove(0).unwrap();
+    cf_node
+        .process(vec![Submission::Action { as_author: Some("CF".into()), body: register }])
+        .remove(0)
+        .and_then(Outcome::into_reply)
+        .unwrap();
     let record = |key: &kp_schemas::Keypair| {
         let body = RecordBody::Production(Production {
             lot: "CF/X/1".into(),

@@ -9,7 +9,7 @@ use axum::body::Body as HttpBody;
 use axum::http::{Request, StatusCode};
 use kp_node::api::{AppState, router};
 use kp_node::export::{self, ExportError};
-use kp_node::ingest::{self, Submission, SubmitError, Writer};
+use kp_node::ingest::{self, Outcome, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -110,7 +110,11 @@ fn node_on(w: &workload::Workload, store: &MemoryStore) -> Node {
 
 fn process(ledger: &Arc<Ledger>, keys: Keyring, entries: &[Vec<u8>]) -> Vec<Result<Submitted, SubmitError>> {
     let writer = Writer::new(ledger.clone(), keys, Arc::new(Metrics::default()));
-    writer.process(entries.iter().cloned().map(Submission::Entry).collect())
+    writer
+        .process(entries.iter().cloned().map(Submission::Entry).collect())
+        .into_iter()
+        .map(|r| r.and_then(Outcome::into_reply))
+        .collect()
 }
 
 /// How many reads `f` makes when none fails.
@@ -219,7 +223,7 @@ fn a_record_whose_reads_fail_is_a_storage_error_not_an_unknown_licensee() {
         }),
     };
     let writer = Writer::new(base.ledger.clone(), keys.clone(), Arc::new(Metrics::default()));
-    writer.process(vec![register]).remove(0).unwrap();
+    writer.process(vec![register]).remove(0).and_then(Outcome::into_reply).unwrap();
     let zone = base.ledger.zones().unwrap()[0].entry;
     let record = sign_record(
         workload::NETWORK,
@@ -238,7 +242,7 @@ fn a_record_whose_reads_fail_is_a_storage_error_not_an_unknown_licensee() {
     let submit = |n: &Node| {
         let writer = Writer::new(n.ledger.clone(), keys.clone(), Arc::new(Metrics::default()));
         let sub = Submission::Record { record: record.bytes().to_vec(), signature: record.signature() };
-        writer.process(vec![sub]).remove(0)
+        writer.process(vec![sub]).remove(0).and_then(Outcome::into_reply)
     };
     let count = {
         let n = node_on(&f.w, &base.store);

@@ -4,7 +4,7 @@
 //! Gossip is handed from one witness to the next by hand; tests/witness.rs
 //! runs the same over libp2p between kp-node processes.
 
-use kp_node::ingest::{Submission, SubmitError, Writer};
+use kp_node::ingest::{Outcome as Written, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
@@ -34,7 +34,7 @@ fn node(w: &workload::Workload, keys: &[&Keypair], entries: &[Vec<u8>], every_en
     let writer = Writer::new(ledger.clone(), Keyring::default(), metrics.clone());
     for chunk in entries.chunks(1000) {
         for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
-            r.unwrap();
+            r.and_then(Written::into_reply).unwrap();
         }
     }
     let mut ring = Keyring::default();
@@ -52,13 +52,12 @@ impl Node {
     fn settle(&self, out: &Outcome) {
         for bytes in &out.conflicts {
             let r = self.writer.process(vec![Submission::Peer(bytes.clone())]).remove(0);
+            assert!(matches!(&r, Ok(Written::Evidence { .. })), "{r:?}");
+            let r = r.and_then(Written::into_reply);
             assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_EQUIVOCATION), "{r:?}");
         }
         for (log, fraud) in &out.frauds {
-            let r = self.writer.process(vec![Submission::Fraud { log: *log, fraud: Box::new(fraud.clone()) }]);
-            r.into_iter().for_each(|r| {
-                r.unwrap();
-            });
+            self.writer.freeze(log, fraud).unwrap();
         }
     }
 
@@ -247,7 +246,9 @@ fn a_log_that_grew_by_many_times_n_is_signed_every_n_entries() {
     // Five more entries: under N and before T, nothing; after T, that size.
     for _ in 0..5 {
         let e = next_entry(&n.ledger, cf);
-        assert!(!n.writer.process(vec![Submission::Entry(e)]).remove(0).unwrap().duplicate);
+        assert!(
+            !n.writer.process(vec![Submission::Entry(e)]).remove(0).and_then(Written::into_reply).unwrap().duplicate
+        );
     }
     assert!(signed(&n.witness.tick(1_001).unwrap()).is_empty());
     assert_eq!(signed(&n.witness.tick(1_000 + 3_600_000).unwrap()), vec![size + 5]);
@@ -293,7 +294,12 @@ fn a_checkpoint_that_is_not_the_log_is_fraud_and_freezes_the_log_everywhere() {
     let r = other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, cf))]).remove(0);
     assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN), "{r:?}");
     let bw = w.keys.authority("BW");
-    other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, bw))]).remove(0).unwrap();
+    other
+        .writer
+        .process(vec![Submission::Entry(next_entry(&other.ledger, bw))])
+        .remove(0)
+        .and_then(Written::into_reply)
+        .unwrap();
 
     let report = rebuild::check(&other.ledger, |_| {}).unwrap();
     assert!(report.ok(), "{:?}", report.mismatches);
@@ -334,7 +340,7 @@ fn a_checkpoint_ahead_of_the_log_waits_for_the_entries_then_is_cosigned() {
     assert_eq!(late.receive(msg).0, Verdict::Accept);
     assert!(late.witness.latest(&log, 1).unwrap().is_empty(), "not stored before it is checked");
     for r in late.writer.process(w.entries[half..].iter().cloned().map(Submission::Entry).collect()) {
-        r.unwrap();
+        r.and_then(Written::into_reply).unwrap();
     }
     let out = late.witness.tick(6).unwrap();
     // The AE node also signs its own log's checkpoint; this is about CF's.
@@ -462,7 +468,7 @@ fn one_writer_cannot_flush_the_checkpoints_waiting_for_entries() {
     }
     // The entries arrive: both waiting checkpoints are checked and cosigned.
     for r in behind.writer.process(w.entries[behind_n..].iter().cloned().map(Submission::Peer).collect()) {
-        r.unwrap();
+        r.and_then(Written::into_reply).unwrap();
     }
     behind.settle(&behind.witness.tick(1).unwrap());
     for (log, size) in [(cf_log, cf_full), (ae_log, ae_have + 1)] {

@@ -13,6 +13,7 @@ use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::outcome::Outcome;
 use kp_node::store::{Column, KeyValueStore, Op, RocksStore, StoreError};
 use kp_node::witness::{CheckpointConfig, Verdict as WitnessVerdict, Witness};
 use kp_node::workload;
@@ -172,7 +173,7 @@ fn main() -> anyhow::Result<()> {
     for chunk in w.entries.chunks(args.batch) {
         let subs = chunk.iter().map(|b| Submission::Entry(b.clone())).collect();
         for r in writer.process(subs) {
-            if let Err(e) = r {
+            if let Err(e) = r.and_then(Outcome::into_reply) {
                 bail!("a generated entry was refused: {e}");
             }
         }
@@ -601,7 +602,7 @@ fn ingest_run(
     for chunk in w.entries.chunks(batch) {
         let subs = chunk.iter().map(|b| Submission::Entry(b.clone())).collect();
         for r in writer.process(subs) {
-            if let Err(e) = r {
+            if let Err(e) = r.and_then(Outcome::into_reply) {
                 bail!("a generated entry was refused: {e}");
             }
         }
@@ -899,7 +900,8 @@ fn countersign_run(
     let (t, cpu0, all0) = (Instant::now(), cpu_secs(), machine_cpu_secs());
     let process = |subs: Vec<Submission>| -> anyhow::Result<Vec<kp_schemas::api::Submitted>> {
         let len = subs.len() as u64;
-        let r = writer.process(subs).into_iter().collect::<Result<Vec<_>, _>>();
+        let r =
+            writer.process(subs).into_iter().map(|r| r.and_then(Outcome::into_reply)).collect::<Result<Vec<_>, _>>();
         ingest_bar.inc(len);
         r.map_err(|e| anyhow::anyhow!("a generated entry was refused: {e}"))
     };

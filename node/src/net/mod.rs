@@ -12,9 +12,10 @@ mod pending;
 mod score;
 pub mod watch;
 
-use crate::ingest::{Submission, SubmitError, WriterHandle};
+use crate::ingest::{Submission, WriterHandle};
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
+use crate::outcome::{Outcome, SubmitError};
 use crate::witness::{self, Witness};
 use codec::SyncCodec;
 use futures::StreamExt;
@@ -22,7 +23,7 @@ use kp_schemas::api::PeerStatus;
 use kp_schemas::checkpoint::CheckpointGossip;
 use kp_schemas::model::{HexBytes, Roster};
 use kp_schemas::wire::{self, LogHead, MAX_PAGE_ENTRIES, SyncRequest, SyncResponse};
-use kp_schemas::{PublicKey, SignedEntry, codes, crypto};
+use kp_schemas::{PublicKey, SignedEntry, crypto};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -144,7 +145,7 @@ struct Judged {
     id: MessageId,
     source: PeerId,
     bytes: Vec<u8>,
-    result: Result<(), SubmitError>,
+    result: Result<Outcome, SubmitError>,
 }
 
 /// A catch-up from one peer: at most one page asked for and a few waiting to
@@ -553,8 +554,8 @@ impl EventLoop {
                     Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                         let _ = park.send((b, true)).await;
                     }
-                    Err(SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => {
-                        tracing::debug!(%peer, "equivocation evidence from a peer: {}", r.message);
+                    Ok(Outcome::Evidence { equivocation: eq, author_name, new }) => {
+                        tracing::debug!(%peer, new, "equivocation evidence from a peer: {author_name} at {}", eq.seq);
                     }
                     _ => {}
                 }
@@ -670,16 +671,16 @@ impl EventLoop {
         let writer = self.writer.clone();
         let tx = self.judged_tx.clone();
         tokio::spawn(async move {
-            let result = writer.submit(Submission::Peer(bytes.clone())).await.map(|_| ());
+            let result = writer.submit(Submission::Peer(bytes.clone())).await;
             let _ = tx.send(Judged { id, source, bytes, result }).await;
         });
     }
 
     fn on_judged(&mut self, j: Judged) {
         let acceptance = match &j.result {
-            Ok(()) => MessageAcceptance::Accept,
+            Ok(Outcome::Stored(_) | Outcome::Duplicate(_)) => MessageAcceptance::Accept,
             // Evidence of equivocation must reach every honest node.
-            Err(SubmitError::Refused(r)) if r.code == codes::R3_EQUIVOCATION => MessageAcceptance::Accept,
+            Ok(Outcome::Evidence { .. }) => MessageAcceptance::Accept,
             Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                 self.park(j.bytes, true);
                 self.ask_heads(j.source);
@@ -1009,8 +1010,11 @@ impl EventLoop {
                     // An entry already held is not progress: counted as
                     // such, a peer answering with one would be asked again
                     // at once, for ever.
-                    Ok(s) if s.duplicate => {}
-                    Ok(_) => accepted += 1,
+                    Ok(Outcome::Duplicate(_)) => {}
+                    Ok(Outcome::Stored(_)) => accepted += 1,
+                    Ok(Outcome::Evidence { equivocation: eq, author_name, .. }) => {
+                        tracing::warn!(%peer, "synced entry is equivocation evidence: {author_name} at {}", eq.seq)
+                    }
                     // Only the first entry that waits for another log is
                     // worth keeping: the rest of the page waits for it (R3.gap)
                     // and is fetched again once it is in.
@@ -1148,10 +1152,16 @@ fn spawn_ordered_ingester(
         while let Some(p) = rx.recv().await {
             let n = p.entries.len();
             let results = writer.submit_many(p.entries.into_iter().map(Submission::Peer).collect()).await;
-            let accepted = results.iter().filter(|r| matches!(r, Ok(s) if !s.duplicate)).count();
-            let stored = results.iter().take_while(|r| r.is_ok()).count();
-            if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
-                tracing::warn!(peer = %p.peer, "entry from catch-up refused: {e}");
+            let accepted = results.iter().filter(|r| matches!(r, Ok(Outcome::Stored(_)))).count();
+            // Evidence is not an entry of the log: the cursor stops before it.
+            let held = |r: &Result<Outcome, SubmitError>| r.as_ref().is_ok_and(|o| o.submitted().is_some());
+            let stored = results.iter().take_while(|r| held(r)).count();
+            match results.iter().find(|r| !held(r)) {
+                Some(Err(e)) => tracing::warn!(peer = %p.peer, "entry from catch-up refused: {e}"),
+                Some(Ok(Outcome::Evidence { equivocation: eq, author_name, .. })) => {
+                    tracing::warn!(peer = %p.peer, "entry from catch-up is equivocation evidence: {author_name} at {}", eq.seq)
+                }
+                _ => {}
             }
             if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), p.start + stored as u64) {
                 tracing::warn!("saving the sync cursor: {e}");
