@@ -79,8 +79,8 @@ impl Default for Metrics {
         let (sync_faults, sync_peers_dropped) = (Counter::default(), Counter::default());
         registry.register(
             "sync_faults",
-            "Sync rounds a peer wasted: an answer of the wrong type, an error, no answer in time, or a page with \
-             nothing new",
+            "Sync answers no honest peer gives: an answer of the wrong type, an error, no answer in time, or a \
+             page that is not the log asked for",
             sync_faults.clone(),
         );
         registry.register(

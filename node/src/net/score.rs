@@ -1,8 +1,9 @@
 //! How far a peer's sync answers can be trusted to make progress. Every
-//! answer that wastes a round (the wrong type, an error, a page with nothing
-//! new) counts against the peer; one that brings entries counts for it. A
-//! peer that keeps wasting rounds is dropped for a while, so that it can
-//! neither make this node loop nor hold a log or a catch-up it asked for.
+//! answer no honest peer gives (the wrong type, an error, no answer in time,
+//! a page that is not the log asked for) counts against the peer; one that
+//! brings entries counts for it. A peer that keeps doing so is dropped for a
+//! while, so that it can neither make this node loop nor hold a log or a
+//! catch-up it asked for.
 
 use libp2p::PeerId;
 use std::collections::HashMap;
