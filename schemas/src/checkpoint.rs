@@ -597,6 +597,52 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_quorum_below_the_rule_or_above_a_witness_count_is_refused() {
+        use crate::model::{Monitor, Participant, Roster};
+        let k = |i: u8| Keypair::from_seed([i; 32]).public();
+        let p = |code: &str, i: u8| Participant {
+            code: code.into(),
+            name: code.into(),
+            authority: k(i),
+            zone_regime: false,
+            nodes: vec![],
+        };
+        let roster = Roster {
+            network: "net".into(),
+            version: 1,
+            chair: k(1),
+            participants: vec![p("CF", 2), p("BW", 3), p("EU", 4), p("AE", 5), p("IN", 6)],
+            monitors: vec![Monitor {
+                id: "MT-CF".into(),
+                name: "m".into(),
+                key: k(7),
+                scope: vec!["CF".into()],
+                nodes: vec![],
+            }],
+            observers: vec![],
+        };
+        let mut net = NetworkState::from_roster(&roster, Hash32::ZERO);
+        // Each participant's log and the monitor's: four witnesses, 3 of them.
+        assert_eq!((witness_count(&net, &k(2)), quorum(&net, &k(2), 0)), (4, 3));
+        assert_eq!((witness_count(&net, &k(7)), quorum(&net, &k(7), 0)), (4, 3));
+        // The chair's log: all five, 4 of them.
+        assert_eq!((witness_count(&net, &k(1)), quorum(&net, &k(1), 0)), (5, 4));
+        assert_eq!(quorum(&net, &k(2), 4), 4, "a verifier may ask for more");
+        assert_eq!(quorum(&net, &k(2), 2), 3, "never for less");
+        assert_eq!(check_quorum(&net, 0), Ok(()), "unset: the rule applies to every log");
+        let low = check_quorum(&net, 2).unwrap_err();
+        assert!(low.contains("too small") && low.contains("from 3 on"), "{low}");
+        // 4 is what the chair's log needs, and every log can reach it.
+        assert_eq!(check_quorum(&net, 4), Ok(()));
+        let high = check_quorum(&net, 5).unwrap_err();
+        assert!(high.contains("never be reached"), "{high}");
+        // A suspended participant witnesses nothing: BW's suspension leaves
+        // CF's log three witnesses, and a quorum of 2.
+        net.participants.get_mut("BW").unwrap().suspended = true;
+        assert_eq!((witness_count(&net, &k(2)), quorum(&net, &k(2), 0)), (3, 2));
+    }
+
+    #[test]
     fn split_views_prove_themselves() {
         let (k, other) = (Keypair::from_seed([3; 32]), Keypair::from_seed([4; 32]));
         let hex = |c: &SignedCheckpoint| HexBytes(c.bytes().to_vec());
