@@ -989,15 +989,24 @@ impl EventLoop {
         let park = self.park_tx.clone();
         let asked = entries.len();
         tokio::spawn(async move {
-            let bytes: Vec<Vec<u8>> = entries.into_iter().map(|b| b.0).collect();
             // A page is the log asked for, position after position from the
             // one asked for. Anything else is not worth judging, and counts
             // against the peer; entries of a true page that arrived by gossip
-            // meanwhile do not.
-            let of_log = bytes.iter().enumerate().all(|(i, b)| {
-                SignedEntry::parse(b.clone())
-                    .is_ok_and(|e| e.entry().author == author && e.entry().seq == from + i as u64)
-            });
+            // meanwhile do not. The header check parses each entry without
+            // copying it; the writer checks everything else.
+            let mut bytes = Vec::with_capacity(asked);
+            let mut of_log = true;
+            for (i, b) in entries.into_iter().enumerate() {
+                match SignedEntry::parse(b.0) {
+                    Ok(e) if e.entry().author == author && e.entry().seq == from.saturating_add(i as u64) => {
+                        bytes.push(e.into_bytes())
+                    }
+                    _ => {
+                        of_log = false;
+                        break;
+                    }
+                }
+            }
             if !of_log {
                 let _ = tx.send(Synced { peer, author, asked, accepted: 0, waiting: false, of_log }).await;
                 return;
