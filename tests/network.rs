@@ -511,8 +511,12 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         });
         assert_eq!(ev.seq, e1.entry().seq, "at {code}");
         assert_eq!(HashSet::from([ev.existing, ev.conflicting]), pair, "at {code}");
+        // Frozen before the pair, whichever entry of it each node took first.
         let head = n.client().logs().unwrap().into_iter().find(|h| h.author == bw.public()).unwrap().head;
-        assert!(head.frozen && head.seq == e1.entry().seq, "BW's log at {code}: {head:?}");
+        assert!(
+            head.frozen && head.seq == e1.entry().seq - 1 && head.hash == e1.entry().prev,
+            "BW's log at {code}: {head:?}"
+        );
     }
     // The nodes the observer spoke to refused four messages; the fifth,
     // over the frame limit, never reached the rules: it closed the
@@ -535,6 +539,8 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
             },
         );
         let c = n.client();
+        // One entry of the pair was taken, then withdrawn: its acceptance
+        // index stays used, and nothing else was stored.
         assert_eq!(c.status().unwrap().entries, entries + 1, "{code} stored more than one entry of the pair");
         for h in &invalid_hashes {
             match c.entry(h) {
@@ -585,8 +591,10 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
             ev.into_iter().find(|x| x.author == ae.public())
         });
         assert_eq!(HashSet::from([ev.existing, ev.conflicting]), HashSet::from([genuine.hash(), other.hash()]));
+        // Frozen before the pair: the genuine entry, which every node
+        // held, is withdrawn as evidence, IN's too.
         let head = n.client().logs().unwrap().into_iter().find(|h| h.author == ae.public()).unwrap().head;
-        assert!(head.frozen && head.hash == genuine.hash(), "AE's log at {code}: {head:?}");
+        assert!(head.frozen && head.seq == e.seq - 1 && head.hash == e.prev, "AE's log at {code}: {head:?}");
     }
 
     // A peer the roster does not list cannot connect at all.

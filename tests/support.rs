@@ -673,6 +673,7 @@ impl SyncPeer {
                         SyncRequest::Page { .. } => "page",
                         SyncRequest::Checkpoints => "checkpoints",
                         SyncRequest::Equivocations => "equivocations",
+                        SyncRequest::Withdrawn => "withdrawn",
                     };
                     log.lock().unwrap().push((Instant::now(), kind));
                     let _ = swarm.behaviour_mut().send_response(channel, answer(peer, request));
@@ -719,6 +720,6 @@ pub fn useless_answers(known: Vec<u8>, heads: Vec<kp_schemas::wire::LogHead>) ->
             }
         }
         SyncRequest::Checkpoints => SyncResponse::Page(vec![]),
-        SyncRequest::Equivocations => SyncResponse::Error("none".into()),
+        SyncRequest::Equivocations | SyncRequest::Withdrawn => SyncResponse::Error("none".into()),
     })
 }

@@ -48,7 +48,9 @@ fn all_witnessed(net: &Net, nodes: &[&str], timeout: Duration) -> Witnessed {
             let c = net.client(code);
             let mut logs = Vec::new();
             for h in c.logs().ok()? {
-                if h.head.seq == 0 {
+                // A frozen log is witnessed no more, though it may still
+                // grow up to its freeze point.
+                if h.head.seq == 0 || h.head.frozen {
                     continue;
                 }
                 let Some(v) = c.checkpoints(&h.author, Some(1)).ok()?.into_iter().next() else {
@@ -493,11 +495,16 @@ const SEED: u8 = 0x3C;
 /// the log, and refuses the next entry of its writer, from the writer's own
 /// node (an action with its cookie) as from any other (a signed entry).
 #[track_caller]
-fn frozen_everywhere(net: &Net, writer: &str, log: &Keypair, fraud: &FraudView) {
+/// The log is frozen on every node before `size`, the position the fraud
+/// names: its writer's node signs nothing more in it, and an entry of it
+/// beyond the freeze point is refused everywhere, one within it taken
+/// everywhere (it is the log, whoever held it when the evidence came).
+fn frozen_everywhere(net: &Net, writer: &str, log: &Keypair, fraud: &FraudView, size: u64) {
     let key = log.public();
     for (code, n) in net.all() {
         let head = n.client().logs().unwrap().into_iter().find(|h| h.author == key).unwrap().head;
         assert!(head.frozen, "{writer}'s log at {code} is not frozen: {head:?}");
+        assert!(head.seq < size, "{writer}'s log at {code} goes on to the fraud's size {size}: {head:?}");
         let shown: serde_json::Value = kp_json!(n, &["evidence"]);
         let frauds = shown["checkpoint_frauds"].as_array().unwrap_or_else(|| panic!("kp evidence at {code}: {shown}"));
         assert!(
@@ -512,11 +519,13 @@ fn frozen_everywhere(net: &Net, writer: &str, log: &Keypair, fraud: &FraudView) 
             .kp(&["licensee", "register", "--as", writer, "--key-of", &pk, "--name", "late", "--role", "trader"]),
         "R3.log_frozen",
     );
+    let e = next_entry(&net.client(writer), log, after_the_fraud(&seeded(SEED, 0xF1, writer.as_bytes()[0]).public()));
+    let within = e.entry().seq < size;
     for (code, n) in net.all() {
-        let e = next_entry(&n.client(), log, after_the_fraud(&seeded(SEED, 0xF1, code.as_bytes()[0]).public()));
         match n.client().submit_entry(e.bytes()) {
-            Err(ClientError::Api { status: 422, error }) if error.code == "R3.log_frozen" => {}
-            r => panic!("{code} answered {r:?} to a new entry of {writer}'s frozen log"),
+            Err(ClientError::Api { status: 422, error }) if !within && error.code == "R3.log_frozen" => {}
+            Ok(s) if within && s.seq == e.entry().seq => {}
+            r => panic!("{code} answered {r:?} to entry {} of {writer}'s log, frozen before {size}", e.entry().seq),
         }
     }
 }
@@ -577,7 +586,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
         }
         wrong_root.get_or_insert(f);
     }
-    frozen_everywhere(&net, "BW", &bw, &wrong_root.unwrap());
+    frozen_everywhere(&net, "BW", &bw, &wrong_root.unwrap(), size);
 
     // (b) AE's writer signs two checkpoints at one size beyond its log with
     // different roots: a split view, which needs no log to be proven.
@@ -595,7 +604,7 @@ fn a_writer_that_signs_inconsistent_checkpoints_is_caught_by_every_honest_node()
         assert_eq!(f.fraud.check(NETWORK), Ok(FraudClaim::Proven { log: ae.public() }), "{code}");
         split.get_or_insert(f);
     }
-    frozen_everywhere(&net, "AE", &ae, &split.unwrap());
+    frozen_everywhere(&net, "AE", &ae, &split.unwrap(), ae_size + 5);
     // Nothing was said against the honest writers.
     for (code, n) in net.all() {
         let frauds = n.client().checkpoint_evidence().unwrap();
@@ -917,7 +926,7 @@ fn a_bundle_exported_at_one_node_verifies_offline_and_after_the_writer_is_gone()
 /// meet, each honest node freezes BW's log, on fraud evidence or on
 /// equivocation evidence, and no branch is ever witnessed.
 #[test]
-fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_never_witnessed() {
+fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_before_the_fork_everywhere() {
     use kp_schemas::wire::{LogHead, SyncRequest, SyncResponse};
     let _x = exclusive();
     let t0 = Instant::now();
@@ -982,22 +991,24 @@ fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_neve
             SyncRequest::Since { index, .. } => SyncResponse::Ordered { entries: vec![], next: index },
             SyncRequest::Checkpoints => SyncResponse::Checkpoints(vec![bare(cp)]),
             SyncRequest::Equivocations => SyncResponse::Equivocations(vec![]),
+            SyncRequest::Withdrawn => SyncResponse::Withdrawn(vec![]),
         }
     });
     let honest = ["CF", "EU", "AE", "IN"];
     let writer = SyncPeer::start(identity, honest.map(|c| net.addr(c)).to_vec(), answer);
 
-    // Every honest node freezes BW's log, each holding its half's branch.
+    // Every honest node freezes BW's log before the fork, whichever branch
+    // it held: all end with the history they share, and the same head.
     for code in honest {
         let n_at = net.node(code);
-        let h = wait_for(&format!("{code} freezing BW's log"), Duration::from_secs(90), |last| {
+        let h = wait_for(&format!("{code} freezing BW's log before the fork"), Duration::from_secs(90), |last| {
             let h = n_at.client().logs().ok()?.into_iter().find(|h| h.author == author)?.head;
             *last = format!("{h:?}");
-            h.frozen.then_some(h)
+            (h.frozen && h.seq == n).then_some(h)
         });
-        let branch = if ["CF", "EU"].contains(&code) { &a1 } else { &b1 };
-        let at = n_at.client().log_page(&author, Some(n + 1), Some(1)).unwrap().entries;
-        assert_eq!(at.first().map(|e| e.hash), Some(branch.hash()), "{code} held its half's branch: {h:?}");
+        assert_eq!(h.hash, head.hash, "{code} ends BW's log on the shared history");
+        let beyond = n_at.client().log_page(&author, Some(n + 1), Some(1)).unwrap().entries;
+        assert!(beyond.is_empty(), "{code} serves no entry of either branch: {beyond:?}");
     }
     // No branch was ever witnessed: no node holds a witnessed checkpoint of
     // BW beyond the history every node shares.
@@ -1008,8 +1019,8 @@ fn a_writer_showing_each_half_of_its_witnesses_another_branch_is_frozen_and_neve
     }
     drop(writer);
     println!(
-        "branch attack: BW showed CF and EU one branch and AE and IN another; every honest node froze the log, \
-         no branch was witnessed; test took {:.1} s",
+        "branch attack: BW showed CF and EU one branch and AE and IN another; every honest node froze the log \
+         before the fork, at the same head, and no branch was witnessed; test took {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 }

@@ -262,6 +262,17 @@ impl Writer {
         record: Option<&Record>,
     ) -> Result<SignedEntry, SubmitError> {
         let author = key.public();
+        // A frozen log of this node's own is never signed again: after its
+        // entries beyond the freeze point were withdrawn, the next position
+        // is one its key has signed already.
+        if batch.freeze_point(&author).is_some() {
+            let name = batch.network().author_name(&author);
+            return Err(Refusal::new(
+                codes::R3_LOG_FROZEN,
+                format!("the log of {name} is frozen (see the evidence): this node signs nothing more in it"),
+            )
+            .into());
+        }
         let head = batch.head(&author)?;
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
@@ -307,6 +318,7 @@ fn judge(batch: &mut Batch<'_>, v: Verified) -> (Result<Outcome, SubmitError>, b
             flags: vec![],
         }),
         Verdict::Equivocation(equivocation) => Outcome::Evidence { equivocation, author_name: name, new: fresh },
+        Verdict::Withdrawn(withdrawn) => Outcome::Withdrawn { withdrawn, new: fresh },
     };
     (Ok(r), fresh)
 }

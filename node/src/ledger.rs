@@ -8,7 +8,7 @@ use kp_schemas::encoding::{decode_trusted, encode};
 use kp_schemas::merkle::Frontier;
 use kp_schemas::model::{SignedRoster, Subject};
 use kp_schemas::roster;
-use kp_schemas::rules::{Accepted, Change, Equivocation, LedgerView, Verdict};
+use kp_schemas::rules::{self, Accepted, Change, Equivocation, LedgerView, Verdict, Withdrawn};
 use kp_schemas::state::*;
 use kp_schemas::trail::TrailSource;
 use kp_schemas::{Hash32, PublicKey, Refusal, SignedEntry, Verified};
@@ -23,6 +23,23 @@ const META_ORDER: &[u8] = b"order";
 /// `gov/` and a governance entry's hash -> the network as of that entry.
 const META_GOVERNANCE: &[u8] = b"gov/";
 const META_GOVERNANCE_HEAD: &[u8] = b"governance-head";
+/// `freeze/` and a log's author -> the log's freeze point (u64).
+const META_FREEZE: &[u8] = b"freeze/";
+
+/// At most this many entries withdrawn from one frozen log are kept: what
+/// honest nodes accepted before the evidence reached them, and what a
+/// convicted writer may add, which must not fill the disk.
+pub const MAX_WITHDRAWN_PER_LOG: usize = 4096;
+
+mod withdraw;
+
+fn freeze_key(author: &PublicKey) -> Vec<u8> {
+    [META_FREEZE, &author.0[..]].concat()
+}
+
+pub fn void_key(key: &VoidKey) -> Vec<u8> {
+    encode(key)
+}
 
 fn governance_key(entry: &Hash32) -> Vec<u8> {
     [META_GOVERNANCE, &entry.0[..]].concat()
@@ -117,6 +134,19 @@ pub struct Ledger {
     frontiers: Mutex<HashMap<PublicKey, Frontier>>,
     /// Off only for the benchmark baseline: a node always keeps its trees.
     trees: bool,
+    /// Each frozen log's freeze point (R3), as of the last synced write.
+    freeze: RwLock<HashMap<PublicKey, u64>>,
+    /// Entries withdrawn from frozen logs, with their log: few, bounded,
+    /// looked up by every verdict that names an unknown entry.
+    withdrawn: RwLock<HashMap<Hash32, PublicKey>>,
+    /// Whether any void object is stored: until one is, creating a lot or a
+    /// certificate reads nothing more than it did before voids existed.
+    any_void: std::sync::atomic::AtomicBool,
+}
+
+fn order_index(key: &[u8]) -> Result<u64, StoreError> {
+    let k: [u8; 8] = key.try_into().map_err(|e| corrupt("order key", e))?;
+    Ok(u64::from_be_bytes(k))
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -178,8 +208,13 @@ impl Ledger {
             broken: Default::default(),
             frontiers: Mutex::new(HashMap::new()),
             trees: true,
+            freeze: RwLock::new(HashMap::new()),
+            withdrawn: RwLock::new(HashMap::new()),
+            any_void: Default::default(),
         };
         ledger.load()?;
+        // A crash may have come between a freeze and its withdrawal.
+        ledger.withdraw_beyond_freeze()?;
         Ok(ledger)
     }
 
@@ -206,7 +241,22 @@ impl Ledger {
             let key: [u8; 32] = k.as_slice().try_into().map_err(|e| corrupt("head key", e))?;
             heads.insert(PublicKey(key), decode_trusted(&v).map_err(|e| corrupt("head", e))?);
         }
+        let mut freeze = HashMap::new();
+        for (k, v) in store.scan(Column::Meta, META_FREEZE, b"", usize::MAX)? {
+            let a: [u8; 32] = k[META_FREEZE.len()..].try_into().map_err(|e| corrupt("freeze key", e))?;
+            freeze.insert(PublicKey(a), decode_trusted::<u64>(&v).map_err(|e| corrupt("freeze point", e))?);
+        }
+        let mut withdrawn = HashMap::new();
+        for (k, v) in store.scan(Column::Withdrawn, b"", b"", usize::MAX)? {
+            let h: [u8; 32] = k.as_slice().try_into().map_err(|e| corrupt("withdrawn key", e))?;
+            let e = SignedEntry::parse(v).map_err(|e| corrupt("withdrawn entry", e))?;
+            withdrawn.insert(Hash32(h), e.entry().author);
+        }
+        let any_void = !store.scan(Column::Void, b"", b"", 1)?.is_empty();
         store.write(vec![Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&order))])?;
+        self.any_void.store(any_void, Ordering::SeqCst);
+        *self.freeze.write().expect("freeze lock") = freeze;
+        *self.withdrawn.write().expect("withdrawn lock") = withdrawn;
         *self.network.write().expect("network lock") = network;
         *self.governance.write().expect("governance lock") = governance;
         *self.heads.write().expect("heads lock") = heads;
@@ -335,17 +385,28 @@ impl Ledger {
     }
 
     /// Entries in acceptance order, from index `from`: replaying them
-    /// rebuilds the state.
+    /// rebuilds the state. Indices of entries withdrawn from a frozen log
+    /// are left empty.
     pub fn ordered(&self, from: u64, limit: usize) -> Result<Vec<SignedEntry>, StoreError> {
+        Ok(self.ordered_indexed(from, limit)?.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// As [`Ledger::ordered`], with each entry's acceptance index.
+    pub fn ordered_indexed(&self, from: u64, limit: usize) -> Result<Vec<(u64, SignedEntry)>, StoreError> {
         let limit = self.synced_limit(from, limit);
         if limit == 0 {
             return Ok(Vec::new());
         }
-        self.store
-            .scan(Column::Order, b"", &from.to_be_bytes(), limit)?
-            .into_iter()
-            .map(|(_, b)| SignedEntry::parse(b).map_err(|e| corrupt("entry", e)))
-            .collect()
+        let count = self.entry_count();
+        let mut out = Vec::new();
+        for (k, b) in self.store.scan(Column::Order, b"", &from.to_be_bytes(), limit)? {
+            let index = order_index(&k)?;
+            if index >= count {
+                break;
+            }
+            out.push((index, SignedEntry::parse(b).map_err(|e| corrupt("entry", e))?));
+        }
+        Ok(out)
     }
 
     /// At most `limit`, and none from index `order` on.
@@ -368,18 +429,24 @@ impl Ledger {
     }
 
     /// Wire bytes in acceptance order, unparsed: what a peer catching up
-    /// asks for.
-    pub fn ordered_bytes(&self, from: u64, limit: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+    /// asks for; with the index to ask from next.
+    pub fn ordered_bytes(&self, from: u64, limit: usize, max_bytes: usize) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
         let limit = self.synced_limit(from, limit);
         if limit == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), from));
         }
-        Ok(self
-            .store
-            .scan_bytes(Column::Order, b"", &from.to_be_bytes(), limit, max_bytes)?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
+        let count = self.entry_count();
+        let mut out = Vec::new();
+        let mut next = from;
+        for (k, b) in self.store.scan_bytes(Column::Order, b"", &from.to_be_bytes(), limit, max_bytes)? {
+            let index = order_index(&k)?;
+            if index >= count {
+                break;
+            }
+            out.push(b);
+            next = index + 1;
+        }
+        Ok((out, next))
     }
 
     /// Wire bytes of up to `limit` entries of one log from `from`, unparsed,
@@ -452,6 +519,45 @@ impl Ledger {
         Ok(!self.store.scan(Column::Evidence, &entry_key(author, seq), b"", 1)?.is_empty())
     }
 
+    /// A frozen log's freeze point (R3): its entries are `1..=f`.
+    pub fn freeze_point(&self, author: &PublicKey) -> Option<u64> {
+        self.freeze.read().expect("freeze lock").get(author).copied()
+    }
+
+    /// Every frozen log's freeze point.
+    pub fn freeze_points(&self) -> HashMap<PublicKey, u64> {
+        self.freeze.read().expect("freeze lock").clone()
+    }
+
+    pub fn is_withdrawn(&self, hash: &Hash32) -> bool {
+        self.withdrawn.read().expect("withdrawn lock").contains_key(hash)
+    }
+
+    /// Wire bytes of at most `limit` entries withdrawn from frozen logs,
+    /// read until they pass `max_bytes`: what a peer that missed them asks
+    /// for, or, unbounded, every one.
+    pub fn withdrawn_bytes(&self, limit: usize, max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.store.scan_bytes(Column::Withdrawn, b"", b"", limit, max_bytes)?.into_iter().map(|(_, b)| b).collect())
+    }
+
+    /// The wire bytes of a withdrawn entry.
+    pub fn withdrawn_entry(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(Column::Withdrawn, &hash.0)
+    }
+
+    /// Every void object, in key order.
+    pub fn void_keys(&self) -> Result<Vec<VoidKey>, StoreError> {
+        self.store
+            .scan(Column::Void, b"", b"", usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| decode_trusted(&k).map_err(|e| corrupt("void key", e)))
+            .collect()
+    }
+
+    pub fn is_void(&self, key: &VoidKey) -> Result<bool, StoreError> {
+        Ok(self.store.get(Column::Void, &void_key(key))?.is_some())
+    }
+
     pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
         self.scan_typed(Column::Evidence, b"")
     }
@@ -504,6 +610,9 @@ impl Ledger {
             frontiers: HashMap::new(),
             frauds: HashSet::new(),
             evidence_at: HashSet::new(),
+            freeze: HashMap::new(),
+            withdrawn: HashMap::new(),
+            void: HashSet::new(),
         }
     }
 }
@@ -540,6 +649,12 @@ pub struct Batch<'a> {
     frauds: HashSet<Hash32>,
     /// Positions whose conflicting pair this batch keeps.
     evidence_at: HashSet<(PublicKey, u64)>,
+    /// Freeze points set or lowered by this batch.
+    freeze: HashMap<PublicKey, u64>,
+    /// Entries this batch withdrew, with their log.
+    withdrawn: HashMap<Hash32, PublicKey>,
+    /// Void objects this batch made.
+    void: HashSet<Vec<u8>>,
 }
 
 impl Batch<'_> {
@@ -574,8 +689,39 @@ impl Batch<'_> {
                 true
             }
             Verdict::Equivocation(eq) => self.evidence(&v.entry, eq),
+            Verdict::Withdrawn(w) => self.withdraw(&v.entry, w),
             Verdict::Duplicate(_) => false,
         }
+    }
+
+    /// Freeze a log at `at`, or lower its freeze point to it (R3). What the
+    /// store holds beyond it is withdrawn when the batch commits.
+    fn set_freeze(&mut self, author: &PublicKey, at: u64) {
+        if self.freeze_point(author).is_some_and(|f| f <= at) {
+            return;
+        }
+        self.freeze.insert(*author, at);
+        self.ops.push(Op::Put(Column::Meta, freeze_key(author), encode(&at)));
+        self.changed = true;
+    }
+
+    /// Keep an entry of a frozen log beyond its freeze point, as evidence
+    /// only. Returns whether it is new here.
+    fn withdraw(&mut self, entry: &SignedEntry, w: &Withdrawn) -> bool {
+        if self.withdrawn.contains_key(&w.hash) || self.ledger.is_withdrawn(&w.hash) {
+            return false;
+        }
+        let held = {
+            let stored = self.ledger.withdrawn.read().expect("withdrawn lock");
+            stored.values().chain(self.withdrawn.values()).filter(|a| **a == w.author).count()
+        };
+        if held >= MAX_WITHDRAWN_PER_LOG {
+            return false;
+        }
+        self.changed = true;
+        self.withdrawn.insert(w.hash, w.author);
+        self.ops.push(Op::Put(Column::Withdrawn, w.hash.0.to_vec(), entry.bytes().to_vec()));
+        true
     }
 
     fn accept(&mut self, entry: &SignedEntry, a: &Accepted) {
@@ -632,6 +778,11 @@ impl Batch<'_> {
                     let k = [subject_key(&x.subject), x.entry.0.to_vec()].concat();
                     self.ops.push(Op::Put(Column::Attestations, k, encode(x)));
                 }
+                Change::Void(k) => {
+                    let k = void_key(k);
+                    self.ops.push(Op::Put(Column::Void, k.clone(), Vec::new()));
+                    self.void.insert(k);
+                }
             }
         }
     }
@@ -667,18 +818,23 @@ impl Batch<'_> {
         self.ops.push(Op::Put(Column::Frauds, id.0.to_vec(), encode(&StoredFraud { log: *log, fraud: fraud.clone() })));
         self.heads.insert(*log, head);
         self.dirty_heads.insert(*log);
+        self.set_freeze(log, rules::freeze_before(fraud.size().unwrap_or(0)));
         Ok(true)
     }
 
     fn evidence(&mut self, entry: &SignedEntry, eq: &Equivocation) -> bool {
+        // Beyond the freeze point, like the entry it conflicts with: entries
+        // of other logs may name either.
+        let withdrawn = Withdrawn { author: eq.author, seq: eq.seq, hash: eq.conflicting };
+        let kept = self.withdraw(entry, &withdrawn);
         // A head that cannot be read fails the batch (`read`).
-        let Ok(Some(mut head)) = self.head(&eq.author) else { return false };
+        let Ok(Some(mut head)) = self.head(&eq.author) else { return kept };
         if !self.evidence_at.insert((eq.author, eq.seq)) {
-            return false;
+            return kept;
         }
         match self.read(self.ledger.has_evidence_at(&eq.author, eq.seq)) {
             Ok(false) => {}
-            Ok(true) | Err(_) => return false,
+            Ok(true) | Err(_) => return kept,
         }
         head.frozen = true;
         self.changed = true;
@@ -688,6 +844,7 @@ impl Batch<'_> {
         self.ops.push(Op::Put(Column::Evidence, k, encode(&ev)));
         self.heads.insert(eq.author, head);
         self.dirty_heads.insert(eq.author);
+        self.set_freeze(&eq.author, rules::freeze_before(eq.seq));
         true
     }
 
@@ -735,6 +892,10 @@ impl Batch<'_> {
         }
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());
+        self.ledger.withdrawn.write().expect("withdrawn lock").extend(self.withdrawn.drain());
+        if !self.void.is_empty() {
+            self.ledger.any_void.store(true, Ordering::SeqCst);
+        }
         if self.network_changed {
             *self.ledger.network.write().expect("network lock") = self.network;
             let mut g = self.ledger.governance.write().expect("governance lock");
@@ -742,6 +903,17 @@ impl Batch<'_> {
             g.head = self.governance_head;
         }
         self.ledger.order.store(self.order, Ordering::Relaxed);
+        if !self.freeze.is_empty() {
+            self.ledger.freeze.write().expect("freeze lock").extend(self.freeze.drain());
+            // The store may hold entries beyond a new freeze point: they are
+            // withdrawn now. If that fails, the writer stops, and a restart
+            // withdraws them before anything is served.
+            if let Err(e) = self.ledger.withdraw_beyond_freeze() {
+                tracing::error!("entries beyond a freeze point could not be withdrawn: {e}");
+                self.ledger.broken.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
         Ok(())
     }
 }
@@ -813,6 +985,19 @@ impl LedgerView for Batch<'_> {
     fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, StoreError> {
         let k = record_key(participant, record);
         Ok(self.records.contains(&k) || self.read(self.ledger.store.get(Column::Records, &k))?.is_some())
+    }
+    fn freeze_point(&self, author: &PublicKey) -> Option<u64> {
+        self.freeze.get(author).copied().or_else(|| self.ledger.freeze_point(author))
+    }
+    fn withdrawn(&self, hash: &Hash32) -> Result<bool, StoreError> {
+        Ok(self.withdrawn.contains_key(hash) || self.ledger.is_withdrawn(hash))
+    }
+    fn void(&self, key: &VoidKey) -> Result<bool, StoreError> {
+        if self.void.is_empty() && !self.ledger.any_void.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let k = void_key(key);
+        Ok(self.void.contains(&k) || self.read(self.ledger.store.get(Column::Void, &k))?.is_some())
     }
 }
 

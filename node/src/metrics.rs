@@ -120,6 +120,7 @@ impl Metrics {
                 // Its entry is not in the log: counted with the refusals,
                 // by the code a client is answered.
                 Ok(Outcome::Evidence { .. }) => self.count_refused(Outcome::EVIDENCE_CODE),
+                Ok(Outcome::Withdrawn { withdrawn, .. }) => self.count_refused(&withdrawn.refusal().code),
                 Err(e) => self.count_refused(e.code()),
             }
         }

@@ -6,7 +6,7 @@
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use kp_schemas::api::Submitted;
-use kp_schemas::rules::{Equivocation, JudgeError};
+use kp_schemas::rules::{Equivocation, JudgeError, Withdrawn};
 use kp_schemas::{Hash32, PublicKey, Refusal, codes};
 
 /// A submission the writer took.
@@ -27,6 +27,14 @@ pub enum Outcome {
         /// at this position is already kept, and nothing changed.
         new: bool,
     },
+    /// An entry of a frozen log beyond its freeze point: kept as evidence
+    /// only (R3), so that entries of other logs that name it turn void
+    /// here as everywhere. A submitter is answered `R3.log_frozen`.
+    Withdrawn {
+        withdrawn: Withdrawn,
+        /// Not held before.
+        new: bool,
+    },
 }
 
 impl Outcome {
@@ -34,7 +42,7 @@ impl Outcome {
     pub fn submitted(&self) -> Option<&Submitted> {
         match self {
             Outcome::Stored(s) | Outcome::Duplicate(s) => Some(s),
-            Outcome::Evidence { .. } => None,
+            Outcome::Evidence { .. } | Outcome::Withdrawn { .. } => None,
         }
     }
 
@@ -63,6 +71,7 @@ impl Outcome {
                 };
                 Err(Refusal::new(Self::EVIDENCE_CODE, message).into())
             }
+            Outcome::Withdrawn { withdrawn, .. } => Err(withdrawn.refusal().into()),
         }
     }
 }

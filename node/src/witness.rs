@@ -486,6 +486,9 @@ pub async fn settle(w: &Witness, writer: &WriterHandle, out: Outcome) -> Vec<Che
             Ok(Written::Stored(s) | Written::Duplicate(s)) => {
                 tracing::debug!(entry = %s.hash, "the conflicting entry of a root claim was taken")
             }
+            Ok(Written::Withdrawn { withdrawn: w, .. }) => {
+                tracing::debug!(entry = %w.hash, "the conflicting entry of a root claim is beyond a freeze point")
+            }
             Err(e) => tracing::warn!("the conflicting entry of a root claim: {e}"),
         }
     }

@@ -53,14 +53,25 @@ fn a_writer_signing_many_variants_of_one_entry_leaves_one_pair_and_known_ones_wr
         };
     assert_eq!(code(variant(0)), "stored 1");
     assert!(code(variant(1)).contains("both kept as evidence"));
-    let before = ledger.evidence().unwrap().len();
-    assert_eq!(before, 1);
-    store.fail_write(0, false);
-    for i in 2..200 {
-        assert!(code(variant(i)).contains("already kept as evidence"), "variant {i}");
+    assert_eq!(ledger.evidence().unwrap().len(), 1);
+    // Frozen before the conflict: both entries at position 1 are withdrawn,
+    // kept as evidence only, and each new variant is too, up to a bound.
+    assert_eq!(ledger.freeze_point(&chair.public()), Some(0));
+    assert!(code(variant(2)).contains("kept as evidence only"));
+    let cap = kp_node::ledger::MAX_WITHDRAWN_PER_LOG as u32;
+    for i in 3..cap + 50 {
+        code(variant(i));
     }
-    // The same conflict posted again, and more variants: nothing written.
-    assert!(code(variant(1)).contains("already kept as evidence"));
+    assert_eq!(
+        ledger.withdrawn_bytes(usize::MAX, usize::MAX).unwrap().len(),
+        cap as usize,
+        "withdrawn entries are bounded"
+    );
+    store.fail_write(0, false);
+    // Known variants, and new ones past the bound, write nothing.
+    for i in [0, 1, 2, cap + 60, cap + 61] {
+        assert!(code(variant(i)).contains("kept as evidence only"), "variant {i}");
+    }
     assert_eq!(store.counts().1, 0, "a known conflict causes no write");
     assert_eq!(ledger.evidence().unwrap().len(), 1, "one pair per position");
     assert!(ledger.head(&chair.public()).unwrap().unwrap().frozen);
@@ -81,8 +92,8 @@ fn a_page_answer_stops_reading_at_its_byte_budget() {
     // Whatever the budget, one entry at least, so that sync moves on.
     assert_eq!(ledger.log_page_bytes(&author, 1, 1024, 1).unwrap().len(), 1);
     // Acceptance order: the same bound.
-    let ordered = ledger.ordered_bytes(0, 1024, budget).unwrap();
+    let (ordered, _) = ledger.ordered_bytes(0, 1024, budget).unwrap();
     assert!(!ordered.is_empty() && ordered.iter().map(Vec::len).sum::<usize>() <= budget);
-    assert_eq!(ledger.ordered_bytes(0, 1024, 1).unwrap().len(), 1);
+    assert_eq!(ledger.ordered_bytes(0, 1024, 1).unwrap().0.len(), 1);
     drop(w);
 }

@@ -154,7 +154,7 @@ fn nothing_unsynced_is_served_and_a_power_loss_takes_back_nothing_served() {
             let served = (
                 ledger.heads().unwrap(),
                 ledger.entry_count(),
-                ledger.ordered_bytes(0, usize::MAX, usize::MAX).unwrap().len() as u64,
+                ledger.ordered_bytes(0, usize::MAX, usize::MAX).unwrap().0.len() as u64,
                 batch.iter().filter(|e| ledger.entry_by_hash(&e.hash()).unwrap().is_some()).count(),
                 batch
                     .iter()

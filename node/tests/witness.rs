@@ -290,8 +290,15 @@ fn a_checkpoint_that_is_not_the_log_is_fraud_and_freezes_the_log_everywhere() {
     assert_eq!(other.receive(evidence).0, Verdict::Ignore, "kept once");
     assert_eq!(other.ledger.frauds().unwrap().len(), 1);
 
+    // Both freeze the log before the false checkpoint's size, whatever
+    // they held: the entry at that size is withdrawn, as evidence only.
+    for n in [&honest, &other] {
+        assert_eq!(n.ledger.log_size(&log).unwrap(), size - 1);
+        assert!(n.ledger.is_withdrawn(&entry.hash()));
+    }
     // Nothing more enters the log; other logs carry on.
     let r = other.writer.process(vec![Submission::Entry(next_entry(&other.ledger, cf))]).remove(0);
+    let r = r.and_then(Written::into_reply);
     assert!(matches!(&r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN), "{r:?}");
     let bw = w.keys.authority("BW");
     other
@@ -320,11 +327,27 @@ fn two_views_of_one_size_prove_themselves_even_without_the_log() {
     assert_eq!(v, Verdict::Reject);
     assert!(matches!(out.frauds.as_slice(), [(l, Fraud::SplitView { .. })] if *l == log));
     assert!(n.frozen(&log));
-    let r = n.writer.process(w.entries[..50].iter().cloned().map(Submission::Entry).collect());
-    assert!(
-        r.iter().any(|r| matches!(r, Err(SubmitError::Refused(x)) if x.code == codes::R3_LOG_FROZEN)),
-        "CF's entries are refused once its log is frozen"
-    );
+    // Frozen before size 50: CF's entries up to 49 still come in, as on
+    // every node that held them before the evidence; none beyond.
+    let r = n.writer.process(w.entries.iter().cloned().map(Submission::Entry).collect());
+    let cf_entries: Vec<_> = w
+        .entries
+        .iter()
+        .zip(r)
+        .filter_map(|(b, r)| {
+            let e = SignedEntry::parse(b.clone()).unwrap();
+            (e.entry().author == log).then(|| (e.entry().seq, r.and_then(Written::into_reply)))
+        })
+        .collect();
+    assert!(cf_entries.len() > 49, "CF writes past the false size: {}", cf_entries.len());
+    for (seq, r) in cf_entries {
+        match r {
+            Ok(s) => assert!(seq <= 49 && s.seq == seq),
+            Err(SubmitError::Refused(x)) => assert!(seq > 49 && x.code == codes::R3_LOG_FROZEN, "{seq}: {x}"),
+            Err(e) => panic!("{seq}: {e}"),
+        }
+    }
+    assert_eq!(n.ledger.log_size(&log).unwrap(), 49);
 }
 
 #[test]

@@ -15,7 +15,9 @@ use crate::memory::MemLedger;
 use crate::merkle;
 use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
 use crate::rules::{self, LedgerView, Verdict};
-use crate::state::{AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, ZoneRecord};
+use crate::state::{
+    AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, VoidKey, ZoneRecord,
+};
 use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -657,6 +659,15 @@ impl LedgerView for Replay {
     fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Infallible> {
         self.mem.record_seen(participant, record)
     }
+    fn freeze_point(&self, _author: &PublicKey) -> Option<u64> {
+        None
+    }
+    fn withdrawn(&self, _hash: &Hash32) -> Result<bool, Infallible> {
+        Ok(false)
+    }
+    fn void(&self, _key: &VoidKey) -> Result<bool, Infallible> {
+        Ok(false)
+    }
 }
 
 fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &VerifyOptions, report: &mut Report) {
@@ -670,7 +681,7 @@ fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &Ver
                 view.mem.entries.insert((a.author, a.head.seq), v.entry.clone());
                 view.mem.apply(&a);
             }
-            Ok(Verdict::Duplicate(_) | Verdict::Equivocation(_)) => {
+            Ok(Verdict::Duplicate(_) | Verdict::Equivocation(_) | Verdict::Withdrawn(_)) => {
                 let msg = format!("{name} takes a position of its log that an earlier entry holds");
                 report.problems.push(problem(codes::DUPLICATE_ENTRY, msg));
             }

@@ -426,6 +426,17 @@ fn fraud_error(code: &'static str, message: impl Into<String>) -> FraudError {
 }
 
 impl Fraud {
+    /// The log size the evidence names: the two views it proves part at or
+    /// before it, so the log freezes before it (R3). None if a checkpoint
+    /// does not parse, which [`Fraud::check`] refuses first.
+    pub fn size(&self) -> Option<u64> {
+        let b = match self {
+            Fraud::SplitView { first, .. } => first,
+            Fraud::WrongRoot { checkpoint, .. } => checkpoint,
+        };
+        SignedCheckpoint::parse(b.0.clone()).ok().map(|c| c.checkpoint().size)
+    }
+
     /// Check the signatures and what can be checked without the log.
     pub fn check(&self, network: &str) -> Result<FraudClaim, FraudError> {
         let parse = |b: &HexBytes| -> Result<SignedCheckpoint, FraudError> {

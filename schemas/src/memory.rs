@@ -5,7 +5,7 @@
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::codes::Refusal;
-use crate::entry::SignedEntry;
+use crate::entry::{SignedEntry, Verified};
 use crate::model::Subject;
 use crate::rules::{self, Accepted, Change, LedgerView, Verdict};
 use crate::state::*;
@@ -36,6 +36,17 @@ pub struct MemLedger {
     pub records: BTreeSet<(String, Hash32)>,
     pub attestations: Vec<AttestationRecord>,
     pub evidence: Vec<rules::Equivocation>,
+    /// Accepted entries, in the order they were accepted: what a rebuild
+    /// replays.
+    pub order: Vec<(PublicKey, u64)>,
+    /// Each frozen log's freeze point (R3).
+    pub freeze: HashMap<PublicKey, u64>,
+    /// Entries withdrawn from frozen logs, kept as evidence.
+    pub withdrawn: HashMap<Hash32, SignedEntry>,
+    /// Objects void entries would have created.
+    pub void: HashSet<VoidKey>,
+    /// Void entries, by hash.
+    pub void_entries: BTreeSet<Hash32>,
 }
 
 impl MemLedger {
@@ -56,24 +67,78 @@ impl MemLedger {
             records: BTreeSet::new(),
             attestations: Vec::new(),
             evidence: Vec::new(),
+            order: Vec::new(),
+            freeze: HashMap::new(),
+            withdrawn: HashMap::new(),
+            void: HashSet::new(),
+            void_entries: BTreeSet::new(),
         }
+    }
+
+    /// Freeze a log at `at` (R3), or lower its freeze point to it. What this
+    /// ledger accepted beyond it is withdrawn, and everything that read it
+    /// becomes void, by replaying the acceptance order: the state is then
+    /// the one every node reaches, whatever it held when the evidence came.
+    pub fn freeze(&mut self, author: PublicKey, at: u64) {
+        if self.freeze.get(&author).is_some_and(|f| *f <= at) {
+            return;
+        }
+        self.freeze.insert(author, at);
+        match self.heads.get_mut(&author) {
+            Some(h) if h.seq > at => self.rebuild(),
+            Some(h) => h.frozen = true,
+            // Frozen before its first entry here: the head says so.
+            None => {
+                self.heads.insert(author, Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: true });
+            }
+        }
+    }
+
+    /// Replay every accepted entry in acceptance order against the freeze
+    /// points, withdrawn entries and evidence held.
+    pub fn rebuild(&mut self) {
+        let mut fresh = MemLedger::new(self.genesis.clone());
+        fresh.freeze = std::mem::take(&mut self.freeze);
+        fresh.withdrawn = std::mem::take(&mut self.withdrawn);
+        fresh.evidence = std::mem::take(&mut self.evidence);
+        let mut entries = std::mem::take(&mut self.entries);
+        for key in std::mem::take(&mut self.order) {
+            let Some(e) = entries.remove(&key) else { continue };
+            // Accepted once, so it parses and verifies; a replay never
+            // refuses what was accepted, it only withdraws or voids.
+            if let Err(r) = fresh.ingest(e.into_bytes()) {
+                debug_assert!(false, "a replay refused an accepted entry: {r}");
+            }
+        }
+        *self = fresh;
     }
 
     /// Parse, verify, judge and apply wire bytes.
     pub fn ingest(&mut self, bytes: Vec<u8>) -> Result<Verdict, Refusal> {
         let signed = SignedEntry::parse(bytes)?;
-        let verified = signed.into_verified()?;
+        self.ingest_verified(signed.into_verified()?)
+    }
+
+    /// Judge and apply an entry whose signatures were checked.
+    pub fn ingest_verified(&mut self, verified: Verified) -> Result<Verdict, Refusal> {
         let verdict = rules::judge(self, &verified)?;
         match &verdict {
             Verdict::Accepted(a) => {
                 self.entries.insert((a.author, a.head.seq), verified.entry.clone());
+                self.order.push((a.author, a.head.seq));
                 self.apply(a);
             }
             Verdict::Equivocation(eq) => {
-                if let Some(h) = self.heads.get_mut(&eq.author) {
-                    h.frozen = true;
+                if !self.evidence.iter().any(|x| x.author == eq.author && x.seq == eq.seq) {
+                    self.evidence.push(eq.clone());
                 }
-                self.evidence.push(eq.clone());
+                // Beyond the freeze point, like the entry it conflicts with:
+                // entries of other logs may name either.
+                self.withdrawn.insert(eq.conflicting, verified.entry);
+                self.freeze(eq.author, rules::freeze_before(eq.seq));
+            }
+            Verdict::Withdrawn(w) => {
+                self.withdrawn.insert(w.hash, verified.entry);
             }
             Verdict::Duplicate(_) => {}
         }
@@ -83,6 +148,9 @@ impl MemLedger {
     pub fn apply(&mut self, a: &Accepted) {
         self.heads.insert(a.author, a.head.clone());
         self.hashes.insert(a.hash);
+        if a.void.is_some() {
+            self.void_entries.insert(a.hash);
+        }
         for c in &a.changes {
             match c {
                 Change::Lot(l) => {
@@ -107,6 +175,9 @@ impl MemLedger {
                     self.governance_head = Some(a.hash);
                 }
                 Change::Attestation(x) => self.attestations.push(x.clone()),
+                Change::Void(k) => {
+                    self.void.insert(k.clone());
+                }
             }
         }
     }
@@ -152,6 +223,15 @@ impl LedgerView for MemLedger {
     }
     fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Infallible> {
         Ok(self.records.contains(&(participant.to_string(), *record)))
+    }
+    fn freeze_point(&self, author: &PublicKey) -> Option<u64> {
+        self.freeze.get(author).copied()
+    }
+    fn withdrawn(&self, hash: &Hash32) -> Result<bool, Infallible> {
+        Ok(self.withdrawn.contains_key(hash))
+    }
+    fn void(&self, key: &VoidKey) -> Result<bool, Infallible> {
+        Ok(self.void.contains(key))
     }
 }
 

@@ -64,6 +64,24 @@ pub trait LedgerView {
     fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, Self::Error>;
     /// Whether `participant`'s log holds this licensee record already.
     fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Self::Error>;
+    /// Where a frozen log ends (R3): entries `1..=f` are its entries,
+    /// wherever each node stood when the evidence arrived; none if the log
+    /// is not frozen. Held in memory by every view.
+    fn freeze_point(&self, author: &PublicKey) -> Option<u64>;
+    /// Whether this entry is one withdrawn from a frozen log: signed by its
+    /// writer beyond the log's freeze point, kept as evidence only.
+    fn withdrawn(&self, hash: &Hash32) -> Result<bool, Self::Error>;
+    /// Whether this object was created by a void entry: it exists, as
+    /// void, so whatever reads it is void too.
+    fn void(&self, key: &VoidKey) -> Result<bool, Self::Error>;
+}
+
+/// Where a log freezes on evidence that names `position` (R3): on the
+/// position before it. An equivocation names the position both entries
+/// claim; a false checkpoint names its size, since the two views it
+/// proves part somewhere at or before it.
+pub fn freeze_before(position: u64) -> u64 {
+    position.saturating_sub(1)
 }
 
 /// Why [`judge`] gave no verdict: the entry is refused, or a read of the
@@ -126,6 +144,8 @@ pub enum Change {
     Record(String, Hash32),
     Network(NetworkState),
     Attestation(AttestationRecord),
+    /// An object a void entry would have created.
+    Void(VoidKey),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +156,33 @@ pub struct Accepted {
     pub changes: Vec<Change>,
     /// Accepted but worth a look, for example an R7 weight mismatch.
     pub flags: Vec<String>,
+    /// Why the entry is void: it reads an entry withdrawn from a frozen
+    /// log, or an object a void entry made. It keeps its place in its log
+    /// and changes nothing but the void objects it would have created.
+    pub void: Option<String>,
+}
+
+/// A signed entry of a frozen log beyond its freeze point (R3): kept as
+/// evidence, never part of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Withdrawn {
+    pub author: PublicKey,
+    pub seq: u64,
+    pub hash: Hash32,
+}
+
+impl Withdrawn {
+    /// What a writer that submitted it is told.
+    pub fn refusal(&self) -> Refusal {
+        Refusal::new(
+            codes::R3_LOG_FROZEN,
+            format!(
+                "this log is frozen before entry {}: its writer equivocated or signed a false checkpoint; \
+                 the entry is kept as evidence only",
+                self.seq
+            ),
+        )
+    }
 }
 
 /// Two different signed entries at one position of one log (R3).
@@ -154,6 +201,8 @@ pub enum Verdict {
     Duplicate(Hash32),
     /// Keep both as evidence and freeze the log.
     Equivocation(Equivocation),
+    /// Beyond the freeze point of its frozen log: kept as evidence only.
+    Withdrawn(Withdrawn),
 }
 
 /// Judge one verified entry against the state. A read of the state that
@@ -186,11 +235,11 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
             None => refuse(codes::R3_GAP, format!("entry {} of this log is missing here", e.seq)),
         };
     }
-    if head.as_ref().is_some_and(|h| h.frozen) {
-        return refuse(
-            codes::R3_LOG_FROZEN,
-            "this log is frozen: its writer equivocated or signed a false checkpoint (see the evidence)",
-        );
+    let freeze = view.freeze_point(&e.author);
+    if let Some(f) = freeze
+        && e.seq > f
+    {
+        return Ok(Verdict::Withdrawn(Withdrawn { author: e.author, seq: e.seq, hash }));
     }
     if e.seq > next {
         return refuse(codes::R3_GAP, format!("entry {} arrived before entry {next} of its log", e.seq));
@@ -206,6 +255,10 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     // context: the network as of one governance entry, zone statuses, the
     // entry that created an attestation's subject.
     let context = Context::resolve(view, &e.context)?;
+    let head = Head { seq: e.seq, hash, timestamp_ms: e.timestamp_ms, frozen: freeze.is_some() };
+    if let Some(why) = &context.void {
+        return void_entry(view, v, head, why.clone());
+    }
     let snapshot = match &context.governance {
         Some(g) => Some(view.network_at(g).read()?.ok_or_else(|| {
             Refusal::new(codes::R3_MISSING_DEPENDENCY, format!("governance entry {g} is not known here"))
@@ -222,13 +275,8 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
         return refuse(codes::R3_BAD_CONTEXT, "a governance entry names its own log's previous entry in its context");
     }
 
-    let mut out = Accepted {
-        hash,
-        author: e.author,
-        head: Head { seq: e.seq, hash, timestamp_ms: e.timestamp_ms, frozen: false },
-        changes: Vec::new(),
-        flags: Vec::new(),
-    };
+    let mut out =
+        Accepted { hash, author: e.author, head: head.clone(), changes: Vec::new(), flags: Vec::new(), void: None };
     let ctx = Ctx {
         view,
         net,
@@ -239,36 +287,13 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
         context,
         read: RefCell::new(BTreeSet::new()),
         read_entries: RefCell::new(BTreeSet::new()),
+        void: RefCell::new(None),
     };
-    match (&e.body, role) {
-        (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, &mut out)?,
-        (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, &mut out)?,
-        (Body::Attestation(a), AuthorRole::Monitor(_)) => ctx.attestation(None, a, &mut out)?,
-        (body, AuthorRole::Authority(p)) => {
-            if p.suspended_at(e.seq) {
-                return refuse(
-                    codes::R2_AUTHOR_SUSPENDED,
-                    format!("participant {} is suspended from entry {} of its log", p.participant.code, e.seq),
-                );
-            }
-            let code = p.participant.code.as_str();
-            match body {
-                Body::RegisterLicensee(r) => ctx.register(code, r, &mut out)?,
-                Body::RevokeLicensee(r) => ctx.revoke(code, r, &mut out)?,
-                Body::Countersigned(c) => {
-                    let record = v.record.as_ref().ok_or_else(|| {
-                        Refusal::new(codes::R1_UNVERIFIED_RECORD, "countersigned record was not verified")
-                    })?;
-                    ctx.record(p, record, &crypto::record_hash(&c.record.0), &mut out)?
-                }
-                Body::ImportConfirmation(c) => ctx.confirm(code, c, &mut out)?,
-                Body::Attestation(a) => ctx.attestation(Some(code), a, &mut out)?,
-                Body::ZoneStatus(_) | Body::Governance(_) => return not_allowed(body, "a participant authority"),
-            }
-        }
-        (body, AuthorRole::Chair) => return not_allowed(body, "the chair"),
-        (body, AuthorRole::Monitor(_)) => return not_allowed(body, "a monitor"),
+    let judged = ctx.body(v, role, &mut out);
+    if let Some(why) = ctx.void.take() {
+        return void_entry(view, v, head, why);
     }
+    judged?;
     // A context is exactly what the verdict read: nothing else, so that one
     // entry has one canonical context.
     if let Some((p, z)) = ctx.context.zones.keys().find(|k| !ctx.read.borrow().contains(*k)) {
@@ -286,6 +311,83 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     Ok(Verdict::Accepted(out))
 }
 
+/// Accept an entry as void (R3): it takes its place in its log, so the log
+/// goes on, and changes nothing but the objects it would have created,
+/// which exist as void. Its author must still be one the network knows.
+fn void_entry<V: LedgerView>(view: &V, v: &Verified, head: Head, why: String) -> Result<Verdict, JudgeError<V::Error>> {
+    let e = v.entry.entry();
+    if view.network().role_of(&e.author).is_none() && view.genesis().role_of(&e.author).is_none() {
+        return refuse(codes::R2_UNKNOWN_AUTHOR, format!("author {} is not in the roster", e.author));
+    }
+    let changes = would_create(e.author, v, view).into_iter().map(Change::Void).collect();
+    Ok(Verdict::Accepted(Accepted {
+        hash: head.hash,
+        author: e.author,
+        head,
+        changes,
+        flags: vec![format!("R3: void: {why}")],
+        void: Some(why),
+    }))
+}
+
+/// The objects an entry creates when accepted: what a void entry leaves as
+/// void, so that every entry reading one is void too.
+fn would_create<V: LedgerView>(author: PublicKey, v: &Verified, view: &V) -> Vec<VoidKey> {
+    let code = [view.network(), view.genesis()].into_iter().find_map(|n| match n.role_of(&author) {
+        Some(AuthorRole::Authority(p)) => Some(p.participant.code.clone()),
+        _ => None,
+    });
+    let Some(code) = code else { return Vec::new() };
+    let lot = |lot: &str| VoidKey::Lot { participant: code.clone(), lot: lot.to_string() };
+    match (&v.entry.entry().body, v.record.as_ref().map(|r| &r.body)) {
+        (Body::RegisterLicensee(r), _) => vec![VoidKey::Licensee { participant: code.clone(), key: r.licensee }],
+        (Body::ImportConfirmation(c), _) => vec![lot(&c.lot)],
+        (Body::Countersigned(_), Some(RecordBody::Production(x))) => vec![lot(&x.lot)],
+        (Body::Countersigned(_), Some(RecordBody::Transfer(x))) => x.outputs.iter().map(|o| lot(&o.lot)).collect(),
+        (Body::Countersigned(_), Some(RecordBody::Export(x))) => {
+            vec![VoidKey::Cert { number: x.certificate.clone() }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl<V: LedgerView> Ctx<'_, V> {
+    fn body(&self, v: &Verified, role: AuthorRole<'_>, out: &mut Accepted) -> Judged<(), V> {
+        let ctx = self;
+        let e = v.entry.entry();
+        match (&e.body, role) {
+            (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, out)?,
+            (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, out)?,
+            (Body::Attestation(a), AuthorRole::Monitor(_)) => ctx.attestation(None, a, out)?,
+            (body, AuthorRole::Authority(p)) => {
+                if p.suspended_at(e.seq) {
+                    return refuse(
+                        codes::R2_AUTHOR_SUSPENDED,
+                        format!("participant {} is suspended from entry {} of its log", p.participant.code, e.seq),
+                    );
+                }
+                let code = p.participant.code.as_str();
+                match body {
+                    Body::RegisterLicensee(r) => ctx.register(code, r, out)?,
+                    Body::RevokeLicensee(r) => ctx.revoke(code, r, out)?,
+                    Body::Countersigned(c) => {
+                        let record = v.record.as_ref().ok_or_else(|| {
+                            Refusal::new(codes::R1_UNVERIFIED_RECORD, "countersigned record was not verified")
+                        })?;
+                        ctx.record(p, record, &crypto::record_hash(&c.record.0), out)?
+                    }
+                    Body::ImportConfirmation(c) => ctx.confirm(code, c, out)?,
+                    Body::Attestation(a) => ctx.attestation(Some(code), a, out)?,
+                    Body::ZoneStatus(_) | Body::Governance(_) => return not_allowed(body, "a participant authority"),
+                }
+            }
+            (body, AuthorRole::Chair) => return not_allowed(body, "the chair"),
+            (body, AuthorRole::Monitor(_)) => return not_allowed(body, "a monitor"),
+        }
+        Ok(())
+    }
+}
+
 /// An entry's context, sorted by what each named entry is. Each must be
 /// known here (R3); a monitor's chain of a zone is named once, and the
 /// network by one governance entry at most.
@@ -293,11 +395,13 @@ struct Context {
     zones: BTreeMap<ZoneKey, Vec<Hash32>>,
     governance: Option<Hash32>,
     entries: BTreeSet<Hash32>,
+    /// The context names an entry withdrawn from a frozen log.
+    void: Option<String>,
 }
 
 impl Context {
     fn resolve<V: LedgerView>(view: &V, context: &[Hash32]) -> Judged<Self, V> {
-        let mut out = Context { zones: BTreeMap::new(), governance: None, entries: BTreeSet::new() };
+        let mut out = Context { zones: BTreeMap::new(), governance: None, entries: BTreeSet::new(), void: None };
         let mut chains = BTreeSet::new();
         for h in context {
             // Governance first: nearly every entry names one, and it is held
@@ -317,6 +421,8 @@ impl Context {
                 out.zones.entry((p, z)).or_default().push(*h);
             } else if view.entry_known(h).read()? {
                 out.entries.insert(*h);
+            } else if view.withdrawn(h).read()? {
+                out.void.get_or_insert(format!("its context names entry {h}, withdrawn from a frozen log"));
             } else {
                 return refuse(codes::R3_MISSING_DEPENDENCY, format!("context entry {h} is not known here"));
             }
@@ -342,6 +448,9 @@ struct Ctx<'a, V> {
     read: RefCell<BTreeSet<ZoneKey>>,
     /// The other entries of the context the verdict read.
     read_entries: RefCell<BTreeSet<Hash32>>,
+    /// Set when the verdict reads a void object: the entry is void, whatever
+    /// else the rules say.
+    void: RefCell<Option<String>>,
 }
 
 /// What [`Ctx::spend`] takes from its input lots.
@@ -388,6 +497,9 @@ impl<V: LedgerView> Ctx<'_, V> {
         if let Some(l) = self.view.licensee(code, &r.licensee).read()? {
             return refuse(codes::R2_LICENSEE_EXISTS, format!("key is already registered by {} as {}", code, l.name));
         }
+        if self.view.void(&VoidKey::Licensee { participant: code.into(), key: r.licensee }).read()? {
+            return refuse(codes::R2_LICENSEE_EXISTS, format!("key is already registered by {code}, by a void entry"));
+        }
         let roles: BTreeSet<Role> = r.roles.iter().copied().collect();
         out.changes.push(Change::Licensee(LicenseeState {
             key: r.licensee,
@@ -410,9 +522,23 @@ impl<V: LedgerView> Ctx<'_, V> {
         Ok(())
     }
 
+    /// Mark the entry void if the object it did not find is a void one.
+    /// Returns the refusal to give meanwhile: `judge` turns it into a void
+    /// acceptance.
+    fn absent(&self, key: VoidKey) -> Judged<bool, V> {
+        if self.view.void(&key).read()? {
+            self.void.borrow_mut().get_or_insert(format!("it reads {key}, made by a void entry"));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     fn own_licensee(&self, code: &str, key: &PublicKey) -> Judged<LicenseeState, V> {
         match self.view.licensee(code, key).read()? {
             Some(l) => Ok(l),
+            None if self.absent(VoidKey::Licensee { participant: code.into(), key: *key })? => {
+                refuse(codes::R3_MISSING_DEPENDENCY, "void")
+            }
             None => refuse(codes::R2_UNKNOWN_LICENSEE, format!("key {key} is not a licensee registered by {code}")),
         }
     }
@@ -486,12 +612,18 @@ impl<V: LedgerView> Ctx<'_, V> {
     fn existing_lot(&self, code: &str, lot: &str) -> Judged<LotState, V> {
         match self.view.lot(code, lot).read()? {
             Some(l) => Ok(l),
+            None if self.absent(VoidKey::Lot { participant: code.into(), lot: lot.into() })? => {
+                refuse(codes::R3_MISSING_DEPENDENCY, "void")
+            }
             None => refuse(codes::R4_UNKNOWN_LOT, format!("lot {lot} does not exist in {code}")),
         }
     }
 
     fn new_lot_id(&self, code: &str, lot: &str, seen: &mut BTreeSet<String>) -> Judged<(), V> {
-        if self.view.lot(code, lot).read()?.is_some() || !seen.insert(lot.to_string()) {
+        if self.view.lot(code, lot).read()?.is_some()
+            || self.view.void(&VoidKey::Lot { participant: code.into(), lot: lot.into() }).read()?
+            || !seen.insert(lot.to_string())
+        {
             return refuse(codes::R4_LOT_EXISTS, format!("lot {lot} already exists in {code}"));
         }
         Ok(())
@@ -516,6 +648,11 @@ impl<V: LedgerView> Ctx<'_, V> {
                 // the one the miner names: a miner cannot pick an older one.
                 let history = self.zone_history(code, &z.zone)?;
                 if let Some(status_hash) = &z.status_entry {
+                    if self.view.withdrawn(status_hash).read()? {
+                        let why = format!("it names zone status {status_hash}, withdrawn from a frozen log");
+                        self.void.borrow_mut().get_or_insert(why);
+                        return refuse(codes::R3_MISSING_DEPENDENCY, "void");
+                    }
                     let rec = self.view.zone(status_hash).read()?.ok_or_else(|| {
                         Refusal::new(
                             codes::R3_MISSING_DEPENDENCY,
@@ -657,7 +794,9 @@ impl<V: LedgerView> Ctx<'_, V> {
                 format!("certificate number `{}` must be `{code}-<digits>`", x.certificate),
             );
         }
-        if self.view.certificate(&x.certificate).read()?.is_some() {
+        if self.view.certificate(&x.certificate).read()?.is_some()
+            || self.view.void(&VoidKey::Cert { number: x.certificate.clone() }).read()?
+        {
             return refuse(codes::R7_DUPLICATE_CERTIFICATE, format!("certificate {} already exists", x.certificate));
         }
         if x.importer == code || self.net.participant(&x.importer).is_none() {
@@ -739,8 +878,16 @@ impl<V: LedgerView> Ctx<'_, V> {
     }
 
     fn confirm(&self, code: &str, c: &ImportConfirmation, out: &mut Accepted) -> Judged<(), V> {
+        if self.view.withdrawn(&c.certificate_entry).read()? {
+            let why = format!("it confirms entry {}, withdrawn from a frozen log", c.certificate_entry);
+            self.void.borrow_mut().get_or_insert(why);
+            return refuse(codes::R3_MISSING_DEPENDENCY, "void");
+        }
         let mut cert = match self.view.certificate(&c.certificate).read()? {
             Some(cert) if cert.exporter == c.exporter => cert,
+            None if self.absent(VoidKey::Cert { number: c.certificate.clone() })? => {
+                return refuse(codes::R3_MISSING_DEPENDENCY, "void");
+            }
             _ => {
                 return refuse(
                     codes::R3_MISSING_DEPENDENCY,
@@ -871,6 +1018,9 @@ impl<V: LedgerView> Ctx<'_, V> {
             }
             Subject::Certificate { number } => {
                 let Some(c) = self.view.certificate(number).read()? else {
+                    if self.absent(VoidKey::Cert { number: number.clone() })? {
+                        return refuse(codes::R3_MISSING_DEPENDENCY, "void");
+                    }
                     return refuse(codes::R7_UNKNOWN_CERTIFICATE, format!("certificate {number} is not known here"));
                 };
                 self.names(&c.entry, &format!("certificate {number}"))?;

@@ -7,13 +7,35 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// An object that a void entry would have created (R3). It exists, as void:
+/// its id is taken, and every entry that reads it is void too, so a void
+/// entry's effects stop the same way on every node.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoidKey {
+    Lot { participant: String, lot: String },
+    Cert { number: String },
+    Licensee { participant: String, key: PublicKey },
+}
+
+impl std::fmt::Display for VoidKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VoidKey::Lot { participant, lot } => write!(f, "lot {lot} of {participant}"),
+            VoidKey::Cert { number } => write!(f, "certificate {number}"),
+            VoidKey::Licensee { participant, key } => write!(f, "licensee {key} of {participant}"),
+        }
+    }
+}
+
 /// The tip of one author's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Head {
     pub seq: u64,
     pub hash: Hash32,
     pub timestamp_ms: u64,
-    /// Set on equivocation (R3): nothing more is accepted into this log.
+    /// Set on evidence of equivocation or of a false checkpoint (R3): the
+    /// log ends at its freeze point, and nothing beyond it is accepted.
     pub frozen: bool,
 }
 

@@ -29,6 +29,9 @@ pub enum SyncRequest {
     Checkpoints,
     /// Both entries of every equivocation the peer keeps as evidence.
     Equivocations,
+    /// The entries the peer keeps as withdrawn from frozen logs (beyond a
+    /// freeze point): entries of other logs that name one are void.
+    Withdrawn,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +58,9 @@ pub enum SyncResponse {
     /// Answer to `Equivocations`: entry wire bytes, in pairs (the entry the
     /// peer's log holds, then the other one).
     Equivocations(Vec<HexBytes>),
+    /// Answer to `Withdrawn`: entry wire bytes, at most
+    /// [`MAX_SYNC_RESPONSE`] bytes of them.
+    Withdrawn(Vec<HexBytes>),
 }
 
 impl SyncResponse {
@@ -67,6 +73,7 @@ impl SyncResponse {
             SyncResponse::Ordered { .. } => "ordered",
             SyncResponse::Checkpoints(_) => "checkpoints",
             SyncResponse::Equivocations(_) => "equivocations",
+            SyncResponse::Withdrawn(_) => "withdrawn",
         }
     }
 }

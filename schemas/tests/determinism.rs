@@ -7,20 +7,40 @@
 //! on a dependency. Every ledger must end with the same accepted entries and
 //! the same derived state, and refuse nothing the writers accepted.
 //!
+//! Two histories in three also hold one or two equivocations: an authority or the
+//! monitor signs a second entry at a position of its log it had already
+//! used, while the honest writers, which never see it, go on building on the
+//! first. Every ledger receives both entries of each equivocation, so each
+//! must freeze that log on the position before it, whatever it held when the
+//! evidence arrived: the log ends there, what its writer signed beyond is
+//! withdrawn, and the entries of other logs that read it (an importer's
+//! confirmation of a withdrawn certificate, what the importer then does with
+//! the lot, a production on a withdrawn zone status) are void, as is what
+//! reads their void objects in turn. The writers' own ledger, given the
+//! second entries only at the end, must reach the same state. (An entry
+//! that continues one branch is refused with R3.bad_prev by a ledger
+//! holding the other branch's entry at its position and not its own; the
+//! harness gives it again, as a peer's answer to `SyncRequest::Withdrawn`
+//! does once the log is frozen, and it must end withdrawn: see [`deliver`].)
+//! The run prints how many histories had an equivocation, a withdrawn
+//! entry, a void entry and a void entry reading a void object.
+//!
 //! `KP_DETERMINISM_SEEDS` sets the number of seeds (1,000 by default; the
 //! longer run in docs/BENCHMARKS.md uses 100,000).
 
 mod common;
 
 use common::*;
+use kp_schemas::codes;
 use kp_schemas::entry::{SignedRecord, Verified};
 use kp_schemas::memory::MemLedger;
 use kp_schemas::model::*;
-use kp_schemas::rules::{self, Refusal, Verdict};
+use kp_schemas::rules::{Refusal, Verdict};
 use kp_schemas::state::sort_attestations;
-use kp_schemas::{Keypair, SignedEntry};
+use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use proptest::prelude::Rng as _;
 use proptest::test_runner::{RngAlgorithm, TestRng};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const LEDGERS: usize = 5;
 const STEPS: usize = 70;
@@ -68,11 +88,54 @@ impl People {
     }
 }
 
+/// A generated history.
+struct History {
+    genesis: MemLedger,
+    /// Everything signed, log by log in position order, each second entry
+    /// of an equivocation right after the entry whose position it takes.
+    entries: Vec<SignedEntry>,
+    /// The second entries of the equivocations, which no honest writer saw.
+    forks: Vec<SignedEntry>,
+    /// Where each log with an equivocation must end: the lowest position
+    /// signed twice, minus one.
+    freeze: BTreeMap<PublicKey, u64>,
+    /// The writers' ledger: everything but the forks, in the order written.
+    writers: MemLedger,
+}
+
+/// The writer of `key`'s log signs a second, different entry at one of its
+/// last positions, with the same `prev` as the entry it holds there: a
+/// licensee registration (an authority) or a new zone's status (the
+/// monitor), which nothing else reads. The writers' ledger is left as it
+/// was.
+fn fork(net: &mut Net, rng: &mut Rng, n: usize) -> Option<SignedEntry> {
+    let writers: Vec<Keypair> = CODES.iter().map(|c| authority_key(c)).chain([monitor_key()]).collect();
+    let key = rng.pick(&writers)?.clone();
+    let head = net.ledger.heads.get(&key.public())?.seq;
+    let seq = head - rng.below(head.min(8) as usize) as u64;
+    let prev = if seq == 1 { Hash32::ZERO } else { net.ledger.entries[&(key.public(), seq - 1)].hash() };
+    let body = if key.public() == monitor_key().public() {
+        zone_body("CF", &format!("FK{n}"), "Fork", ZoneState::Compliant, &rng.date())
+    } else {
+        let licensee = licensee_key(&format!("fork {n}"));
+        register_body(&licensee, "fork", &[Role::Miner, Role::Trader])
+    };
+    let e = net.build_at(&key, seq, prev, body);
+    assert_ne!(e.hash(), net.ledger.entries[&(key.public(), seq)].hash());
+    Some(e)
+}
+
 /// The honest writers' history: each step is written by the node of its
 /// author, which holds everything written before (as a network that has
 /// converged between steps would). Steps the rules refuse are left out.
-fn history(seed: u64) -> (MemLedger, Vec<SignedEntry>) {
+/// Between steps, up to two equivocations are signed (from their own
+/// random stream, so the honest steps are those of a history without
+/// any), and never shown to the writers.
+fn history(seed: u64) -> History {
     let mut rng = Rng::new(seed, 0);
+    let mut frk = Rng::new(seed, 2);
+    let mut forks_left = frk.below(3);
+    let mut forks = Vec::new();
     let mut net = Net::new();
     net.skip_signature_checks();
     let genesis = net.ledger.clone();
@@ -82,6 +145,13 @@ fn history(seed: u64) -> (MemLedger, Vec<SignedEntry>) {
     let mut cert_no = 0;
     let mut admitted = false;
     for _ in 0..STEPS {
+        if forks_left > 0
+            && frk.below(11) == 0
+            && let Some(e) = fork(&mut net, &mut frk, forks.len())
+        {
+            forks.push(e);
+            forks_left -= 1;
+        }
         lot_no += 1;
         match rng.below(11) {
             0 | 1 => {
@@ -224,46 +294,76 @@ fn history(seed: u64) -> (MemLedger, Vec<SignedEntry>) {
         }
     }
     // The writers' ledger also holds what the harness set up: all of it
-    // goes out.
-    let entries = net.ledger.entries.values().cloned().collect();
+    // goes out, with the forks.
     let _ = people;
-    (genesis, entries)
+    let mut freeze = BTreeMap::new();
+    for f in &forks {
+        let (author, seq) = (f.entry().author, f.entry().seq);
+        let at = freeze.entry(author).or_insert(seq - 1);
+        *at = (*at).min(seq - 1);
+    }
+    let mut entries: Vec<_> = net.ledger.entries.values().map(|e| (e.entry().author, e.entry().seq, 0, e)).collect();
+    entries.extend(forks.iter().enumerate().map(|(i, e)| (e.entry().author, e.entry().seq, 1 + i, e)));
+    entries.sort_by_key(|(author, seq, n, _)| (*author, *seq, *n));
+    let entries = entries.into_iter().map(|(_, _, _, e)| e.clone()).collect();
+    History { genesis, entries, forks, freeze, writers: net.ledger }
 }
 
 /// Judge and apply one entry as a node does, signatures aside (the writers
 /// made them; R1 has its own tests).
-fn ingest(l: &mut MemLedger, e: &SignedEntry) -> Result<(), Refusal> {
+fn ingest(l: &mut MemLedger, e: &SignedEntry) -> Result<Verdict, Refusal> {
     let record = match &e.entry().body {
         Body::Countersigned(c) => Some(SignedRecord::from_countersigned(c)?.record().clone()),
         _ => None,
     };
-    let v = Verified { entry: e.clone(), record };
-    if let Verdict::Accepted(a) = rules::judge(l, &v)? {
-        l.entries.insert((a.author, a.head.seq), e.clone());
-        l.apply(&a);
-    }
-    Ok(())
+    l.ingest_verified(Verified { entry: e.clone(), record })
 }
 
-/// Deliver `entries` in the order given, retrying what waits on another
-/// entry until nothing moves.
-fn deliver(genesis: &MemLedger, entries: &[SignedEntry], order: &[usize]) -> (MemLedger, Vec<String>) {
-    let mut l = genesis.clone();
+/// What a delivery left undone.
+#[derive(Default)]
+struct Delivery {
+    /// Entries refused, or still waiting when nothing moves.
+    refused: Vec<String>,
+    /// Entries refused with R3.bad_prev at some point, and delivered again.
+    bad_prev: BTreeSet<Hash32>,
+}
+
+/// Deliver `entries` in the order given to `l`, retrying what waits on
+/// another entry until nothing moves. An entry beyond a freeze point is
+/// withdrawn, the second entry of an equivocation is evidence: neither is
+/// refused.
+///
+/// An entry that continues one branch of an equivocation, reaching a ledger
+/// that holds the other branch's entry before its own, names a `prev` that
+/// ledger does not hold (R3.bad_prev): a final refusal, though once the
+/// evidence arrives the same entry is withdrawn. A node does not get it
+/// back by itself; the harness delivers it again, as a peer would resend
+/// it, and records it: each must end withdrawn.
+fn deliver(l: &mut MemLedger, entries: &[SignedEntry], order: &[usize]) -> Delivery {
     let mut waiting: Vec<usize> = order.to_vec();
-    let mut refused = Vec::new();
+    let mut out = Delivery::default();
     loop {
         let before = waiting.len();
-        waiting.retain(|&i| match ingest(&mut l, &entries[i]) {
-            Ok(()) => false,
+        waiting.retain(|&i| match ingest(l, &entries[i]) {
+            Ok(Verdict::Accepted(_) | Verdict::Withdrawn(_) | Verdict::Equivocation(_)) => false,
+            Ok(Verdict::Duplicate(_)) => {
+                out.refused.push(format!("duplicate: {}", entries[i].hash()));
+                false
+            }
             Err(r) if r.is_missing_dependency() => true,
+            Err(r) if r.code == codes::R3_BAD_PREV => {
+                out.bad_prev.insert(entries[i].hash());
+                true
+            }
             Err(r) => {
-                refused.push(format!("{} ({})", r, entries[i].entry().body.kind()));
+                let e = entries[i].entry();
+                out.refused.push(format!("{r} ({} {} of {})", e.body.kind(), e.seq, e.author));
                 false
             }
         });
         if waiting.is_empty() || waiting.len() == before {
-            refused.extend(waiting.iter().map(|&i| format!("still waiting: {}", entries[i].hash())));
-            return (l, refused);
+            out.refused.extend(waiting.iter().map(|&i| format!("still waiting: {}", entries[i].hash())));
+            return out;
         }
     }
 }
@@ -276,57 +376,236 @@ fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
     v
 }
 
-fn assert_same(a: &MemLedger, b: &MemLedger, seed: u64) {
+fn assert_same(a: &MemLedger, b: &MemLedger, seed: u64, which: &str) {
     let sorted = |l: &MemLedger| {
         let mut v = l.attestations.clone();
         sort_attestations(&mut v);
         v
     };
-    assert_eq!(a.entries, b.entries, "seed {seed}: accepted entries differ");
-    assert_eq!(a.heads, b.heads, "seed {seed}: heads differ");
-    assert_eq!(a.lots, b.lots, "seed {seed}: lots differ");
-    assert_eq!(a.certs, b.certs, "seed {seed}: certificates differ");
-    assert_eq!(a.licensees, b.licensees, "seed {seed}: licensees differ");
-    assert_eq!(a.zones, b.zones, "seed {seed}: zones differ");
-    assert_eq!(a.records, b.records, "seed {seed}: records differ");
-    assert_eq!(a.network, b.network, "seed {seed}: network differs");
-    assert_eq!(a.governance, b.governance, "seed {seed}: governance differs");
-    assert_eq!(sorted(a), sorted(b), "seed {seed}: attestations differ");
+    let withdrawn = |l: &MemLedger| l.withdrawn.keys().copied().collect::<BTreeSet<_>>();
+    let freeze = |l: &MemLedger| l.freeze.iter().map(|(k, f)| (*k, *f)).collect::<BTreeMap<_, _>>();
+    let void = |l: &MemLedger| l.void.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>();
+    let seed = format!("seed {seed}, {which}");
+    assert_eq!(a.entries, b.entries, "{seed}: accepted entries differ");
+    assert_eq!(a.hashes, b.hashes, "{seed}: accepted hashes differ");
+    assert_eq!(a.heads, b.heads, "{seed}: heads differ");
+    assert_eq!(a.lots, b.lots, "{seed}: lots differ");
+    assert_eq!(a.certs, b.certs, "{seed}: certificates differ");
+    assert_eq!(a.licensees, b.licensees, "{seed}: licensees differ");
+    assert_eq!(a.zones, b.zones, "{seed}: zones differ");
+    assert_eq!(a.zone_heads, b.zone_heads, "{seed}: zone heads differ");
+    assert_eq!(a.records, b.records, "{seed}: records differ");
+    assert_eq!(a.network, b.network, "{seed}: network differs");
+    assert_eq!(a.governance, b.governance, "{seed}: governance differs");
+    assert_eq!(a.governance_head, b.governance_head, "{seed}: governance head differs");
+    assert_eq!(sorted(a), sorted(b), "{seed}: attestations differ");
+    assert_eq!(freeze(a), freeze(b), "{seed}: freeze points differ");
+    assert_eq!(withdrawn(a), withdrawn(b), "{seed}: withdrawn entries differ");
+    assert_eq!(void(a), void(b), "{seed}: void objects differ");
+    assert_eq!(a.void_entries, b.void_entries, "{seed}: void entries differ");
+}
+
+/// What must hold of each ledger on its own: every entry delivered is
+/// either in its log or withdrawn; each log with an equivocation is frozen
+/// where the lowest one says, ends exactly there, and holds the evidence
+/// of that one; nothing else is frozen.
+fn assert_complete(l: &MemLedger, h: &History, seed: u64, which: &str) {
+    let accepted: HashSet<Hash32> = l.entries.values().map(|e| e.hash()).collect();
+    for e in &h.entries {
+        let (a, w) = (accepted.contains(&e.hash()), l.withdrawn.contains_key(&e.hash()));
+        assert!(
+            a != w,
+            "seed {seed}, {which}: {} {} at {} of {} is accepted {a}, withdrawn {w}",
+            if h.forks.contains(e) { "fork" } else { "entry" },
+            e.entry().body.kind(),
+            e.entry().seq,
+            e.entry().author
+        );
+        let f = h.freeze.get(&e.entry().author);
+        assert_eq!(w, f.is_some_and(|f| e.entry().seq > *f), "seed {seed}, {which}: entry {}", e.hash());
+    }
+    assert_eq!(l.entries.len() + l.withdrawn.len(), h.entries.len(), "seed {seed}, {which}");
+    let freeze: BTreeMap<_, _> = l.freeze.iter().map(|(k, f)| (*k, *f)).collect();
+    assert_eq!(freeze, h.freeze, "seed {seed}, {which}: freeze points");
+    for (author, f) in &h.freeze {
+        assert_eq!(
+            l.heads.get(author).map(|h| (h.seq, h.frozen)),
+            (*f > 0).then_some((*f, true)),
+            "seed {seed}, {which}"
+        );
+        // Two or three entries may share that position: the evidence names
+        // two of them.
+        let at: BTreeSet<Hash32> = h
+            .entries
+            .iter()
+            .filter(|e| e.entry().author == *author && e.entry().seq == f + 1)
+            .map(|e| e.hash())
+            .collect();
+        assert!(
+            l.evidence.iter().any(|x| x.author == *author
+                && x.seq == f + 1
+                && at.contains(&x.existing)
+                && at.contains(&x.conflicting)),
+            "seed {seed}, {which}: no evidence of the equivocation at {}",
+            f + 1
+        );
+    }
+}
+
+/// An entry's kind, and its record's for a countersigned one.
+fn kind_of(e: &SignedEntry) -> String {
+    match &e.entry().body {
+        Body::Countersigned(c) => match SignedRecord::from_countersigned(c) {
+            Ok(r) => format!("countersigned {}", r.record().body.kind()),
+            Err(_) => "countersigned".into(),
+        },
+        body => body.kind().into(),
+    }
+}
+
+/// Whether a void entry is void by reading an object a void entry made
+/// (rather than by naming a withdrawn entry itself): a cascade.
+fn void_by_void(l: &MemLedger, e: &SignedEntry) -> bool {
+    let e = e.entry();
+    let mut named = e.context.clone();
+    match &e.body {
+        Body::ImportConfirmation(c) => named.push(c.certificate_entry),
+        Body::Countersigned(c) => {
+            if let Ok(r) = SignedRecord::from_countersigned(c)
+                && let RecordBody::Production(Production { zone: Some(ZoneRef { status_entry: Some(h), .. }), .. }) =
+                    &r.record().body
+            {
+                named.push(*h);
+            }
+        }
+        _ => {}
+    }
+    !named.iter().any(|h| l.withdrawn.contains_key(h))
+}
+
+#[derive(Default, Debug)]
+struct Coverage {
+    forked: usize,
+    forks: usize,
+    /// Histories where an entry other than the two of an equivocation was
+    /// withdrawn: the honest writer went on past the fork.
+    withdrawn_beyond: usize,
+    withdrawn: usize,
+    voided: usize,
+    void_entries: usize,
+    /// Histories where an entry was void by reading a void object.
+    cascaded: usize,
+    cascade_entries: usize,
+    /// Void entries by kind.
+    void_kinds: BTreeMap<String, usize>,
+    /// Entries refused with R3.bad_prev, and delivered again.
+    bad_prev: usize,
 }
 
 #[test]
 fn five_ledgers_in_random_orders_reach_the_same_state() {
     let seeds: u64 = std::env::var("KP_DETERMINISM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    let mut kinds = BTreeMap::<&str, usize>::new();
+    let mut cov = Coverage::default();
     for seed in 0..seeds {
-        let (genesis, entries) = history(seed);
-        for e in &entries {
+        let h = history(seed);
+        for e in &h.entries {
             *kinds.entry(e.entry().body.kind()).or_default() += 1;
         }
         let mut rng = Rng::new(seed, 1);
         let mut first: Option<MemLedger> = None;
         for l in 0..LEDGERS {
-            // The first ledger takes the entries log by log; the others in a
+            // The first ledger takes the entries log by log, each fork
+            // right after the entry it conflicts with; the others in a
             // random order each.
-            let order = if l == 0 { (0..entries.len()).collect() } else { shuffled(entries.len(), &mut rng) };
-            let (ledger, refused) = deliver(&genesis, &entries, &order);
-            assert!(refused.is_empty(), "seed {seed}, ledger {l}: refused what the writers accepted: {refused:?}");
-            assert_eq!(ledger.entries.len(), entries.len(), "seed {seed}, ledger {l}");
+            let order = if l == 0 { (0..h.entries.len()).collect() } else { shuffled(h.entries.len(), &mut rng) };
+            let mut ledger = h.genesis.clone();
+            let d = deliver(&mut ledger, &h.entries, &order);
+            let which = format!("ledger {l}");
+            assert!(d.refused.is_empty(), "seed {seed}, {which}: refused what the writers accepted: {:?}", d.refused);
+            assert_complete(&ledger, &h, seed, &which);
+            assert!(d.bad_prev.iter().all(|h| ledger.withdrawn.contains_key(h)), "seed {seed}, {which}: bad prev");
+            cov.bad_prev += d.bad_prev.len();
             match &first {
                 None => first = Some(ledger),
-                Some(f) => assert_same(f, &ledger, seed),
+                Some(f) => assert_same(f, &ledger, seed, &which),
             }
         }
+        let first = first.expect("five ledgers");
+        // The writers' ledger, which held everything else when the forks
+        // came.
+        let mut writers = h.writers.clone();
+        let forks: Vec<usize> = (0..h.forks.len()).collect();
+        let d = deliver(&mut writers, &h.forks, &forks);
+        assert!(d.refused.is_empty() && d.bad_prev.is_empty(), "seed {seed}, the writers' ledger: {:?}", d.refused);
+        assert_complete(&writers, &h, seed, "the writers' ledger");
+        assert_same(&first, &writers, seed, "the writers' ledger");
+
+        if !h.forks.is_empty() {
+            cov.forked += 1;
+            cov.forks += h.forks.len();
+        }
+        cov.withdrawn += first.withdrawn.len();
+        let at_fork = |e: &SignedEntry| {
+            h.forks.iter().any(|f| (f.entry().author, f.entry().seq) == (e.entry().author, e.entry().seq))
+        };
+        cov.withdrawn_beyond += usize::from(first.withdrawn.values().any(|e| !at_fork(e)));
+        cov.voided += usize::from(!first.void_entries.is_empty());
+        cov.void_entries += first.void_entries.len();
+        let mut cascade = 0;
+        for e in first.entries.values().filter(|e| first.void_entries.contains(&e.hash())) {
+            *cov.void_kinds.entry(kind_of(e)).or_default() += 1;
+            cascade += usize::from(void_by_void(&first, e));
+        }
+        cov.cascaded += usize::from(cascade > 0);
+        cov.cascade_entries += cascade;
     }
     let total: usize = kinds.values().sum();
     eprintln!(
         "{seeds} histories, {total} entries ({:.1} per history), each delivered to {LEDGERS} ledgers: {kinds:?}",
         total as f64 / seeds as f64
     );
+    eprintln!(
+        "equivocations: {} histories with one ({} in all); {} with an entry withdrawn beyond the two signed at one \
+         position ({} withdrawn in all); {} with a void entry ({} in all); {} with an entry void by reading a void \
+         object ({} in all)",
+        cov.forked,
+        cov.forks,
+        cov.withdrawn_beyond,
+        cov.withdrawn,
+        cov.voided,
+        cov.void_entries,
+        cov.cascaded,
+        cov.cascade_entries
+    );
+    eprintln!("void entries by kind: {:?}", cov.void_kinds);
+    eprintln!(
+        "{} times a ledger refused an entry with R3.bad_prev (the next entry of one branch of an equivocation, \
+         where the other branch was held) and, given it again, withdrew it",
+        cov.bad_prev
+    );
     // The histories exercise what they claim to.
     for kind in
         ["register_licensee", "countersigned", "import_confirmation", "zone_status", "attestation", "governance"]
     {
         assert!(kinds.get(kind).copied().unwrap_or(0) >= seeds as usize / 4, "too few {kind} entries: {kinds:?}");
+    }
+    // Equivocations, with writers going on past them, and entries of other
+    // logs void for it, some by reading what a void entry made.
+    let n = seeds as usize;
+    for (what, count, min) in [
+        ("with an equivocation", cov.forked, n / 4),
+        ("with an entry withdrawn beyond an equivocation", cov.withdrawn_beyond, n / 4),
+        ("with a void entry", cov.voided, n / 10),
+        ("with an entry void by reading a void object", cov.cascaded, n / 20),
+    ] {
+        assert!(count >= min && (n < 20 || count > 0), "too few histories {what}: {cov:?}");
+    }
+    for kind in ["import_confirmation", "countersigned transfer", "countersigned export", "countersigned production"] {
+        assert!(
+            n < 1000 || cov.void_kinds.get(kind).copied().unwrap_or(0) > 0,
+            "no void {kind} entry: {:?}",
+            cov.void_kinds
+        );
     }
 }

@@ -967,6 +967,7 @@ fn enum_table() -> String {
         SyncRequest::Since { .. } => "Since",
         SyncRequest::Checkpoints => "Checkpoints",
         SyncRequest::Equivocations => "Equivocations",
+        SyncRequest::Withdrawn => "Withdrawn",
     };
     let requests = [
         SyncRequest::Heads,
@@ -974,6 +975,7 @@ fn enum_table() -> String {
         SyncRequest::Since { index: 0, limit: 0 },
         SyncRequest::Checkpoints,
         SyncRequest::Equivocations,
+        SyncRequest::Withdrawn,
     ];
     let response = |r: &SyncResponse| match r {
         SyncResponse::Heads(_) => "Heads",
@@ -982,6 +984,7 @@ fn enum_table() -> String {
         SyncResponse::Ordered { .. } => "Ordered",
         SyncResponse::Checkpoints(_) => "Checkpoints",
         SyncResponse::Equivocations(_) => "Equivocations",
+        SyncResponse::Withdrawn(_) => "Withdrawn",
     };
     let responses = [
         SyncResponse::Heads(vec![LogHead { author: k, seq: 0, hash: h }]),
@@ -990,6 +993,7 @@ fn enum_table() -> String {
         SyncResponse::Ordered { entries: vec![], next: 0 },
         SyncResponse::Checkpoints(vec![]),
         SyncResponse::Equivocations(vec![]),
+        SyncResponse::Withdrawn(vec![]),
     ];
     fn named<T: Clone>(list: &[T], name: impl Fn(&T) -> &'static str) -> Vec<(T, &'static str)> {
         list.iter().map(|x| (x.clone(), name(x))).collect()

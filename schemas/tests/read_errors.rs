@@ -96,6 +96,15 @@ impl LedgerView for Failing<'_> {
     fn record_seen(&self, participant: &str, record: &Hash32) -> Result<bool, Fault> {
         self.read(self.mem.record_seen(participant, record))
     }
+    fn freeze_point(&self, author: &PublicKey) -> Option<u64> {
+        self.mem.freeze_point(author)
+    }
+    fn withdrawn(&self, hash: &Hash32) -> Result<bool, Fault> {
+        self.read(self.mem.withdrawn(hash))
+    }
+    fn void(&self, key: &kp_schemas::state::VoidKey) -> Result<bool, Fault> {
+        self.read(LedgerView::void(self.mem, key))
+    }
 }
 
 impl TrailSource for Failing<'_> {

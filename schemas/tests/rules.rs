@@ -577,20 +577,23 @@ fn r3_equivocation_is_kept_as_evidence_and_freezes_the_log() {
     assert!(matches!(net.ingest(&one), Ok(Verdict::Accepted(_))));
     net.commit(&one);
 
-    let licensees_before = net.ledger.licensees.clone();
     let Ok(Verdict::Equivocation(eq)) = net.ingest(&two) else { panic!("expected equivocation") };
     assert_eq!((eq.author, eq.seq, eq.existing, eq.conflicting), (key.public(), 2, one.hash(), two.hash()));
     assert_eq!(net.ledger.evidence, vec![eq]);
-    assert!(net.ledger.heads[&key.public()].frozen);
-    // The conflicting entry changed nothing else.
-    assert_eq!(net.ledger.licensees, licensees_before);
-    assert_eq!(net.ledger.entries[&(key.public(), 2)].hash(), one.hash());
+    // Frozen on the position before the conflict: entry 1 stays, and the
+    // entry this ledger held at 2 is withdrawn with what it made.
+    assert_eq!(net.ledger.freeze[&key.public()], 1);
+    let head = &net.ledger.heads[&key.public()];
+    assert!(head.frozen);
+    assert_eq!(head.seq, 1);
+    assert!(!net.ledger.entries.contains_key(&(key.public(), 2)));
+    assert!(net.ledger.licensees.keys().all(|(_, k)| *k != licensee_key("b").public()));
+    assert!(net.ledger.withdrawn.contains_key(&one.hash()));
 
-    // Nothing more enters the frozen log, even a well-formed next entry.
-    let r = net.refused(&key, register_body(&licensee_key("d"), "d", &[Role::Miner]));
-    assert_eq!(r.code, codes::R3_LOG_FROZEN);
-    // What is already there is still recognised.
-    assert_eq!(net.ingest(&one), Ok(Verdict::Duplicate(one.hash())));
+    // Nothing beyond the freeze point enters the log: it is kept as
+    // evidence only, and the submitter is told the log is frozen.
+    let Ok(Verdict::Withdrawn(w)) = net.ingest(&one) else { panic!("expected withdrawn") };
+    assert_eq!((w.seq, w.refusal().code.as_str()), (2, codes::R3_LOG_FROZEN));
     // Other logs go on.
     net.write(&authority_key("BW"), register_body(&licensee_key("e"), "e", &[Role::Miner]));
 }

@@ -166,6 +166,8 @@ struct OrderedPage {
     peer: PeerId,
     entries: Vec<Vec<u8>>,
     start: u64,
+    /// The index after the page's last entry.
+    next: u64,
     more: bool,
 }
 
@@ -174,11 +176,13 @@ struct OrderedPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Asked {
     Heads,
-    Since,
+    /// Catch-up in the peer's acceptance order, from this index.
+    Since(u64),
     /// A log's page, from this position.
     Page(PublicKey, u64),
     Checkpoints,
     Equivocations,
+    Withdrawn,
 }
 
 /// A log page handed to the writer, as it came back.
@@ -526,12 +530,19 @@ impl EventLoop {
         let mut out = Vec::new();
         for ev in self.ledger.evidence()? {
             let eq = &ev.equivocation;
-            let Some(held) = self.ledger.entry_at(&eq.author, eq.seq)? else { continue };
-            size += held.bytes().len() + ev.conflicting_bytes.len() + 16;
+            // The log froze before the pair: the held entry is withdrawn.
+            let held = match self.ledger.entry_at(&eq.author, eq.seq)? {
+                Some(e) => e.into_bytes(),
+                None => match self.ledger.withdrawn_entry(&eq.existing)? {
+                    Some(b) => b,
+                    None => continue,
+                },
+            };
+            size += held.len() + ev.conflicting_bytes.len() + 16;
             if size > wire::MAX_SYNC_RESPONSE {
                 break;
             }
-            out.push(HexBytes(held.into_bytes()));
+            out.push(HexBytes(held));
             out.push(HexBytes(ev.conflicting_bytes));
         }
         Ok(out)
@@ -630,6 +641,7 @@ impl EventLoop {
                     for (req, asked) in [
                         (SyncRequest::Checkpoints, Asked::Checkpoints),
                         (SyncRequest::Equivocations, Asked::Equivocations),
+                        (SyncRequest::Withdrawn, Asked::Withdrawn),
                     ] {
                         let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, req);
                         self.requests.insert(id, (peer_id, asked));
@@ -679,8 +691,12 @@ impl EventLoop {
     fn on_judged(&mut self, j: Judged) {
         let acceptance = match &j.result {
             Ok(Outcome::Stored(_) | Outcome::Duplicate(_)) => MessageAcceptance::Accept,
-            // Evidence of equivocation must reach every honest node.
+            // Evidence of equivocation must reach every honest node, and so
+            // must an entry withdrawn from a frozen log, which other logs'
+            // entries may name: each is kept once, so forwarded once.
             Ok(Outcome::Evidence { .. }) => MessageAcceptance::Accept,
+            Ok(Outcome::Withdrawn { new: true, .. }) => MessageAcceptance::Accept,
+            Ok(Outcome::Withdrawn { new: false, .. }) => MessageAcceptance::Ignore,
             Err(SubmitError::Refused(r)) if r.is_missing_dependency() => {
                 self.park(j.bytes, true);
                 self.ask_heads(j.source);
@@ -702,8 +718,15 @@ impl EventLoop {
 
     fn ask_heads_all(&mut self) {
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        // Entries that wait may name one withdrawn from a frozen log, which
+        // gossip brought while this node was away or before it froze.
+        let withdrawn = !self.pending.is_empty() && !self.ledger.freeze_points().is_empty();
         for p in peers {
             self.ask_heads(p);
+            if withdrawn {
+                let id = self.swarm.behaviour_mut().sync.send_request(&p, SyncRequest::Withdrawn);
+                self.requests.insert(id, (p, Asked::Withdrawn));
+            }
         }
         self.retry_pending();
     }
@@ -720,7 +743,7 @@ impl EventLoop {
             Asked::Page(author, _) => {
                 self.pulling.remove(&author);
             }
-            Asked::Since => {
+            Asked::Since(_) => {
                 if let Some(c) = self.catching_up.get_mut(&peer) {
                     c.asking = false;
                     c.next = None;
@@ -729,7 +752,7 @@ impl EventLoop {
                     }
                 }
             }
-            Asked::Heads | Asked::Checkpoints | Asked::Equivocations => {}
+            Asked::Heads | Asked::Checkpoints | Asked::Equivocations | Asked::Withdrawn => {}
         }
     }
 
@@ -768,11 +791,12 @@ impl EventLoop {
                 match (asked, response) {
                     (Asked::Heads, SyncResponse::Heads(heads)) => self.on_heads(peer, heads),
                     (Asked::Page(a, from), SyncResponse::Page(entries)) => self.on_page(peer, a, from, entries),
-                    (Asked::Since, SyncResponse::Ordered { entries, next }) => self.on_ordered(peer, entries, next),
-                    (Asked::Checkpoints, SyncResponse::Checkpoints(list)) => self.on_checkpoints(peer, list),
-                    (Asked::Equivocations, SyncResponse::Equivocations(entries)) => {
-                        self.on_equivocations(peer, entries)
+                    (Asked::Since(from), SyncResponse::Ordered { entries, next }) => {
+                        self.on_ordered(peer, from, entries, next)
                     }
+                    (Asked::Checkpoints, SyncResponse::Checkpoints(list)) => self.on_checkpoints(peer, list),
+                    (Asked::Equivocations, SyncResponse::Equivocations(entries))
+                    | (Asked::Withdrawn, SyncResponse::Withdrawn(entries)) => self.on_equivocations(peer, entries),
                     (asked, SyncResponse::Error(e)) => {
                         tracing::warn!(%peer, "sync error from peer: {e}");
                         self.release(peer, asked);
@@ -814,13 +838,20 @@ impl EventLoop {
                 // Room for the framing of each entry within the response limit.
                 let budget = wire::MAX_SYNC_RESPONSE - 64 - 8 * MAX_PAGE_ENTRIES as usize;
                 match self.ledger.ordered_bytes(index, limit.clamp(1, MAX_PAGE_ENTRIES) as usize, budget) {
-                    Ok(entries) => {
-                        let next = index + entries.len() as u64;
+                    Ok((entries, next)) => {
                         SyncResponse::Ordered { entries: entries.into_iter().map(HexBytes).collect(), next }
                     }
                     Err(e) => SyncResponse::Error(e.to_string()),
                 }
             }
+            // Room for the framing of each entry within the response limit.
+            SyncRequest::Withdrawn => match self.ledger.withdrawn_bytes(
+                MAX_PAGE_ENTRIES as usize,
+                wire::MAX_SYNC_RESPONSE - 64 - 8 * MAX_PAGE_ENTRIES as usize,
+            ) {
+                Ok(out) => SyncResponse::Withdrawn(out.into_iter().map(HexBytes).collect()),
+                Err(e) => SyncResponse::Error(e.to_string()),
+            },
             SyncRequest::Equivocations => match self.equivocations_to_share() {
                 Ok(out) => SyncResponse::Equivocations(out),
                 Err(e) => SyncResponse::Error(e.to_string()),
@@ -865,8 +896,10 @@ impl EventLoop {
             if self.pulling.contains(&h.author) || net.role_of(&h.author).is_none() {
                 continue;
             }
+            // A frozen log is pulled up to its freeze point, no further.
             let ours = self.ledger.head(&h.author).ok().flatten();
-            if ours.as_ref().is_some_and(|o| o.seq >= h.seq || o.frozen) {
+            let until = h.seq.min(self.ledger.freeze_point(&h.author).unwrap_or(u64::MAX));
+            if ours.as_ref().map_or(0, |o| o.seq) >= until {
                 continue;
             }
             let from = ours.map(|o| o.seq + 1).unwrap_or(1);
@@ -883,22 +916,27 @@ impl EventLoop {
         }
         let id =
             self.swarm.behaviour_mut().sync.send_request(&peer, SyncRequest::Since { index, limit: MAX_PAGE_ENTRIES });
-        self.requests.insert(id, (peer, Asked::Since));
+        self.requests.insert(id, (peer, Asked::Since(index)));
     }
 
     /// A page in the peer's order goes to the ordered ingester; the next one
     /// is asked for at once while fewer than two wait to be stored.
-    fn on_ordered(&mut self, peer: PeerId, entries: Vec<HexBytes>, next: u64) {
+    fn on_ordered(&mut self, peer: PeerId, from: u64, entries: Vec<HexBytes>, next: u64) {
         let Some(c) = self.catching_up.get_mut(&peer) else { return };
         c.asking = false;
         // A short page may only mean the size limit was hit: ask until empty.
         let more = !entries.is_empty();
-        let Some(start) = next.checked_sub(entries.len() as u64) else {
+        // Indices of entries the peer withdrew are empty, so a page may span
+        // more indices than it has entries, never fewer. The cursor moves
+        // from where it was asked: entry k of the page is at `from + k` or
+        // later, so a page stored in part is asked again, never skipped.
+        let start = from;
+        if next < from + entries.len() as u64 {
             tracing::warn!(%peer, "catch-up page with an impossible index: stopping");
             self.stop_catching_up(peer);
             return;
-        };
-        let page = OrderedPage { peer, entries: entries.into_iter().map(|b| b.0).collect(), start, more };
+        }
+        let page = OrderedPage { peer, entries: entries.into_iter().map(|b| b.0).collect(), start, next, more };
         if self.ordered_tx.try_send(page).is_err() {
             self.stop_catching_up(peer);
             return;
@@ -1019,7 +1057,7 @@ impl EventLoop {
                     // An entry already held is not progress: counted as
                     // such, a peer answering with one would be asked again
                     // at once, for ever.
-                    Ok(Outcome::Duplicate(_)) => {}
+                    Ok(Outcome::Duplicate(_) | Outcome::Withdrawn { .. }) => {}
                     Ok(Outcome::Stored(_)) => accepted += 1,
                     Ok(Outcome::Evidence { equivocation: eq, author_name, .. }) => {
                         tracing::warn!(%peer, "synced entry is equivocation evidence: {author_name} at {}", eq.seq)
@@ -1099,7 +1137,7 @@ impl EventLoop {
             return;
         }
         let from = match self.ledger.head(&author) {
-            Ok(Some(h)) if h.frozen => return,
+            Ok(Some(h)) if self.ledger.freeze_point(&author).is_some_and(|f| h.seq >= f) => return,
             Ok(Some(h)) => h.seq + 1,
             Ok(None) => 1,
             Err(_) => return,
@@ -1162,8 +1200,11 @@ fn spawn_ordered_ingester(
             let n = p.entries.len();
             let results = writer.submit_many(p.entries.into_iter().map(Submission::Peer).collect()).await;
             let accepted = results.iter().filter(|r| matches!(r, Ok(Outcome::Stored(_)))).count();
-            // Evidence is not an entry of the log: the cursor stops before it.
-            let held = |r: &Result<Outcome, SubmitError>| r.as_ref().is_ok_and(|o| o.submitted().is_some());
+            // Evidence is not an entry of the log: the cursor stops before
+            // it. An entry withdrawn from a frozen log is kept and passed.
+            let held = |r: &Result<Outcome, SubmitError>| {
+                r.as_ref().is_ok_and(|o| o.submitted().is_some() || matches!(o, Outcome::Withdrawn { .. }))
+            };
             let stored = results.iter().take_while(|r| held(r)).count();
             match results.iter().find(|r| !held(r)) {
                 Some(Err(e)) => tracing::warn!(peer = %p.peer, "entry from catch-up refused: {e}"),
@@ -1172,7 +1213,8 @@ fn spawn_ordered_ingester(
                 }
                 _ => {}
             }
-            if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), p.start + stored as u64) {
+            let cursor = if stored == n { p.next } else { p.start + stored as u64 };
+            if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), cursor) {
                 tracing::warn!("saving the sync cursor: {e}");
             }
             let done = OrderedDone { peer: p.peer, accepted, complete: stored == n, more: p.more };

@@ -47,10 +47,15 @@ pub enum Column {
     /// `monitor || participant \0 zone` -> hash of that monitor's newest
     /// status entry of the zone (R6).
     ZoneHeads,
+    /// entry hash -> wire bytes of an entry withdrawn from a frozen log
+    /// (beyond its freeze point): evidence only, never part of a log.
+    Withdrawn,
+    /// encoded `VoidKey` -> empty: an object a void entry would have made.
+    Void,
 }
 
 impl Column {
-    pub const ALL: [Column; 16] = [
+    pub const ALL: [Column; 18] = [
         Column::Entries,
         Column::Hashes,
         Column::Heads,
@@ -67,6 +72,8 @@ impl Column {
         Column::Checkpoints,
         Column::Frauds,
         Column::ZoneHeads,
+        Column::Withdrawn,
+        Column::Void,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +94,8 @@ impl Column {
             Column::Checkpoints => "checkpoints",
             Column::Frauds => "frauds",
             Column::ZoneHeads => "zone-heads",
+            Column::Withdrawn => "withdrawn",
+            Column::Void => "void",
         }
     }
 }

@@ -15,7 +15,7 @@ use kp_schemas::entry::{SignedRecord, Verified, sign_record};
 use kp_schemas::memory::MemLedger;
 use kp_schemas::model::*;
 use kp_schemas::roster;
-use kp_schemas::rules::{self, Accepted, Refusal, Verdict};
+use kp_schemas::rules::{Accepted, Refusal, Verdict};
 use kp_schemas::state::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use std::collections::{BTreeMap, HashMap};
@@ -221,20 +221,7 @@ impl Net {
             _ => None,
         };
         let verified = Verified { entry: signed, record };
-        let verdict = rules::judge(&self.ledger, &verified)?;
-        match &verdict {
-            Verdict::Accepted(a) => {
-                self.ledger.entries.insert((a.author, a.head.seq), verified.entry.clone());
-                self.ledger.apply(a);
-            }
-            Verdict::Equivocation(eq) => {
-                if let Some(h) = self.ledger.heads.get_mut(&eq.author) {
-                    h.frozen = true;
-                }
-                self.ledger.evidence.push(eq.clone());
-            }
-            Verdict::Duplicate(_) => {}
-        }
+        let verdict = self.ledger.ingest_verified(verified)?;
         Ok(verdict)
     }
 
