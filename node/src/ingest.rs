@@ -38,7 +38,9 @@ pub enum Submission {
     Action { as_author: Option<String>, body: Body },
 }
 
-enum Prepared {
+/// A submission checked as far as it can be without the ledger: entries
+/// and records parsed and their signatures verified.
+pub enum Prepared {
     /// `.1`: announce it to peers once stored (it did not come from one).
     Entry(Result<Box<Verified>, Refusal>, bool),
     Record(Result<SignedRecord, Refusal>),
@@ -48,7 +50,7 @@ enum Prepared {
     },
 }
 
-fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
+pub fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
     if subs.len() > 1 { subs.into_par_iter().map(prepare).collect() } else { subs.into_iter().map(prepare).collect() }
 }
 
@@ -128,22 +130,57 @@ impl Writer {
             let next = chunks.next();
             let (verified, ()) = rayon::join(
                 || next.map(prepare_all).unwrap_or_default(),
-                || {
-                    for p in ready.drain(..) {
-                        // Once a read or a write of the batch failed, it will
-                        // not commit, and what follows may rely on what the
-                        // failure stopped: nothing more is judged in it.
-                        let r = match batch.failure() {
-                            Some(e) => Err(SubmitError::Storage(format!("the batch failed: {e}"))),
-                            None => self.judge_one(&mut batch, p, &mut announce),
-                        };
-                        results.push(r);
-                    }
-                    batch.write_buffered();
-                },
+                || self.judge_chunk(&mut batch, std::mem::take(&mut ready), &mut results, &mut announce),
             );
             ready = verified;
         }
+        self.finish(batch, results, announce)
+    }
+
+    /// Judge and durably store submissions verified already, off this
+    /// thread ([`WriterHandle`] verifies them before they queue): the writer
+    /// thread then only judges and writes, while the next submissions are
+    /// verified, even while this batch waits for the disk.
+    pub fn process_prepared(&self, prepared: Vec<Prepared>) -> Vec<Result<Outcome, SubmitError>> {
+        let mut batch = self.ledger.batch();
+        let mut results = Vec::with_capacity(prepared.len());
+        let mut announce = Vec::new();
+        let mut prepared = prepared.into_iter().peekable();
+        while prepared.peek().is_some() {
+            let chunk: Vec<Prepared> = prepared.by_ref().take(PIPELINE_CHUNK).collect();
+            self.judge_chunk(&mut batch, chunk, &mut results, &mut announce);
+        }
+        self.finish(batch, results, announce)
+    }
+
+    fn judge_chunk(
+        &self,
+        batch: &mut Batch<'_>,
+        chunk: Vec<Prepared>,
+        results: &mut Vec<Result<Outcome, SubmitError>>,
+        announce: &mut Vec<Vec<u8>>,
+    ) {
+        for p in chunk {
+            // Once a read or a write of the batch failed, it will not
+            // commit, and what follows may rely on what the failure
+            // stopped: nothing more is judged in it.
+            let r = match batch.failure() {
+                Some(e) => Err(SubmitError::Storage(format!("the batch failed: {e}"))),
+                None => self.judge_one(batch, p, announce),
+            };
+            results.push(r);
+        }
+        batch.write_buffered();
+    }
+
+    /// Commit the batch, then announce what it stored; if the commit failed,
+    /// nothing of it is acknowledged.
+    fn finish(
+        &self,
+        batch: Batch<'_>,
+        mut results: Vec<Result<Outcome, SubmitError>>,
+        announce: Vec<Vec<u8>>,
+    ) -> Vec<Result<Outcome, SubmitError>> {
         match batch.commit() {
             Ok(()) => {
                 if let Some(tx) = &self.announce {
@@ -334,8 +371,8 @@ enum Job {
 }
 
 enum Judge {
-    One(Submission, Reply),
-    Many(Vec<Submission>, oneshot::Sender<Vec<Result<Outcome, SubmitError>>>),
+    One(Box<Prepared>, Reply),
+    Many(Vec<Prepared>, oneshot::Sender<Vec<Result<Outcome, SubmitError>>>),
 }
 
 impl Job {
@@ -343,6 +380,33 @@ impl Job {
         match self {
             Job::Judge(Judge::One(..)) | Job::Freeze(..) => 1,
             Job::Judge(Judge::Many(s, _)) => s.len(),
+        }
+    }
+}
+
+/// Verify on the CPU pool, not on the async runtime nor on the writer
+/// thread, which only judges and writes.
+async fn off_thread(subs: Vec<Submission>) -> Vec<Prepared> {
+    let (tx, rx) = oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(prepare_all(subs));
+    });
+    rx.await.expect("verification runs to the end")
+}
+
+/// Submissions in the writer's queue: their outcomes, in order, once the
+/// batch that holds them is durable.
+pub struct Queued {
+    n: usize,
+    rx: Option<oneshot::Receiver<Vec<Result<Outcome, SubmitError>>>>,
+}
+
+impl Queued {
+    pub async fn outcomes(self) -> Vec<Result<Outcome, SubmitError>> {
+        let unavailable = || (0..self.n).map(|_| Err(SubmitError::Unavailable)).collect();
+        match self.rx {
+            Some(rx) => rx.await.unwrap_or_else(|_| unavailable()),
+            None => unavailable(),
         }
     }
 }
@@ -356,17 +420,24 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Submit several at once; they are judged in order, in one batch.
     pub async fn submit_many(&self, subs: Vec<Submission>) -> Vec<Result<Outcome, SubmitError>> {
+        self.enqueue_many(subs).await.outcomes().await
+    }
+
+    /// Verify several and queue them for the writer, without waiting for
+    /// their outcomes: a caller that must keep an order (catch-up, a
+    /// benchmark) verifies the next while the writer judges these.
+    pub async fn enqueue_many(&self, subs: Vec<Submission>) -> Queued {
         let n = subs.len();
+        let prepared = off_thread(subs).await;
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Job::Judge(Judge::Many(subs, tx))).await.is_err() {
-            return (0..n).map(|_| Err(SubmitError::Unavailable)).collect();
-        }
-        rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(SubmitError::Unavailable)).collect())
+        let sent = self.tx.send(Job::Judge(Judge::Many(prepared, tx))).await.is_ok();
+        Queued { n, rx: sent.then_some(rx) }
     }
 
     pub async fn submit(&self, s: Submission) -> Result<Outcome, SubmitError> {
+        let p = off_thread(vec![s]).await.pop().expect("one submission, one prepared");
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Job::Judge(Judge::One(s, tx))).await.map_err(|_| SubmitError::Unavailable)?;
+        self.tx.send(Job::Judge(Judge::One(Box::new(p), tx))).await.map_err(|_| SubmitError::Unavailable)?;
         rx.await.map_err(|_| SubmitError::Unavailable)?
     }
 
@@ -390,7 +461,7 @@ impl Writer {
         for j in jobs {
             match j {
                 Judge::One(s, r) => {
-                    subs.push(s);
+                    subs.push(*s);
                     replies.push((1, Ok(r)));
                 }
                 Judge::Many(s, r) => {
@@ -399,7 +470,7 @@ impl Writer {
                 }
             }
         }
-        let mut results = self.process(subs).into_iter();
+        let mut results = self.process_prepared(subs).into_iter();
         self.stop_if_broken();
         // A caller may have gone; what it sent is stored either way.
         for (n, reply) in replies {

@@ -171,6 +171,15 @@ struct OrderedPage {
     more: bool,
 }
 
+/// A catch-up page in the writer's queue: what its outcomes are read with.
+struct QueuedPage {
+    peer: PeerId,
+    n: usize,
+    start: u64,
+    next: u64,
+    more: bool,
+}
+
 /// What a sync request asked for, so that its answer is checked against it
 /// and what it holds (a log, a catch-up) is freed whatever the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1195,10 +1204,26 @@ fn spawn_ordered_ingester(
 ) -> (mpsc::Sender<OrderedPage>, mpsc::Receiver<OrderedDone>) {
     let (tx, mut rx) = mpsc::channel::<OrderedPage>(capacity.max(MAX_QUEUED_PAGES + 1));
     let (done_tx, done_rx) = mpsc::channel(16);
+    // Two stages, so that the next page is verified while the writer
+    // judges and syncs this one: pages are queued in the order they came,
+    // and their outcomes read in that order.
+    let (queued_tx, mut queued_rx) = mpsc::channel::<(QueuedPage, crate::ingest::Queued)>(1);
     tokio::spawn(async move {
         while let Some(p) = rx.recv().await {
-            let n = p.entries.len();
-            let results = writer.submit_many(p.entries.into_iter().map(Submission::Peer).collect()).await;
+            let page = QueuedPage { peer: p.peer, n: p.entries.len(), start: p.start, next: p.next, more: p.more };
+            let queued = writer.enqueue_many(p.entries.into_iter().map(Submission::Peer).collect()).await;
+            if queued_tx.send((page, queued)).await.is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        // A page stored in part stops its peer's cursor there: a page of
+        // the same peer queued behind it must not move the cursor past it.
+        let mut stopped: HashMap<PeerId, u64> = HashMap::new();
+        while let Some((p, queued)) = queued_rx.recv().await {
+            let n = p.n;
+            let results = queued.outcomes().await;
             let accepted = results.iter().filter(|r| matches!(r, Ok(Outcome::Stored(_)))).count();
             // Evidence is not an entry of the log: the cursor stops before
             // it. An entry withdrawn from a frozen log is kept and passed.
@@ -1214,10 +1239,17 @@ fn spawn_ordered_ingester(
                 _ => {}
             }
             let cursor = if stored == n { p.next } else { p.start + stored as u64 };
-            if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), cursor) {
-                tracing::warn!("saving the sync cursor: {e}");
+            let behind_a_stop = stopped.get(&p.peer).is_some_and(|at| p.start > *at);
+            if !behind_a_stop {
+                stopped.remove(&p.peer);
+                if stored < n {
+                    stopped.insert(p.peer, cursor);
+                }
+                if let Err(e) = ledger.set_sync_cursor(&p.peer.to_string(), cursor) {
+                    tracing::warn!("saving the sync cursor: {e}");
+                }
             }
-            let done = OrderedDone { peer: p.peer, accepted, complete: stored == n, more: p.more };
+            let done = OrderedDone { peer: p.peer, accepted, complete: stored == n && !behind_a_stop, more: p.more };
             if done_tx.send(done).await.is_err() {
                 return;
             }
