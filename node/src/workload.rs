@@ -337,16 +337,42 @@ pub fn seed(
     roster: &kp_schemas::model::SignedRoster,
     entries: &[Vec<u8>],
 ) -> anyhow::Result<usize> {
-    use crate::ingest::{Submission, Writer};
     let store = crate::store::RocksStore::open(&data_dir.join(crate::node::layout::DB))?;
     let ledger = std::sync::Arc::new(crate::ledger::Ledger::open(Box::new(store), Some(roster))?);
+    ingest(ledger, entries, crate::ingest::MAX_BATCH)
+}
+
+/// Submit `entries` in order, `batch` at a time, through the writer thread
+/// as the node runs it: each batch is verified on the CPU pool before it
+/// queues, and two are in flight, so the next is verified while the writer
+/// judges and syncs one. Every entry must be stored. Returns how many were.
+pub fn ingest(
+    ledger: std::sync::Arc<crate::ledger::Ledger>,
+    entries: &[Vec<u8>],
+    batch: usize,
+) -> anyhow::Result<usize> {
+    use crate::ingest::{Submission, Writer};
     let writer = Writer::new(ledger, crate::keys::Keyring::default(), Default::default());
-    let mut stored = 0;
-    for chunk in entries.chunks(crate::ingest::MAX_BATCH) {
-        for r in writer.process(chunk.iter().cloned().map(Submission::Entry).collect()) {
-            r.and_then(crate::outcome::Outcome::into_reply).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
-            stored += 1;
+    let (handle, thread) = crate::ingest::spawn(writer);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let stored = rt.block_on(async {
+        let mut chunks = entries.chunks(batch.max(1)).map(|c| c.iter().cloned().map(Submission::Entry).collect());
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut stored = 0;
+        loop {
+            while in_flight.len() < 2 {
+                let Some(subs) = chunks.next() else { break };
+                in_flight.push_back(handle.enqueue_many(subs).await);
+            }
+            let Some(next) = in_flight.pop_front() else { break };
+            for r in next.outcomes().await {
+                r.and_then(crate::outcome::Outcome::into_reply).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+                stored += 1;
+            }
         }
-    }
+        anyhow::Ok(stored)
+    })?;
+    drop(handle);
+    let _ = thread.join();
     Ok(stored)
 }

@@ -228,38 +228,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Stage timings on a second, fresh store.
-/// Ingest into a fresh store through the writer thread, as the node does:
-/// submissions are verified on the CPU pool before they queue, so the
-/// writer only judges and writes; two batches are in flight, so the next
-/// is verified while one is judged and synced. Returns the seconds taken.
+/// Ingest into a fresh store through the writer thread, as the node does
+/// (`workload::ingest`). Returns the seconds taken.
 fn ingest_queued(w: &workload::Workload, batch: usize) -> anyhow::Result<f64> {
     let tmp = tempfile::tempdir()?;
     let ledger = Ledger::open(Box::new(RocksStore::open(tmp.path())?), Some(&w.keys.roster(workload::NETWORK)))?;
-    let writer = Writer::new(Arc::new(ledger), Keyring::default(), Arc::new(Metrics::default()));
-    let (handle, thread) = kp_node::ingest::spawn(writer);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let t = Instant::now();
-    rt.block_on(async {
-        let mut chunks = w.entries.chunks(batch).map(|c| c.iter().map(|b| Submission::Entry(b.clone())).collect());
-        let mut in_flight = std::collections::VecDeque::new();
-        loop {
-            while in_flight.len() < 2 {
-                let Some(subs) = chunks.next() else { break };
-                in_flight.push_back(handle.enqueue_many(subs).await);
-            }
-            let Some(next) = in_flight.pop_front() else { break };
-            for r in next.outcomes().await {
-                if let Err(e) = r.and_then(Outcome::into_reply) {
-                    bail!("a generated entry was refused: {e}");
-                }
-            }
-        }
-        Ok(())
-    })?;
-    let secs = t.elapsed().as_secs_f64();
-    drop(handle);
-    let _ = thread.join();
-    Ok(secs)
+    workload::ingest(Arc::new(ledger), &w.entries, batch)?;
+    Ok(t.elapsed().as_secs_f64())
 }
 
 fn breakdown(w: &workload::Workload, batch: usize) -> anyhow::Result<()> {
