@@ -319,7 +319,8 @@ fn void_entry<V: LedgerView>(view: &V, v: &Verified, head: Head, why: String) ->
     if view.network().role_of(&e.author).is_none() && view.genesis().role_of(&e.author).is_none() {
         return refuse(codes::R2_UNKNOWN_AUTHOR, format!("author {} is not in the roster", e.author));
     }
-    let changes = would_create(e.author, v, view).into_iter().map(Change::Void).collect();
+    let mut changes: Vec<Change> = would_create(e.author, v, view).into_iter().map(Change::Void).collect();
+    changes.push(Change::Void(VoidKey::Entry { hash: head.hash }));
     Ok(Verdict::Accepted(Accepted {
         hash: head.hash,
         author: e.author,
@@ -420,6 +421,11 @@ impl Context {
                 }
                 out.zones.entry((p, z)).or_default().push(*h);
             } else if view.entry_known(h).read()? {
+                // A void zone status or governance entry made nothing to
+                // read: what names it is void too.
+                if view.void(&VoidKey::Entry { hash: *h }).read()? {
+                    out.void.get_or_insert(format!("its context names entry {h}, which is void"));
+                }
                 out.entries.insert(*h);
             } else if view.withdrawn(h).read()? {
                 out.void.get_or_insert(format!("its context names entry {h}, withdrawn from a frozen log"));
@@ -648,8 +654,10 @@ impl<V: LedgerView> Ctx<'_, V> {
                 // the one the miner names: a miner cannot pick an older one.
                 let history = self.zone_history(code, &z.zone)?;
                 if let Some(status_hash) = &z.status_entry {
-                    if self.view.withdrawn(status_hash).read()? {
-                        let why = format!("it names zone status {status_hash}, withdrawn from a frozen log");
+                    if self.view.withdrawn(status_hash).read()?
+                        || self.view.void(&VoidKey::Entry { hash: *status_hash }).read()?
+                    {
+                        let why = format!("it names zone status {status_hash}, withdrawn from a frozen log or void");
                         self.void.borrow_mut().get_or_insert(why);
                         return refuse(codes::R3_MISSING_DEPENDENCY, "void");
                     }

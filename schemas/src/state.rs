@@ -16,6 +16,9 @@ pub enum VoidKey {
     Lot { participant: String, lot: String },
     Cert { number: String },
     Licensee { participant: String, key: PublicKey },
+    /// A void entry itself: an entry that names it (a zone status, a
+    /// governance entry, an attestation's subject) reads nothing it made.
+    Entry { hash: Hash32 },
 }
 
 impl std::fmt::Display for VoidKey {
@@ -24,6 +27,7 @@ impl std::fmt::Display for VoidKey {
             VoidKey::Lot { participant, lot } => write!(f, "lot {lot} of {participant}"),
             VoidKey::Cert { number } => write!(f, "certificate {number}"),
             VoidKey::Licensee { participant, key } => write!(f, "licensee {key} of {participant}"),
+            VoidKey::Entry { hash } => write!(f, "entry {hash}"),
         }
     }
 }
