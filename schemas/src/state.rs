@@ -13,12 +13,22 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoidKey {
-    Lot { participant: String, lot: String },
-    Cert { number: String },
-    Licensee { participant: String, key: PublicKey },
+    Lot {
+        participant: String,
+        lot: String,
+    },
+    Cert {
+        number: String,
+    },
+    Licensee {
+        participant: String,
+        key: PublicKey,
+    },
     /// A void entry itself: an entry that names it (a zone status, a
     /// governance entry, an attestation's subject) reads nothing it made.
-    Entry { hash: Hash32 },
+    Entry {
+        hash: Hash32,
+    },
 }
 
 impl std::fmt::Display for VoidKey {
