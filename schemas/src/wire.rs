@@ -115,6 +115,9 @@ mod tests {
         assert_eq!(encode(&SyncRequest::Checkpoints), vec![3, 0, 0, 0]);
         assert_eq!(encode(&SyncRequest::Equivocations), vec![4, 0, 0, 0]);
         assert_eq!(&encode(&SyncResponse::Equivocations(vec![]))[..4], &[5, 0, 0, 0]);
+        // The `Withdrawn` rows of docs/PROTOCOL.md, section 5 (frame bodies).
+        assert_eq!(hex::encode(encode(&SyncRequest::Withdrawn)), "05000000");
+        assert_eq!(hex::encode(encode(&SyncResponse::Withdrawn(vec![]))), "060000000000000000000000");
         let cps = SyncResponse::Checkpoints(vec![]);
         assert_eq!(hex::encode(encode(&cps)), "040000000000000000000000");
         let resp = SyncResponse::Page(vec![HexBytes(vec![1, 2, 3])]);
