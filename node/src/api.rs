@@ -137,7 +137,7 @@ async fn status(State(s): State<AppState>) -> ApiResult<Json<Status>> {
         version: env!("CARGO_PKG_VERSION").into(),
         writes: s.writes.as_ref().clone(),
         logs,
-        entries: s.ledger.entry_count(),
+        entries: s.ledger.entries_held(),
         evidence,
     }))
 }

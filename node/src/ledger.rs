@@ -25,6 +25,8 @@ const META_GOVERNANCE: &[u8] = b"gov/";
 const META_GOVERNANCE_HEAD: &[u8] = b"governance-head";
 /// `freeze/` and a log's author -> the log's freeze point (u64).
 const META_FREEZE: &[u8] = b"freeze/";
+/// Acceptance indices left empty by withdrawn entries (u64).
+const META_HOLES: &[u8] = b"order-holes";
 
 /// At most this many entries withdrawn from one frozen log are kept: what
 /// honest nodes accepted before the evidence reached them, and what a
@@ -142,6 +144,8 @@ pub struct Ledger {
     /// Whether any void object is stored: until one is, creating a lot or a
     /// certificate reads nothing more than it did before voids existed.
     any_void: std::sync::atomic::AtomicBool,
+    /// Acceptance indices left empty by withdrawn entries.
+    holes: AtomicU64,
 }
 
 fn order_index(key: &[u8]) -> Result<u64, StoreError> {
@@ -211,6 +215,7 @@ impl Ledger {
             freeze: RwLock::new(HashMap::new()),
             withdrawn: RwLock::new(HashMap::new()),
             any_void: Default::default(),
+            holes: AtomicU64::new(0),
         };
         ledger.load()?;
         // A crash may have come between a freeze and its withdrawal.
@@ -253,6 +258,8 @@ impl Ledger {
             withdrawn.insert(Hash32(h), e.entry().author);
         }
         let any_void = !store.scan(Column::Void, b"", b"", 1)?.is_empty();
+        let holes = get_typed::<u64>(store, Column::Meta, META_HOLES)?.unwrap_or(0);
+        self.holes.store(holes, Ordering::SeqCst);
         store.write(vec![Op::Put(Column::Meta, META_ORDER.to_vec(), encode(&order))])?;
         self.any_void.store(any_void, Ordering::SeqCst);
         *self.freeze.write().expect("freeze lock") = freeze;
@@ -313,8 +320,15 @@ impl Ledger {
         self.network.read().expect("network lock").clone()
     }
 
+    /// Entries accepted and synced, those withdrawn since included: also
+    /// the next acceptance index.
     pub fn entry_count(&self) -> u64 {
         self.order.load(Ordering::Relaxed)
+    }
+
+    /// Entries in the logs: accepted, and not withdrawn since.
+    pub fn entries_held(&self) -> u64 {
+        self.entry_count().saturating_sub(self.holes.load(Ordering::Relaxed))
     }
 
     pub fn store(&self) -> &dyn KeyValueStore {

@@ -185,6 +185,8 @@ fn nodes_that_held_different_lengths_of_a_frozen_log_end_with_the_same_entries_a
     }
     let size = f.at - 1;
     assert_eq!(a.tree(&f.log).root(size).unwrap(), b.tree(&f.log).root(size).unwrap());
+    // Both count what their logs hold, withdrawn entries not included.
+    assert_eq!(a.entries_held(), b.entries_held());
     let sa = state(&a);
     assert_same(&sa, &state(&b), "A and B");
     assert!(!a.void_keys().unwrap().is_empty());

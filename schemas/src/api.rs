@@ -115,6 +115,8 @@ pub struct Status {
     /// Logs this node writes.
     pub writes: Vec<String>,
     pub logs: Vec<HeadView>,
+    /// Entries in the logs: those withdrawn from a frozen log since they
+    /// were accepted are not counted.
     pub entries: u64,
     pub evidence: Vec<Equivocation>,
 }

@@ -45,6 +45,7 @@ impl Ledger {
             mem.withdrawn.insert(Hash32(h), SignedEntry::parse(v).map_err(|e| corrupt("withdrawn entry", e))?);
         }
         let mut ops = Vec::new();
+        let mut holes = 0u64;
         let mut from = 0;
         loop {
             let page = self.ordered_indexed(from, 4096)?;
@@ -56,6 +57,7 @@ impl Ledger {
                 match mem.ingest(e.into_bytes()) {
                     Ok(Verdict::Accepted(_)) => {}
                     Ok(Verdict::Withdrawn(_)) => {
+                        holes += 1;
                         ops.push(Op::Delete(Column::Order, index.to_be_bytes().to_vec()));
                         ops.push(Op::Delete(Column::Entries, entry_key(&author, seq)));
                         ops.push(Op::Delete(Column::Hashes, hash.0.to_vec()));
@@ -80,6 +82,8 @@ impl Ledger {
             ops.push(Op::Delete(Column::Meta, k));
         }
         ops.extend(derived_ops(&mem));
+        let holes = self.holes.load(Ordering::SeqCst) + holes;
+        ops.push(Op::Put(Column::Meta, META_HOLES.to_vec(), encode(&holes)));
         for author in &beyond {
             ops.extend(self.retree(&mem, author)?);
         }
