@@ -7,10 +7,12 @@
 //! freeze point are moved to the `withdrawn` column, entries of other logs
 //! that read them turn void, and the derived state is rewritten from the
 //! replay, all in one synced write. Rare (a writer must be caught), and
-//! linear in the ledger: the replay holds the ledger in memory.
+//! linear in the ledger: the replay holds the ledger in memory, and checks
+//! every signature again on all cores while the writer waits.
 
 use super::*;
 use kp_schemas::memory::MemLedger;
+use rayon::prelude::*;
 
 /// Columns whose every value follows from the logs, rewritten whole.
 const DERIVED: [Column; 9] = [
@@ -51,10 +53,16 @@ impl Ledger {
             let page = self.ordered_indexed(from, 4096)?;
             let Some((last, _)) = page.last() else { break };
             from = last + 1;
-            for (index, e) in page {
-                let (author, seq, hash) = (e.entry().author, e.entry().seq, e.hash());
-                let bytes = e.bytes().to_vec();
-                match mem.ingest(e.into_bytes()) {
+            // Signatures are checked again, on every core: the replay takes
+            // nothing from the store on trust.
+            let verified: Vec<(u64, Result<kp_schemas::Verified, Refusal>)> =
+                page.into_par_iter().map(|(index, e)| (index, e.into_verified())).collect();
+            for (index, v) in verified {
+                let v = v.map_err(|r| corrupt("replay", format!("a stored entry does not verify: {r}")))?;
+                let e = v.entry.entry();
+                let (author, seq, hash) = (e.author, e.seq, v.entry.hash());
+                let bytes = v.entry.bytes().to_vec();
+                match mem.ingest_verified(v) {
                     Ok(Verdict::Accepted(_)) => {}
                     Ok(Verdict::Withdrawn(_)) => {
                         holes += 1;
