@@ -232,3 +232,47 @@ fn a_store_failing_at_any_write_of_a_freeze_ends_in_the_same_state_once_restarte
     }
     assert!(n >= 2, "the freeze takes more than one write: {n}");
 }
+
+/// How long a node's writer waits while a freeze withdraws a log's tail
+/// from a large ledger: a figure for docs/BENCHMARKS.md, not a check.
+/// `KP_FREEZE_ENTRIES=300000 cargo test --release -p kp-node --test freeze -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn time_a_withdrawal_from_a_large_ledger() {
+    let n: usize = std::env::var("KP_FREEZE_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+    let w = workload::generate(n, 0, &|_| {});
+    let parsed: Vec<SignedEntry> = w.entries.iter().map(|b| SignedEntry::parse(b.clone()).unwrap()).collect();
+    // Fork the busiest authority's log halfway.
+    let mut count: std::collections::HashMap<PublicKey, u64> = Default::default();
+    for e in &parsed {
+        *count.entry(e.entry().author).or_default() += 1;
+    }
+    let (log, len) = count.into_iter().max_by_key(|(_, c)| *c).unwrap();
+    let at = parsed.iter().find(|e| e.entry().author == log && e.entry().seq == len / 2).unwrap().entry().clone();
+    let code =
+        w.keys.roster(workload::NETWORK).roster.participants.iter().find(|p| p.authority == log).unwrap().code.clone();
+    let other = SignedEntry::sign(
+        Entry {
+            context: vec![],
+            body: Body::RegisterLicensee(LicenseeRegistration {
+                licensee: Keypair::from_seed([8; 32]).public(),
+                name: "the other branch".into(),
+                roles: vec![Role::Trader],
+            }),
+            ..at
+        },
+        w.keys.authority(&code),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let l = open(Box::new(RocksStore::open(dir.path()).unwrap()), &w);
+    kp_node::workload::ingest(l.clone(), &w.entries, kp_node::ingest::MAX_BATCH).unwrap();
+    let t = std::time::Instant::now();
+    submit(&l, &[other.into_bytes()]);
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "withdrawing {} of {len} entries of one log from a ledger of {} entries: {secs:.2} s; {} void objects",
+        len - l.log_size(&log).unwrap(),
+        w.entries.len(),
+        l.void_keys().unwrap().len()
+    );
+}

@@ -131,6 +131,18 @@ impl SignedEntry {
         };
         Ok(Verified { entry: self, record })
     }
+
+    /// As [`SignedEntry::into_verified`], without checking the signatures:
+    /// only for entries whose signatures this node checked when it accepted
+    /// them and has kept since, replayed from its own store.
+    pub fn into_trusted(mut self) -> Result<Verified, Refusal> {
+        let record = match (&self.entry.body, self.record.take()) {
+            (Body::Countersigned(_), Some(r)) => Some(r.record().clone()),
+            (Body::Countersigned(c), None) => Some(SignedRecord::from_countersigned(c)?.record().clone()),
+            _ => None,
+        };
+        Ok(Verified { entry: self, record })
+    }
 }
 
 /// An entry whose signatures were checked, with its licensee record decoded.

@@ -7,8 +7,8 @@
 //! freeze point are moved to the `withdrawn` column, entries of other logs
 //! that read them turn void, and the derived state is rewritten from the
 //! replay, all in one synced write. Rare (a writer must be caught), and
-//! linear in the ledger: the replay holds the ledger in memory, and checks
-//! every signature again on all cores while the writer waits.
+//! linear in the ledger: the replay holds the ledger in memory while the
+//! writer waits.
 
 use super::*;
 use kp_schemas::memory::MemLedger;
@@ -53,12 +53,13 @@ impl Ledger {
             let page = self.ordered_indexed(from, 4096)?;
             let Some((last, _)) = page.last() else { break };
             from = last + 1;
-            // Signatures are checked again, on every core: the replay takes
-            // nothing from the store on trust.
+            // This node checked these signatures when it accepted the
+            // entries; the replay judges them again, it does not verify
+            // them again (`kp-node check` does).
             let verified: Vec<(u64, Result<kp_schemas::Verified, Refusal>)> =
-                page.into_par_iter().map(|(index, e)| (index, e.into_verified())).collect();
+                page.into_par_iter().map(|(index, e)| (index, e.into_trusted())).collect();
             for (index, v) in verified {
-                let v = v.map_err(|r| corrupt("replay", format!("a stored entry does not verify: {r}")))?;
+                let v = v.map_err(|r| corrupt("replay", format!("a stored entry does not decode: {r}")))?;
                 let e = v.entry.entry();
                 let (author, seq, hash) = (e.author, e.seq, v.entry.hash());
                 let bytes = v.entry.bytes().to_vec();
