@@ -43,10 +43,8 @@ pub struct MemLedger {
     pub freeze: HashMap<PublicKey, u64>,
     /// Entries withdrawn from frozen logs, kept as evidence.
     pub withdrawn: HashMap<Hash32, SignedEntry>,
-    /// Objects void entries would have created.
+    /// Objects void entries would have created, and the void entries.
     pub void: HashSet<VoidKey>,
-    /// Void entries, by hash.
-    pub void_entries: BTreeSet<Hash32>,
 }
 
 impl MemLedger {
@@ -71,8 +69,18 @@ impl MemLedger {
             freeze: HashMap::new(),
             withdrawn: HashMap::new(),
             void: HashSet::new(),
-            void_entries: BTreeSet::new(),
         }
+    }
+
+    /// The void entries, by hash: each is a void object of its own.
+    pub fn void_entries(&self) -> BTreeSet<Hash32> {
+        self.void
+            .iter()
+            .filter_map(|k| match k {
+                VoidKey::Entry { hash } => Some(*hash),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Freeze a log at `at` (R3), or lower its freeze point to it. What this
@@ -148,9 +156,6 @@ impl MemLedger {
     pub fn apply(&mut self, a: &Accepted) {
         self.heads.insert(a.author, a.head.clone());
         self.hashes.insert(a.hash);
-        if a.void.is_some() {
-            self.void_entries.insert(a.hash);
-        }
         for c in &a.changes {
             match c {
                 Change::Lot(l) => {
