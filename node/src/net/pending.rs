@@ -112,29 +112,33 @@ impl Pending {
     }
 }
 
+/// A signed entry at `seq` of `key`'s log, for the pool's and the sync
+/// machine's tests: only its author and position matter to them.
+#[cfg(test)]
+pub(super) fn entry(key: &kp_schemas::Keypair, seq: u64, name: &str) -> Vec<u8> {
+    use kp_schemas::Keypair;
+    use kp_schemas::model::{Body, Entry, LicenseeRegistration, Role};
+    let body = Body::RegisterLicensee(LicenseeRegistration {
+        licensee: Keypair::from_seed([9; 32]).public(),
+        name: name.into(),
+        roles: vec![Role::Trader],
+    });
+    let e = Entry {
+        network: "kp-test".into(),
+        author: key.public(),
+        seq,
+        prev: Hash32::ZERO,
+        timestamp_ms: 1,
+        context: vec![],
+        body,
+    };
+    SignedEntry::sign(e, key).into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use kp_schemas::Keypair;
-    use kp_schemas::model::{Body, Entry, LicenseeRegistration, Role};
-
-    fn entry(key: &Keypair, seq: u64, name: &str) -> Vec<u8> {
-        let body = Body::RegisterLicensee(LicenseeRegistration {
-            licensee: Keypair::from_seed([9; 32]).public(),
-            name: name.into(),
-            roles: vec![Role::Trader],
-        });
-        let e = Entry {
-            network: "kp-test".into(),
-            author: key.public(),
-            seq,
-            prev: Hash32::ZERO,
-            timestamp_ms: 1,
-            context: vec![],
-            body,
-        };
-        SignedEntry::sign(e, key).into_bytes()
-    }
 
     #[test]
     fn bounded_in_count_and_bytes_deduplicated_oldest_dropped() {

@@ -1,0 +1,130 @@
+//! The network: a libp2p swarm owned by one event loop, which the rest of the
+//! node talks to through a [`NetHandle`]. Gossipsub spreads new entries and
+//! checkpoints; request-response sync pulls what a node missed.
+//!
+//! One concern per file:
+//! - [`sync`]: the sync rules, a state machine with no I/O;
+//! - `gossip`: what arrives by gossip, and what becomes of it;
+//! - `intake`: what sync brings, handed to the writer;
+//! - `serve`: answers to peers' sync requests;
+//! - `swarm`: protocols, limits, and who may connect (the roster's nodes);
+//! - `event_loop`: the task that owns the swarm and carries out the rest;
+//! - [`codec`], `pending`, `score` and [`watch`]: the pieces they use.
+
+pub mod codec;
+mod event_loop;
+mod gossip;
+mod intake;
+mod pending;
+mod score;
+mod serve;
+mod swarm;
+pub mod sync;
+pub mod watch;
+
+use crate::ingest::WriterHandle;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+use crate::witness::Witness;
+use kp_schemas::api::PeerStatus;
+use kp_schemas::checkpoint::CheckpointGossip;
+use kp_schemas::model::Roster;
+use libp2p::{Multiaddr, PeerId, identity};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub listen: Vec<Multiaddr>,
+    /// Dialled at start besides the roster's addresses.
+    pub bootstrap: Vec<Multiaddr>,
+    /// How often heads are compared with every peer.
+    pub sync_interval: Duration,
+}
+
+enum Command {
+    Status(oneshot::Sender<PeerStatus>),
+    /// Stop the loop; it answers once the swarm is dropped.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Talks to the event loop.
+#[derive(Clone)]
+pub struct NetHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    /// Stop the event loop, so that it lets go of the writer.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub async fn status(&self) -> Option<PeerStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Status(tx)).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// What the event loop is given besides its configuration.
+pub struct NetParts {
+    pub ledger: Arc<Ledger>,
+    pub writer: WriterHandle,
+    pub witness: Arc<Witness>,
+    /// Entries this node accepted from its own clients, to publish.
+    pub announce: mpsc::Receiver<Vec<u8>>,
+    /// Checkpoint gossip this node made, to publish.
+    pub checkpoints: mpsc::Receiver<CheckpointGossip>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Build the swarm and start the event loop.
+pub async fn start(
+    cfg: NetConfig,
+    key: identity::Keypair,
+    roster: &Roster,
+    parts: NetParts,
+) -> anyhow::Result<(NetHandle, PeerId)> {
+    let NetParts { ledger, writer, witness, announce, checkpoints, metrics } = parts;
+    if !watch::installed() {
+        tracing::warn!(
+            "the gossip stream watch is not part of the tracing subscriber: \
+             a peer whose gossip can no longer be read stays connected, unheard"
+        );
+    }
+    let local = key.public().to_peer_id();
+    let topics = swarm::Topics::of(&roster.network);
+    let roster_addrs = swarm::roster_peers(roster);
+    let swarm = swarm::build(key, &roster_addrs, &topics, cfg.listen, cfg.bootstrap)?;
+    let sync = sync::Sync::new(roster_addrs.len());
+    let (ordered, ordered_done) = intake::spawn_ordered(ledger.clone(), writer.clone(), sync.ordered_capacity());
+    let (tx, commands) = mpsc::channel(64);
+    let el = event_loop::EventLoop {
+        swarm,
+        topics,
+        sync,
+        ledger,
+        writer,
+        witness,
+        metrics,
+        commands,
+        announce,
+        checkpoints,
+        ordered,
+        ordered_done,
+        stream_failures: watch::subscribe(),
+        roster_addrs,
+        requests: HashMap::new(),
+        work: Default::default(),
+        gossip_accepted: 0,
+        gossip_rejected: 0,
+    };
+    tokio::spawn(el.run(cfg.sync_interval));
+    Ok((NetHandle { tx }, local))
+}
