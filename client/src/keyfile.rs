@@ -109,7 +109,7 @@ pub fn write(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-/// Read a key file written by [`generate`] or [`write`] (or by hand in the
+/// Read a key file written by [`generate`] or [`write`](fn@write) (or by hand in the
 /// same format). Unknown fields are ignored; the public key must match the
 /// seed.
 pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
