@@ -37,9 +37,10 @@ pub struct Action {
     /// the node holds exactly one key that may write this body.
     #[serde(rename = "as", default)]
     pub as_author: Option<String>,
-    /// The body to sign. The node fills in what only the log's writer
-    /// knows: the context, a zone status's `previous`, a suspension's
-    /// `from` of 0.
+    /// The body to sign. The node names the entry's context itself, sets a
+    /// zone status's `previous`, and fills a suspension's or
+    /// reinstatement's `from` of 0 with the position after the
+    /// participant's log head ([`crate::context`]).
     pub body: Body,
 }
 

@@ -604,8 +604,9 @@ pub struct Attestation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Governance {
-    /// Admits a participant; its authority key must be new to the network
-    /// (`R2.key_in_use`) and not weak (R1).
+    /// Admits a participant; its code must be new (`R2.participant_exists`),
+    /// its authority key new to the network (`R2.key_in_use`) and not weak
+    /// (R1).
     AdmitParticipant(Participant),
     /// The participant's authority may write no entry at position `from` of
     /// its log or later (R2), as judged by every entry that names this one
