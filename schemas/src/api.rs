@@ -40,7 +40,7 @@ pub struct Action {
     /// The body to sign. The node names the entry's context itself, sets a
     /// zone status's `previous`, and fills a suspension's or
     /// reinstatement's `from` of 0 with the position after the
-    /// participant's log head ([`crate::context`]).
+    /// participant's log head (`context::complete_body`).
     pub body: Body,
 }
 
@@ -261,7 +261,7 @@ pub struct ConsistencyProof {
 /// `GET /v1/evidence/checkpoints`: fraud evidence against a log's writer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FraudView {
-    /// The evidence's id ([`crate::checkpoint::Fraud::id`]).
+    /// The evidence's id: `SHA-256("kpledger/v1/fraud\0" || Fraud bytes)`.
     pub id: Hash32,
     /// Key of the convicted writer, whose log is frozen.
     pub log: PublicKey,

@@ -31,7 +31,8 @@ pub const FORMAT: &str = "kpledger-bundle/1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// [`FORMAT`]; a verifier refuses any other (`bundle.format`).
+    /// `kpledger-bundle/1`, this version's `FORMAT`; a verifier refuses any
+    /// other (`bundle.format`).
     pub format: String,
     /// The network id: the roster's.
     pub network: String,
@@ -112,7 +113,7 @@ pub struct VerifyOptions {
 /// the trail breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Problem {
-    /// The stable code: one of [`codes`], or a rule code.
+    /// The stable code: `bundle.*` (this module's `codes`), or a rule code.
     pub code: String,
     /// What is wrong, naming the entry or checkpoint by its place in the
     /// bundle (from 1) and in its log.

@@ -159,7 +159,7 @@ impl SignedCheckpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cosignature {
     /// The witness's authority key: a participant independent of the log's
-    /// writer ([`witness_code`]).
+    /// writer (`checkpoint::witness_code`).
     pub witness: PublicKey,
     /// Ed25519 over `kpledger/v1/cosignature\0 ||` the checkpoint's wire
     /// bytes, its writer's signature included.

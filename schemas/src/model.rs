@@ -94,7 +94,7 @@ pub struct Participant {
     /// ISO 3166-1 alpha-2 code, or `EU`.
     pub code: String,
     /// Display name, for example `Central African Republic` (R9: at most
-    /// [`MAX_NAME`](crate::limits::MAX_NAME) characters).
+    /// 128 characters, `limits::MAX_NAME`).
     pub name: String,
     /// The KP authority's signing key; its log is the participant's log.
     pub authority: PublicKey,
@@ -282,7 +282,7 @@ pub struct LicenseeRevocation {
 /// licensee signed, and that signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Countersigned {
-    /// The canonical bytes of a [`Record`], as the licensee signed them.
+    /// The canonical bytes of a `Record`, as the licensee signed them.
     pub record: HexBytes,
     /// The licensee's Ed25519 signature over
     /// `kpledger/v1/record\0 || record` (R1).
@@ -565,7 +565,7 @@ pub enum AttestationKind {
     /// The lot was seized: a problem on the trail.
     Seizure,
     /// The lot is held: it is on hold while any author's last hold or
-    /// release about it is a hold ([`crate::state::on_hold`]).
+    /// release about it is a hold (`state::on_hold`).
     Hold,
     /// Lifts its author's own holds.
     Release,
