@@ -62,6 +62,8 @@ impl Client {
         Self::with_timeout(base, Duration::from_secs(120))
     }
 
+    /// A client of the node at `base` whose requests time out after
+    /// `timeout` (connecting after 10 s at most).
     pub fn with_timeout(base: impl Into<String>, timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             // Error statuses carry an ApiError body that we want to read.

@@ -59,6 +59,7 @@ pub fn parse_participant(s: &str) -> Result<String, String> {
     }
 }
 
+/// An Ed25519 public key as 64 hex digits: a licensee, a holder, a log.
 pub fn parse_key(s: &str) -> Result<PublicKey, String> {
     PublicKey::from_hex(s).map_err(|_| format!("`{s}` is not a public key (64 hex digits)"))
 }
@@ -68,6 +69,7 @@ pub fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
 
+/// An entry id or another SHA-256 hash as 64 hex digits.
 pub fn parse_hash(s: &str) -> Result<kp_schemas::Hash32, String> {
     kp_schemas::Hash32::from_hex(s).map_err(|_| format!("`{s}` is not a hash (64 hex digits)"))
 }

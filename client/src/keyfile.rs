@@ -24,19 +24,43 @@ use std::path::{Path, PathBuf};
 /// What went wrong with a key file. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
+    /// A new key would replace a file: refused, whatever the file holds.
     #[error("key file {}: already exists; key files are never overwritten", path.display())]
-    Exists { path: PathBuf },
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file cannot be read or written.
     #[error("cannot {action} key file {}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
         /// `read` or `write`.
         action: &'static str,
+        /// The operating system's error.
         source: io::Error,
     },
+    /// Not a key file: not the JSON above, or a half that is not 64 hex
+    /// digits.
     #[error("key file {}: not a key file: {reason}", path.display())]
-    Invalid { path: PathBuf, reason: String },
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The `public` half is not the key of the `secret` seed: the file was
+    /// edited or mixed up, and is not trusted.
     #[error("key file {}: the public key {found} does not belong to the secret seed (expected {expected})", path.display())]
-    Mismatch { path: PathBuf, found: String, expected: PublicKey },
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// The `public` half as the file gives it.
+        found: String,
+        /// The public key of the seed.
+        expected: PublicKey,
+    },
+    /// The operating system gave no random bytes for a new seed.
     #[error("no randomness from the operating system: {0}")]
     Random(String),
 }
@@ -85,7 +109,7 @@ pub fn write(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-/// Read a key file written by [`generate`] or [`write`] (or by hand in the
+/// Read a key file written by [`generate`] or [`write`](fn@write) (or by hand in the
 /// same format). Unknown fields are ignored; the public key must match the
 /// seed.
 pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {

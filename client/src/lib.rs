@@ -25,6 +25,8 @@
 //! | 3 | the node is unreachable, unavailable, or answered with an internal error or something that is not the API |
 //! | 4 | not found (404): no such entry, lot, certificate, licensee or route |
 
+#![deny(missing_docs)]
+
 pub mod http;
 pub mod input;
 pub mod keyfile;
@@ -39,10 +41,18 @@ use kp_schemas::api::ApiError;
 
 /// Exit statuses of `kp`, one per class of [`ClientError`].
 pub mod exit {
+    /// Success; for `kp verify`, the bundle or proof holds.
     pub const OK: i32 = 0;
+    /// Refused by a ledger rule R1-R9, or a served proof, a bundle or a
+    /// proof file that does not hold.
     pub const REFUSED: i32 = 1;
+    /// Bad input or usage: an argument, a key, cookie or roster file, a
+    /// 4xx answer without a rule.
     pub const BAD_INPUT: i32 = 2;
+    /// The node is unreachable, unavailable or failing (5xx), or answered
+    /// something that is not the API.
     pub const UNREACHABLE: i32 = 3;
+    /// Not found (404): no such entry, lot, certificate, licensee or route.
     pub const NOT_FOUND: i32 = 4;
 }
 
@@ -52,7 +62,12 @@ pub enum ClientError {
     /// The node answered with an error status and an [`ApiError`] body (or a
     /// body that is not one, turned into one so callers see a single shape).
     #[error("{}: {}", error.code, error.message)]
-    Api { status: u16, error: ApiError },
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The node's error: its code, rule and message.
+        error: ApiError,
+    },
     /// No HTTP answer at all: connection refused, DNS, timeout, TLS.
     #[error("node unreachable: {0}")]
     Unreachable(String),
@@ -66,7 +81,14 @@ pub enum ClientError {
     /// the node served that does not verify (`proof.*`, `merkle.*`). The
     /// answer to "is it in the log" is then no, as for a refusal.
     #[error("{code}: {message}")]
-    Invalid { code: String, message: String },
+    Invalid {
+        /// The stable code of what does not hold (`proof.quorum`, ...).
+        code: String,
+        /// What does not hold, naming the log, the size, the witness.
+        message: String,
+    },
+    /// A key file that cannot be read, written or trusted (`--key`,
+    /// `kp keygen`).
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
 }
@@ -117,10 +139,14 @@ impl ClientError {
         }
     }
 
+    /// A local input refused before any request ([`ClientError::Input`],
+    /// exit 2).
     pub fn input(message: impl Into<String>) -> Self {
         ClientError::Input(message.into())
     }
 
+    /// Something the client checked and found not to hold
+    /// ([`ClientError::Invalid`], exit 1).
     pub fn invalid(code: impl Into<String>, message: impl Into<String>) -> Self {
         ClientError::Invalid { code: code.into(), message: message.into() }
     }

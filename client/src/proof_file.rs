@@ -24,7 +24,9 @@ use std::path::Path;
 /// Which proof a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProofKind {
+    /// A leaf's audit path to a root (`kp verify inclusion`).
     Inclusion,
+    /// A proof that one tree extends another (`kp verify consistency`).
     Consistency,
 }
 
@@ -41,7 +43,9 @@ impl ProofKind {
 /// The verdict on one proof file; `kp verify ... --json` prints it as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// `inclusion` or `consistency` ([`ProofKind::name`]).
     pub kind: &'static str,
+    /// Whether the proof holds: exit 0, else 1.
     pub valid: bool,
     /// Why the proof does not hold (`merkle.*`); none when it does.
     pub code: Option<&'static str>,

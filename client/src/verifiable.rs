@@ -19,7 +19,9 @@ use std::fmt::Write;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ProofFailure {
+    /// `checkpoint.*`, `proof.*` or `merkle.*`.
     pub code: String,
+    /// What does not hold, naming the log, the size, the witness.
     pub message: String,
 }
 
@@ -44,8 +46,13 @@ pub fn check_checkpoint(v: &CheckpointView) -> Result<SignedCheckpoint, ProofFai
 #[derive(Debug, Clone)]
 pub struct Trust {
     net: NetworkState,
+    /// The hash of the roster's signed bytes.
     pub roster_hash: Hash32,
+    /// The chair key that signed it: with the hash, what to compare with
+    /// what the chair publishes.
     pub chair: PublicKey,
+    /// The least number of other participants' cosignatures asked for
+    /// (`--quorum`); each log's intersecting quorum applies if higher.
     pub quorum: usize,
 }
 
@@ -69,7 +76,10 @@ impl Trust {
 pub struct Checked {
     /// The roster checked against: the hash of its signed bytes, its chair.
     pub roster_hash: Hash32,
+    /// The chair key that signed the roster.
     pub chair: PublicKey,
+    /// The cosignatures the checkpoint needed: its log's quorum by the
+    /// roster, or the one asked for if higher.
     pub quorum: usize,
     /// The participants whose cosignatures of the checkpoint verify and
     /// count, by the roster.
@@ -81,8 +91,11 @@ pub struct Checked {
 /// client found, and what it was checked against.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifiedInclusion {
+    /// The node's proof, its checkpoint's `witnessed`, `witnesses` and
+    /// `quorum` replaced by what the client found.
     #[serde(flatten)]
     pub proof: InclusionProof,
+    /// What the client checked it against.
     pub checked: Checked,
 }
 
@@ -205,6 +218,9 @@ pub fn verify_inclusion_proof(
     Ok(VerifiedInclusion { proof, checked })
 }
 
+/// Verify a consistency proof a node served: its hashes lead from `root1`
+/// at `size1` to `root2` at `size2`. Whether the roots are the log's is
+/// for checkpoints to show.
 pub fn check_consistency(p: &ConsistencyProof) -> Result<(), ProofFailure> {
     verify_consistency(p.size1, p.size2, &p.proof, &p.root1, &p.root2)
         .map_err(|e| failure(e.code(), format!("from size {} to {}: {e}", p.size1, p.size2)))

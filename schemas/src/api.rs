@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub struct SubmitRecord {
     /// Canonical bytes of a `Record`.
     pub record: HexBytes,
+    /// The licensee's Ed25519 signature over
+    /// `kpledger/v1/record\0 || record` (R1).
     pub signature: SignatureBytes,
 }
 
@@ -35,15 +37,23 @@ pub struct Action {
     /// the node holds exactly one key that may write this body.
     #[serde(rename = "as", default)]
     pub as_author: Option<String>,
+    /// The body to sign. The node names the entry's context itself, sets a
+    /// zone status's `previous`, and fills a suspension's or
+    /// reinstatement's `from` of 0 with the position after the
+    /// participant's log head (`context::complete_body`).
     pub body: Body,
 }
 
 /// The answer to an accepted submission.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Submitted {
+    /// The entry's id.
     pub hash: Hash32,
+    /// Key of the log it is in.
     pub author: PublicKey,
+    /// That log's name: `CF authority`, a monitor id, or `chair`.
     pub author_name: String,
+    /// Its position in that log.
     pub seq: u64,
     /// The entry was already in the log.
     pub duplicate: bool,
@@ -58,10 +68,13 @@ pub struct ApiError {
     pub code: String,
     /// `R1`..`R9`, or null for errors that are not rule refusals.
     pub rule: Option<String>,
+    /// What went wrong, for a person to read; not stable.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error with `code`, whose `rule` is the code's rule id if it starts
+    /// with one (`R5.overspend` is R5), else none.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         let rule = code
             .split('.')
@@ -78,52 +91,80 @@ impl From<Refusal> for ApiError {
     }
 }
 
+/// `GET /v1/entries/{hash}`: one entry, decoded for reading, with its wire
+/// bytes, which are what counts.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EntryView {
+    /// The entry's id: `SHA-256(0x00 || bytes)`.
     pub hash: Hash32,
+    /// Key of its author, whose log it is in.
     pub author: PublicKey,
+    /// That log's name: `CF authority`, a monitor id, or `chair`.
     pub author_name: String,
+    /// Its position in the log, from 1.
     pub seq: u64,
+    /// Id of the log's previous entry, zero for the first (R3).
     pub prev: Hash32,
+    /// The author's timestamp, Unix milliseconds.
     pub timestamp_ms: u64,
+    /// What the entry records.
     pub body: Body,
     /// The licensee record inside a countersigned entry, decoded.
     pub record: Option<Record>,
+    /// The wire bytes: canonical entry bytes, then the author's signature.
+    /// The entry's context is only in them.
     pub bytes: HexBytes,
 }
 
+/// `GET /v1/logs/{author}`: a page of one log, in log order.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LogPage {
+    /// Key of the log's author.
     pub author: PublicKey,
+    /// Entries from the position asked for, at most the limit asked for.
     pub entries: Vec<EntryView>,
     /// Sequence number to ask for next, if there is more.
     pub next: Option<u64>,
 }
 
+/// `GET /v1/logs`: one log's head as this node holds it (its last synced
+/// write).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HeadView {
+    /// Key of the log's author.
     pub author: PublicKey,
+    /// The log's name: `CF authority`, a monitor id, or `chair`.
     pub name: String,
+    /// Position, id, timestamp of its last entry, and whether it is frozen.
     pub head: Head,
 }
 
+/// `GET /v1/status`: what a node is and holds.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Status {
+    /// The network id.
     pub network: String,
+    /// Hash of the signed roster the node runs with.
     pub roster_hash: Hash32,
+    /// The kp-node version.
     pub version: String,
     /// Logs this node writes.
     pub writes: Vec<String>,
+    /// Every log's head as this node holds it.
     pub logs: Vec<HeadView>,
     /// Entries in the logs: those withdrawn from a frozen log since they
     /// were accepted are not counted.
     pub entries: u64,
+    /// Every equivocation kept as evidence (R3).
     pub evidence: Vec<Equivocation>,
 }
 
+/// `GET /v1/lots/{participant}/{lot}`: a lot as the logs have made it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct LotView {
+    /// The lot's derived state.
     pub lot: LotState,
+    /// The holder's registered name, if the holder is a licensee known here.
     pub holder_name: Option<String>,
 }
 
@@ -132,13 +173,17 @@ pub struct LotView {
 pub struct PeerStatus {
     /// This node's libp2p peer id; empty when it runs without a network.
     pub peer_id: String,
+    /// Multiaddresses the node listens on.
     pub listening: Vec<String>,
+    /// Peer ids of the peers connected now.
     pub connected: Vec<String>,
     /// Entries waiting for what they depend on.
     pub pending: usize,
     /// Entries stored from catch-up sync since start.
     pub synced_entries: u64,
+    /// Gossiped entries accepted for forwarding since start.
     pub gossip_accepted: u64,
+    /// Gossiped entries rejected (refused by a rule) since start.
     pub gossip_rejected: u64,
 }
 
@@ -148,16 +193,24 @@ pub struct PeerStatus {
 pub struct CheckpointView {
     /// Hash of the signed checkpoint bytes.
     pub id: Hash32,
+    /// Key of the log's writer, who signed the checkpoint.
     pub log: PublicKey,
+    /// The log's name: `CF authority`, a monitor id, or `chair`.
     pub log_name: String,
+    /// Number of entries the checkpoint covers, positions `1..=size`.
     pub size: u64,
+    /// RFC 6962 root of the log's tree at `size`.
     pub root: Hash32,
+    /// When the writer signed it, Unix milliseconds.
     pub timestamp_ms: u64,
     /// Cosigned by at least `quorum` other participants.
     pub witnessed: bool,
     /// Participant codes whose cosignatures verify.
     pub witnesses: Vec<String>,
+    /// Cosignatures needed: the log's intersecting quorum, or the node's
+    /// configured one if higher. The node's account, for display only.
     pub quorum: usize,
+    /// Every cosignature this node holds for the checkpoint.
     pub cosignatures: Vec<crate::checkpoint::Cosignature>,
     /// Signed checkpoint wire bytes: checkpoint bytes, then the signature.
     pub bytes: HexBytes,
@@ -166,14 +219,21 @@ pub struct CheckpointView {
 /// `GET /v1/proofs/inclusion`: an entry's audit path in its log's tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InclusionProof {
+    /// Key of the log's writer.
     pub log: PublicKey,
+    /// The log's name.
     pub log_name: String,
+    /// The entry's id: the tree's leaf hash.
     pub entry: Hash32,
+    /// The entry's position in the log.
     pub seq: u64,
     /// `seq - 1`.
     pub leaf_index: u64,
+    /// Size of the tree the proof is against.
     pub tree_size: u64,
+    /// Root of the log's tree at `tree_size`.
     pub root: Hash32,
+    /// The audit path (RFC 6962), from the leaf up.
     pub proof: Vec<Hash32>,
     /// The checkpoint signed at `tree_size`, if there is one.
     pub checkpoint: Option<CheckpointView>,
@@ -182,20 +242,31 @@ pub struct InclusionProof {
 /// `GET /v1/proofs/consistency`: the tree at `size2` extends the tree at `size1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsistencyProof {
+    /// Key of the log's writer.
     pub log: PublicKey,
+    /// The log's name.
     pub log_name: String,
+    /// The smaller size, at least 1.
     pub size1: u64,
+    /// The larger size, at most the log's size here.
     pub size2: u64,
+    /// Root of the log's tree at `size1`.
     pub root1: Hash32,
+    /// Root of the log's tree at `size2`.
     pub root2: Hash32,
+    /// The consistency proof (RFC 6962) from `size1` to `size2`.
     pub proof: Vec<Hash32>,
 }
 
 /// `GET /v1/evidence/checkpoints`: fraud evidence against a log's writer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FraudView {
+    /// The evidence's id: `SHA-256("kpledger/v1/fraud\0" || Fraud bytes)`.
     pub id: Hash32,
+    /// Key of the convicted writer, whose log is frozen.
     pub log: PublicKey,
+    /// The log's name.
     pub log_name: String,
+    /// The evidence itself: the signed checkpoints (and entry) that prove it.
     pub fraud: crate::checkpoint::Fraud,
 }

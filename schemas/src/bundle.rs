@@ -26,13 +26,19 @@ use std::convert::Infallible;
 /// The `format` field of every bundle this version writes.
 pub const FORMAT: &str = "kpledger-bundle/1";
 
+/// A bundle: what `GET /v1/bundles/...` and `kp bundle` write, and
+/// `kp verify BUNDLE` checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
+    /// `kpledger-bundle/1`, this version's `FORMAT`; a verifier refuses any
+    /// other (`bundle.format`).
     pub format: String,
+    /// The network id: the roster's.
     pub network: String,
     /// Hash of the signed roster the exporting node runs.
     pub roster_hash: Hash32,
+    /// The lot or certificate whose trail the bundle proves.
     pub subject: Subject,
     /// One checkpoint per log the trail touches.
     pub checkpoints: Vec<BundleCheckpoint>,
@@ -41,14 +47,18 @@ pub struct Bundle {
     pub entries: Vec<BundleEntry>,
 }
 
+/// A witnessed checkpoint of one log, which the bundle's entries of that
+/// log are proven against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleCheckpoint {
     /// Signed checkpoint wire bytes.
     pub checkpoint: HexBytes,
+    /// Its cosignatures: at least the log's quorum of independent witnesses.
     pub cosignatures: Vec<Cosignature>,
 }
 
+/// One entry of the trail, with its proof of inclusion in its log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BundleEntry {
@@ -73,10 +83,13 @@ impl Bundle {
 /// that fails returns the source's [`TrailSource::Error`], and [`collect`]
 /// fails with it rather than leave an entry out.
 pub trait BundleSource: TrailSource {
+    /// A licensee of `participant`, for the entry that registered it.
     fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Self::Error>;
     /// The participant whose authority writes `author`'s log: read from the
     /// network, which every source holds in memory.
     fn participant_of(&self, author: &PublicKey) -> Option<String>;
+    /// The zone status an entry's context names, none if the hash is not a
+    /// zone-status entry.
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Self::Error>;
     /// An entry by hash. The state does not say who received the other
     /// outputs of a transfer, yet replaying the transfer needs every output
@@ -100,40 +113,60 @@ pub struct VerifyOptions {
 /// the trail breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Problem {
+    /// The stable code: `bundle.*` (this module's `codes`), or a rule code.
     pub code: String,
+    /// What is wrong, naming the entry or checkpoint by its place in the
+    /// bundle (from 1) and in its log.
     pub message: String,
 }
 
 /// A log as the bundle shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LogReport {
+    /// Key of the log's writer.
     pub log: PublicKey,
+    /// The log's name in the roster: `CF authority`, a monitor id, `chair`.
     pub name: String,
+    /// Size of the bundle's checkpoint of the log.
     pub size: u64,
+    /// Its root.
     pub root: Hash32,
+    /// When the writer signed it, Unix milliseconds.
     pub timestamp_ms: u64,
     /// Participant codes whose cosignatures verify.
     pub witnesses: Vec<String>,
     /// Cosignatures the checkpoint needed: the log's intersecting quorum, or
     /// more if the verifier asked for more.
     pub quorum: usize,
+    /// How many of the bundle's entries are proven against this checkpoint.
     pub entries: usize,
 }
 
 /// The verdict on a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
+    /// True when no problem was found: every check passed and the trail
+    /// replays.
     pub valid: bool,
+    /// The bundle's subject; none when the file is not a canonical bundle.
     pub subject: Option<Subject>,
+    /// The bundle's network id; none when the file is not a canonical
+    /// bundle.
     pub network: Option<String>,
     /// The hash of the roster the bundle was checked against (of its signed
     /// bytes), and the chair key it says signed it: the verifier's trust
     /// anchor, to compare with what the chair publishes.
     pub roster_hash: Hash32,
+    /// The chair key the roster names as its signer.
     pub chair: PublicKey,
+    /// The least quorum the verifier asked for (`--quorum`); each log's
+    /// quorum is in `logs`.
     pub quorum: usize,
+    /// Number of entries in the bundle.
     pub entries: usize,
+    /// One per checkpoint that parses, in the bundle's order.
     pub logs: Vec<LogReport>,
+    /// Everything found wrong; empty when `valid`.
     pub problems: Vec<Problem>,
     /// The trail rebuilt from the bundle's entries, when they replay.
     pub trail: Option<Trail>,
@@ -152,19 +185,31 @@ pub mod codes {
     pub const ROSTER: &str = "bundle.roster";
     /// Checkpoint bytes that do not parse.
     pub const CHECKPOINT: &str = "bundle.checkpoint";
+    /// A checkpoint not signed by the key of the log it names.
     pub const CHECKPOINT_SIGNATURE: &str = "bundle.checkpoint_signature";
     /// A checkpoint of another network than the roster's.
     pub const WRONG_NETWORK: &str = "bundle.wrong_network";
+    /// A checkpoint of a log no author of the roster writes.
     pub const UNKNOWN_LOG: &str = "bundle.unknown_log";
+    /// Two checkpoints of one log: a bundle has one per log.
     pub const DUPLICATE_LOG: &str = "bundle.duplicate_log";
+    /// A cosignature that does not verify, is not by an independent witness
+    /// of the log, or repeats a participant.
     pub const COSIGNATURE: &str = "bundle.cosignature";
+    /// A checkpoint cosigned by fewer participants than its quorum.
     pub const QUORUM: &str = "bundle.quorum";
     /// An entry refused before any rule reads it: bounds (R9) or signatures
     /// (R1). The message names the refusal code.
     pub const ENTRY: &str = "bundle.entry";
+    /// An entry naming a checkpoint index the bundle lacks, or the
+    /// checkpoint of another log.
     pub const WRONG_CHECKPOINT: &str = "bundle.wrong_checkpoint";
+    /// An entry whose proof does not lead to its checkpoint's root.
     pub const INCLUSION: &str = "bundle.inclusion";
+    /// An entry given twice, or two entries at one position of one log.
     pub const DUPLICATE_ENTRY: &str = "bundle.duplicate_entry";
+    /// The entries replay, but create no lot or certificate of the
+    /// bundle's subject.
     pub const SUBJECT_MISSING: &str = "bundle.subject_missing";
 }
 

@@ -11,12 +11,16 @@ macro_rules! fixed_bytes {
         pub struct $name(pub [u8; $len]);
 
         impl $name {
+            /// Length in bytes, on the wire as in memory.
             pub const LEN: usize = $len;
 
+            /// Lower-case hex, as JSON and the API show it.
             pub fn to_hex(&self) -> String {
                 hex::encode(self.0)
             }
 
+            /// Parse hex of exactly the right length, either case,
+            /// surrounding whitespace ignored.
             pub fn from_hex(s: &str) -> Result<Self, HexError> {
                 let mut out = [0u8; $len];
                 hex::decode_to_slice(s.trim(), &mut out).map_err(|_| HexError {
@@ -26,6 +30,7 @@ macro_rules! fixed_bytes {
                 Ok(Self(out))
             }
 
+            /// The raw bytes.
             pub fn as_bytes(&self) -> &[u8; $len] {
                 &self.0
             }
@@ -95,13 +100,17 @@ fixed_bytes!(
 );
 
 impl Hash32 {
+    /// 32 zero bytes: the `prev` of a log's first entry (R3).
     pub const ZERO: Hash32 = Hash32([0; 32]);
 }
 
+/// Hex that is not a fixed-size byte string of the expected length.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: expected {expected} bytes as {} hex digits", expected * 2)]
 pub struct HexError {
+    /// The length expected, in bytes.
     pub expected: usize,
+    /// The type parsed: `Hash32`, `PublicKey` or `SignatureBytes`.
     pub what: &'static str,
 }
 

@@ -26,6 +26,8 @@ pub const MAX_COSIGNATURES: usize = 256;
 /// What a log's writer signs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Checkpoint {
+    /// Network id, as in every entry: a checkpoint of another network is
+    /// refused.
     pub network: String,
     /// The log: its author's key.
     pub log: PublicKey,
@@ -33,22 +35,31 @@ pub struct Checkpoint {
     pub size: u64,
     /// RFC 6962 root of those leaves.
     pub root: Hash32,
+    /// When the writer signed it, Unix milliseconds.
     pub timestamp_ms: u64,
 }
 
+/// Why a signed checkpoint is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
+    /// Over [`MAX_CHECKPOINT_BYTES`] (R9); carries the length.
     #[error("checkpoint is {0} bytes, the limit is {MAX_CHECKPOINT_BYTES}")]
     TooLarge(usize),
+    /// Shorter than a signature, not the canonical bytes of a
+    /// [`Checkpoint`], or a network id over [`limits::MAX_ID`] (R9).
     #[error("checkpoint bytes: {0}")]
     Malformed(String),
+    /// The writer's signature does not verify against the log's key (R1).
     #[error("checkpoint signature: {0}")]
     Signature(SignatureError),
+    /// A checkpoint of size 0: a log with no entries has nothing to sign.
     #[error("checkpoint of an empty log")]
     Empty,
 }
 
 impl CheckpointError {
+    /// The refusal code: `R9.too_large`, `R9.malformed`, or the signature
+    /// error's R1 code.
     pub fn code(&self) -> &'static str {
         match self {
             CheckpointError::TooLarge(_) => codes::R9_TOO_LARGE,
@@ -98,6 +109,7 @@ impl SignedCheckpoint {
         Ok(Self { bytes, checkpoint, id })
     }
 
+    /// Sign a checkpoint of the log of `key`, which must be `checkpoint.log`.
     pub fn sign(checkpoint: Checkpoint, key: &Keypair) -> Self {
         debug_assert_eq!(checkpoint.log, key.public());
         let mut bytes = encoding::encode(&checkpoint);
@@ -115,18 +127,24 @@ impl SignedCheckpoint {
             .map_err(CheckpointError::Signature)
     }
 
+    /// The decoded checkpoint.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
     }
 
+    /// The wire bytes: canonical checkpoint bytes, then the writer's
+    /// signature. Cosignatures are over exactly these.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// The wire bytes, taken.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
 
+    /// The checkpoint's id:
+    /// `SHA-256("kpledger/v1/checkpoint\0" || wire bytes)`.
     pub fn id(&self) -> Hash32 {
         self.id
     }
@@ -140,11 +158,17 @@ impl SignedCheckpoint {
 /// One witness's signature of a signed checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cosignature {
+    /// The witness's authority key: a participant independent of the log's
+    /// writer (`checkpoint::witness_code`).
     pub witness: PublicKey,
+    /// Ed25519 over `kpledger/v1/cosignature\0 ||` the checkpoint's wire
+    /// bytes, its writer's signature included.
     pub signature: SignatureBytes,
 }
 
 impl Cosignature {
+    /// Check the signature against `checkpoint`'s exact bytes. Whether the
+    /// witness counts is [`witness_code`]'s.
     pub fn verify(&self, checkpoint: &SignedCheckpoint) -> Result<(), SignatureError> {
         crypto::verify(Domain::Cosignature, &self.witness, &checkpoint.bytes, &self.signature)
     }
@@ -278,6 +302,8 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The name after the verifier's prefix: `quorum` in `bundle.quorum`
+    /// and `proof.quorum`.
     pub fn name(self) -> &'static str {
         match self {
             Fault::Malformed => "checkpoint",
@@ -290,9 +316,12 @@ impl Fault {
     }
 }
 
+/// One thing wrong with a checkpoint, as [`judge`] finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointProblem {
+    /// The kind of fault, which names the verifier's code.
     pub fault: Fault,
+    /// What is wrong, naming the log, the size and the witness concerned.
     pub message: String,
 }
 
@@ -302,6 +331,7 @@ pub struct CheckpointProblem {
 pub struct Judgement {
     /// The participants whose cosignatures verify and count, each once.
     pub witnesses: BTreeSet<String>,
+    /// Everything wrong with it; empty when it may be relied on.
     pub problems: Vec<CheckpointProblem>,
     /// The cosignatures the checkpoint needed ([`quorum`]).
     pub quorum: usize,
@@ -385,7 +415,12 @@ pub fn judge(net: &NetworkState, cp: &SignedCheckpoint, cosignatures: &[Cosignat
 pub enum CheckpointGossip {
     /// A signed checkpoint with the cosignatures the sender holds: the
     /// writer sends it bare, each witness with its own cosignature added.
-    Checkpoint { checkpoint: HexBytes, cosignatures: Vec<Cosignature> },
+    Checkpoint {
+        /// The signed checkpoint's wire bytes.
+        checkpoint: HexBytes,
+        /// Cosignatures gathered, at most [`MAX_COSIGNATURES`].
+        cosignatures: Vec<Cosignature>,
+    },
     /// Evidence that a log's writer signed what cannot be true.
     Fraud(Fraud),
 }
@@ -396,28 +431,56 @@ pub enum CheckpointGossip {
 pub enum Fraud {
     /// Two checkpoints of one log at one size with different roots: two
     /// views of the log. Anyone can check this with no log at hand.
-    SplitView { first: HexBytes, second: HexBytes },
+    SplitView {
+        /// One signed checkpoint's wire bytes.
+        first: HexBytes,
+        /// The other's, same log and size, another root.
+        second: HexBytes,
+    },
     /// A checkpoint whose root is not the root of the log that ends at the
     /// writer's own signed entry `entry` (at position `size`). A node that
     /// holds that entry checks the root against its own tree; a writer that
     /// signs two inconsistent checkpoints always signs at least one of these.
-    WrongRoot { checkpoint: HexBytes, entry: HexBytes },
+    WrongRoot {
+        /// The signed checkpoint's wire bytes.
+        checkpoint: HexBytes,
+        /// Wire bytes of the writer's own entry at the checkpoint's size.
+        entry: HexBytes,
+    },
 }
 
 /// What a fraud claim says, once its signatures are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FraudClaim {
     /// Proven by the two checkpoints alone.
-    Proven { log: PublicKey },
+    Proven {
+        /// Key of the convicted writer: the log to freeze.
+        log: PublicKey,
+    },
     /// Proven if the tree of this log at `size`, ending at entry `entry`,
     /// does not have root `claimed`: for a node that holds the log.
-    AgainstLog { log: PublicKey, size: u64, entry: Hash32, claimed: Hash32 },
+    AgainstLog {
+        /// Key of the accused writer.
+        log: PublicKey,
+        /// The checkpoint's size: the position of `entry`.
+        size: u64,
+        /// Id of the writer's entry at `size`, as the claim carries it.
+        entry: Hash32,
+        /// The root the checkpoint claims for the log at `size`.
+        claimed: Hash32,
+    },
 }
 
+/// Why a fraud claim proves nothing: a checkpoint or entry that does not
+/// parse or verify, of another network, or that does not show what the
+/// claim says.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct FraudError {
+    /// A refusal code (`R9.malformed`, `R1.bad_signature`,
+    /// `R2.wrong_network`) or `fraud.not_proven` / `fraud.entry`.
     pub code: &'static str,
+    /// What is wrong.
     pub message: String,
 }
 

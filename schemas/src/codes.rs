@@ -24,11 +24,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refusal {
+    /// The stable code, one of this module's constants.
     pub code: String,
+    /// What is wrong with this entry, for a person to read; not stable.
     pub message: String,
 }
 
 impl Refusal {
+    /// A refusal with one of this module's codes.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         Self { code: code.to_string(), message: message.into() }
     }

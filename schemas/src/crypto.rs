@@ -34,6 +34,8 @@ impl Domain {
     }
 }
 
+/// SHA-256 of the concatenation of `parts`, with no separator: every hash of
+/// the ledger is one, behind its own prefix.
 pub fn sha256(parts: &[&[u8]]) -> Hash32 {
     let mut h = Sha256::new();
     for p in parts {
@@ -69,17 +71,24 @@ pub fn roster_hash(roster_bytes: &[u8]) -> Hash32 {
     sha256(&[Domain::Roster.prefix(), roster_bytes])
 }
 
+/// Why a key or a signature is refused (R1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// The 32 bytes are not a valid compressed Ed25519 point.
     #[error("public key is not a valid Ed25519 point")]
     InvalidKey,
+    /// The key is a point of small order: any message would verify under
+    /// some signature, so it may not be given a role or a licence.
     #[error("public key is of small order (weak)")]
     WeakKey,
+    /// The signature does not verify strictly over the prefixed message.
     #[error("signature does not verify")]
     BadSignature,
 }
 
 impl SignatureError {
+    /// The refusal code: `R1.invalid_key`, `R1.weak_key` or
+    /// `R1.bad_signature`.
     pub fn code(&self) -> &'static str {
         match self {
             SignatureError::InvalidKey => codes::R1_INVALID_KEY,
@@ -111,6 +120,7 @@ pub fn verify(domain: Domain, key: &PublicKey, message: &[u8], sig: &SignatureBy
     verify_with(&vk, domain, message, sig)
 }
 
+/// [`verify`] with a key [`parse_key`] parsed already: the same strict check.
 pub fn verify_with(
     vk: &VerifyingKey,
     domain: Domain,
@@ -136,18 +146,23 @@ pub struct Keypair {
 }
 
 impl Keypair {
+    /// The key of a 32-byte Ed25519 seed (RFC 8032's secret key), as key
+    /// files hold it.
     pub fn from_seed(seed: [u8; 32]) -> Self {
         Self { signing: SigningKey::from_bytes(&seed) }
     }
 
+    /// The 32-byte seed: the secret to keep.
     pub fn seed(&self) -> [u8; 32] {
         self.signing.to_bytes()
     }
 
+    /// The public key, which names the key's log and its roles.
     pub fn public(&self) -> PublicKey {
         PublicKey(self.signing.verifying_key().to_bytes())
     }
 
+    /// Sign `message` behind `domain`'s prefix.
     pub fn sign(&self, domain: Domain, message: &[u8]) -> SignatureBytes {
         let msg = [domain.prefix(), message].concat();
         SignatureBytes(self.signing.sign(&msg).to_bytes())

@@ -27,19 +27,27 @@ type Config = bincode::config::Configuration<
 const CONFIG: Config =
     bincode::config::standard().with_little_endian().with_fixed_int_encoding().with_limit::<MAX_DECODE_BYTES>();
 
+/// Why untrusted bytes do not decode (R9).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// Over [`MAX_DECODE_BYTES`]; carries the length.
     #[error("input is {0} bytes, over the limit of {MAX_DECODE_BYTES}")]
     TooLarge(usize),
+    /// Not a value of the type: truncated, an unknown enum tag, a `bool`
+    /// other than 0 or 1, a string that is not UTF-8, a length past the end.
     #[error("malformed bytes: {0}")]
     Malformed(String),
+    /// A value followed by this many bytes more.
     #[error("{0} trailing bytes after the value")]
     Trailing(usize),
+    /// A value that re-encodes to other bytes: one value has one encoding.
     #[error("bytes are not in canonical form")]
     NonCanonical,
 }
 
 impl DecodeError {
+    /// The refusal code: `R9.too_large`, `R9.malformed`,
+    /// `R9.trailing_bytes` or `R9.non_canonical`.
     pub fn code(&self) -> &'static str {
         match self {
             DecodeError::TooLarge(_) => codes::R9_TOO_LARGE,

@@ -85,14 +85,18 @@ impl SignedEntry {
         Ok(Self { record, ..signed })
     }
 
+    /// The wire bytes: canonical entry bytes, then the 64-byte signature.
+    /// What is stored, gossiped and hashed.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// The wire bytes, taken.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
 
+    /// The decoded entry.
     pub fn entry(&self) -> &Entry {
         &self.entry
     }
@@ -102,10 +106,13 @@ impl SignedEntry {
         self.hash
     }
 
+    /// The canonical entry bytes: the wire bytes less the signature, which
+    /// the author signed behind the `kpledger/v1/entry\0` prefix.
     pub fn signed_part(&self) -> &[u8] {
         &self.bytes[..self.bytes.len() - SignatureBytes::LEN]
     }
 
+    /// The author's signature: the last 64 wire bytes.
     pub fn signature(&self) -> SignatureBytes {
         let mut s = [0u8; 64];
         s.copy_from_slice(&self.bytes[self.bytes.len() - SignatureBytes::LEN..]);
@@ -148,7 +155,11 @@ impl SignedEntry {
 /// An entry whose signatures were checked, with its licensee record decoded.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The entry, as received.
     pub entry: SignedEntry,
+    /// The licensee record of a countersigned entry, decoded, its signature
+    /// checked (or trusted, for [`SignedEntry::into_trusted`]); none for
+    /// other bodies.
     pub record: Option<Record>,
 }
 
@@ -161,6 +172,9 @@ pub struct SignedRecord {
 }
 
 impl SignedRecord {
+    /// Parse untrusted record bytes: size, strict decode and the record's
+    /// bounds (R9). The signature is kept and checked by
+    /// [`SignedRecord::verify`].
     pub fn parse(bytes: Vec<u8>, signature: SignatureBytes) -> Result<Self, Refusal> {
         if bytes.len() > MAX_RECORD_BYTES {
             return Err(Refusal::new(
@@ -173,16 +187,21 @@ impl SignedRecord {
         Ok(Self { bytes, record, signature })
     }
 
+    /// The record a countersigned entry carries, parsed as
+    /// [`SignedRecord::parse`] does.
     pub fn from_countersigned(c: &Countersigned) -> Result<Self, Refusal> {
         Self::parse(c.record.0.clone(), c.signature)
     }
 
+    /// Sign a record with the licensee's key, which must be
+    /// `record.licensee`.
     pub fn sign(record: Record, key: &Keypair) -> Self {
         let bytes = encoding::encode(&record);
         let signature = key.sign(Domain::Record, &bytes);
         Self { bytes, record, signature }
     }
 
+    /// R1: the licensee's signature over `kpledger/v1/record\0 || bytes`.
     pub fn verify(&self) -> Result<(), Refusal> {
         crypto::verify(Domain::Record, &self.record.licensee, &self.bytes, &self.signature)
             .map_err(|e| sig_refusal(e, "licensee"))
@@ -193,22 +212,28 @@ impl SignedRecord {
         Ok(self.record)
     }
 
+    /// The decoded record.
     pub fn record(&self) -> &Record {
         &self.record
     }
 
+    /// The record's canonical bytes, as the licensee signed them.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// The licensee's signature.
     pub fn signature(&self) -> SignatureBytes {
         self.signature
     }
 
+    /// The record's hash ([`crypto::record_hash`]): a participant's log
+    /// takes a record once (`R3.duplicate_record`).
     pub fn hash(&self) -> Hash32 {
         crypto::record_hash(&self.bytes)
     }
 
+    /// The body of the authority's entry that carries this record.
     pub fn to_countersigned(&self) -> Countersigned {
         Countersigned { record: HexBytes(self.bytes.clone()), signature: self.signature }
     }

@@ -2,6 +2,8 @@
 //! signatures, the acceptance rules R1-R9 and the trail. No I/O here, so all of
 //! it is tested fast and can be fuzzed.
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod bundle;
 pub mod bytes;

@@ -3,7 +3,10 @@
 use crate::codes::{self, Refusal};
 use crate::model::*;
 
+/// Largest entry on the wire, signature included (`R9.too_large`).
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// Largest licensee record a countersigned entry carries (`R9.too_large`):
+/// room is left for the entry around it.
 pub const MAX_RECORD_BYTES: usize = 48 * 1024;
 /// Lot ids, site and zone ids, certificate numbers, network id.
 pub const MAX_ID: usize = 64;
@@ -11,16 +14,25 @@ pub const MAX_ID: usize = 64;
 pub const MAX_NAME: usize = 128;
 /// Free-text notes and reasons.
 pub const MAX_NOTE: usize = 1024;
+/// Input lots of one transfer or export.
 pub const MAX_INPUTS: usize = 256;
+/// Output lots of one transfer.
 pub const MAX_OUTPUTS: usize = 256;
+/// HS lines of one export.
 pub const MAX_HS_LINES: usize = 32;
 /// 10 tonnes in hundredths of a carat: far above any real lot, far below
 /// overflow when summed over every input.
 pub const MAX_WEIGHT: Weight = 5_000_000_000;
+/// Value of one HS line, in US cents: ten billion dollars.
 pub const MAX_VALUE_CENTS: Cents = 1_000_000_000_000;
+/// Parcels of one export or import confirmation.
 pub const MAX_PARCELS: u32 = 100_000;
+/// Stones of one production.
 pub const MAX_STONES: u32 = 100_000_000;
+/// Participants, monitors and observers of a roster, each; and the
+/// participant codes of one monitor's scope.
 pub const MAX_ROSTER_MEMBERS: usize = 512;
+/// Nodes of one roster member, and addresses of one node.
 pub const MAX_NODES_PER_MEMBER: usize = 16;
 /// Status entries an entry's context names: one per zone and monitor that
 /// its verdict reads.
@@ -48,6 +60,8 @@ pub fn check_id(field: &str, s: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Free text: at most `limit` characters (not bytes), none a control
+/// character (`R9.too_long`, `R9.bad_text`). `field` names it in the message.
 pub fn check_text(field: &str, s: &str, limit: usize) -> Result<(), Refusal> {
     if s.chars().count() > limit {
         return Err(too_long(field, limit));
@@ -58,6 +72,7 @@ pub fn check_text(field: &str, s: &str, limit: usize) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A real calendar day as `YYYY-MM-DD`, 1900 or later (`R9.bad_date`).
 pub fn check_date(field: &str, s: &str) -> Result<(), Refusal> {
     if !is_date(s) {
         return Err(Refusal::new(codes::R9_BAD_DATE, format!("{field} `{s}` is not a YYYY-MM-DD date")));
@@ -65,6 +80,7 @@ pub fn check_date(field: &str, s: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A participant code: two ASCII capital letters (`R9.bad_participant`).
 pub fn check_code(field: &str, s: &str) -> Result<(), Refusal> {
     if !is_participant_code(s) {
         return Err(Refusal::new(
@@ -116,12 +132,16 @@ fn check_node_infos(nodes: &[NodeInfo]) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The bounds of a participant, in a roster or an `AdmitParticipant`
+/// governance entry: its code, name and nodes.
 pub fn check_participant(p: &Participant) -> Result<(), Refusal> {
     check_code("participant code", &p.code)?;
     check_text("participant name", &p.name, MAX_NAME)?;
     check_node_infos(&p.nodes)
 }
 
+/// The bounds of a roster: its network id, member counts, and each
+/// participant, monitor and observer.
 pub fn check_roster(r: &Roster) -> Result<(), Refusal> {
     check_id("network", &r.network)?;
     check_count("participants", r.participants.len(), 0, MAX_ROSTER_MEMBERS)?;
@@ -142,6 +162,10 @@ pub fn check_roster(r: &Roster) -> Result<(), Refusal> {
     check_node_infos(&r.observers)
 }
 
+/// The bounds of a decoded entry, in the order `docs/PROTOCOL.md` lists
+/// them: network id, `seq` of at least 1, its context, and its body's
+/// fields. A countersigned record is only measured here; its own bounds are
+/// [`check_record`]'s, when it is decoded.
 pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
     check_id("network", &e.network)?;
     if e.seq == 0 {
@@ -217,6 +241,8 @@ fn check_subject(s: &Subject) -> Result<(), Refusal> {
     }
 }
 
+/// The bounds of a decoded licensee record: its network id and its body's
+/// fields (lots, weights, dates, HS lines, parcels).
 pub fn check_record(r: &Record) -> Result<(), Refusal> {
     check_id("network", &r.network)?;
     match &r.body {

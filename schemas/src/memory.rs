@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 
+/// Every log and everything derived from them, in memory: the reference
+/// the node's store is checked against (`kp-node check`), and the state a
+/// bundle's entries are replayed into.
 #[derive(Debug, Clone)]
 pub struct MemLedger {
     /// The network as of the newest governance entry.
@@ -22,19 +25,31 @@ pub struct MemLedger {
     pub genesis: NetworkState,
     /// The network as of each governance entry.
     pub governance: HashMap<Hash32, Arc<NetworkState>>,
+    /// The newest governance entry accepted: what a writer names in its
+    /// context.
     pub governance_head: Option<Hash32>,
     /// Hashes of every accepted entry.
     pub hashes: HashSet<Hash32>,
+    /// Each log's head, by author.
     pub heads: HashMap<PublicKey, Head>,
+    /// Every accepted entry, by author and position.
     pub entries: BTreeMap<(PublicKey, u64), SignedEntry>,
+    /// Licensees, by registering participant and key.
     pub licensees: HashMap<(String, PublicKey), LicenseeState>,
+    /// Lots, by participant and lot id.
     pub lots: BTreeMap<(String, String), LotState>,
+    /// Certificates, by number.
     pub certs: BTreeMap<String, CertState>,
+    /// Zone statuses, by the id of the entry that declared each.
     pub zones: BTreeMap<Hash32, ZoneRecord>,
     /// `(monitor, participant, zone)` -> the newest status entry.
     pub zone_heads: BTreeMap<(PublicKey, String, String), Hash32>,
+    /// `(participant, record hash)` of every licensee record a
+    /// participant's log holds (`R3.duplicate_record`).
     pub records: BTreeSet<(String, Hash32)>,
+    /// Every attestation and laboratory finding, in acceptance order.
     pub attestations: Vec<AttestationRecord>,
+    /// Every equivocation found, the first per position (R3).
     pub evidence: Vec<rules::Equivocation>,
     /// Accepted entries, in the order they were accepted: what a rebuild
     /// replays.
@@ -48,6 +63,7 @@ pub struct MemLedger {
 }
 
 impl MemLedger {
+    /// An empty ledger of the network a roster makes (its genesis).
     pub fn new(network: NetworkState) -> Self {
         Self {
             genesis: network.clone(),
@@ -153,6 +169,8 @@ impl MemLedger {
         Ok(verdict)
     }
 
+    /// Write an accepted entry's head and changes into the state. The entry
+    /// itself is [`MemLedger::ingest_verified`]'s to keep.
     pub fn apply(&mut self, a: &Accepted) {
         self.heads.insert(a.author, a.head.clone());
         self.hashes.insert(a.hash);

@@ -10,19 +10,41 @@
 use crate::bytes::Hash32;
 use crate::crypto::{node_hash, sha256};
 
+/// Why a proof cannot be made or does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MerkleError {
+    /// An inclusion proof of a leaf at or beyond the tree's size.
     #[error("leaf index {index} is not in a tree of size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf index asked for (`seq - 1`).
+        index: u64,
+        /// The tree's size.
+        size: u64,
+    },
+    /// A consistency proof between sizes that admit none.
     #[error("tree sizes {size1} and {size2} admit no consistency proof (need 0 < size1 <= size2)")]
-    BadSizes { size1: u64, size2: u64 },
+    BadSizes {
+        /// The smaller tree's size.
+        size1: u64,
+        /// The larger tree's size.
+        size2: u64,
+    },
+    /// A proof with another number of hashes than its sizes call for,
+    /// refused before any hashing.
     #[error("proof has {got} hashes, expected {expected}")]
-    WrongProofLength { expected: usize, got: usize },
+    WrongProofLength {
+        /// The number the sizes call for.
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
+    /// The proof's hashes do not lead to the root given.
     #[error("proof does not lead to the given root")]
     BadProof,
 }
 
 impl MerkleError {
+    /// A stable code, `merkle.*`, as the API and `kp` name the error.
     pub fn code(&self) -> &'static str {
         match self {
             MerkleError::IndexOutOfRange { .. } => "merkle.index_out_of_range",
@@ -57,7 +79,10 @@ pub fn root(leaves: &[Hash32]) -> Hash32 {
 /// level`. A stored log keeps every one of them, so a proof at any past size
 /// is a handful of reads; a slice of leaves recomputes them.
 pub trait Subtrees {
+    /// A read that failed: a store that cannot be read, say.
     type Error;
+    /// The hash of perfect subtree `(level, index)`, which must be complete
+    /// in the tree read.
     fn perfect(&self, level: u8, index: u64) -> Result<Hash32, Self::Error>;
 }
 
@@ -208,6 +233,7 @@ impl Frontier {
         Ok(Self { size, nodes })
     }
 
+    /// Number of leaves pushed so far.
     pub fn size(&self) -> u64 {
         self.size
     }

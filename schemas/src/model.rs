@@ -78,24 +78,34 @@ pub struct Roster {
     pub version: u64,
     /// The chair's governance key.
     pub chair: PublicKey,
+    /// The participants at genesis, each with its authority key and nodes;
+    /// governance entries admit and suspend participants later.
     pub participants: Vec<Participant>,
+    /// Monitoring teams that declare zone statuses (R6) and attest.
     pub monitors: Vec<Monitor>,
     /// Read-only nodes that may connect (observers, customs).
     pub observers: Vec<NodeInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// A participant of the Kimberley Process (a country, or the EU) as the
+/// roster or an `AdmitParticipant` governance entry describes it.
 pub struct Participant {
     /// ISO 3166-1 alpha-2 code, or `EU`.
     pub code: String,
+    /// Display name, for example `Central African Republic` (R9: at most
+    /// 128 characters, `limits::MAX_NAME`).
     pub name: String,
     /// The KP authority's signing key; its log is the participant's log.
     pub authority: PublicKey,
     /// Whether production must name a compliant zone (R6).
     pub zone_regime: bool,
+    /// The participant's nodes: the peers that may connect for it.
     pub nodes: Vec<NodeInfo>,
 }
 
+/// One node of the network as the roster lists it: only peers the roster
+/// lists may connect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeInfo {
     /// libp2p peer id (base58).
@@ -104,14 +114,20 @@ pub struct NodeInfo {
     pub addrs: Vec<String>,
 }
 
+/// A monitoring team (the CAR Monitoring Team, say): it declares zone
+/// statuses for the participants in its scope (R6) and attests about lots
+/// and certificates, each in its own log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Monitor {
     /// Short id, for example `MT-CF`.
     pub id: String,
+    /// Display name of the team.
     pub name: String,
+    /// Signing key: the monitor's log is the log of this key.
     pub key: PublicKey,
     /// Participant codes whose zones this monitor may declare.
     pub scope: Vec<String>,
+    /// The monitor's own nodes, if it runs any (often read-only).
     pub nodes: Vec<NodeInfo>,
 }
 
@@ -119,8 +135,12 @@ pub struct Monitor {
 /// readable copy that must decode from the bytes exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SignedRoster {
+    /// The roster, readable; it must be exactly what `bytes` decode to.
     pub roster: Roster,
+    /// The roster's canonical bytes: what the chair signed, and what the
+    /// roster hash is taken over.
     pub bytes: HexBytes,
+    /// The chair's Ed25519 signature over `kpledger/v1/roster\0 || bytes`.
     pub signature: SignatureBytes,
 }
 
@@ -130,6 +150,8 @@ pub struct SignedRoster {
 /// this struct followed by the author's 64-byte signature over them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Entry {
+    /// Network id of the roster (R2: an entry of another network is
+    /// refused).
     pub network: String,
     /// The author's key; it names the log.
     pub author: PublicKey,
@@ -140,14 +162,20 @@ pub struct Entry {
     /// Milliseconds since the Unix epoch, never decreasing within a log.
     pub timestamp_ms: u64,
     /// Entries of other logs that this entry's verdict was judged against
-    /// (R3, R6), in ascending order without repeats: the newest status entry
-    /// of every zone the verdict reads, from each monitor whose scope covers
-    /// the zone, as the writing node held them. Naming them makes the
-    /// verdict the same on every node, whatever order entries reach it in.
+    /// (R3, R6), in ascending order without repeats: the newest governance
+    /// entry the writer held, the newest status entry of every zone the
+    /// verdict reads, from each monitor whose scope covers the zone, and for
+    /// an attestation the entry that created its subject, as the writing
+    /// node held them. Naming them makes the verdict the same on every node,
+    /// whatever order entries reach it in.
     pub context: Vec<Hash32>,
+    /// What the entry records; which bodies an author may write depends on
+    /// its role (R2).
     pub body: Body,
 }
 
+/// What an entry records. On the wire, the variant's `u32` tag (in this
+/// order, from 0) and then its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
@@ -169,6 +197,8 @@ pub enum Body {
 }
 
 impl Body {
+    /// The body's name as JSON spells its variant (`register_licensee`,
+    /// `zone_status`, ...), for messages and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
             Body::RegisterLicensee(_) => "register_licensee",
@@ -184,17 +214,27 @@ impl Body {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// What a licensee may record (R2). A licensee holds one or more roles,
+/// given at registration.
 pub enum Role {
+    /// Records production (mine of origin); may also transfer.
     Miner,
+    /// A buying office or trader: transfers lots it holds.
     Trader,
+    /// Requests exports (certificates); may also transfer.
     Exporter,
+    /// Transfers lots it holds, for example the lot an import confirmation
+    /// created.
     Importer,
+    /// Records laboratory findings about lots (`LabResult`).
     Laboratory,
 }
 
 impl Role {
+    /// Every role, in wire order.
     pub const ALL: [Role; 5] = [Role::Miner, Role::Trader, Role::Exporter, Role::Importer, Role::Laboratory];
 
+    /// The role as JSON and the `kp` client spell it (`miner`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Miner => "miner",
@@ -215,16 +255,26 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// An authority registers a key as one of its participant's licensees
+/// (R2). Weak keys are refused (R1); a key already registered by this
+/// participant is refused (`R2.licensee_exists`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LicenseeRegistration {
+    /// The licensee's Ed25519 key: it signs the licensee's records.
     pub licensee: PublicKey,
+    /// The licensee's name (a company, a cooperative).
     pub name: String,
+    /// What the licensee may record: 1 to 5 roles.
     pub roles: Vec<Role>,
 }
 
+/// An authority revokes one of its licensees (R2): its records are
+/// refused from then on, and it can no longer receive lots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LicenseeRevocation {
+    /// The key of a licensee this participant registered.
     pub licensee: PublicKey,
+    /// Why, free text.
     pub reason: String,
 }
 
@@ -232,31 +282,47 @@ pub struct LicenseeRevocation {
 /// licensee signed, and that signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Countersigned {
+    /// The canonical bytes of a `Record`, as the licensee signed them.
     pub record: HexBytes,
+    /// The licensee's Ed25519 signature over
+    /// `kpledger/v1/record\0 || record` (R1).
     pub signature: SignatureBytes,
 }
 
 /// What a licensee signs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Record {
+    /// Network id; must be the carrying entry's (R2).
     pub network: String,
+    /// The licensee's key, which signs the record; a licensee of the
+    /// countersigning authority's participant, active, with the role the
+    /// body needs (R2).
     pub licensee: PublicKey,
     /// Makes two otherwise equal records distinct; a record is accepted once.
     pub nonce: u64,
+    /// What the licensee records.
     pub body: RecordBody,
 }
 
+/// What a licensee records. On the wire, the variant's `u32` tag (in this
+/// order, from 0) and then its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordBody {
+    /// A miner's production: creates a lot (R4, R6).
     Production(Production),
+    /// An internal hop that splits and mixes lots (R4, R5, R8).
     Transfer(Transfer),
+    /// An exporter's export request: countersigned, it is the certificate
+    /// (R5, R6, R7, R8).
     Export(Export),
     /// A laboratory's finding about a lot.
     LabResult(LabResult),
 }
 
 impl RecordBody {
+    /// The body's name as JSON spells its variant (`production`,
+    /// `lab_result`, ...), for messages.
     pub fn kind(&self) -> &'static str {
         match self {
             RecordBody::Production(_) => "production",
@@ -269,21 +335,32 @@ impl RecordBody {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// Natural or synthetic stones (R8): the two never mix, and each leaves
+/// only under its own HS codes.
 pub enum Nature {
+    /// Mined rough diamonds: the Kimberley Process's subject.
     Natural,
+    /// Laboratory-grown diamonds.
     Synthetic,
 }
 
 /// Mine of origin: creates a lot held by the miner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Production {
+    /// Id of the new lot, unique within the participant (R4).
     pub lot: String,
+    /// The mine or digging site, free text.
     pub site: String,
     /// Required where the participant is under the zone regime (R6).
     pub zone: Option<ZoneRef>,
+    /// Hundredths of a carat, more than zero.
     pub weight: Weight,
+    /// Number of stones in the lot.
     pub stones: u32,
+    /// Production date, `YYYY-MM-DD`: the zone's status on this date
+    /// decides whether the lot is compliant (R6).
     pub date: String,
+    /// Natural or synthetic (R8); every lot mixed from this one has it.
     pub nature: Nature,
 }
 
@@ -292,19 +369,29 @@ pub struct Production {
 /// recorded, and is non-compliant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneRef {
+    /// Short zone id of the producing participant, for example `BER`.
     pub zone: String,
+    /// Hash of the zone-status entry the miner relies on; it must lie on
+    /// the zone's chain that the entry's context names (`R3.bad_context`).
     pub status_entry: Option<Hash32>,
 }
 
+/// Weight taken from one input lot held by the submitter (R4, R5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Take {
+    /// Id of a lot of the submitter's participant.
     pub lot: String,
+    /// Hundredths of a carat taken, at most what the lot has left (R5).
     pub weight: Weight,
 }
 
+/// A lot a transfer creates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Output {
+    /// Id of the new lot, unique within the participant (R4).
     pub lot: String,
+    /// Hundredths of a carat; a transfer's outputs weigh exactly what its
+    /// inputs took (R5).
     pub weight: Weight,
     /// New holder: a licensee of the same participant.
     pub holder: PublicKey,
@@ -313,17 +400,24 @@ pub struct Output {
 /// An internal hop: lots may be split and mixed (R4, R5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Transfer {
+    /// Lots taken from, each at most once and of one nature (R5, R8).
     pub inputs: Vec<Take>,
+    /// Lots created, each held by an active licensee of the participant.
     pub outputs: Vec<Output>,
+    /// Date of the hop, `YYYY-MM-DD`.
     pub date: String,
 }
 
+/// One line of a certificate: stones of one HS code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HsLine {
     /// `7102.10`, `7102.21`, `7102.31` (natural rough, KP) or `7104.21`,
     /// `7104.91` (synthetic).
     pub code: String,
+    /// Hundredths of a carat; an export's lines weigh exactly what its
+    /// inputs took (R5).
     pub weight: Weight,
+    /// Declared value in US cents.
     pub value_cents: Cents,
 }
 
@@ -332,48 +426,76 @@ pub struct HsLine {
 pub struct Export {
     /// `<ISO code>-<digits>`, unique per participant (R7).
     pub certificate: String,
-    /// Importing participant code.
+    /// Importing participant code: another participant of the network (R7).
     pub importer: String,
+    /// The consignee at the destination, free text.
     pub consignee: String,
+    /// Lots exported, all compliant (R6), held by the exporter (R4).
     pub inputs: Vec<Take>,
+    /// What the certificate declares, per HS code (R5, R8).
     pub lines: Vec<HsLine>,
+    /// Number of parcels shipped.
     pub parcels: u32,
+    /// Date of issue, `YYYY-MM-DD`.
     pub issued: String,
+    /// Date of expiry, `YYYY-MM-DD`, not before `issued` (R7).
     pub expires: String,
 }
 
+/// A laboratory's finding about a lot: recorded as an attestation, and
+/// shown on the trail against the lot's recorded nature (R8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LabResult {
+    /// Id of an existing lot of the laboratory's participant.
     pub lot: String,
     /// SHA-256 of the laboratory's report document.
     pub report_hash: Hash32,
+    /// The nature the laboratory found.
     pub finding: Nature,
+    /// Free text.
     pub note: String,
 }
 
+/// The importing authority confirms a certificate addressed to it (R7):
+/// the shipment becomes a new lot of the importing participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ImportConfirmation {
+    /// Code of the exporting participant.
     pub exporter: String,
+    /// The certificate number confirmed.
     pub certificate: String,
     /// Hash of the export entry confirmed (R3 cross-log reference).
     pub certificate_entry: Hash32,
+    /// Hundredths of a carat received; a mismatch with the certificate is
+    /// accepted and flagged (R7).
     pub weight: Weight,
+    /// Parcels received; a mismatch is accepted and flagged (R7).
     pub parcels: u32,
     /// The lot the shipment becomes in the importing participant.
     pub lot: String,
+    /// The licensee of the importing participant who holds the new lot.
     pub holder: PublicKey,
+    /// Date of the confirmation, `YYYY-MM-DD`; after the certificate's
+    /// expiry it is accepted and flagged (R7).
     pub date: String,
 }
 
+/// A zone's status from its effective date on (R6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneState {
+    /// Production there is compliant, until a later status takes effect.
     Compliant,
+    /// Production there is not compliant, until a later compliant status
+    /// takes effect.
     Suspended,
+    /// The designation is withdrawn: as a suspension, and it outranks one
+    /// effective on the same date.
     Revoked,
 }
 
 impl ZoneState {
+    /// The state as JSON spells it (`compliant`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             ZoneState::Compliant => "compliant",
@@ -383,13 +505,19 @@ impl ZoneState {
     }
 }
 
+/// A monitor declares a zone's status (R6), for a participant in its scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneStatus {
+    /// Code of the participant the zone lies in.
     pub participant: String,
     /// Short zone id, for example `BER`.
     pub zone: String,
+    /// The zone's name, for example `Berberati`.
     pub name: String,
+    /// The status declared.
     pub status: ZoneState,
+    /// Date from which the status holds, `YYYY-MM-DD`; it may be before
+    /// the entry is written.
     pub effective: String,
     /// The monitor's previous status entry for this zone, none for its
     /// first: each zone's history is a hash chain inside the monitor's log
@@ -400,9 +528,20 @@ pub struct ZoneStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// What an attestation is about.
 pub enum Subject {
-    Lot { participant: String, lot: String },
-    Certificate { number: String },
+    /// A lot of a participant.
+    Lot {
+        /// The participant's code.
+        participant: String,
+        /// The lot's id within the participant.
+        lot: String,
+    },
+    /// A certificate.
+    Certificate {
+        /// The certificate number, `<code>-<digits>`.
+        number: String,
+    },
 }
 
 /// `lot CF/BER/1 of CF` or `certificate CF-000001`, as messages, verdicts
@@ -418,15 +557,25 @@ impl std::fmt::Display for Subject {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// What an attestation says about its subject.
 pub enum AttestationKind {
+    /// A forged-certificate report: the trail shows the certificate as a
+    /// problem.
     ForgedCertificate,
+    /// The lot was seized: a problem on the trail.
     Seizure,
+    /// The lot is held: it is on hold while any author's last hold or
+    /// release about it is a hold (`state::on_hold`).
     Hold,
+    /// Lifts its author's own holds.
     Release,
+    /// A remark, changing nothing; laboratory findings are recorded as
+    /// notes too.
     Note,
 }
 
 impl AttestationKind {
+    /// The kind as JSON spells it (`forged_certificate`, ...).
     pub fn as_str(&self) -> &'static str {
         match self {
             AttestationKind::ForgedCertificate => "forged_certificate",
@@ -438,33 +587,53 @@ impl AttestationKind {
     }
 }
 
+/// An authority (about its own participant's lots, or any certificate) or
+/// a monitor attests about a lot or a certificate. The entry's context
+/// names the entry that created the subject (R3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attestation {
+    /// The lot or certificate attested about; it must exist.
     pub subject: Subject,
+    /// What is attested.
     pub kind: AttestationKind,
+    /// Free text.
     pub note: String,
 }
 
+/// The chair's entries: who may write, as of each governance entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Governance {
+    /// Admits a participant; its code must be new (`R2.participant_exists`),
+    /// its authority key new to the network (`R2.key_in_use`) and not weak
+    /// (R1).
     AdmitParticipant(Participant),
     /// The participant's authority may write no entry at position `from` of
     /// its log or later (R2), as judged by every entry that names this one
     /// or a later governance entry in its context. A position, not a time,
     /// so that every node agrees which entries it stops.
     SuspendParticipant {
+        /// The participant's code.
         code: String,
+        /// Why, free text.
         reason: String,
+        /// First suspended position (`seq`) of the participant's log, at
+        /// least 1.
         from: u64,
     },
     /// Entries at position `from` of the participant's log or later may be
     /// written again.
     ReinstateParticipant {
+        /// The participant's code.
         code: String,
+        /// First position (`seq`) written again; not before the suspension's
+        /// `from` (`R2.bad_position`).
         from: u64,
     },
+    /// The chair's role passes to another key: the new chair's log goes on
+    /// with governance from there.
     ChairHandover {
+        /// The new chair's governance key; new to the network and not weak.
         new_chair: PublicKey,
     },
 }
@@ -476,6 +645,8 @@ pub fn certificate_participant(number: &str) -> Option<&str> {
     ok.then_some(code)
 }
 
+/// Whether `code` has the form of a participant code: two ASCII capital
+/// letters (`CF`, `EU`). Whether such a participant exists is the network's.
 pub fn is_participant_code(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
@@ -485,6 +656,9 @@ pub const KP_ROUGH_HS: [&str; 3] = ["7102.10", "7102.21", "7102.31"];
 /// Synthetic diamond HS codes: synthetic stones only (R8).
 pub const SYNTHETIC_HS: [&str; 2] = ["7104.21", "7104.91"];
 
+/// The nature of stones an HS code may declare (R8): natural for
+/// [`KP_ROUGH_HS`], synthetic for [`SYNTHETIC_HS`], none for any other code
+/// (`R8.unknown_hs_code`).
 pub fn hs_nature(code: &str) -> Option<Nature> {
     if KP_ROUGH_HS.contains(&code) {
         Some(Nature::Natural)

@@ -8,6 +8,8 @@ use crate::limits;
 use crate::model::{HexBytes, Roster, SignedRoster};
 use std::collections::HashSet;
 
+/// The chair signs a roster: its canonical bytes, signed behind the
+/// `kpledger/v1/roster\0` prefix, with the readable copy beside them.
 pub fn sign(roster: Roster, chair: &Keypair) -> SignedRoster {
     let bytes = encoding::encode(&roster);
     let signature = chair.sign(Domain::Roster, &bytes);

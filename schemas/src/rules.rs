@@ -51,14 +51,20 @@ pub trait LedgerView {
     fn governance_head(&self) -> Option<Hash32>;
     /// Whether an entry with this hash is in a log here.
     fn entry_known(&self, hash: &Hash32) -> Result<bool, Self::Error>;
+    /// The head of `author`'s log, none if no entry of it is held.
     fn head(&self, author: &PublicKey) -> Result<Option<Head>, Self::Error>;
+    /// The id of the entry at position `seq` of `author`'s log, if held.
     fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, Self::Error>;
     /// A licensee is a key registered by one participant: the same key
     /// registered by two participants is two licensees, so their logs never
     /// contend for it.
     fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Self::Error>;
+    /// A lot of a participant, none if it does not exist.
     fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Self::Error>;
+    /// A certificate, none if it does not exist.
     fn certificate(&self, number: &str) -> Result<Option<CertState>, Self::Error>;
+    /// The zone status an entry with this id declared, none if it is not a
+    /// zone-status entry held here.
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Self::Error>;
     /// The newest status entry of a zone in a monitor's log.
     fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, Self::Error>;
@@ -136,23 +142,35 @@ impl<T, E> ReadResult<T, E> for Result<T, E> {
 /// A derived-state write caused by an accepted entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// A lot created, or one whose remaining weight an input took.
     Lot(LotState),
+    /// A certificate issued, or confirmed.
     Cert(CertState),
+    /// A licensee registered, or revoked.
     Licensee(LicenseeState),
+    /// A zone status declared: the zone's chain in its monitor's log moves
+    /// to it.
     Zone(ZoneRecord),
     /// A licensee record a participant's log now holds.
     Record(String, Hash32),
+    /// The network as a governance entry leaves it.
     Network(NetworkState),
+    /// An attestation or a laboratory finding recorded.
     Attestation(AttestationRecord),
     /// An object a void entry would have created.
     Void(VoidKey),
 }
 
+/// An entry accepted into its log, with what it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
+    /// The entry's id.
     pub hash: Hash32,
+    /// Key of its author: the log it extends.
     pub author: PublicKey,
+    /// The log's head once the entry is in it.
     pub head: Head,
+    /// The derived state to write, in order.
     pub changes: Vec<Change>,
     /// Accepted but worth a look, for example an R7 weight mismatch.
     pub flags: Vec<String>,
@@ -166,8 +184,11 @@ pub struct Accepted {
 /// evidence, never part of the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Withdrawn {
+    /// Key of the frozen log's writer, who signed the entry.
     pub author: PublicKey,
+    /// The entry's position, beyond the log's freeze point.
     pub seq: u64,
+    /// The entry's id.
     pub hash: Hash32,
 }
 
@@ -188,14 +209,22 @@ impl Withdrawn {
 /// Two different signed entries at one position of one log (R3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Equivocation {
+    /// Key of the writer that signed both.
     pub author: PublicKey,
+    /// The position both claim; the log freezes before it.
     pub seq: u64,
+    /// Id of the entry the ledger holds at that position.
     pub existing: Hash32,
+    /// Id of the other entry, signed by the same writer for the same
+    /// position.
     pub conflicting: Hash32,
 }
 
+/// What [`judge`] decides about an entry that is not refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// The entry takes the next position of its log (perhaps as void), with
+    /// the changes to write.
     Accepted(Accepted),
     /// Already in the log: nothing to do.
     Duplicate(Hash32),

@@ -13,20 +13,30 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoidKey {
+    /// A lot a void production, transfer or import confirmation would have
+    /// created.
     Lot {
+        /// The participant whose lot id it is.
         participant: String,
+        /// The lot id, taken.
         lot: String,
     },
+    /// A certificate a void export would have issued.
     Cert {
+        /// The certificate number, taken.
         number: String,
     },
+    /// A licensee a void registration would have registered.
     Licensee {
+        /// The registering participant.
         participant: String,
+        /// The licensee's key.
         key: PublicKey,
     },
     /// A void entry itself: an entry that names it (a zone status, a
     /// governance entry, an attestation's subject) reads nothing it made.
     Entry {
+        /// The void entry's id.
         hash: Hash32,
     },
 }
@@ -45,21 +55,35 @@ impl std::fmt::Display for VoidKey {
 /// The tip of one author's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Head {
+    /// Position of the log's last entry (1-based); 0 for a log frozen
+    /// before its first entry here.
     pub seq: u64,
+    /// Id of that entry: what the next entry names as `prev` (R3).
     pub hash: Hash32,
+    /// Its timestamp, Unix milliseconds: the next entry's is not earlier
+    /// (R3).
     pub timestamp_ms: u64,
     /// Set on evidence of equivocation or of a false checkpoint (R3): the
     /// log ends at its freeze point, and nothing beyond it is accepted.
     pub frozen: bool,
 }
 
+/// A licensee as registered by one participant (R2). The same key
+/// registered by two participants is two licensees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LicenseeState {
+    /// The licensee's key, which signs its records.
     pub key: PublicKey,
+    /// Code of the registering participant.
     pub participant: String,
+    /// The name it was registered under.
     pub name: String,
+    /// Its roles, sorted, without repeats.
     pub roles: Vec<Role>,
+    /// False once revoked: its records are refused, and it may not receive
+    /// lots.
     pub active: bool,
+    /// Id of the registering entry.
     pub registered_by: Hash32,
 }
 
@@ -67,23 +91,52 @@ pub struct LicenseeState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LotOrigin {
-    Production { site: String, zone: Option<String>, zone_status: Option<Hash32>, stones: u32 },
-    Transfer { inputs: Vec<Take> },
-    Import { certificate: String },
+    /// Mined: the lot of a production record.
+    Production {
+        /// The mine or site the miner named.
+        site: String,
+        /// The zone named, if any (R6).
+        zone: Option<String>,
+        /// The zone-status entry the miner's record relied on, if any.
+        zone_status: Option<Hash32>,
+        /// Number of stones produced.
+        stones: u32,
+    },
+    /// An output of a transfer: the trail follows its inputs.
+    Transfer {
+        /// The weight the transfer took from each input lot.
+        inputs: Vec<Take>,
+    },
+    /// Created by an import confirmation: the trail follows the certificate.
+    Import {
+        /// The certificate number confirmed.
+        certificate: String,
+    },
 }
 
+/// A lot as the logs have made it so far: who holds it, how much is left
+/// (R5), its nature (R8), and whether it may leave (R6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LotState {
+    /// Code of the participant the lot is in; lot ids are unique within it.
     pub participant: String,
+    /// The lot's id.
     pub lot: String,
+    /// Key of the licensee holding it (R4: only the holder spends it).
     pub holder: PublicKey,
+    /// Hundredths of a carat at creation.
     pub weight: Weight,
+    /// Hundredths of a carat not yet taken (R5); 0 once spent.
     pub remaining: Weight,
+    /// Natural or synthetic (R8).
     pub nature: Nature,
     /// R6: false once any weight behind it came from a non-compliant zone.
     pub compliant: bool,
+    /// Id of the lot's one creating entry (R4).
     pub created_by: Hash32,
+    /// Date of the creating record: production, transfer or confirmation.
     pub date: String,
+    /// How the lot came to be.
     pub origin: LotOrigin,
     /// R6: the zones of the compliant productions behind this lot, each
     /// with its latest production date, so that a suspension recorded later
@@ -94,7 +147,9 @@ pub struct LotState {
 /// A zone that weight behind a lot was mined in (R6).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneMark {
+    /// Code of the participant the zone lies in.
     pub participant: String,
+    /// The zone's short id.
     pub zone: String,
     /// The latest production date behind the lot in this zone: a suspension
     /// effective on or before it reaches at least that production.
@@ -116,12 +171,19 @@ pub fn merge_marks<'a>(marks: impl IntoIterator<Item = &'a ZoneMark>) -> Vec<Zon
         .collect()
 }
 
+/// The import confirmation of a certificate, as its certificate keeps it
+/// (R7: one per certificate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Confirmation {
+    /// Id of the confirming entry, in the importing authority's log.
     pub entry: Hash32,
+    /// Hundredths of a carat received.
     pub weight: Weight,
+    /// Parcels received.
     pub parcels: u32,
+    /// The lot the shipment became in the importing participant.
     pub lot: String,
+    /// Date of the confirmation, `YYYY-MM-DD`.
     pub date: String,
     /// R7: a weight or parcel mismatch is accepted, and flagged here.
     pub mismatch: bool,
@@ -129,49 +191,81 @@ pub struct Confirmation {
     pub after_expiry: bool,
 }
 
+/// A KP certificate: an accepted export, and its import confirmation once
+/// there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CertState {
+    /// `<code>-<digits>`, unique per participant (R7).
     pub number: String,
+    /// Code of the exporting participant, whose authority issued it.
     pub exporter: String,
+    /// Code of the importing participant, the only one that may confirm it.
     pub importer: String,
+    /// Key of the exporter licensee that signed the export record.
     pub exporter_licensee: PublicKey,
+    /// The consignee at the destination.
     pub consignee: String,
+    /// Id of the export entry, which an import confirmation names (R3).
     pub entry: Hash32,
     /// The export entry's position in the exporter's log.
     pub seq: u64,
+    /// The weight taken from each exported lot.
     pub inputs: Vec<Take>,
+    /// The HS lines declared.
     pub lines: Vec<HsLine>,
+    /// Hundredths of a carat exported: what the inputs took, and what the
+    /// lines weigh (R5).
     pub weight: Weight,
+    /// The lines' declared values summed, in US cents.
     pub value_cents: Cents,
+    /// Parcels shipped.
     pub parcels: u32,
+    /// Date of issue, `YYYY-MM-DD`.
     pub issued: String,
+    /// Date of expiry, `YYYY-MM-DD`.
     pub expires: String,
+    /// The nature of the stones exported (R8).
     pub nature: Nature,
     /// R6: the zone marks of the exported lots, carried into the import.
     pub zones: Vec<ZoneMark>,
+    /// The importer's confirmation, none until it is accepted.
     pub confirmation: Option<Confirmation>,
 }
 
+/// A zone-status entry as the rules keep it (R6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ZoneRecord {
+    /// Id of the status entry.
     pub entry: Hash32,
+    /// Key of the monitor that declared it: its log holds the zone's chain.
     pub monitor: PublicKey,
+    /// The status declared.
     pub status: ZoneStatus,
 }
 
+/// An attestation, or a laboratory finding, about a lot or a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AttestationRecord {
+    /// Id of the entry that carries it.
     pub entry: Hash32,
+    /// Who attests: the authority or monitor that wrote the entry, or, for
+    /// a laboratory finding, the laboratory licensee that signed the record.
     pub author: PublicKey,
+    /// The entry's timestamp, Unix milliseconds: set by its writer, so it
+    /// orders attestations for display only.
     pub timestamp_ms: u64,
     /// The entry's position in the log that holds it: one author's
     /// attestations are ordered by it.
     pub seq: u64,
+    /// The lot or certificate attested about.
     pub subject: Subject,
+    /// What is attested; a laboratory finding is a `Note`.
     pub kind: AttestationKind,
+    /// Free text.
     pub note: String,
     /// For laboratory findings.
     pub finding: Option<Nature>,
+    /// For laboratory findings: SHA-256 of the laboratory's report.
     pub report_hash: Option<Hash32>,
 }
 
@@ -204,15 +298,23 @@ pub fn on_hold(v: &[AttestationRecord]) -> bool {
 /// Who may write what: the roster with governance applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NetworkState {
+    /// Hash of the signed roster it starts from
+    /// ([`crate::crypto::roster_hash`]).
     pub roster_hash: Hash32,
+    /// The network id every entry names.
     pub network: String,
+    /// The chair's governance key, after any handover.
     pub chair: PublicKey,
+    /// Every participant admitted, by code, suspended or not.
     pub participants: BTreeMap<String, ParticipantState>,
+    /// The roster's monitors.
     pub monitors: Vec<Monitor>,
 }
 
+/// A participant and its suspensions, as governance made them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ParticipantState {
+    /// The participant as the roster or its admission describes it.
     pub participant: Participant,
     /// Suspended now, as of this state.
     pub suspended: bool,
@@ -223,6 +325,7 @@ pub struct ParticipantState {
 /// Positions `from..until` of a participant's log that were suspended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SuspensionSpan {
+    /// The first suspended position.
     pub from: u64,
     /// The position reinstatement took effect from, none while it lasts.
     pub until: Option<u64>,
@@ -239,12 +342,18 @@ impl ParticipantState {
 /// The role an author key plays in the network (R2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorRole<'a> {
+    /// A participant's KP authority: licensees, countersigned records,
+    /// import confirmations, attestations.
     Authority(&'a ParticipantState),
+    /// A monitor: zone statuses and attestations.
     Monitor(&'a Monitor),
+    /// The chair: governance entries only.
     Chair,
 }
 
 impl NetworkState {
+    /// The network as a verified roster makes it, before any governance
+    /// entry (the genesis); `roster_hash` is the hash of its signed bytes.
     pub fn from_roster(roster: &Roster, roster_hash: Hash32) -> Self {
         Self {
             roster_hash,
@@ -264,6 +373,8 @@ impl NetworkState {
         }
     }
 
+    /// What `key` may write, if it is an author of the network: the chair
+    /// first, then authorities, then monitors (one role per key, R2).
     pub fn role_of(&self, key: &PublicKey) -> Option<AuthorRole<'_>> {
         if *key == self.chair {
             return Some(AuthorRole::Chair);
@@ -274,6 +385,7 @@ impl NetworkState {
         self.monitors.iter().find(|m| m.key == *key).map(AuthorRole::Monitor)
     }
 
+    /// The participant with this code, suspended or not.
     pub fn participant(&self, code: &str) -> Option<&ParticipantState> {
         self.participants.get(code)
     }

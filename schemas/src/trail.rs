@@ -19,19 +19,31 @@ pub trait TrailSource {
     /// A read that failed. A source held in memory never fails
     /// ([`Infallible`]).
     type Error: std::fmt::Debug + std::fmt::Display;
+    /// A lot of a participant, none if it does not exist.
     fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, Self::Error>;
+    /// A certificate, none if it does not exist.
     fn certificate(&self, number: &str) -> Result<Option<CertState>, Self::Error>;
+    /// Every status entry of a zone held, from every monitor: the trail
+    /// reads all of them, not only those a verdict named.
     fn zone_history(&self, participant: &str, zone: &str) -> Result<Vec<ZoneRecord>, Self::Error>;
+    /// Every attestation about a subject, laboratory findings included.
     fn attestations(&self, subject: &Subject) -> Result<Vec<AttestationRecord>, Self::Error>;
+    /// The name a licensee of `participant` was registered under, if it is
+    /// one.
     fn licensee_name(&self, participant: &str, key: &PublicKey) -> Result<Option<String>, Self::Error>;
 }
 
+/// `GET /v1/trail/...`: where a lot's or a certificate's carats come from,
+/// and whether it is compliant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Trail {
+    /// The lot or certificate asked about.
     pub subject: Subject,
+    /// The subject's node; its inputs go back, hop by hop, to productions.
     pub root: TrailNode,
     /// Share of the subject's weight per country of mining origin.
     pub origins: Vec<OriginShare>,
+    /// The verdict on the whole trail, with its reasons.
     pub compliance: Compliance,
     /// Distinct production entries behind the subject.
     pub productions: usize,
@@ -41,38 +53,64 @@ pub struct Trail {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// What a trail node stands for: the entry that created it.
 pub enum NodeKind {
+    /// A lot produced at a mine: a leaf of the trail.
     Production,
+    /// A lot created by a transfer; its inputs are the lots it took from.
     Transfer,
+    /// A lot created by an import confirmation; its one input is the
+    /// certificate.
     Import,
+    /// A certificate; its inputs are the lots exported.
     Export,
 }
 
+/// One lot or certificate of a trail, with the nodes it was made from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TrailNode {
+    /// What created it.
     pub kind: NodeKind,
+    /// Code of the participant the lot is in, or the exporter of a
+    /// certificate.
     pub participant: String,
     /// Lot id, or certificate number for an export.
     pub id: String,
+    /// Id of the creating entry (the export entry for a certificate).
     pub entry: Hash32,
+    /// Date of the creating record; a certificate's date of issue.
     pub date: String,
+    /// Hundredths of a carat at creation (exported, for a certificate).
     pub weight: Weight,
     /// Weight the node above took from this one (absent at the root).
     pub taken: Option<Weight>,
+    /// The lot's holder, or the exporter licensee of a certificate.
     pub holder: Option<PublicKey>,
+    /// The holder's registered name, if known.
     pub holder_name: Option<String>,
+    /// The lot's own R6 verdict; always true for a certificate, which the
+    /// rules let leave only from compliant lots.
     pub compliant: bool,
+    /// For a production: the mine or site.
     pub site: Option<String>,
+    /// For a production: the zone named, if any.
     pub zone: Option<String>,
+    /// For a production: the zone's name, from its status held with the
+    /// latest effective date.
     pub zone_name: Option<String>,
     /// Set where this node appears again elsewhere in the tree; its inputs
     /// are listed once, at its first appearance.
     pub repeated: bool,
+    /// The nodes this one took weight from; none for a production or a
+    /// repeated node.
     pub inputs: Vec<TrailNode>,
 }
 
+/// The part of a trail's subject mined in one country, mixed in proportion
+/// to the weight taken at every hop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OriginShare {
+    /// Participant code of the producing participant (`CF`, `BW`).
     pub country: String,
     /// Parts of one, summing to 1 over all countries.
     pub share: f64,
@@ -80,8 +118,11 @@ pub struct OriginShare {
     pub weight: f64,
 }
 
+/// A trail's compliance: the subject is compliant when no problem was
+/// found anywhere on its trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Compliance {
+    /// True when `problems` is empty.
     pub compliant: bool,
     /// Why it is not compliant.
     pub problems: Vec<String>,
@@ -93,10 +134,20 @@ pub struct Compliance {
 /// memory has none.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrailError<E = Infallible> {
+    /// The lot asked about, or one on its trail, does not exist
+    /// (`R4.unknown_lot`).
     #[error("lot {lot} of {participant} does not exist")]
-    UnknownLot { participant: String, lot: String },
+    UnknownLot {
+        /// The participant code.
+        participant: String,
+        /// The lot id.
+        lot: String,
+    },
+    /// The certificate asked about, or one on the trail, does not exist
+    /// (`R7.unknown_certificate`); carries its number.
     #[error("certificate {0} does not exist")]
     UnknownCertificate(String),
+    /// The trail is more than [`MAX_DEPTH`] hops deep (`R9.too_deep`).
     #[error("trail is deeper than {MAX_DEPTH} hops")]
     TooDeep,
     /// A read of the state failed: the trail is not known, rather than
@@ -150,6 +201,8 @@ pub fn lot_trail<S: TrailSource>(
     Ok(w.finish(subject, root, shares))
 }
 
+/// The trail of a certificate: its exported lots and everything behind
+/// them. `today` (`YYYY-MM-DD`) decides which certificates are past expiry.
 pub fn certificate_trail<S: TrailSource>(src: &S, number: &str, today: &str) -> Result<Trail, TrailError<S::Error>> {
     let subject = Subject::Certificate { number: number.into() };
     let mut w = Walk::new(src, today);

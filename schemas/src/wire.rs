@@ -13,17 +13,32 @@ pub const MAX_SYNC_RESPONSE: usize = crate::encoding::MAX_DECODE_BYTES;
 /// Most entries in one page.
 pub const MAX_PAGE_ENTRIES: u32 = 1024;
 
+/// A catch-up request on [`SYNC_PROTOCOL`]. On the wire, the variant's `u32`
+/// tag (in this order, from 0) and then its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncRequest {
     /// The tip of every log the peer holds.
     Heads,
     /// Entries `from..` of one log, at most `limit` (capped at
     /// [`MAX_PAGE_ENTRIES`]) and at most [`MAX_SYNC_RESPONSE`] bytes.
-    Page { author: PublicKey, from: u64, limit: u32 },
+    Page {
+        /// Key of the log's author.
+        author: PublicKey,
+        /// First position asked for; 0 counts as 1.
+        from: u64,
+        /// Most entries wanted.
+        limit: u32,
+    },
     /// Entries in the order the peer accepted them, from its acceptance
     /// index `index`: each entry comes after everything it depends on, so a
     /// node catching up can take them in sequence.
-    Since { index: u64, limit: u32 },
+    Since {
+        /// The responder's acceptance index to start from, 0 for its first
+        /// entry: the `next` of its previous answer.
+        index: u64,
+        /// Most entries wanted, capped at [`MAX_PAGE_ENTRIES`].
+        limit: u32,
+    },
     /// The newest checkpoint of every log the peer holds, with every
     /// cosignature it knows: what a node that was away missed of them.
     Checkpoints,
@@ -34,15 +49,24 @@ pub enum SyncRequest {
     Withdrawn,
 }
 
+/// One log's head in a `Heads` answer: 72 bytes on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogHead {
+    /// Key of the log's author.
     pub author: PublicKey,
+    /// Position of the last entry held; never beyond a frozen log's freeze
+    /// point, and 0 for a frozen log of which no entry is held.
     pub seq: u64,
+    /// Id of that entry; zero when `seq` is 0.
     pub hash: Hash32,
 }
 
+/// The answer to a [`SyncRequest`]. On the wire, the variant's `u32` tag
+/// (in this order, from 0) and then its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncResponse {
+    /// Answer to `Heads`: one per log the responder holds, in no particular
+    /// order.
     Heads(Vec<LogHead>),
     /// Wire bytes of consecutive entries of the log asked for.
     Page(Vec<HexBytes>),
@@ -50,7 +74,11 @@ pub enum SyncResponse {
     Error(String),
     /// Answer to `Since`: entries, and the index to ask from next.
     Ordered {
+        /// Entry wire bytes, in the responder's acceptance order; empty
+        /// when the asker has everything.
         entries: Vec<HexBytes>,
+        /// The index to ask from next. Withdrawn entries leave their
+        /// indices empty, so it is to be taken as given, never computed.
         next: u64,
     },
     /// Answer to `Checkpoints`: fraud evidence, then checkpoints.

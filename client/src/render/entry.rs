@@ -120,6 +120,8 @@ pub fn body_summary(body: &Body, record: Option<&Record>) -> String {
     }
 }
 
+/// A page of a log (`kp log`): one line per entry, then the command for the
+/// next page if there is one.
 pub fn log_page_text(p: &LogPage) -> String {
     let mut out = String::new();
     if p.entries.is_empty() {
@@ -141,6 +143,8 @@ pub fn log_page_text(p: &LogPage) -> String {
     out
 }
 
+/// One entry (`kp entry`): id, log and position, previous id, time, a
+/// summary, then the body (or a countersigned entry's record) as JSON.
 pub fn entry_text(e: &EntryView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "entry   {}", e.hash);

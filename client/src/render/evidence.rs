@@ -7,6 +7,7 @@ use kp_schemas::checkpoint::Fraud;
 use kp_schemas::rules::Equivocation;
 use std::fmt::Write;
 
+/// One line per equivocation: the frozen log, the position, both entries.
 pub fn evidence_text(ev: &[Equivocation]) -> String {
     if ev.is_empty() {
         return "no equivocation seen\n".into();
@@ -22,6 +23,8 @@ pub fn evidence_text(ev: &[Equivocation]) -> String {
     out
 }
 
+/// One line per piece of checkpoint fraud: the log, what its writer signed,
+/// and the evidence's id.
 pub fn frauds_text(list: &[FraudView]) -> String {
     if list.is_empty() {
         return "no checkpoint fraud seen\n".into();

@@ -32,6 +32,7 @@ pub use verdict::{bundle_report_text, proof_file_text};
 use kp_schemas::model::{Cents, Nature, Take};
 use kp_schemas::rules::fmt_ct;
 
+/// `natural` or `synthetic`.
 pub fn nature_name(n: Nature) -> &'static str {
     match n {
         Nature::Natural => "natural",

@@ -10,6 +10,9 @@ fn witnesses_text(c: &CheckpointView) -> String {
     if c.witnesses.is_empty() { "nobody yet".to_string() } else { c.witnesses.join(", ") }
 }
 
+/// A log's checkpoints (`kp checkpoints`), one per line. Each one's
+/// signature is checked here and an invalid one is marked so; who
+/// witnessed it is the node's account.
 pub fn checkpoints_text(list: &[CheckpointView]) -> String {
     let mut out = String::new();
     if list.is_empty() {
@@ -36,6 +39,9 @@ pub fn checkpoints_text(list: &[CheckpointView]) -> String {
     out
 }
 
+/// An inclusion proof the client verified (`kp proof inclusion`): the
+/// entry, the tree, the checkpoint and its witnesses, the roster checked
+/// against, then the audit path.
 pub fn inclusion_text(v: &VerifiedInclusion) -> String {
     let (p, k) = (&v.proof, &v.checked);
     let mut out = String::new();
@@ -63,6 +69,8 @@ pub fn inclusion_text(v: &VerifiedInclusion) -> String {
     out
 }
 
+/// A consistency proof the client verified (`kp proof consistency`), and
+/// its hashes.
 pub fn consistency_text(p: &ConsistencyProof) -> String {
     let mut out = String::new();
     let _ = writeln!(

@@ -8,6 +8,8 @@ use kp_schemas::rules::fmt_ct;
 use kp_schemas::state::{CertState, LicenseeState, LotOrigin, ZoneRecord};
 use std::fmt::Write;
 
+/// A lot (`kp lot show`): holder, weights, nature, compliance, origin and
+/// zone marks.
 pub fn lot_text(v: &LotView) -> String {
     let l = &v.lot;
     let mut out = String::new();
@@ -44,6 +46,8 @@ pub fn lot_text(v: &LotView) -> String {
     out
 }
 
+/// A certificate (`kp cert show`): parties, shipment, HS lines, inputs and
+/// its confirmation, if any.
 pub fn cert_text(c: &CertState) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "certificate  {}", c.number);
@@ -84,6 +88,7 @@ pub fn cert_text(c: &CertState) -> String {
     out
 }
 
+/// A licensee (`kp licensee show`).
 pub fn licensee_text(l: &LicenseeState) -> String {
     let roles: Vec<_> = l.roles.iter().map(|r| r.as_str()).collect();
     let mut out = String::new();
@@ -96,6 +101,7 @@ pub fn licensee_text(l: &LicenseeState) -> String {
     out
 }
 
+/// Zone statuses (`kp zones`) as a table, one row per status entry.
 pub fn zones_text(zones: &[ZoneRecord]) -> String {
     if zones.is_empty() {
         return "no zone-status entries\n".into();

@@ -3,6 +3,8 @@
 use kp_schemas::api::{HeadView, Status};
 use std::fmt::Write;
 
+/// The node's status (`kp status`): network, version, roster, entries, the
+/// logs it writes, evidence, then the heads of its logs.
 pub fn status_text(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "network   {}", s.network);
@@ -23,6 +25,7 @@ pub fn status_text(s: &Status) -> String {
     out
 }
 
+/// The heads of the logs (`kp logs`) as a table; a frozen log is marked.
 pub fn heads_text(heads: &[HeadView]) -> String {
     if heads.is_empty() {
         return "no logs\n".into();

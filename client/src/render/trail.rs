@@ -14,6 +14,7 @@ pub const NON_COMPLIANT_MARK: &str = "[NON-COMPLIANT]";
 /// Stands in for the inputs of a node already listed higher in the tree.
 pub const SEE_ABOVE: &str = "(see above)";
 
+/// The kind of a trail node as the text and DOT outputs name it.
 pub fn kind_name(kind: NodeKind) -> &'static str {
     match kind {
         NodeKind::Production => "production",
@@ -102,6 +103,7 @@ pub fn trail_text(t: &Trail) -> String {
     out
 }
 
+/// The trail for scripts (`kp trail --json`): the API's JSON, pretty.
 pub fn trail_json(t: &Trail) -> String {
     serde_json::to_string_pretty(t).expect("a trail always serializes")
 }
