@@ -25,6 +25,7 @@ pub mod roster;
 pub mod rules;
 pub mod state;
 pub mod trail;
+pub mod view;
 pub mod wire;
 pub mod zone;
 

@@ -6,8 +6,8 @@
 use crate::bytes::{Hash32, PublicKey};
 use crate::codes::{self, Refusal};
 use crate::model::*;
-use crate::rules::{JudgeError, LedgerView, ReadResult};
 use crate::state::*;
+use crate::view::{JudgeError, LedgerView, ReadResult};
 use std::collections::BTreeSet;
 
 /// Zones as `(participant, zone id)`.
