@@ -3,7 +3,7 @@
 //! checkpoints; request-response sync pulls what a node missed.
 //!
 //! One concern per file:
-//! - [`sync`]: the sync rules, a state machine with no I/O;
+//! - `sync`: the sync rules, a state machine with no I/O;
 //! - `gossip`: what arrives by gossip, and what becomes of it;
 //! - `intake`: what sync brings, handed to the writer;
 //! - `serve`: answers to peers' sync requests;
@@ -19,7 +19,7 @@ mod pending;
 mod score;
 mod serve;
 mod swarm;
-pub mod sync;
+mod sync;
 pub mod watch;
 
 use crate::ingest::WriterHandle;
