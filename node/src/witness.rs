@@ -179,8 +179,26 @@ impl Witness {
         checkpoint::quorum(net, log, self.cfg.quorum)
     }
 
-    fn put(&self, log: &PublicKey, size: u64, s: &StoredCheckpoint) -> Result<(), StoreError> {
-        self.ledger.store().write(vec![Op::Put(Column::Checkpoints, checkpoint_key(log, size), encode(s))])
+    /// Store a checkpoint; `false` if it is beyond its log's freeze point,
+    /// where a frozen log has none (R3).
+    ///
+    /// The withdrawal that follows a freeze deletes the checkpoints a node
+    /// held beyond the freeze point, on the writer thread. One judged here
+    /// against the log's old length while it ran must not outlive it: the
+    /// freeze point is known before the withdrawal deletes anything, so
+    /// looking at it again once written removes what the deletion missed.
+    fn put(&self, log: &PublicKey, size: u64, s: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let beyond = || self.ledger.freeze_point(log).is_some_and(|f| size > f);
+        if beyond() {
+            return Ok(false);
+        }
+        let key = checkpoint_key(log, size);
+        self.ledger.store().write(vec![Op::Put(Column::Checkpoints, key.clone(), encode(s))])?;
+        if beyond() {
+            self.ledger.store().write(vec![Op::Delete(Column::Checkpoints, key)])?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Cosignatures this node adds: one per authority key it holds that
@@ -251,7 +269,9 @@ impl Witness {
                 );
                 // A writer is not its own witness: others cosign.
                 let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures: vec![] };
-                self.put(&log, size, &stored)?;
+                if !self.put(&log, size, &stored)? {
+                    continue;
+                }
                 self.metrics.checkpoints_signed.inc();
                 tracing::debug!(log = %net.author_name(&log), size, "checkpoint signed");
                 out.publish.push(stored.gossip());
@@ -339,7 +359,9 @@ impl Witness {
             if stored.cosignatures.len() == before {
                 return Ok(Verdict::Ignore);
             }
-            self.put(&c.log, c.size, &stored)?;
+            if !self.put(&c.log, c.size, &stored)? {
+                return Ok(Verdict::Ignore);
+            }
             return Ok(Verdict::Accept);
         }
         let log_size = self.ledger.log_size(&c.log)?;
@@ -393,7 +415,9 @@ impl Witness {
         self.metrics.cosignatures_made.inc_by(own.len() as u64);
         cosignatures.extend(own);
         let stored = StoredCheckpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures };
-        self.put(&c.log, c.size, &stored)?;
+        if !self.put(&c.log, c.size, &stored)? {
+            return Ok(Verdict::Ignore);
+        }
         if added {
             out.publish.push(stored.gossip());
         }
