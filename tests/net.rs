@@ -4,7 +4,7 @@
 
 use crate::{Node, demo_port, wait_peers};
 use kp_client::Client;
-use kp_node::demo::{self, Clients, DemoNode, Licensees};
+use kp_dev::demo::{self, Clients, DemoNode, Licensees};
 use kp_schemas::model::*;
 use kp_schemas::{Keypair, PublicKey, SignedEntry};
 use std::collections::{BTreeSet, HashSet};
