@@ -1,5 +1,5 @@
 //! The five-node network the network and witness suites run: the nodes of
-//! `kp-node devnet --five` (CF also holds the MT-CF monitor's key; the
+//! `kp-dev devnet --five` (CF also holds the MT-CF monitor's key; the
 //! chair's key stays in the folder), started as real processes on loopback.
 
 use crate::{Node, demo_port, wait_peers};
