@@ -116,3 +116,26 @@ impl Keyring {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn key_files_are_private_never_overwritten_and_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("authority-CF.json");
+        let key = generate_file(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), kp_schemas::keyfile::to_text(&key));
+        assert_eq!(load_file(&path).unwrap().seed(), key.seed());
+        let err = generate_file(&path).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(load_file(&path).unwrap().public(), key.public());
+
+        std::fs::write(dir.path().join("bad.json"), "{}").unwrap();
+        let err = load_file(&dir.path().join("bad.json")).unwrap_err().to_string();
+        assert!(err.contains("bad.json") && err.contains("not a key file"), "{err}");
+    }
+}
