@@ -1,10 +1,10 @@
 //! The five-node network the network and witness suites run: the nodes of
-//! `kp-node devnet --five` (CF also holds the MT-CF monitor's key; the
+//! `kp-dev devnet --five` (CF also holds the MT-CF monitor's key; the
 //! chair's key stays in the folder), started as real processes on loopback.
 
 use crate::{Node, demo_port, wait_peers};
 use kp_client::Client;
-use kp_node::demo::{self, Clients, DemoNode, Licensees};
+use kp_dev::demo::{self, Clients, DemoNode, Licensees};
 use kp_schemas::model::*;
 use kp_schemas::{Keypair, PublicKey, SignedEntry};
 use std::collections::{BTreeSet, HashSet};

@@ -4,8 +4,8 @@
 //! equivocating entries changes nothing but the evidence.
 
 use kp_client::{Client, ClientError};
+use kp_dev::demo;
 use kp_e2e::*;
-use kp_node::demo;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
@@ -353,7 +353,7 @@ fn a_stopped_node_catches_up_with_every_authority() {
 
 #[test]
 fn a_late_joiner_syncs_100_000_entries() {
-    use kp_node::workload;
+    use kp_dev::workload;
     let _x = exclusive();
     let t0 = Instant::now();
     let w = workload::generate(100_100, 1, &|_| {});
@@ -709,7 +709,7 @@ fn an_oversized_gossip_frame_closes_the_connection_and_the_peer_is_heard_again()
 /// started after A's first dial has failed.
 #[test]
 fn a_failed_dial_is_retried_at_the_roster_address() {
-    use kp_node::workload;
+    use kp_dev::workload;
     let _x = exclusive();
     let w = workload::generate(100, 0, &|_| {});
     let dir = tempfile::tempdir().unwrap();

@@ -611,7 +611,7 @@ fn reference_scenario_through_the_cli() {
 fn demo_prints_the_indian_trail_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let out = std::process::Command::new(bin("kp-node"))
+    let out = std::process::Command::new(bin("kp-dev"))
         .args(["demo", "--exit", "--port", &demo_port().to_string(), "--dir"])
         .arg(&demo)
         .env("KP_LOG", "warn")
@@ -651,7 +651,7 @@ fn demo_prints_the_indian_trail_and_exits() {
         report["trail"]["origins"].as_array().unwrap().iter().map(|o| o["country"].as_str().unwrap()).collect();
     assert_eq!(origins, ["BW", "CF"], "{report}");
     // A second run replaces the first demo folder.
-    let again = std::process::Command::new(bin("kp-node"))
+    let again = std::process::Command::new(bin("kp-dev"))
         .args(["demo", "--exit", "--port", &demo_port().to_string(), "--dir"])
         .arg(&demo)
         .env("KP_LOG", "warn")

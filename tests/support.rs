@@ -2,7 +2,7 @@
 //! driven by the real `kp` binary.
 
 use kp_client::{Client, ClientError};
-use kp_node::demo::DemoNode;
+use kp_dev::demo::DemoNode;
 use kp_schemas::model::{NodeInfo, SignedRoster};
 use kp_schemas::{Hash32, PublicKey};
 use std::collections::HashSet;
@@ -28,7 +28,7 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local address").port()
 }
 
-/// A base port for a five-node network (`kp-node demo`, `kp-node devnet
+/// A base port for a five-node network (`kp-dev demo`, `kp-dev devnet
 /// --five`): it and the four after it for HTTP, the five 100 higher for
 /// peers, all free. Tests of one binary run in parallel, so a range handed
 /// out once is not handed out again.
@@ -66,11 +66,11 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut(&mut String)
     }
 }
 
-/// `kp-node devnet`: a development network of CF, BW, EU, AE, IN with the
+/// `kp-dev devnet`: a development network of CF, BW, EU, AE, IN with the
 /// MT-CF monitor, every key held by one node.
 pub fn devnet(dir: &Path) {
-    let out = Command::new(bin("kp-node")).args(["devnet", "--dir"]).arg(dir).output().expect("run kp-node devnet");
-    assert!(out.status.success(), "kp-node devnet failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin("kp-dev")).args(["devnet", "--dir"]).arg(dir).output().expect("run kp-dev devnet");
+    assert!(out.status.success(), "kp-dev devnet failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 pub struct Node {
@@ -296,7 +296,7 @@ pub fn converged_but(nodes: &[(&str, &Node)], frozen: Option<&PublicKey>, timeou
     })
 }
 
-/// A folder tweak for `kp_node::demo::prepare_network`, made before any node
+/// A folder tweak for `kp_dev::demo::prepare_network`, made before any node
 /// starts: the chair lists the test's peer as an observer, so that it may
 /// connect.
 pub fn listing_observer(peer_id: String) -> impl FnOnce(&Path, &[DemoNode]) {

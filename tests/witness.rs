@@ -7,8 +7,8 @@
 //! exported at one node verifies offline, even once the writer is gone.
 
 use kp_client::{Client, ClientError};
+use kp_dev::demo;
 use kp_e2e::*;
-use kp_node::demo;
 use kp_schemas::api::{CheckpointView, ConsistencyProof, FraudView, HeadView, InclusionProof};
 use kp_schemas::bundle::Report;
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Cosignature, Fraud, FraudClaim, SignedCheckpoint};

@@ -1,21 +1,12 @@
-//! Ed25519 key files, used by licensees (`kp --key`) and by the node for its
-//! authority, monitor and chair keys.
-//!
-//! A key file is JSON:
-//!
-//! ```json
-//! {"public": "<64 hex digits>", "secret": "<64 hex digits: the 32-byte seed>"}
-//! ```
-//!
-//! The public half is stored so that a person can tell which key a file
-//! holds without tools; [`load`] checks that it matches the seed. Files are
-//! created with mode 0600 and never overwritten: losing a registered key
-//! means registering a new one, so silently replacing a file is the worst
-//! thing a tool could do.
+//! Ed25519 key files on disk, for licensees (`kp --key`, `kp keygen`). The
+//! format is `kp_schemas::keyfile`'s, the one nodes read too; this module
+//! reads and writes the files. Files are created with mode 0600 and never
+//! overwritten: losing a registered key means registering a new one, so
+//! silently replacing a file is the worst thing a tool could do.
 
 use kp_schemas::PublicKey;
 use kp_schemas::crypto::Keypair;
-use serde::{Deserialize, Serialize};
+use kp_schemas::keyfile::{FormatError, to_text};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -65,12 +56,6 @@ pub enum KeyFileError {
     Random(String),
 }
 
-#[derive(Serialize, Deserialize)]
-struct KeyFileJson {
-    public: String,
-    secret: String,
-}
-
 /// Create a new random key and write it to `path` (mode 0600, never
 /// overwriting an existing file). The seed comes from the operating
 /// system's generator.
@@ -95,9 +80,7 @@ pub fn write(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
             io_err(e)
         }
     })?;
-    let json = KeyFileJson { public: key.public().to_hex(), secret: hex::encode(key.seed()) };
-    let mut text = serde_json::to_string_pretty(&json).expect("two strings always serialize");
-    text.push('\n');
+    let text = to_text(key);
     let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
     if let Err(e) = written {
         // A half-written key file would later fail to load with a confusing
@@ -127,19 +110,12 @@ pub fn load_public(path: &Path) -> Result<PublicKey, KeyFileError> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<Keypair, KeyFileError> {
-    let invalid = |reason: String| KeyFileError::Invalid { path: path.to_path_buf(), reason };
-    let json: KeyFileJson = serde_json::from_str(text)
-        .map_err(|e| invalid(format!(r#"{e} (expected {{"public": "<hex>", "secret": "<hex>"}})"#)))?;
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(json.secret.trim(), &mut seed)
-        .map_err(|_| invalid("`secret` must be 64 hex digits (a 32-byte seed)".into()))?;
-    let key = Keypair::from_seed(seed);
-    seed.fill(0);
-    let expected = key.public();
-    match PublicKey::from_hex(&json.public) {
-        Ok(found) if found == expected => Ok(key),
-        _ => Err(KeyFileError::Mismatch { path: path.to_path_buf(), found: json.public, expected }),
-    }
+    kp_schemas::keyfile::parse(text).map_err(|e| match e {
+        FormatError::Invalid(reason) => KeyFileError::Invalid { path: path.to_path_buf(), reason },
+        FormatError::Mismatch { found, expected } => {
+            KeyFileError::Mismatch { path: path.to_path_buf(), found, expected }
+        }
+    })
 }
 
 #[cfg(test)]

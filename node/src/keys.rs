@@ -8,6 +8,41 @@ use kp_schemas::{Keypair, PublicKey};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Read a key file, in the format of `kp_schemas::keyfile`.
+pub fn load_file(path: &Path) -> anyhow::Result<Keypair> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read key file {}: {e}", path.display()))?;
+    kp_schemas::keyfile::parse(&text).map_err(|e| anyhow::anyhow!("key file {}: {e}", path.display()))
+}
+
+/// Make a new random key and write it to a new file at `path`, readable by
+/// its owner only. Anything already there, even a dangling symbolic link, is
+/// left alone and the call fails: a key file is never overwritten.
+pub fn generate_file(path: &Path) -> anyhow::Result<Keypair> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the operating system: {e}"))?;
+    let key = Keypair::from_seed(seed);
+    seed.fill(0);
+    let shown = path.display();
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("key file {shown}: already exists; key files are never overwritten")
+        } else {
+            anyhow::anyhow!("cannot write key file {shown}: {e}")
+        }
+    })?;
+    let written = file.write_all(kp_schemas::keyfile::to_text(&key).as_bytes()).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // A half-written key file would fail to load at the next start.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        anyhow::bail!("cannot write key file {shown}: {e}");
+    }
+    Ok(key)
+}
+
 #[derive(Default, Clone)]
 pub struct Keyring {
     keys: HashMap<PublicKey, Keypair>,
@@ -23,7 +58,7 @@ impl Keyring {
         let mut paths: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
         paths.sort();
         for p in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
-            ring.insert(kp_client::keyfile::load(&p)?);
+            ring.insert(load_file(&p)?);
         }
         Ok(ring)
     }
@@ -79,5 +114,28 @@ impl Keyring {
                 body.kind()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn key_files_are_private_never_overwritten_and_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("authority-CF.json");
+        let key = generate_file(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), kp_schemas::keyfile::to_text(&key));
+        assert_eq!(load_file(&path).unwrap().seed(), key.seed());
+        let err = generate_file(&path).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(load_file(&path).unwrap().public(), key.public());
+
+        std::fs::write(dir.path().join("bad.json"), "{}").unwrap();
+        let err = load_file(&dir.path().join("bad.json")).unwrap_err().to_string();
+        assert!(err.contains("bad.json") && err.contains("not a key file"), "{err}");
     }
 }

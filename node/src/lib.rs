@@ -2,9 +2,8 @@
 //! the rules R1-R9 on every entry, and serves the HTTP API.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
-pub mod demo;
-pub mod devnet;
 pub mod export;
 pub mod ingest;
 pub mod keys;
@@ -17,4 +16,3 @@ pub mod rebuild;
 pub mod store;
 pub mod tree;
 pub mod witness;
-pub mod workload;

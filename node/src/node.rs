@@ -102,7 +102,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 /// The node's libp2p identity, made on first use.
 pub fn node_identity(data_dir: &Path) -> anyhow::Result<libp2p::identity::Keypair> {
     let path = data_dir.join(layout::NODE_KEY);
-    let key = if path.exists() { kp_client::keyfile::load(&path)? } else { kp_client::keyfile::generate(&path)? };
+    let key = if path.exists() { crate::keys::load_file(&path)? } else { crate::keys::generate_file(&path)? };
     libp2p::identity::Keypair::ed25519_from_bytes(key.seed()).map_err(|e| anyhow::anyhow!("node key: {e}"))
 }
 

@@ -2,13 +2,39 @@
 //! at every start readable by the node's user only, and never through a
 //! symbolic link. A real node started in a temporary folder.
 
-use kp_node::devnet::DevKeys;
 use kp_node::node::{self, NodeConfig, layout};
+use kp_schemas::model::{Participant, Roster, SignedRoster};
+use kp_schemas::{Keypair, reference, roster};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The reference participants, each with a key from a fixed seed.
+fn roster() -> SignedRoster {
+    let chair = Keypair::from_seed([90; 32]);
+    let participants = reference::PARTICIPANTS
+        .iter()
+        .zip(91u8..)
+        .map(|((code, name, zone_regime), seed)| Participant {
+            code: code.to_string(),
+            name: name.to_string(),
+            authority: Keypair::from_seed([seed; 32]).public(),
+            zone_regime: *zone_regime,
+            nodes: vec![],
+        })
+        .collect();
+    let r = Roster {
+        network: "kp-cookie".into(),
+        version: 1,
+        chair: chair.public(),
+        participants,
+        monitors: vec![],
+        observers: vec![],
+    };
+    roster::sign(r, &chair)
+}
+
 fn config(dir: &Path) -> NodeConfig {
-    let roster = DevKeys::from_seed(90).roster("kp-cookie");
+    let roster = roster();
     std::fs::write(dir.join(layout::ROSTER), serde_json::to_vec(&roster).unwrap()).unwrap();
     NodeConfig {
         data_dir: dir.to_path_buf(),

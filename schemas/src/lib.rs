@@ -16,6 +16,7 @@ pub mod entry;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod json_schema;
+pub mod keyfile;
 pub mod limits;
 pub mod memory;
 pub mod merkle;

@@ -1,5 +1,5 @@
 //! The participants of the reference scenario, as every development network
-//! (`kp-node devnet`, the demo, the benchmarks) and the tests spell them.
+//! (`kp-dev devnet`, the demo, the benchmarks) and the tests spell them.
 //! Data only: the keys of a development network are made where it is made.
 
 /// Code, name, zone regime.

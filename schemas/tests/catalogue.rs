@@ -3,9 +3,11 @@
 //!
 //! - every rule code is the expected outcome of at least one test: in
 //!   `schemas/tests/`, or for the refusals only a node makes (its clock, an
-//!   equivocation it reports) in `node/tests/`;
-//! - no code is written out in the source of `schemas`, `node` or `client`
-//!   but in the catalogue, and every code their text names is catalogued;
+//!   equivocation it reports) in `node/tests/` or `dev/tests/` (the node's
+//!   tests that need generated workloads);
+//! - no code is written out in the source of `schemas`, `node`, `client` or
+//!   `dev` but in the catalogue, and every code their text names is
+//!   catalogued;
 //! - the documents name only catalogued codes, and the table of codes in
 //!   `docs/API.md` is the catalogue's. After an intended change, rewrite it
 //!   with `KP_BLESS=1 cargo test --release -p kp-schemas --test catalogue`
@@ -122,8 +124,12 @@ fn catalogued() -> BTreeSet<&'static str> {
 #[test]
 fn every_rule_code_is_the_outcome_of_a_test() {
     let this = "schemas/tests/catalogue.rs";
-    let tests: Vec<(String, String)> =
-        files("schemas/tests", "rs").into_iter().chain(files("node/tests", "rs")).filter(|(p, _)| p != this).collect();
+    let tests: Vec<(String, String)> = files("schemas/tests", "rs")
+        .into_iter()
+        .chain(files("node/tests", "rs"))
+        .chain(files("dev/tests", "rs"))
+        .filter(|(p, _)| p != this)
+        .collect();
     let mut untested = Vec::new();
     for (code, meaning) in ALL {
         let (name, literal) = (constant(code), format!("\"{code}\""));
@@ -149,7 +155,7 @@ fn every_rule_code_is_the_outcome_of_a_test() {
 fn the_source_writes_no_code_out_and_names_only_catalogued_ones() {
     let known = catalogued();
     let mut failures = Vec::new();
-    for dir in ["schemas/src", "node/src", "client/src"] {
+    for dir in ["schemas/src", "node/src", "client/src", "dev/src"] {
         for (path, text) in files(dir, "rs") {
             if path.ends_with("schemas/src/codes.rs") {
                 continue;

@@ -155,11 +155,6 @@ impl KeyValueStore for MemoryStore {
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         Ok(self.range(col)?.into_iter().rev().filter(|(k, _)| k.starts_with(prefix)).take(limit).collect())
     }
-
-    fn disk_bytes(&self) -> Result<u64> {
-        let s = self.state.lock().expect("store lock");
-        Ok(s.live.values().flat_map(|m| m.iter()).map(|(k, v)| (k.len() + v.len()) as u64).sum())
-    }
 }
 
 #[cfg(test)]

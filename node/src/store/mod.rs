@@ -154,8 +154,6 @@ pub trait KeyValueStore: Send + Sync + 'static {
     }
     /// Up to `limit` pairs with keys starting with `prefix`, last key first.
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
-    /// Bytes the store takes on disk, for benchmarks.
-    fn disk_bytes(&self) -> Result<u64>;
 }
 
 /// A store shared with whoever made it: a test keeps a handle to inject
@@ -185,8 +183,5 @@ impl<T: KeyValueStore> KeyValueStore for std::sync::Arc<T> {
     }
     fn scan_back(&self, col: Column, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         (**self).scan_back(col, prefix, limit)
-    }
-    fn disk_bytes(&self) -> Result<u64> {
-        (**self).disk_bytes()
     }
 }

@@ -82,6 +82,14 @@ impl RocksStore {
         self.db.wait_for_compact(&rocksdb::WaitForCompactOptions::default()).map_err(backend)
     }
 
+    /// Bytes the store takes on disk, after [`RocksStore::flush`], for
+    /// benchmarks.
+    pub fn disk_bytes(&self) -> Result<u64> {
+        // `DB::flush` flushes the default column only, which holds nothing.
+        self.flush()?;
+        Ok(dir_size(&self.path))
+    }
+
     /// Bytes of one column's SST files (live ones only), for benchmarks:
     /// call [`RocksStore::flush`] first, or the memtable is left out.
     pub fn column_bytes(&self, col: Column) -> Result<u64> {
@@ -157,12 +165,6 @@ impl KeyValueStore for RocksStore {
         let mut end = prefix.to_vec();
         end.extend_from_slice(&[0xff; 64]);
         self.collect(col, &end, Direction::Reverse, prefix, limit, usize::MAX)
-    }
-
-    fn disk_bytes(&self) -> Result<u64> {
-        // `DB::flush` flushes the default column only, which holds nothing.
-        self.flush()?;
-        Ok(dir_size(&self.path))
     }
 }
 

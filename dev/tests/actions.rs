@@ -7,7 +7,7 @@
 //! would have ended there for the whole network. Real RocksDB in a
 //! temporary folder, the real writer.
 
-use kp_node::devnet::DevKeys;
+use kp_dev::devnet::DevKeys;
 use kp_node::ingest::{Outcome, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;

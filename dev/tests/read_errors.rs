@@ -7,6 +7,7 @@
 use axum::Router;
 use axum::body::Body as HttpBody;
 use axum::http::{Request, StatusCode};
+use kp_dev::workload;
 use kp_node::api::{AppState, router};
 use kp_node::export::{self, ExportError};
 use kp_node::ingest::{self, Outcome, Submission, SubmitError, Writer};
@@ -15,7 +16,6 @@ use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
 use kp_node::store::MemoryStore;
 use kp_node::witness::{CheckpointConfig, Witness};
-use kp_node::workload;
 use kp_schemas::Keypair;
 use kp_schemas::api::Submitted;
 use kp_schemas::checkpoint::{CheckpointGossip, SignedCheckpoint};

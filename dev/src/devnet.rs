@@ -1,6 +1,7 @@
 //! Development networks: rosters and keys made on one machine, for the demo,
 //! tests and benchmarks. Real networks assemble their roster from each
-//! participant's public keys (docs/OPERATING.md).
+//! participant's public keys (docs/OPERATING.md); `kp-node init
+//! --dev-network` makes the roster of a one-node network.
 
 use kp_schemas::model::{Monitor, NodeInfo, Participant, Roster, SignedRoster};
 use kp_schemas::{Keypair, roster};
@@ -79,27 +80,4 @@ impl DevKeys {
         };
         roster::sign(r, &self.chair)
     }
-}
-
-/// A roster with one node holding the chair key and, if given, one
-/// participant's authority and one monitor (scoped to that participant).
-pub fn single_node_roster(
-    network: &str,
-    chair: &Keypair,
-    authority: Option<(&Keypair, &str)>,
-    mon: Option<(&Keypair, &str)>,
-    zone_regime: bool,
-) -> SignedRoster {
-    let participants: Vec<Participant> =
-        authority.map(|(k, code)| vec![participant(code, code, k, zone_regime)]).unwrap_or_default();
-    let scope: Vec<String> = participants.iter().map(|p| p.code.clone()).collect();
-    let r = Roster {
-        network: network.into(),
-        version: 1,
-        chair: chair.public(),
-        participants,
-        monitors: mon.map(|(k, id)| vec![monitor(id, k, scope)]).unwrap_or_default(),
-        observers: vec![],
-    };
-    roster::sign(r, chair)
 }

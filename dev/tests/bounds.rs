@@ -2,12 +2,12 @@
 //! one conflicting pair per log position, no write for a known conflict,
 //! and sync answers that stop reading at their byte budget.
 
+use kp_dev::workload;
 use kp_node::ingest::{Outcome, Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
 use kp_node::store::MemoryStore;
-use kp_node::workload;
 use kp_schemas::model::{Body, Entry, Governance};
 use kp_schemas::{Hash32, SignedEntry};
 use std::sync::Arc;

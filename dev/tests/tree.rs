@@ -2,12 +2,13 @@
 //! proof it serves verifies against the root of the log's own entries, at
 //! any past size, across a reopen; a changed bit fails.
 
+use kp_dev::workload;
 use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::rebuild;
 use kp_node::store::RocksStore;
-use kp_node::{rebuild, workload};
 use kp_schemas::merkle::{root, verify_consistency, verify_inclusion};
 use kp_schemas::{Hash32, PublicKey, SignedEntry};
 use proptest::prelude::*;

@@ -1,12 +1,13 @@
 //! The node's write path on a real RocksDB in a temporary folder: ingest,
 //! reopen, rebuild from the logs, equivocation evidence.
 
+use kp_dev::workload;
 use kp_node::ingest::{Outcome, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::rebuild;
 use kp_node::store::RocksStore;
-use kp_node::{rebuild, workload};
 use kp_schemas::codes;
 use kp_schemas::model::{Body, Entry, Governance};
 use kp_schemas::{SignedEntry, trail};

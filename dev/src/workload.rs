@@ -337,9 +337,9 @@ pub fn seed(
     roster: &kp_schemas::model::SignedRoster,
     entries: &[Vec<u8>],
 ) -> anyhow::Result<usize> {
-    let store = crate::store::RocksStore::open(&data_dir.join(crate::node::layout::DB))?;
-    let ledger = std::sync::Arc::new(crate::ledger::Ledger::open(Box::new(store), Some(roster))?);
-    ingest(ledger, entries, crate::ingest::MAX_BATCH)
+    let store = kp_node::store::RocksStore::open(&data_dir.join(kp_node::node::layout::DB))?;
+    let ledger = std::sync::Arc::new(kp_node::ledger::Ledger::open(Box::new(store), Some(roster))?);
+    ingest(ledger, entries, kp_node::ingest::MAX_BATCH)
 }
 
 /// Submit `entries` in order, `batch` at a time, through the writer thread
@@ -347,13 +347,13 @@ pub fn seed(
 /// queues, and two are in flight, so the next is verified while the writer
 /// judges and syncs one. Every entry must be stored. Returns how many were.
 pub fn ingest(
-    ledger: std::sync::Arc<crate::ledger::Ledger>,
+    ledger: std::sync::Arc<kp_node::ledger::Ledger>,
     entries: &[Vec<u8>],
     batch: usize,
 ) -> anyhow::Result<usize> {
-    use crate::ingest::{Submission, Writer};
-    let writer = Writer::new(ledger, crate::keys::Keyring::default(), Default::default());
-    let (handle, thread) = crate::ingest::spawn(writer);
+    use kp_node::ingest::{Submission, Writer};
+    let writer = Writer::new(ledger, kp_node::keys::Keyring::default(), Default::default());
+    let (handle, thread) = kp_node::ingest::spawn(writer);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let stored = rt.block_on(async {
         let mut chunks = entries.chunks(batch.max(1)).map(|c| c.iter().cloned().map(Submission::Entry).collect());
@@ -366,7 +366,7 @@ pub fn ingest(
             }
             let Some(next) = in_flight.pop_front() else { break };
             for r in next.outcomes().await {
-                r.and_then(crate::outcome::Outcome::into_reply).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+                r.and_then(kp_node::outcome::Outcome::into_reply).map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
                 stored += 1;
             }
         }

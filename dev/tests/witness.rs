@@ -4,13 +4,14 @@
 //! Gossip is handed from one witness to the next by hand; tests/witness.rs
 //! runs the same over libp2p between kp-node processes.
 
+use kp_dev::workload;
 use kp_node::ingest::{Outcome as Written, Submission, SubmitError, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::rebuild;
 use kp_node::store::RocksStore;
 use kp_node::witness::{CheckpointConfig, Outcome, Verdict, Witness};
-use kp_node::{rebuild, workload};
 use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, Fraud, SignedCheckpoint};
 use kp_schemas::codes;
 use kp_schemas::model::{Body, Entry, Governance, HexBytes};

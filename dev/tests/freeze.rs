@@ -9,12 +9,13 @@
 //! the freeze ends, once restarted and given the evidence again, in the
 //! same state.
 
+use kp_dev::workload;
 use kp_node::ingest::{Outcome, Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::rebuild;
 use kp_node::store::{KeyValueStore, MemoryStore, RocksStore};
-use kp_node::{rebuild, workload};
 use kp_schemas::model::{Body, Entry, LicenseeRegistration, Role};
 use kp_schemas::state::VoidKey;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
@@ -265,7 +266,7 @@ fn time_a_withdrawal_from_a_large_ledger() {
     );
     let dir = tempfile::tempdir().unwrap();
     let l = open(Box::new(RocksStore::open(dir.path()).unwrap()), &w);
-    kp_node::workload::ingest(l.clone(), &w.entries, kp_node::ingest::MAX_BATCH).unwrap();
+    kp_dev::workload::ingest(l.clone(), &w.entries, kp_node::ingest::MAX_BATCH).unwrap();
     let t = std::time::Instant::now();
     submit(&l, &[other.into_bytes()]);
     let secs = t.elapsed().as_secs_f64();

@@ -1,10 +1,10 @@
-//! `kp-node demo`: a development network in a local folder, loaded with the
+//! `kp-dev demo`: a development network in a local folder, loaded with the
 //! reference scenario (docs/SCENARIO.md), served until stopped.
 
 use crate::devnet::{DevKeys, MONITOR_ID};
-use crate::node::{self, layout};
 use anyhow::{Context, bail};
 use kp_client::{Client, ClientError, keyfile, render};
+use kp_node::node::{self, layout};
 use kp_schemas::api::Submitted;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
@@ -52,11 +52,11 @@ impl Clients {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (nodes, licensees) = prepare_network(&args.dir, args.port)?;
-    let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for n in &nodes {
         let log = std::fs::File::create(n.data.join("kp-node.log"))?;
-        let child = tokio::process::Command::new(&exe)
+        // `kp-node run`, as this binary: see `crate::run_as_node`.
+        let child = tokio::process::Command::from(crate::node_command()?)
             .args(["run", "--data"])
             .arg(&n.data)
             .args(["--http", &n.http.to_string(), "--p2p-listen", &n.p2p, "--sync-interval", "2"])
@@ -240,12 +240,12 @@ fn clear(dir: &Path) -> anyhow::Result<()> {
     let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true);
     if !empty {
         if !dir.join(MARKER).exists() {
-            bail!("{} exists and was not made by `kp-node demo`: choose another --dir", dir.display());
+            bail!("{} exists and was not made by `kp-dev demo`: choose another --dir", dir.display());
         }
         std::fs::remove_dir_all(dir).with_context(|| format!("removing the earlier demo in {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join(MARKER), "made by kp-node demo; safe to delete\n")?;
+    std::fs::write(dir.join(MARKER), "made by kp-dev demo; safe to delete\n")?;
     Ok(())
 }
 
@@ -470,7 +470,7 @@ impl Driver<'_> {
 /// step and every refusal of step 4 is checked as it happens.
 /// The trail is asked of `reader`'s node once every node holds every log.
 pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> anyhow::Result<Outcome> {
-    let mut d = Driver { clients, people, nonce: crate::clock::now_ms() * 1000 };
+    let mut d = Driver { clients, people, nonce: kp_node::clock::now_ms() * 1000 };
     let p = |f: &str| people.key(f);
 
     println!("Registering licensees with their authorities:");

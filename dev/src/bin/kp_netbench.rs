@@ -1,18 +1,18 @@
 //! kp-netbench: the network measured with real kp-node processes on
-//! loopback: propagation latency on the five-node demo network, throughput
+//! loopback (this binary, run as `kp-netbench node run ...`): propagation latency on the five-node demo network, throughput
 //! under sustained submission at every node, and catch-up of a fresh node as
 //! a ratio to single-node ingest of the same entries in the same run.
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use kp_client::Client;
-use kp_node::demo::{self, Clients};
+use kp_dev::demo::{self, Clients};
+use kp_dev::workload;
 use kp_node::node::{self, layout};
-use kp_node::workload;
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
 use kp_schemas::{Hash32, Keypair};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,17 +48,10 @@ impl Drop for Proc {
     }
 }
 
-fn kp_node_bin() -> anyhow::Result<PathBuf> {
-    let p = std::env::current_exe()?.with_file_name("kp-node");
-    if !p.exists() {
-        bail!("{} is missing: build it with cargo build --release -p kp-node", p.display());
-    }
-    Ok(p)
-}
-
 fn start(data: &Path, http: u16, p2p: u16) -> anyhow::Result<Proc> {
     let log = std::fs::File::create(data.join("kp-node.log"))?;
-    let child = Command::new(kp_node_bin()?)
+    // `kp-node run`, as this binary: see `kp_dev::run_as_node`.
+    let child = kp_dev::node_command()?
         .args(["run", "--data"])
         .arg(data)
         .args(["--http", &format!("127.0.0.1:{http}"), "--p2p-listen", &format!("/ip4/127.0.0.1/tcp/{p2p}")])
@@ -88,12 +81,15 @@ fn production(lot: String, zone: bool) -> RecordBody {
     })
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
+    if let Some(code) = kp_dev::run_as_node() {
+        return Ok(code);
+    }
     let args = Args::parse();
     let tmp = tempfile::tempdir()?;
     five_nodes(&args, tmp.path())?;
     catchup(&args, tmp.path())?;
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn five_nodes(args: &Args, dir: &Path) -> anyhow::Result<()> {

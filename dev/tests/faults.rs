@@ -3,12 +3,13 @@
 //! reads spread over all of its chunks, and a power loss strikes between a
 //! chunk's buffered write and the batch's synced one.
 
+use kp_dev::workload;
 use kp_node::ingest::{Outcome, Submission, Writer};
 use kp_node::keys::Keyring;
 use kp_node::ledger::Ledger;
 use kp_node::metrics::Metrics;
+use kp_node::rebuild;
 use kp_node::store::{Column, KeyValueStore, MemoryStore};
-use kp_node::{rebuild, workload};
 use kp_schemas::Hash32;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

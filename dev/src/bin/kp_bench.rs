@@ -8,6 +8,7 @@
 use anyhow::bail;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use kp_dev::workload;
 use kp_node::export;
 use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
@@ -16,7 +17,6 @@ use kp_node::metrics::Metrics;
 use kp_node::outcome::Outcome;
 use kp_node::store::{Column, KeyValueStore, Op, RocksStore, StoreError};
 use kp_node::witness::{CheckpointConfig, Verdict as WitnessVerdict, Witness};
-use kp_node::workload;
 use kp_schemas::bundle::{self, VerifyOptions};
 use kp_schemas::checkpoint::SignedCheckpoint;
 use kp_schemas::crypto::{Domain, verify};
@@ -161,8 +161,8 @@ fn main() -> anyhow::Result<()> {
 
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().join("db"));
-    let store = RocksStore::open(&dir)?;
-    let ledger = Arc::new(Ledger::open(Box::new(store), Some(&w.keys.roster(workload::NETWORK)))?);
+    let store = Arc::new(RocksStore::open(&dir)?);
+    let ledger = Arc::new(Ledger::open(Box::new(store.clone()), Some(&w.keys.roster(workload::NETWORK)))?);
     let writer = Writer::new(ledger.clone(), Keyring::default(), Arc::new(Metrics::default()));
     // The generated workload stays in memory; measure what ingest adds to it
     // (writing 5 to clear_refs resets the peak to the current size).
@@ -222,7 +222,7 @@ fn main() -> anyhow::Result<()> {
             percentile(&lat, 0.99).as_secs_f64() * 1e3
         );
     }
-    let disk = ledger.store().disk_bytes()?;
+    let disk = store.disk_bytes()?;
     println!("disk: {:.1} MiB, {:.0} bytes per entry", disk as f64 / (1 << 20) as f64, disk as f64 / n as f64);
     Ok(())
 }
@@ -323,9 +323,6 @@ impl KeyValueStore for Shared {
         let found = self.store.scan_back(col, &self.key(col, prefix), limit)?;
         let cut = usize::from(self.peer.is_some() && col == Column::Checkpoints);
         Ok(found.into_iter().map(|(k, v)| (k[cut..].to_vec(), v)).collect())
-    }
-    fn disk_bytes(&self) -> Result<u64, StoreError> {
-        self.store.disk_bytes()
     }
 }
 
