@@ -20,10 +20,18 @@ use serde::{Deserialize, Serialize};
 /// Why a text is not a valid key file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
+    /// Not JSON of the key-file shape, or a seed that is not 64 hex digits.
     #[error("not a key file: {0}")]
     Invalid(String),
+    /// The stored public half is not the seed's: the file was edited or
+    /// pieced together from two keys, and is refused rather than guessed.
     #[error("the public key {found} does not belong to the secret seed (expected {expected})")]
-    Mismatch { found: String, expected: PublicKey },
+    Mismatch {
+        /// The public key the file states, as written.
+        found: String,
+        /// The public key of the file's seed.
+        expected: PublicKey,
+    },
 }
 
 #[derive(Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 //!
 //! - every rule code is the expected outcome of at least one test: in
 //!   `schemas/tests/`, or for the refusals only a node makes (its clock, an
-//!   equivocation it reports) in `node/tests/` or `dev/tests/` (the node's
-//!   tests that need generated workloads);
+//!   equivocation it reports) in `node/tests/`;
 //! - no code is written out in the source of `schemas`, `node`, `client` or
 //!   `dev` but in the catalogue, and every code their text names is
 //!   catalogued;
@@ -124,12 +123,8 @@ fn catalogued() -> BTreeSet<&'static str> {
 #[test]
 fn every_rule_code_is_the_outcome_of_a_test() {
     let this = "schemas/tests/catalogue.rs";
-    let tests: Vec<(String, String)> = files("schemas/tests", "rs")
-        .into_iter()
-        .chain(files("node/tests", "rs"))
-        .chain(files("dev/tests", "rs"))
-        .filter(|(p, _)| p != this)
-        .collect();
+    let tests: Vec<(String, String)> =
+        files("schemas/tests", "rs").into_iter().chain(files("node/tests", "rs")).filter(|(p, _)| p != this).collect();
     let mut untested = Vec::new();
     for (code, meaning) in ALL {
         let (name, literal) = (constant(code), format!("\"{code}\""));
