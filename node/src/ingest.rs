@@ -116,8 +116,8 @@ fn prepare(s: Submission) -> Prepared {
 }
 
 /// What the writer thread runs: judges and writes every batch, and is the
-/// only writer of the logs and what follows from them. Called directly, for
-/// tests and benchmarks; a node runs it with [`spawn`].
+/// only writer of the logs and what follows from them. A node runs it on
+/// its own thread ([`spawn`]); tests and benchmarks call it directly.
 pub struct Writer {
     ledger: Arc<Ledger>,
     keys: Keyring,
@@ -467,8 +467,9 @@ impl WriterHandle {
         Queued { n, rx: sent.then_some(rx) }
     }
 
-    /// Submit one: verified off the writer thread, judged in the next batch,
-    /// and answered once that batch is durable.
+    /// Submit one: verified off the writer thread, judged in the writer's
+    /// next batch with whatever else waits, and answered once that batch is
+    /// durable.
     pub async fn submit(&self, s: Submission) -> Result<Outcome, SubmitError> {
         let p = off_thread(vec![s]).await.pop().expect("one submission, one prepared");
         let (tx, rx) = oneshot::channel();
