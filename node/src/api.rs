@@ -27,17 +27,35 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// Most entries in one log page.
 pub const MAX_PAGE: usize = 500;
 
+/// What the handlers share; cloned for each request.
 #[derive(Clone)]
 pub struct AppState {
+    /// The ledger the handlers read. They never write it: submissions go
+    /// to `writer`.
     pub ledger: Arc<Ledger>,
+    /// The writer thread, which judges every entry, record and action
+    /// submitted here exactly as it judges gossip.
     pub writer: WriterHandle,
+    /// The node's metrics, rendered at `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// The secret of the node's `.cookie` file, written fresh at each start:
+    /// `POST /v1/actions` needs it as `Authorization: Bearer` (else 401
+    /// `api.unauthorized`).
     pub cookie: Arc<String>,
+    /// Names of the logs this node writes (`CF authority`, `MT-CF`),
+    /// sorted, as `GET /v1/status` shows them.
     pub writes: Arc<Vec<String>>,
+    /// The network loop, for `GET /v1/peers`; `None` for a node without
+    /// peer-to-peer networking, which answers an empty status.
     pub net: Option<crate::net::NetHandle>,
+    /// The witness, whose stored checkpoints and cosignatures the
+    /// checkpoint list, inclusion proofs and bundles show.
     pub witness: Arc<crate::witness::Witness>,
 }
 
+/// An error as the API answers it: an HTTP status and the JSON `ApiError`
+/// body (`code`, `rule`, `message`). Every failure of a handler becomes
+/// one, so no error reaches a client as the framework's plain text.
 pub struct ApiErr(StatusCode, ApiError);
 
 impl ApiErr {
@@ -92,6 +110,9 @@ fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiRe
     serde_json::from_slice(&body).map_err(|e| ApiErr::bad(format!("malformed JSON body: {e}")))
 }
 
+/// Every route of the API (docs/API.md), over `state`. Bodies over
+/// [`MAX_BODY`] are refused (413 `api.too_large`), and an unknown route is
+/// 404 `api.not_found`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -209,6 +230,9 @@ fn parse_key(s: &str) -> ApiResult<PublicKey> {
     PublicKey::from_hex(s).map_err(|e| ApiErr::bad(e.to_string()))
 }
 
+/// An entry as the API shows it: its fields, its author's name, the
+/// licensee's record decoded when the entry countersigns one, and its wire
+/// bytes, from which anyone can check its signatures and its id.
 pub fn entry_view(l: &Ledger, e: &SignedEntry) -> EntryView {
     let x = e.entry();
     let record = match &x.body {

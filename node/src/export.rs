@@ -13,14 +13,20 @@ use kp_schemas::trail::TrailError;
 use kp_schemas::{Hash32, PublicKey, SignedEntry, checkpoint, crypto};
 use std::collections::BTreeMap;
 
+/// Why no bundle is exported. The API answers each with its own status.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// No such lot or certificate, or a trail too deep.
     #[error(transparent)]
     NotFound(TrailError),
-    /// Some log of the trail has no witnessed checkpoint covering it yet.
+    /// Some log of the trail has no witnessed checkpoint covering it yet
+    /// (409 `bundle.unwitnessed`): checkpoints are signed every few seconds
+    /// and cosigned as they spread, so a retry soon may succeed.
     #[error("{0}")]
     Unwitnessed(String),
+    /// A read failed, or the store contradicts itself (an entry the trail
+    /// names is not stored): 500 `api.storage`, never a bundle with entries
+    /// missing.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,6 +73,12 @@ impl BundleSource for Ledger {
     }
 }
 
+/// The bundle of a certificate or a lot: every entry its trail relies on,
+/// in acceptance order (each after what it relies on, as a verifier replays
+/// them), each with an inclusion proof to the newest checkpoint of its log
+/// that covers it and is witnessed by the log's quorum, and those
+/// checkpoints with only the cosignatures a verifier holding the roster
+/// can count.
 pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<Bundle, ExportError> {
     let hashes = bundle::collect(ledger, subject)?;
     let mut found = Vec::with_capacity(hashes.len());

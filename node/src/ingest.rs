@@ -25,6 +25,9 @@ pub const MAX_BATCH: usize = 4096;
 /// Submissions verified together while the chunk before them is judged.
 const PIPELINE_CHUNK: usize = 256;
 
+/// What the writer is asked to take: an entry to judge, a record to
+/// countersign, or a body to sign. Whichever way it comes, it goes through
+/// the same parse, signatures (R1) and rules (R2-R8).
 #[derive(Debug, Clone)]
 pub enum Submission {
     /// An entry signed by its author elsewhere, from a client.
@@ -33,9 +36,21 @@ pub enum Submission {
     /// announced again.
     Peer(Vec<u8>),
     /// A licensee's record for this node to countersign.
-    Record { record: Vec<u8>, signature: SignatureBytes },
+    Record {
+        /// The record's canonical bytes, as the licensee signed them.
+        record: Vec<u8>,
+        /// The licensee's signature over them.
+        signature: SignatureBytes,
+    },
     /// A body for this node to sign into one of its own logs.
-    Action { as_author: Option<String>, body: Body },
+    Action {
+        /// Which of this node's keys signs: a participant code, a monitor
+        /// id or `chair`; `None` when only one held key may write `body`.
+        as_author: Option<String>,
+        /// What to sign; the node fills in what it names from the ledger
+        /// (`context::complete_body`).
+        body: Body,
+    },
 }
 
 /// A submission checked as far as it can be without the ledger: entries
@@ -43,13 +58,21 @@ pub enum Submission {
 pub enum Prepared {
     /// `.1`: announce it to peers once stored (it did not come from one).
     Entry(Result<Box<Verified>, Refusal>, bool),
+    /// A licensee's record, parsed and its signature verified, for this
+    /// node to countersign; or why not.
     Record(Result<SignedRecord, Refusal>),
+    /// A body for this node to sign: nothing to check before the ledger.
     Action {
+        /// As [`Submission::Action`].
         as_author: Option<String>,
+        /// As [`Submission::Action`].
         body: Body,
     },
 }
 
+/// Parse and verify submissions (R1, R9), on all cores when there are
+/// several, and check client entries' timestamps against this node's clock;
+/// in submission order.
 pub fn prepare_all(subs: Vec<Submission>) -> Vec<Prepared> {
     if subs.len() > 1 { subs.into_par_iter().map(prepare).collect() } else { subs.into_iter().map(prepare).collect() }
 }
@@ -92,6 +115,9 @@ fn prepare(s: Submission) -> Prepared {
     }
 }
 
+/// What the writer thread runs: judges and writes every batch, and is the
+/// only writer of the logs and what follows from them. A node runs it on
+/// its own thread ([`spawn`]); tests and benchmarks call it directly.
 pub struct Writer {
     ledger: Arc<Ledger>,
     keys: Keyring,
@@ -101,6 +127,9 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer of `ledger`, signing into the logs of the keys in `keys`
+    /// (countersigned records and actions), counting in `metrics`. It
+    /// announces nothing until [`Writer::with_announce`].
     pub fn new(ledger: Arc<Ledger>, keys: Keyring, metrics: Arc<Metrics>) -> Self {
         Self { ledger, keys, metrics, announce: None }
     }
@@ -112,6 +141,7 @@ impl Writer {
         self
     }
 
+    /// The ledger this writer writes.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
     }
@@ -402,6 +432,9 @@ pub struct Queued {
 }
 
 impl Queued {
+    /// Wait for the batch that holds these submissions to be durable, and
+    /// take their outcomes, in order. If the writer is gone, each is
+    /// `SubmitError::Unavailable`.
     pub async fn outcomes(self) -> Vec<Result<Outcome, SubmitError>> {
         let unavailable = || (0..self.n).map(|_| Err(SubmitError::Unavailable)).collect();
         match self.rx {
@@ -434,6 +467,9 @@ impl WriterHandle {
         Queued { n, rx: sent.then_some(rx) }
     }
 
+    /// Submit one: verified off the writer thread, judged in the writer's
+    /// next batch with whatever else waits, and answered once that batch is
+    /// durable.
     pub async fn submit(&self, s: Submission) -> Result<Outcome, SubmitError> {
         let p = off_thread(vec![s]).await.pop().expect("one submission, one prepared");
         let (tx, rx) = oneshot::channel();

@@ -39,6 +39,8 @@ fn freeze_key(author: &PublicKey) -> Vec<u8> {
     [META_FREEZE, &author.0[..]].concat()
 }
 
+/// Key of a void object in the `void` column: its canonical encoding, so
+/// that the column reads back as `VoidKey`s.
 pub fn void_key(key: &VoidKey) -> Vec<u8> {
     encode(key)
 }
@@ -55,6 +57,9 @@ struct Governance {
     head: Option<Hash32>,
 }
 
+/// Key of position `seq` of a log: the author's key, then `seq` big-endian,
+/// so one log's positions are adjacent and in order. Keys the `entries`
+/// column, and starts the `evidence` key of that position.
 pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(40);
     k.extend_from_slice(&author.0);
@@ -62,6 +67,8 @@ pub fn entry_key(author: &PublicKey, seq: u64) -> Vec<u8> {
     k
 }
 
+/// Key of one monitor's newest status of one zone (`zone-heads` column):
+/// monitor key, participant code, `\0`, zone id.
 pub fn zone_head_key(monitor: &PublicKey, participant: &str, zone: &str) -> Vec<u8> {
     [&monitor.0[..], participant.as_bytes(), b"\0", zone.as_bytes()].concat()
 }
@@ -71,14 +78,22 @@ pub fn licensee_key(participant: &str, key: &PublicKey) -> Vec<u8> {
     [&key.0[..], participant.as_bytes()].concat()
 }
 
+/// Key of a licensee record taken into a participant's log (`records`
+/// column): the record's hash, then the participant code. A record is
+/// taken once per participant's log (`R3.duplicate_record`).
 pub fn record_key(participant: &str, record: &Hash32) -> Vec<u8> {
     [&record.0[..], participant.as_bytes()].concat()
 }
 
+/// Key of a lot (`lots` column): participant code, `\0`, lot id. Lot ids
+/// are unique within their participant only.
 pub fn lot_key(participant: &str, lot: &str) -> Vec<u8> {
     [participant.as_bytes(), b"\0", lot.as_bytes()].concat()
 }
 
+/// Start of the keys of one subject's attestations (`attestations` column):
+/// `L` and the lot's participant and id, or `C` and the certificate number,
+/// each part ended by `\0`, so that no subject's keys start with another's.
 pub fn subject_key(s: &Subject) -> Vec<u8> {
     match s {
         Subject::Lot { participant, lot } => [b"L\0", participant.as_bytes(), b"\0", lot.as_bytes(), b"\0"].concat(),
@@ -89,29 +104,56 @@ pub fn subject_key(s: &Subject) -> Vec<u8> {
 /// Both entries of an equivocation, kept as evidence (R3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evidence {
+    /// The writer, the position both entries claim, and both entries' ids.
     pub equivocation: Equivocation,
+    /// Wire bytes of the conflicting entry. The one held at the position is
+    /// in the log or, once the log froze before it, withdrawn: found by its
+    /// id (`existing`).
     pub conflicting_bytes: Vec<u8>,
 }
 
 /// Fraud evidence against a log's writer, with the log it freezes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredFraud {
+    /// Key of the log's writer, the one the evidence convicts.
     pub log: PublicKey,
+    /// The two checkpoints of a split view, or a checkpoint with a wrong
+    /// root and the writer's entry at its size.
     pub fraud: Fraud,
 }
 
+/// Why a ledger cannot be opened. Nothing is served from a store that
+/// fails to open.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// A read or a write of the store failed, or what it holds does not
+    /// decode.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The roster does not verify: its bytes, bounds, members' keys or the
+    /// chair's signature (R1, R9).
     #[error("roster: {0}")]
     Roster(Refusal),
+    /// The store belongs to another network, or to another roster of the
+    /// same one: a data directory serves one roster for life.
     #[error("this data directory holds network {stored}, not the roster given ({given})")]
-    OtherNetwork { stored: String, given: String },
+    OtherNetwork {
+        /// The network named by the roster the store holds.
+        stored: String,
+        /// The network named by the roster given.
+        given: String,
+    },
+    /// A new store, and no roster to start it with.
     #[error("this data directory has no roster yet: give one")]
     NoRoster,
 }
 
+/// The ledger of one node: the logs, their Merkle trees and the derived
+/// state in the store, with what every verdict reads held in memory (the
+/// network, each log's head, freeze points). The writer thread writes it
+/// through a [`Batch`]; every other reader is served entries up to the last
+/// synced write only, so nothing a power loss could take back leaves the
+/// node.
 pub struct Ledger {
     store: Box<dyn KeyValueStore>,
     roster: SignedRoster,
@@ -312,10 +354,15 @@ impl Ledger {
         Frontier::load(&self.tree(author), self.log_size(author)?)
     }
 
+    /// The signed roster this store was started with: fixed for the life of
+    /// the data directory, and what a verifier checks a bundle against.
     pub fn roster(&self) -> &SignedRoster {
         &self.roster
     }
 
+    /// The network as of the last committed batch: the roster plus every
+    /// governance entry accepted (admissions, suspensions, the chair). A
+    /// copy: a verdict reads the network its entry's context names instead.
     pub fn network(&self) -> NetworkState {
         self.network.read().expect("network lock").clone()
     }
@@ -331,6 +378,9 @@ impl Ledger {
         self.entry_count().saturating_sub(self.holes.load(Ordering::Relaxed))
     }
 
+    /// The key-value store underneath, where the witness keeps checkpoints.
+    /// A read through it is not held back to the last synced write, as the
+    /// reads of entries and heads here are.
     pub fn store(&self) -> &dyn KeyValueStore {
         self.store.as_ref()
     }
@@ -357,6 +407,8 @@ impl Ledger {
         SignedEntry::parse(b).map_err(|e| corrupt("entry", e))
     }
 
+    /// The entry at position `seq` of a log; `None` beyond the log's synced
+    /// head (a frozen log's head is at most its freeze point).
     pub fn entry_at(&self, author: &PublicKey, seq: u64) -> Result<Option<SignedEntry>, StoreError> {
         if seq > self.synced_seq(author) {
             return Ok(None);
@@ -367,6 +419,8 @@ impl Ledger {
         }
     }
 
+    /// An entry of a log by its id; `None` if it is not held, not synced
+    /// yet, or withdrawn (see [`Ledger::withdrawn_entry`]).
     pub fn entry_by_hash(&self, hash: &Hash32) -> Result<Option<SignedEntry>, StoreError> {
         Ok(self.indexed_entry(hash)?.map(|(_, e)| e))
     }
@@ -434,6 +488,9 @@ impl Ledger {
         Ok(get_typed(self.store(), Column::Meta, format!("sync-cursor/{peer}").as_bytes())?.unwrap_or(0))
     }
 
+    /// Save how far catch-up took a peer's acceptance order. A buffered
+    /// write: a cursor lost in a crash only makes the next catch-up start
+    /// earlier. Save it only once the writer answered the page it covers.
     pub fn set_sync_cursor(&self, peer: &str, index: u64) -> Result<(), StoreError> {
         self.store.write_buffered(vec![Op::Put(
             Column::Meta,
@@ -491,14 +548,20 @@ impl Ledger {
         Ok(out)
     }
 
+    /// A lot by participant and lot id: holder, weight left, nature,
+    /// compliance and origin (R4-R8), as last written.
     pub fn lot(&self, participant: &str, lot: &str) -> Result<Option<LotState>, StoreError> {
         get_typed(self.store(), Column::Lots, &lot_key(participant, lot))
     }
 
+    /// A certificate by number, with its import confirmation once its
+    /// importer confirmed it (R7).
     pub fn certificate(&self, number: &str) -> Result<Option<CertState>, StoreError> {
         get_typed(self.store(), Column::Certs, number.as_bytes())
     }
 
+    /// One participant's registration of a licensee key (R2); the same key
+    /// registered by another participant is another licensee.
     pub fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, StoreError> {
         get_typed(self.store(), Column::Licensees, &licensee_key(participant, key))
     }
@@ -508,18 +571,25 @@ impl Ledger {
         self.scan_typed(Column::Licensees, &key.0)
     }
 
+    /// The status a zone-status entry records, by the entry's id: what a
+    /// production or an entry's context names (R6).
     pub fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
         get_typed(self.store(), Column::Zones, &entry.0)
     }
 
+    /// The newest status entry of a zone in one monitor's log: what this
+    /// node's writer names in the context of an entry that reads the zone.
     pub fn zone_head(&self, monitor: &PublicKey, participant: &str, zone: &str) -> Result<Option<Hash32>, StoreError> {
         get_typed(self.store(), Column::ZoneHeads, &zone_head_key(monitor, participant, zone))
     }
 
+    /// Every zone status held, of every monitor and zone, by entry id.
     pub fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
         self.scan_typed(Column::Zones, b"")
     }
 
+    /// The attestations about a lot or a certificate, in the one order every
+    /// node, trail and bundle lists them (`state::sort_attestations`).
     pub fn attestations(&self, s: &Subject) -> Result<Vec<AttestationRecord>, StoreError> {
         let mut v: Vec<AttestationRecord> = self.scan_typed(Column::Attestations, &subject_key(s))?;
         sort_attestations(&mut v);
@@ -543,6 +613,8 @@ impl Ledger {
         self.freeze.read().expect("freeze lock").clone()
     }
 
+    /// Whether an entry, by id, was withdrawn from a frozen log (R3): an
+    /// entry of another log that names it is void.
     pub fn is_withdrawn(&self, hash: &Hash32) -> bool {
         self.withdrawn.read().expect("withdrawn lock").contains_key(hash)
     }
@@ -568,26 +640,35 @@ impl Ledger {
             .collect()
     }
 
+    /// Whether an object exists as void: its id is taken, and an entry that
+    /// reads it is void too (R3).
     pub fn is_void(&self, key: &VoidKey) -> Result<bool, StoreError> {
         Ok(self.store.get(Column::Void, &void_key(key))?.is_some())
     }
 
+    /// Every equivocation kept, by log and position: the first conflicting
+    /// pair of each position.
     pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
         self.scan_typed(Column::Evidence, b"")
     }
 
+    /// Every checkpoint fraud kept against a log's writer, by fraud id.
     pub fn frauds(&self) -> Result<Vec<StoredFraud>, StoreError> {
         self.scan_typed(Column::Frauds, b"")
     }
 
+    /// Every lot of every participant, by participant and lot id: what
+    /// `kp-node check` compares with a replay of the logs.
     pub fn all_lots(&self) -> Result<Vec<LotState>, StoreError> {
         self.scan_typed(Column::Lots, b"")
     }
 
+    /// Every certificate, by number.
     pub fn all_certificates(&self) -> Result<Vec<CertState>, StoreError> {
         self.scan_typed(Column::Certs, b"")
     }
 
+    /// Every licensee registration, by key, then participant.
     pub fn all_licensees(&self) -> Result<Vec<LicenseeState>, StoreError> {
         self.scan_typed(Column::Licensees, b"")
     }
@@ -600,6 +681,10 @@ impl Ledger {
             .collect()
     }
 
+    /// A new batch, starting at the next acceptance index: it judges
+    /// entries against the store plus the entries judged before them in it,
+    /// and nothing of it is durable before [`Batch::commit`]. One batch at a
+    /// time, on the writer thread.
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             ledger: self,

@@ -20,6 +20,8 @@ struct ReasonLabel {
 /// Why the node closes a connection whose gossip it can no longer read.
 pub const GOSSIP_CLOSE_REASONS: [&str; 2] = ["oversized_frame", "unreadable_frame"];
 
+/// The node's counters, shared by the writer, the witness and the network
+/// loop; names carry the `kp_` prefix, and counters the `_total` suffix.
 pub struct Metrics {
     registry: Registry,
     accepted: Counter,
@@ -27,11 +29,20 @@ pub struct Metrics {
     refused: Family<CodeLabel, Counter>,
     batches: Counter,
     entries: Gauge,
+    /// Checkpoints of this node's own logs signed (`kp_checkpoints_signed`).
     pub checkpoints_signed: Counter,
+    /// Cosignatures this node added to other logs' checkpoints whose root
+    /// matches its own tree (`kp_cosignatures_made`).
     pub cosignatures_made: Counter,
+    /// Checkpoint fraud kept for the first time here, each freezing a log
+    /// (`kp_checkpoint_frauds`).
     pub checkpoint_frauds: Counter,
     gossip_closed: Family<ReasonLabel, Counter>,
+    /// Sync answers no honest peer gives: the wrong type, an error, a
+    /// timeout, a page that is not the log asked for (`kp_sync_faults`).
     pub sync_faults: Counter,
+    /// Peers disconnected for a while because their sync answers kept
+    /// wasting rounds (`kp_sync_peers_dropped`).
     pub sync_peers_dropped: Counter,
 }
 
@@ -142,6 +153,8 @@ impl Metrics {
         self.gossip_closed.get_or_create(&ReasonLabel { reason: reason.into() }).inc();
     }
 
+    /// Every metric in the OpenMetrics text format, as `GET /metrics`
+    /// answers it.
     pub fn render(&self) -> String {
         let mut s = String::new();
         // Writing into a String cannot fail.

@@ -35,8 +35,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// The peer-to-peer settings of a node.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
+    /// Where to listen for peers (`/ip4/0.0.0.0/tcp/7171` by default).
     pub listen: Vec<Multiaddr>,
     /// Dialled at start besides the roster's addresses.
     pub bootstrap: Vec<Multiaddr>,
@@ -65,6 +67,8 @@ impl NetHandle {
         }
     }
 
+    /// This node's place in the network, as `GET /v1/peers` shows it;
+    /// `None` once the event loop has stopped.
     pub async fn status(&self) -> Option<PeerStatus> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Command::Status(tx)).await.ok()?;
@@ -74,13 +78,19 @@ impl NetHandle {
 
 /// What the event loop is given besides its configuration.
 pub struct NetParts {
+    /// The ledger that heads, sync answers and cursors are read from.
     pub ledger: Arc<Ledger>,
+    /// The writer thread, which judges what gossip and sync bring exactly
+    /// as it judges a client's submission.
     pub writer: WriterHandle,
+    /// The witness, which judges gossiped checkpoints and fraud claims.
     pub witness: Arc<Witness>,
     /// Entries this node accepted from its own clients, to publish.
     pub announce: mpsc::Receiver<Vec<u8>>,
     /// Checkpoint gossip this node made, to publish.
     pub checkpoints: mpsc::Receiver<CheckpointGossip>,
+    /// The node's metrics: sync faults, dropped peers, broken gossip
+    /// streams.
     pub metrics: Arc<Metrics>,
 }
 

@@ -20,6 +20,8 @@ pub enum Outcome {
     /// stored: both are kept as evidence and the log is frozen. Not a
     /// refusal by a rule: the evidence is what a peer must hear of.
     Evidence {
+        /// The writer, the position, and the ids of the entry held there and
+        /// of this one.
         equivocation: Equivocation,
         /// The name of the log's writer.
         author_name: String,
@@ -31,6 +33,7 @@ pub enum Outcome {
     /// only (R3), so that entries of other logs that name it turn void
     /// here as everywhere. A submitter is answered `R3.log_frozen`.
     Withdrawn {
+        /// The log, the position and the entry's id.
         withdrawn: Withdrawn,
         /// Not held before.
         new: bool,
@@ -82,7 +85,9 @@ impl Outcome {
 pub struct Frozen {
     /// The evidence's id.
     pub id: Hash32,
+    /// Key of the convicted writer, whose log is frozen.
     pub log: PublicKey,
+    /// The log's printable name: `CF authority`, a monitor id, `chair`.
     pub log_name: String,
     /// The evidence was not held before.
     pub new: bool,
@@ -92,6 +97,8 @@ pub struct Frozen {
 /// node could not (its keys, its store, shutting down).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SubmitError {
+    /// Refused by a rule (R1-R9), with its stable code: the submission
+    /// changed nothing.
     #[error(transparent)]
     Refused(#[from] Refusal),
     /// This node does not hold the key of the log the submission needs.
@@ -101,8 +108,13 @@ pub enum SubmitError {
     /// A question back to the caller, not a refusal by a rule.
     #[error("{0}")]
     AmbiguousAuthor(String),
+    /// A read or a write of the store failed (`api.storage`): no verdict,
+    /// and nothing of the batch is acknowledged. The submission may be
+    /// tried again.
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The writer thread has stopped (`api.unavailable`): the node is
+    /// shutting down.
     #[error("the node is shutting down")]
     Unavailable,
 }

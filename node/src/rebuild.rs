@@ -7,13 +7,20 @@ use kp_schemas::merkle::Frontier;
 use kp_schemas::state::{Head, NetworkState};
 use kp_schemas::{crypto, roster};
 
+/// What `kp-node check` found.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Entries replayed, in acceptance order.
     pub entries: u64,
+    /// Each difference between the store and the replay: an entry that no
+    /// longer replays as accepted, a tree whose root differs from its
+    /// entries, derived state (heads, lots, certificates, licensees, zones,
+    /// the network) that differs from a rebuild.
     pub mismatches: Vec<String>,
 }
 
 impl Report {
+    /// The store matches its logs: no mismatch.
     pub fn ok(&self) -> bool {
         self.mismatches.is_empty()
     }

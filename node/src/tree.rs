@@ -7,6 +7,9 @@ use crate::store::{Column, KeyValueStore, StoreError};
 use kp_schemas::merkle::{self, Subtrees};
 use kp_schemas::{Hash32, PublicKey};
 
+/// Key of one perfect subtree of a log's tree (`tree` column): the log's
+/// author, the subtree's level (0 for a leaf), then its index at that level
+/// big-endian, so one log's subtrees are adjacent.
 pub fn node_key(author: &PublicKey, level: u8, index: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(41);
     k.extend_from_slice(&author.0);
@@ -17,7 +20,9 @@ pub fn node_key(author: &PublicKey, level: u8, index: u64) -> Vec<u8> {
 
 /// One log's tree in the store.
 pub struct LogTree<'a> {
+    /// The store holding the subtrees.
     pub store: &'a dyn KeyValueStore,
+    /// Key of the log's writer: whose tree this is.
     pub author: PublicKey,
 }
 
@@ -42,6 +47,7 @@ pub enum ProofError {
     /// Beyond what the log holds.
     #[error("{0}")]
     OutOfRange(String),
+    /// A subtree could not be read, or is missing from a size the log holds.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,6 +58,10 @@ impl LogTree<'_> {
         merkle::root_at(self, size)
     }
 
+    /// The audit path of the entry at position `seq` (1-based) in the tree
+    /// of the log's first `size` entries. `log_size` is what the log holds
+    /// synced: a larger `size` is `OutOfRange` (404 `merkle.out_of_range`),
+    /// a `seq` outside `1..=size` is `BadRange` (400 `merkle.bad_sizes`).
     pub fn inclusion(&self, seq: u64, size: u64, log_size: u64) -> Result<Vec<Hash32>, ProofError> {
         if seq == 0 || seq > size {
             return Err(ProofError::BadRange(format!("entry {seq} is not in the first {size} entries of a log")));
@@ -64,6 +74,10 @@ impl LogTree<'_> {
         Ok(merkle::inclusion_proof_at(self, seq - 1, size)?)
     }
 
+    /// The proof that the tree at `size1` is a prefix of the tree at
+    /// `size2` (RFC 6962): what shows that a log only grew between two
+    /// checkpoints. Needs `0 < size1 <= size2` (else `BadRange`) and
+    /// `size2 <= log_size` (else `OutOfRange`).
     pub fn consistency(&self, size1: u64, size2: u64, log_size: u64) -> Result<Vec<Hash32>, ProofError> {
         if size1 == 0 || size1 > size2 {
             return Err(ProofError::BadRange(format!(

@@ -38,6 +38,8 @@ const MAX_LOOK_BACK: usize = 256;
 /// gossipsub's 60 s seen-message cache, which would drop it unchanged.
 const REPEAT_LATEST: Duration = Duration::from_secs(90);
 
+/// When this node signs checkpoints of its own logs, and what it counts as
+/// witnessed (the `[checkpoints]` settings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
     /// Sign once this many entries were added since the last checkpoint...
@@ -58,15 +60,22 @@ impl Default for CheckpointConfig {
 /// A checkpoint as stored, with every valid cosignature gathered so far.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredCheckpoint {
+    /// The log writer's signed checkpoint, wire bytes: network, log, size,
+    /// root, time.
     pub checkpoint: HexBytes,
+    /// Other participants' cosignatures over it, one per witness. Which
+    /// count is read from the network now: one made before its participant
+    /// was suspended stays, and no longer counts.
     pub cosignatures: Vec<Cosignature>,
 }
 
 impl StoredCheckpoint {
+    /// The checkpoint parsed; bytes that do not parse are a corrupt store.
     pub fn signed(&self) -> Result<SignedCheckpoint, StoreError> {
         SignedCheckpoint::parse(self.checkpoint.0.clone()).map_err(|e| StoreError::Corrupt(format!("checkpoint: {e}")))
     }
 
+    /// The message that publishes it with its cosignatures.
     pub fn gossip(&self) -> CheckpointGossip {
         CheckpointGossip::Checkpoint { checkpoint: self.checkpoint.clone(), cosignatures: self.cosignatures.clone() }
     }
@@ -90,6 +99,8 @@ pub enum Verdict {
 /// What handling a message or a tick asks of the caller.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Checkpoints and cosignatures to gossip. Fraud evidence here goes
+    /// out only once the writer found it new ([`settle`]).
     pub publish: Vec<CheckpointGossip>,
     /// Checked evidence, with the log it freezes: for the writer.
     pub frauds: Vec<(PublicKey, Fraud)>,
@@ -103,6 +114,10 @@ pub struct Outcome {
 /// cosignatures it came with.
 type Waiting = (SignedCheckpoint, Vec<Cosignature>);
 
+/// Signs checkpoints of this node's own logs, checks and cosigns the other
+/// logs' checkpoints, and finds checkpoint fraud. It writes only the
+/// `checkpoints` column, under its own lock, and only at sizes the log's
+/// synced head has reached; fraud goes to the writer.
 pub struct Witness {
     ledger: Arc<Ledger>,
     keys: Keyring,
@@ -114,6 +129,8 @@ pub struct Witness {
 }
 
 impl Witness {
+    /// A witness of `ledger`, signing and cosigning with the keys in `keys`.
+    /// It counts into metrics of its own until [`Witness::with_metrics`].
     pub fn new(ledger: Arc<Ledger>, keys: Keyring, cfg: CheckpointConfig) -> Self {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         Self { ledger, keys, cfg, waiting: Mutex::new(BTreeMap::new()), lock: Mutex::new(()), metrics }
@@ -125,14 +142,18 @@ impl Witness {
         self
     }
 
+    /// When checkpoints are signed, and the configured quorum.
     pub fn config(&self) -> &CheckpointConfig {
         &self.cfg
     }
 
+    /// The ledger whose logs' trees the checkpoints are checked against.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
     }
 
+    /// The checkpoint of `log` at `size` this node holds, with the
+    /// cosignatures gathered for it.
     pub fn stored(&self, log: &PublicKey, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
         match self.ledger.store().get(Column::Checkpoints, &checkpoint_key(log, size))? {
             None => Ok(None),

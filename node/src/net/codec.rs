@@ -7,6 +7,9 @@ use kp_schemas::wire::{MAX_SYNC_REQUEST, MAX_SYNC_RESPONSE, SyncRequest, SyncRes
 use libp2p::StreamProtocol;
 use std::io;
 
+/// Reads and writes sync requests and responses. A frame over the limit
+/// (`MAX_SYNC_REQUEST`, `MAX_SYNC_RESPONSE`) is refused before it is read,
+/// and one that does not decode canonically is an error of the stream.
 #[derive(Debug, Clone, Default)]
 pub struct SyncCodec;
 

@@ -46,7 +46,9 @@ const OVER_LIMIT: &str = "exceeds maximum";
 /// A peer's gossip stream that this node stopped reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamFailure {
+    /// The peer whose stream it is.
     pub peer: PeerId,
+    /// The connection to close: only the event loop holding it acts.
     pub connection: ConnectionId,
     /// gossipsub's error, as it logged it.
     pub error: String,
