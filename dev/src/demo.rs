@@ -13,10 +13,12 @@ use kp_schemas::{Hash32, Keypair, PublicKey, codes};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// The demo network's name, in its roster and every entry it signs.
 pub const NETWORK: &str = "kp-demo";
 /// Marks a folder as made by the demo, so a rerun may replace it.
 const MARKER: &str = "KP-DEMO";
 
+/// `kp-dev demo`'s options.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DemoArgs {
     /// Folder for the demo network; replaced if it holds an earlier demo.
@@ -33,9 +35,13 @@ pub struct DemoArgs {
 
 /// One node of the demo network.
 pub struct DemoNode {
+    /// The participant whose authority runs it (`CF`, `BW`, ...).
     pub code: &'static str,
+    /// Its data directory.
     pub data: PathBuf,
+    /// Where its HTTP API listens.
     pub http: SocketAddr,
+    /// Its peer-to-peer listen address, as a multiaddr.
     pub p2p: String,
 }
 
@@ -50,6 +56,10 @@ impl Clients {
     }
 }
 
+/// Run the demo: five nodes, the reference scenario loaded through the
+/// client, the Indian lot's trail printed as the AE node answers it, and a
+/// bundle exported and verified offline. Serves until Ctrl-C unless
+/// `--exit`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (nodes, licensees) = prepare_network(&args.dir, args.port)?;
     let mut children = Vec::new();
@@ -269,12 +279,17 @@ pub fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, Licensees)> {
 
 /// One licensee of the scenario.
 pub struct Licensee {
+    /// The participant that registers it (R2).
     pub participant: &'static str,
+    /// Its registered name.
     pub name: &'static str,
+    /// What it may do: mine, trade, export, import.
     pub roles: Vec<Role>,
+    /// The key it signs its records with (a key file in the demo folder).
     pub key: Keypair,
 }
 
+/// The scenario's licensees, by the name of their key file.
 pub struct Licensees(pub Vec<(&'static str, Licensee)>);
 
 impl Licensees {
@@ -299,6 +314,8 @@ impl Licensees {
         Ok(Self(out))
     }
 
+    /// The licensee of a key file name (`cf-miner`, ...); panics on a name
+    /// the scenario does not have.
     pub fn get(&self, file: &str) -> &Licensee {
         &self.0.iter().find(|(f, _)| *f == file).expect("a scenario licensee").1
     }
@@ -308,8 +325,11 @@ impl Licensees {
     }
 }
 
+/// What loading the scenario produced, for the demo to print.
 pub struct Outcome {
+    /// The id of the lot the Indian importer holds at the end.
     pub indian_lot: String,
+    /// That lot's trail, as the AE node answered it.
     pub trail: Trail,
 }
 

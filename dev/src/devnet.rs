@@ -20,13 +20,16 @@ fn monitor(id: &str, key: &Keypair, scope: Vec<String>) -> Monitor {
 
 /// The keys of a development network of the reference participants.
 pub struct DevKeys {
+    /// The KP chair's key: signs the roster and governance entries.
     pub chair: Keypair,
+    /// The key of the CAR monitoring team (MT-CF).
     pub monitor: Keypair,
     /// In the order of [`PARTICIPANTS`].
     pub authorities: Vec<(String, Keypair)>,
 }
 
 impl DevKeys {
+    /// Fresh random keys.
     pub fn generate() -> anyhow::Result<Self> {
         let fresh = || -> anyhow::Result<Keypair> {
             let mut seed = [0u8; 32];
@@ -53,10 +56,12 @@ impl DevKeys {
         }
     }
 
+    /// The authority key of a reference participant; panics on another code.
     pub fn authority(&self, code: &str) -> &Keypair {
         &self.authorities.iter().find(|(c, _)| c == code).expect("a reference participant").1
     }
 
+    /// The chair-signed roster of `network`, with no node addresses.
     pub fn roster(&self, network: &str) -> SignedRoster {
         self.roster_with_nodes(network, &[])
     }

@@ -2,12 +2,14 @@
 //! demo (`kp-dev demo`), development networks (`kp-dev devnet`), generated
 //! workloads for benchmarks and large tests, and the benchmarks (`kp-bench`,
 //! `kp-treebench`, `kp-netbench`). This crate depends on both `kp-node` and
-//! `kp-client`; neither depends on it.
+//! `kp-client`; neither depends on it, but for the node's tests.
 //!
 //! Every binary of this crate is also a node: run as `PROGRAM node ARGS...`
 //! it is `kp-node ARGS...` (the same code, `kp_node::cli`), so the demo and
 //! the network benchmark start their nodes by running themselves
 //! ([`node_command`]) and need no other binary built.
+
+#![deny(missing_docs)]
 
 use std::ffi::OsStr;
 use std::process::ExitCode;

@@ -9,6 +9,7 @@ use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
+/// The network generated workloads belong to.
 pub const NETWORK: &str = "kp-bench";
 const MINERS: usize = 4;
 const TRADERS: usize = 4;
@@ -19,7 +20,10 @@ pub const DEEP_FAN_IN: usize = 25;
 /// Entries per chain: 2 productions, 2 sales, 1 mix, 1 export, 1 confirmation.
 pub const CHAIN_ENTRIES: usize = 7;
 
+/// Generated trade-shaped entries: chains of production, sales, mixes,
+/// exports and confirmations across the reference participants.
 pub struct Workload {
+    /// The keys that signed them; their roster is the workload's network.
     pub keys: DevKeys,
     /// Wire bytes of every entry, in an order in which each is acceptable.
     pub entries: Vec<Vec<u8>>,

@@ -43,6 +43,8 @@ pub fn generate_file(path: &Path) -> anyhow::Result<Keypair> {
     Ok(key)
 }
 
+/// The authority, monitor and chair keys a node holds, by public key: the
+/// logs it may write, and the witnesses it cosigns as.
 #[derive(Default, Clone)]
 pub struct Keyring {
     keys: HashMap<PublicKey, Keypair>,
@@ -63,14 +65,17 @@ impl Keyring {
         Ok(ring)
     }
 
+    /// Hold one more key; the same key twice is held once.
     pub fn insert(&mut self, k: Keypair) {
         self.keys.insert(k.public(), k);
     }
 
+    /// Every key held, in no particular order.
     pub fn all(&self) -> impl Iterator<Item = &Keypair> {
         self.keys.values()
     }
 
+    /// The key pair of a public key, if this node holds it.
     pub fn get(&self, key: &PublicKey) -> Option<&Keypair> {
         self.keys.get(key)
     }

@@ -1,6 +1,8 @@
 //! kp-node: keeps the signed logs of a kpledger network in RocksDB, enforces
 //! the rules R1-R9 on every entry, and serves the HTTP API.
 
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod cli;
 pub mod clock;

@@ -17,33 +17,53 @@ use tokio::sync::oneshot;
 
 /// Where a node keeps its files, relative to its data directory.
 pub mod layout {
+    /// The RocksDB store: every log, the derived state, checkpoints.
     pub const DB: &str = "db";
+    /// The authority, monitor and chair key files this node signs with.
     pub const KEYS: &str = "keys";
+    /// The signed roster the node was initialised with: its trust root.
     pub const ROSTER: &str = "roster.json";
+    /// The node's settings (ports, peers, checkpoint cadence).
     pub const CONFIG: &str = "kp-node.toml";
+    /// The bearer secret that write routes of the HTTP API require, written
+    /// afresh, private to its owner, at every start.
     pub const COOKIE: &str = ".cookie";
     /// The node's libp2p identity (an Ed25519 seed in a key file).
     pub const NODE_KEY: &str = "node-key.json";
 }
 
+/// What [`start`] needs to run a node.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// The node's data directory (see [`layout`]).
     pub data_dir: PathBuf,
+    /// Where the HTTP API listens; port 0 picks a free one.
     pub http: SocketAddr,
     /// Roster file; defaults to `<data>/roster.json` when it exists.
     pub roster: Option<PathBuf>,
     /// Peer-to-peer settings; `None` runs the node alone.
     pub p2p: Option<crate::net::NetConfig>,
+    /// How often this node signs checkpoints of its own logs, and the
+    /// quorum it asks of witnesses.
     pub checkpoints: crate::witness::CheckpointConfig,
 }
 
+/// A node started by [`start`]: its parts, for the binary and for tests that
+/// run a node in their own process. [`RunningNode::stop`] stops it.
 pub struct RunningNode {
+    /// The address the HTTP API listens on.
     pub addr: SocketAddr,
+    /// The ledger the API reads.
     pub ledger: Arc<Ledger>,
+    /// The one writer every entry goes through.
     pub writer: WriterHandle,
+    /// The bearer secret of the write routes (also in [`layout::COOKIE`]).
     pub cookie: String,
+    /// The network loop; `None` for a node run alone.
     pub net: Option<crate::net::NetHandle>,
+    /// The node's libp2p peer id, when it is on a network.
     pub peer_id: Option<String>,
+    /// Signs, checks and cosigns checkpoints.
     pub witness: Arc<Witness>,
     witness_task: tokio::task::JoinHandle<()>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -51,6 +71,8 @@ pub struct RunningNode {
     writer_thread: std::thread::JoinHandle<()>,
 }
 
+/// Read a signed roster file (JSON). Its signature is checked when the
+/// ledger opens with it, not here.
 pub fn read_roster(path: &Path) -> anyhow::Result<SignedRoster> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading roster {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing roster {}", path.display()))
@@ -111,6 +133,9 @@ pub fn peer_id(data_dir: &Path) -> anyhow::Result<libp2p::PeerId> {
     Ok(node_identity(data_dir)?.public().to_peer_id())
 }
 
+/// Open the ledger in `data_dir`, with `roster` or the one in the data
+/// directory. A new store takes the roster as its genesis; an existing one
+/// refuses a roster of another network.
 pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Ledger> {
     let default_roster = data_dir.join(layout::ROSTER);
     let roster_path = roster.map(Path::to_path_buf).or_else(|| default_roster.exists().then_some(default_roster));
@@ -119,6 +144,8 @@ pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Led
     Ok(Ledger::open(Box::new(store), roster.as_ref())?)
 }
 
+/// Start a node: open its ledger, start the writer thread, the witness, the
+/// network loop (if configured) and the HTTP API, and write the cookie.
 pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let ledger = Arc::new(open_ledger(&cfg.data_dir, cfg.roster.as_deref())?);
@@ -211,6 +238,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
 }
 
 impl RunningNode {
+    /// The HTTP API's base URL, `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

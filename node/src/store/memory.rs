@@ -41,6 +41,9 @@ impl Fault {
 
 type Hook = Box<dyn FnMut() + Send>;
 
+/// A store held in memory, behind the same trait as RocksDB, for tests of
+/// faults: it fails the Nth read or write on demand and can lose power
+/// ([`MemoryStore::crash`] keeps only what was synced).
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -65,6 +68,7 @@ fn apply(cols: &mut Columns, ops: &[Op]) {
 }
 
 impl MemoryStore {
+    /// An empty store that never fails until told to.
     pub fn new() -> Self {
         Self::default()
     }

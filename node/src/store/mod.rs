@@ -55,6 +55,7 @@ pub enum Column {
 }
 
 impl Column {
+    /// Every column, in the order their column families are created.
     pub const ALL: [Column; 18] = [
         Column::Entries,
         Column::Hashes,
@@ -76,6 +77,8 @@ impl Column {
         Column::Void,
     ];
 
+    /// The column family's name on disk; never renamed, or stores written
+    /// before would not open.
     pub fn name(self) -> &'static str {
         match self {
             Column::Entries => "entries",
@@ -100,23 +103,37 @@ impl Column {
     }
 }
 
+/// One write of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Set a key of a column to a value.
     Put(Column, Vec<u8>, Vec<u8>),
+    /// Remove a key of a column; removing an absent key is no error.
     Delete(Column, Vec<u8>),
 }
 
+/// A store that cannot be read or written, or holds what this node could
+/// not have written. The API answers it `api.storage`; it is never taken
+/// for an absent value.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend failed (a disk error, a database held by another
+    /// process).
     #[error("storage: {0}")]
     Backend(String),
+    /// A stored value does not decode, or contradicts another.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
 }
 
+/// What the store's operations return.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The store the ledger is kept in: columns of ordered keys, and atomic
+/// batches. One RocksDB implementation ([`RocksStore`]) and one in memory
+/// for fault tests ([`MemoryStore`]).
 pub trait KeyValueStore: Send + Sync + 'static {
+    /// The value of a key, as of the last write (synced or buffered).
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Apply all operations or none, durably: when this returns, the batch
     /// and every buffered write before it survive a crash.

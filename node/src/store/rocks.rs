@@ -5,6 +5,8 @@ use rocksdb::{
 };
 use std::path::{Path, PathBuf};
 
+/// The store on disk: one RocksDB database with a column family per
+/// [`Column`](super::Column).
 pub struct RocksStore {
     db: DB,
     path: PathBuf,
@@ -15,6 +17,8 @@ fn backend(e: rocksdb::Error) -> StoreError {
 }
 
 impl RocksStore {
+    /// Open the database at `path`, creating it and any missing column
+    /// family. Fails if another process holds it.
     pub fn open(path: &Path) -> Result<Self> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
