@@ -234,6 +234,68 @@ fn a_store_failing_at_any_write_of_a_freeze_ends_in_the_same_state_once_restarte
     assert!(n >= 2, "the freeze takes more than one write: {n}");
 }
 
+#[test]
+fn a_checkpoint_heard_while_a_withdrawal_is_written_is_not_kept_beyond_the_freeze_point() {
+    use kp_node::witness::{CheckpointConfig, Witness};
+    use kp_schemas::checkpoint::{Checkpoint, CheckpointGossip, SignedCheckpoint};
+    use kp_schemas::model::HexBytes;
+    use std::sync::Mutex;
+
+    let f = fork();
+    let store = Arc::new(MemoryStore::new());
+    let l = open(Box::new(store.clone()), &f.w);
+    submit(&l, &f.w.entries);
+    // The writer's checkpoint of its log as this node holds it: true until
+    // the other branch convicts the writer.
+    let held = l.log_size(&f.log).unwrap();
+    assert!(held > f.at);
+    let code =
+        f.w.keys
+            .roster(workload::NETWORK)
+            .roster
+            .participants
+            .iter()
+            .find(|p| p.authority == f.log)
+            .unwrap()
+            .code
+            .clone();
+    let cp = SignedCheckpoint::sign(
+        Checkpoint {
+            network: workload::NETWORK.into(),
+            log: f.log,
+            size: held,
+            root: l.tree(&f.log).root(held).unwrap(),
+            timestamp_ms: 1,
+        },
+        f.w.keys.authority(&code),
+    );
+    let gossip = CheckpointGossip::Checkpoint { checkpoint: HexBytes(cp.into_bytes()), cosignatures: vec![] };
+    let witness = Arc::new(Witness::new(l.clone(), Keyring::default(), CheckpointConfig::default()));
+    // The witness hears it on its own thread while the withdrawal is
+    // written: once the freeze point is known, before the log's tail and
+    // its checkpoints are gone from the store.
+    let heard = Arc::new(Mutex::new(0));
+    {
+        let (w, l, heard, log) = (witness.clone(), l.clone(), heard.clone(), f.log);
+        store.before_sync(move || {
+            // Once the store no longer holds the tree at that size, the
+            // witness cannot judge the checkpoint at all (a read error).
+            if l.freeze_point(&log).is_some() && l.log_size(&log).unwrap() == held && w.receive(gossip.clone()).is_ok()
+            {
+                *heard.lock().unwrap() += 1;
+            }
+        });
+    }
+    submit(&l, std::slice::from_ref(&f.other));
+    assert!(*heard.lock().unwrap() > 0, "the checkpoint was heard while the withdrawal was written");
+    assert_eq!(l.log_size(&f.log).unwrap(), f.at - 1);
+    let beyond = |w: &Witness| (f.at..=held).filter(|s| w.stored(&f.log, *s).unwrap().is_some()).collect::<Vec<_>>();
+    assert_eq!(beyond(&witness), Vec::<u64>::new(), "a checkpoint beyond the freeze point was kept");
+    // Nor does one come back after a power loss.
+    let l = open(Box::new(store.crash()), &f.w);
+    assert_eq!(beyond(&Witness::new(l, Keyring::default(), CheckpointConfig::default())), Vec::<u64>::new());
+}
+
 /// How long a node's writer waits while a freeze withdraws a log's tail
 /// from a large ledger: a figure for docs/BENCHMARKS.md, not a check.
 /// `KP_FREEZE_ENTRIES=300000 cargo test --release -p kp-node --test freeze -- --ignored --nocapture`
