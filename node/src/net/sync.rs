@@ -323,6 +323,13 @@ impl Sync {
     }
 
     fn send(&mut self, peer: PeerId, asked: Asked) {
+        // A page judged or stored after its peer went away would otherwise
+        // ask that peer again, and the swarm would dial it, even one dropped
+        // for wasting rounds. What the request would hold is free at once.
+        if !self.connected.contains(&peer) {
+            self.release(peer, asked);
+            return;
+        }
         let req = ReqId(self.next_req);
         self.next_req += 1;
         self.requests.insert(req, (peer, asked));
@@ -1033,5 +1040,123 @@ mod tests {
         h.handle(Event::Waiting { entries: vec![entry(&Keypair::from_seed([2; 32]), 5, "five")], fresh: true });
         let actions = h.handle(Event::Tick);
         assert!(sent(&actions).iter().any(|(_, _, r)| *r == SyncRequest::Withdrawn));
+    }
+
+    /// What the event loop would do with the machine's actions, kept so that
+    /// their outcomes can be fed back in any order.
+    #[derive(Default)]
+    struct World {
+        requests: Vec<(ReqId, PeerId, SyncRequest)>,
+        pages: Vec<(PeerId, PublicKey, usize)>,
+        ordered: std::collections::VecDeque<OrderedPage>,
+    }
+
+    impl World {
+        fn take(&mut self, actions: Vec<Action>) {
+            for a in actions {
+                match a {
+                    Action::Send { req, peer, request } => self.requests.push((req, peer, request)),
+                    Action::JudgePage { peer, author, entries, .. } => self.pages.push((peer, author, entries.len())),
+                    Action::QueueOrdered(p) => self.ordered.push_back(p),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The machine's own bookkeeping, whatever happened before.
+    fn check_invariants(h: &Harness, w: &World) {
+        let s = &h.sync;
+        let outstanding: Vec<&(PeerId, Asked)> = s.requests.values().collect();
+        for p in s.requests.values().map(|(p, _)| p) {
+            assert!(s.connected.contains(p), "a request to a peer that is gone");
+        }
+        for author in &s.pulling {
+            let pages = outstanding.iter().filter(|(_, a)| matches!(a, Asked::Page(x, _) if x == author)).count();
+            let judged = w.pages.iter().filter(|(_, a, _)| a == author).count();
+            assert!(pages + judged <= 1, "a log pulled twice at once");
+        }
+        let mut queued = 0;
+        for (peer, c) in &s.catching_up {
+            let since = outstanding.iter().filter(|(p, a)| p == peer && matches!(a, Asked::Since(_))).count();
+            assert!(since <= 1, "two catch-up pages asked of one peer at once");
+            assert_eq!(c.asking, since == 1, "`asking` is whether a catch-up page is asked for");
+            assert!(c.queued <= MAX_QUEUED_PAGES);
+            queued += c.queued;
+        }
+        assert!(queued <= s.ordered_capacity);
+        assert!(s.pending.len() <= pending::MAX_PENDING);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn the_machine_keeps_its_bookkeeping_whatever_the_order_of_events(
+            steps in proptest::collection::vec((0u8..9, 0usize..64, 0u64..2_000), 1..200)
+        ) {
+            let peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
+            let mut h = Harness::new(logs(&[1, 2, 3]));
+            let mut w = World::default();
+            for (kind, pick, n) in steps {
+                let peer = peers[pick % peers.len()];
+                let actions = match kind {
+                    0 => h.handle(Event::Connected { peer, first: n % 2 == 0 }),
+                    1 => {
+                        w.requests.retain(|(_, p, _)| *p != peer);
+                        h.handle(Event::Disconnected(peer))
+                    }
+                    2 => h.handle(Event::Tick),
+                    3 | 4 if !w.requests.is_empty() => {
+                        let (req, _, request) = w.requests.swap_remove(pick % w.requests.len());
+                        let k = (n % 40) as usize;
+                        let entries = || (0..k).map(|i| HexBytes(vec![i as u8])).collect::<Vec<_>>();
+                        let response = match (kind, request) {
+                            (4, _) => SyncResponse::Error("no".into()),
+                            (_, SyncRequest::Heads) => {
+                                SyncResponse::Heads(vec![head(1, n), head(2, n / 3), head(3, n % 7)])
+                            }
+                            (_, SyncRequest::Page { .. }) => SyncResponse::Page(entries()),
+                            (_, SyncRequest::Since { index, .. }) => {
+                                SyncResponse::Ordered { entries: entries(), next: index + k as u64 + n % 3 }
+                            }
+                            (_, SyncRequest::Checkpoints) => SyncResponse::Checkpoints(vec![]),
+                            (_, SyncRequest::Equivocations) => SyncResponse::Equivocations(entries()),
+                            (_, SyncRequest::Withdrawn) => SyncResponse::Withdrawn(vec![]),
+                        };
+                        h.handle(Event::Answer { req, response })
+                    }
+                    5 if !w.requests.is_empty() => {
+                        let (req, ..) = w.requests.swap_remove(pick % w.requests.len());
+                        h.handle(Event::Failed { req, timeout: n % 2 == 0 })
+                    }
+                    6 if !w.pages.is_empty() => {
+                        let (peer, author, asked) = w.pages.swap_remove(pick % w.pages.len());
+                        let accepted = if asked == 0 { 0 } else { (n as usize) % (asked + 1) };
+                        let seq = h.local.head(&author) + accepted as u64;
+                        h.local.heads.insert(author, seq);
+                        h.local.stored += accepted as u64;
+                        let of_log = n % 11 != 0;
+                        h.handle(Event::PageJudged(PageJudged { peer, author, asked, accepted, waiting: None, of_log }))
+                    }
+                    7 if !w.ordered.is_empty() => {
+                        let p = w.ordered.pop_front().expect("a queued page");
+                        let accepted = (n as usize) % (p.entries.len() + 1);
+                        h.local.stored += accepted as u64;
+                        let complete = accepted == p.entries.len() || n % 2 == 0;
+                        h.handle(Event::OrderedDone(OrderedDone { peer: p.peer, accepted, complete, more: p.more }))
+                    }
+                    8 => {
+                        let key = Keypair::from_seed([(n % 5) as u8 + 1; 32]);
+                        h.handle(Event::GossipWaits { peer, entry: entry(&key, n % 9 + 2, "gossip") })
+                    }
+                    _ => vec![],
+                };
+                // A request to a peer that is not connected fails at once in
+                // the swarm; the machine must not count on its answer.
+                w.take(actions);
+                w.requests.retain(|(req, ..)| h.sync.requests.contains_key(req));
+                check_invariants(&h, &w);
+            }
+        }
     }
 }
