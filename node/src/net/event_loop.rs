@@ -60,27 +60,32 @@ pub(super) struct EventLoop {
     pub gossip_rejected: u64,
 }
 
-/// The ledger as the sync machine reads it.
-struct Logs<'a>(&'a Ledger);
+/// The ledger as the sync machine reads it, for one event. The network is
+/// cloned out of the ledger at most once per event, not once per log head
+/// a peer sends.
+struct Logs<'a> {
+    ledger: &'a Ledger,
+    network: std::cell::OnceCell<kp_schemas::state::NetworkState>,
+}
 
 impl sync::Local for Logs<'_> {
     fn head(&self, author: &PublicKey) -> u64 {
-        self.0.head(author).ok().flatten().map_or(0, |h| h.seq)
+        self.ledger.head(author).ok().flatten().map_or(0, |h| h.seq)
     }
     fn freeze_point(&self, author: &PublicKey) -> Option<u64> {
-        self.0.freeze_point(author)
+        self.ledger.freeze_point(author)
     }
     fn any_frozen(&self) -> bool {
-        !self.0.freeze_points().is_empty()
+        !self.ledger.freeze_points().is_empty()
     }
     fn is_member(&self, author: &PublicKey) -> bool {
-        self.0.network().role_of(author).is_some()
+        self.network.get_or_init(|| self.ledger.network()).role_of(author).is_some()
     }
     fn sync_cursor(&self, peer: &PeerId) -> u64 {
-        self.0.sync_cursor(&peer.to_string()).unwrap_or(0)
+        self.ledger.sync_cursor(&peer.to_string()).unwrap_or(0)
     }
     fn stored(&self) -> u64 {
-        self.0.entry_count()
+        self.ledger.entry_count()
     }
 }
 
@@ -138,7 +143,8 @@ impl EventLoop {
 
     /// Feed the sync machine an event and carry out what it asks for.
     fn on_sync_event(&mut self, ev: Event) {
-        self.sync.handle(&Logs(&self.ledger), Instant::now(), ev);
+        let logs = Logs { ledger: &self.ledger, network: Default::default() };
+        self.sync.handle(&logs, Instant::now(), ev);
         let actions: Vec<Action> = self.sync.actions().collect();
         for a in actions {
             self.act(a);

@@ -240,10 +240,6 @@ impl Sync {
     /// A machine for a node with `peers` roster peers: the ordered ingester
     /// has room for each one's pages.
     pub fn new(peers: usize) -> Self {
-        Self::with_pool(peers, Pending::new(pending::MAX_PENDING, pending::MAX_PENDING_BYTES))
-    }
-
-    fn with_pool(peers: usize, pending: Pending) -> Self {
         Self {
             ordered_capacity: MAX_QUEUED_PAGES * (peers + 1),
             next_req: 0,
@@ -256,7 +252,7 @@ impl Sync {
             catching_up: HashMap::new(),
             stalled: HashSet::new(),
             scores: Scores::default(),
-            pending,
+            pending: Pending::new(pending::MAX_PENDING, pending::MAX_PENDING_BYTES),
             retried_at: u64::MAX,
             synced: 0,
             sync_started: None,
