@@ -867,6 +867,11 @@ impl Batch<'_> {
                     self.records.insert(k);
                 }
                 Change::Network(n) => {
+                    // A rotation closes the old key's log (R3): what the
+                    // store holds beyond it is withdrawn after this write.
+                    for (key, last) in n.closed_logs() {
+                        self.set_freeze(key, last);
+                    }
                     self.network = n.clone();
                     self.network_changed = true;
                     self.ops.push(Op::Put(Column::Meta, governance_key(&a.hash), encode(n)));

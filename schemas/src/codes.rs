@@ -137,14 +137,20 @@ catalogue! {
     R2_AUTHOR_SUSPENDED = "R2.author_suspended";
     /// R2: a reinstatement names a log position before the start of the suspension it ends.
     R2_BAD_POSITION = "R2.bad_position";
-    /// R2: a participant's authority key or a new chair's key already signs for a role of the network.
+    /// R2: the participant was admitted under conditions the chair has not lifted: its exports are refused.
+    R2_CONDITIONAL_ADMISSION = "R2.conditional_admission";
+    /// R2: a new authority, monitor or chair key already signs for a role of the network, or was replaced.
     R2_KEY_IN_USE = "R2.key_in_use";
+    /// R2: the author's key was replaced (a rotation or a chair handover) in the network the entry's context names.
+    R2_KEY_RETIRED = "R2.key_retired";
     /// R2: the key is already registered as a licensee by this participant.
     R2_LICENSEE_EXISTS = "R2.licensee_exists";
     /// R2: the licensee is revoked, or already revoked when the entry revokes it.
     R2_LICENSEE_REVOKED = "R2.licensee_revoked";
-    /// R2: a suspension of a suspended participant, or a reinstatement of one that is not suspended.
+    /// R2: a suspension of a suspended participant, a reinstatement of one that is not suspended, or conditions lifted that are not there.
     R2_NO_CHANGE = "R2.no_change";
+    /// R2: a node's peer id is listed for another participant or monitor.
+    R2_NODE_IN_USE = "R2.node_in_use";
     /// R2: the author's role may not write this kind of entry; or an action carries a licensee's record (`POST /v1/records` takes those).
     R2_NOT_ALLOWED = "R2.not_allowed";
     /// R2: a monitor declares a zone outside its scope, or an authority attests about another participant's lot.

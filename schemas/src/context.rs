@@ -53,6 +53,18 @@ pub fn complete_body<V: LedgerView>(view: &V, author: &PublicKey, body: &mut Bod
                 *from = view.head(&p.participant.authority)?.map_or(1, |h| h.seq + 1);
             }
         }
+        // A forced rotation closes the old key's log at its head as this
+        // writer holds it, unless the chair names an earlier position.
+        Body::Governance(Governance::RotateKey { holder, last, statement: None, .. }) if *last == 0 => {
+            let net = view.network();
+            let key = net
+                .participant(holder)
+                .map(|p| p.participant.authority)
+                .or_else(|| net.monitors.iter().find(|m| m.id == *holder).map(|m| m.key));
+            if let Some(k) = key {
+                *last = view.head(&k)?.map_or(0, |h| h.seq);
+            }
+        }
         _ => {}
     }
     Ok(())

@@ -20,6 +20,11 @@ pub enum Domain {
     Checkpoint,
     /// A witness's cosignature of a signed checkpoint.
     Cosignature,
+    /// An old key handing its log over to a new key (a planned rotation).
+    KeyRotation,
+    /// A roster version after the genesis: hashed, not signed (the
+    /// governance entry that decides it is signed).
+    RosterVersion,
 }
 
 impl Domain {
@@ -30,6 +35,8 @@ impl Domain {
             Domain::Roster => b"kpledger/v1/roster\0",
             Domain::Checkpoint => b"kpledger/v1/checkpoint\0",
             Domain::Cosignature => b"kpledger/v1/cosignature\0",
+            Domain::KeyRotation => b"kpledger/v1/key-rotation\0",
+            Domain::RosterVersion => b"kpledger/v1/roster-version\0",
         }
     }
 }
@@ -69,6 +76,12 @@ pub fn checkpoint_id(wire: &[u8]) -> Hash32 {
 /// Hash of signed roster bytes, the network's genesis fact.
 pub fn roster_hash(roster_bytes: &[u8]) -> Hash32 {
     sha256(&[Domain::Roster.prefix(), roster_bytes])
+}
+
+/// Hash of a roster version after the genesis: of its canonical bytes
+/// (the encoded `NetworkState`) behind `kpledger/v1/roster-version\0`.
+pub fn roster_version_hash(version_bytes: &[u8]) -> Hash32 {
+    sha256(&[Domain::RosterVersion.prefix(), version_bytes])
 }
 
 /// Why a key or a signature is refused (R1).

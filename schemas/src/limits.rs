@@ -34,6 +34,8 @@ pub const MAX_STONES: u32 = 100_000_000;
 pub const MAX_ROSTER_MEMBERS: usize = 512;
 /// Nodes of one roster member, and addresses of one node.
 pub const MAX_NODES_PER_MEMBER: usize = 16;
+/// Conditions of one conditional admission.
+pub const MAX_CONDITIONS: usize = 16;
 /// Status entries an entry's context names: one per zone and monitor that
 /// its verdict reads.
 pub const MAX_CONTEXT: usize = 256;
@@ -219,7 +221,20 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
                 check_code("participant", code)?;
                 check_position(*from)
             }
-            Governance::ChairHandover { .. } => Ok(()),
+            Governance::ChairHandover { .. } | Governance::RotateKey { .. } => Ok(()),
+            Governance::AdmitConditionally { participant, conditions } => {
+                check_participant(participant)?;
+                check_count("conditions", conditions.len(), 1, MAX_CONDITIONS)?;
+                conditions.iter().try_for_each(|c| check_text("condition", c, MAX_NOTE))
+            }
+            Governance::LiftConditions { code, note } => {
+                check_code("participant", code)?;
+                check_text("note", note, MAX_NOTE)
+            }
+            Governance::SetNodes { holder, nodes } => {
+                check_id("holder", holder)?;
+                check_node_infos(nodes)
+            }
         },
     }
 }

@@ -151,6 +151,20 @@ impl MemLedger {
                 self.entries.insert((a.author, a.head.seq), verified.entry.clone());
                 self.order.push((a.author, a.head.seq));
                 self.apply(a);
+                // A rotation closes the old key's log (R3), withdrawing
+                // what this ledger holds beyond it.
+                let closed: Vec<(PublicKey, u64)> = a
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::Network(n) => Some(n.closed_logs().map(|(k, l)| (*k, l)).collect::<Vec<_>>()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                for (key, last) in closed {
+                    self.freeze(key, last);
+                }
             }
             Verdict::Equivocation(eq) => {
                 if !self.evidence.iter().any(|x| x.author == eq.author && x.seq == eq.seq) {

@@ -636,6 +636,67 @@ pub enum Governance {
         /// The new chair's governance key; new to the network and not weak.
         new_chair: PublicKey,
     },
+    /// Admits a participant under conditions, as the 2017 plenary admitted
+    /// Gabon: its logs may record production and internal hops, but its
+    /// exports are refused (`R2.conditional_admission`) until the chair
+    /// lifts the conditions.
+    AdmitConditionally {
+        /// The participant, as for [`Governance::AdmitParticipant`].
+        participant: Participant,
+        /// What the participant must still do, free text; at least one.
+        conditions: Vec<String>,
+    },
+    /// The chair records that a conditionally admitted participant meets
+    /// its conditions: its exports are accepted from here on.
+    LiftConditions {
+        /// The participant's code.
+        code: String,
+        /// Why, free text.
+        note: String,
+    },
+    /// A participant's or a monitor's nodes change (a machine replaced, a
+    /// new address): peers listed here may connect for it, and the ones
+    /// dropped are refused.
+    SetNodes {
+        /// A participant's code or a monitor's id.
+        holder: String,
+        /// Every node of the holder from here on.
+        nodes: Vec<NodeInfo>,
+    },
+    /// A participant authority's or a monitor's signing key is replaced.
+    /// The old key's log is closed at position `last`: its entries `1..=last`
+    /// stay valid, any later one is withdrawn on every node (R3, as a
+    /// frozen log's), and the holder's log goes on under the new key from
+    /// position 1.
+    RotateKey {
+        /// A participant's code or a monitor's id.
+        holder: String,
+        /// The new signing key; new to the network and not weak.
+        new_key: PublicKey,
+        /// The old key's last valid position, at least 1.
+        last: u64,
+        /// A planned rotation: the old key's signature over the
+        /// [`KeyRotation`] this entry describes. None for a rotation the
+        /// chair forces after a compromise.
+        statement: Option<SignatureBytes>,
+    },
+}
+
+/// What an old key signs to hand its log over to a new key (a planned
+/// rotation): the signed bytes are this struct's canonical encoding, behind
+/// the `kpledger/v1/key-rotation\0` prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyRotation {
+    /// The network id.
+    pub network: String,
+    /// A participant's code or a monitor's id.
+    pub holder: String,
+    /// The key handing over, which signs this.
+    pub old_key: PublicKey,
+    /// The key taking over.
+    pub new_key: PublicKey,
+    /// The old key's last position.
+    pub last: u64,
 }
 
 /// Where a participant's certificate numbers come from: `CF-000123` is CF's.

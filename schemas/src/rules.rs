@@ -10,7 +10,7 @@
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::codes;
-use crate::crypto;
+use crate::crypto::{self, Domain};
 use crate::entry::Verified;
 use crate::model::*;
 use crate::state::*;
@@ -198,6 +198,12 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
     };
     let net: &NetworkState = snapshot.as_deref().unwrap_or(genesis);
     let Some(role) = net.role_of(&e.author) else {
+        if let Some(r) = net.retired(&e.author) {
+            return refuse(
+                codes::R2_KEY_RETIRED,
+                format!("this key was {}'s; it was replaced after position {} of its log", r.holder, r.last),
+            );
+        }
         return refuse(codes::R2_UNKNOWN_AUTHOR, format!("author {} is not in the roster", e.author));
     };
     // The chair's log is the network's history: each of its entries reads
@@ -306,6 +312,15 @@ impl<V: LedgerView> Ctx<'_, V> {
                         let record = v.record.as_ref().ok_or_else(|| {
                             Refusal::new(codes::R1_UNVERIFIED_RECORD, "countersigned record was not verified")
                         })?;
+                        if let (RecordBody::Export(_), Some(first)) = (&record.body, p.conditions.first()) {
+                            return refuse(
+                                codes::R2_CONDITIONAL_ADMISSION,
+                                format!(
+                                    "{code} was admitted under conditions the chair has not lifted ({first}): its \
+                                     exports are refused until then"
+                                ),
+                            );
+                        }
                         ctx.record(p, record, &crypto::record_hash(&c.record.0), out)?
                     }
                     Body::ImportConfirmation(c) => ctx.confirm(code, c, out)?,
@@ -1000,7 +1015,12 @@ impl<V: LedgerView> Ctx<'_, V> {
         // author's key, and a key answers to the first role found for it
         // (chair, then authorities, then monitors), so a key given a second
         // role would put two authors in one log and write as the first only.
+        // A replaced key is never given a role again: its old log is closed.
         let key_in_use = |net: &NetworkState, key: &PublicKey, what: &str| -> Result<(), Refusal> {
+            crypto::check_key(key).map_err(|e| Refusal::new(e.code(), format!("{what}: {e}")))?;
+            if let Some(r) = net.retired(key) {
+                return refuse(codes::R2_KEY_IN_USE, format!("{what} {key} was {}'s, and was replaced", r.holder));
+            }
             match net.role_of(key) {
                 Some(_) => refuse(
                     codes::R2_KEY_IN_USE,
@@ -1009,23 +1029,31 @@ impl<V: LedgerView> Ctx<'_, V> {
                 None => Ok(()),
             }
         };
+        let admit = |net: &mut NetworkState, p: &Participant, conditions: &[String]| -> Result<(), Refusal> {
+            if net.participants.contains_key(&p.code) {
+                return refuse(codes::R2_PARTICIPANT_EXISTS, format!("{} is already a participant", p.code));
+            }
+            key_in_use(net, &p.authority, "authority key")?;
+            nodes_free(net, &p.code, &p.nodes)?;
+            net.participants.insert(p.code.clone(), ParticipantState::admitted(p.clone(), conditions.to_vec()));
+            Ok(())
+        };
         match g {
-            Governance::AdmitParticipant(p) => {
-                if net.participants.contains_key(&p.code) {
-                    return refuse(codes::R2_PARTICIPANT_EXISTS, format!("{} is already a participant", p.code));
+            Governance::AdmitParticipant(p) => admit(&mut net, p, &[])?,
+            Governance::AdmitConditionally { participant, conditions } => admit(&mut net, participant, conditions)?,
+            Governance::LiftConditions { code, .. } => {
+                let p = net.participants.get_mut(code).ok_or_else(|| unknown_participant(code))?;
+                if p.conditions.is_empty() {
+                    return refuse(
+                        codes::R2_NO_CHANGE,
+                        format!("{code} was admitted without conditions, or they are lifted already"),
+                    );
                 }
-                crypto::check_key(&p.authority).map_err(|e| Refusal::new(e.code(), format!("authority key: {e}")))?;
-                key_in_use(&net, &p.authority, "authority key")?;
-                net.participants.insert(
-                    p.code.clone(),
-                    ParticipantState { participant: p.clone(), suspended: false, suspensions: Vec::new() },
-                );
+                p.conditions.clear();
             }
             Governance::SuspendParticipant { code, from, .. } | Governance::ReinstateParticipant { code, from } => {
                 let suspend = matches!(g, Governance::SuspendParticipant { .. });
-                let p = net.participants.get_mut(code).ok_or_else(|| {
-                    Refusal::new(codes::R2_UNKNOWN_PARTICIPANT, format!("{code} is not a participant"))
-                })?;
+                let p = net.participants.get_mut(code).ok_or_else(|| unknown_participant(code))?;
                 if p.suspended == suspend {
                     let now = if suspend { "suspended" } else { "not suspended" };
                     return refuse(codes::R2_NO_CHANGE, format!("{code} is {now} already"));
@@ -1047,14 +1075,76 @@ impl<V: LedgerView> Ctx<'_, V> {
                 p.suspended = suspend;
             }
             Governance::ChairHandover { new_chair } => {
-                crypto::check_key(new_chair).map_err(|e| Refusal::new(e.code(), format!("new chair key: {e}")))?;
                 key_in_use(&net, new_chair, "new chair key")?;
+                net.retired.push(RetiredKey { key: net.chair, holder: CHAIR.into(), last: self.seq });
                 net.chair = *new_chair;
             }
+            Governance::SetNodes { holder, nodes } => {
+                nodes_free(&net, holder, nodes)?;
+                if let Some(p) = net.participants.get_mut(holder) {
+                    p.participant.nodes = nodes.clone();
+                } else if let Some(m) = net.monitors.iter_mut().find(|m| m.id == *holder) {
+                    m.nodes = nodes.clone();
+                } else {
+                    return Err(unknown_participant(holder).into());
+                }
+            }
+            Governance::RotateKey { holder, new_key, last, statement } => {
+                key_in_use(&net, new_key, "new key")?;
+                let old = if let Some(p) = net.participants.get_mut(holder) {
+                    let old = p.participant.authority;
+                    p.participant.authority = *new_key;
+                    // Positions name the new log from here: a suspension
+                    // goes on from its first entry.
+                    p.suspensions =
+                        if p.suspended { vec![SuspensionSpan { from: 1, until: None }] } else { Vec::new() };
+                    old
+                } else if let Some(m) = net.monitors.iter_mut().find(|m| m.id == *holder) {
+                    std::mem::replace(&mut m.key, *new_key)
+                } else {
+                    return Err(unknown_participant(holder).into());
+                };
+                if let Some(sig) = statement {
+                    let rotation = KeyRotation {
+                        network: net.network.clone(),
+                        holder: holder.clone(),
+                        old_key: old,
+                        new_key: *new_key,
+                        last: *last,
+                    };
+                    crypto::verify(Domain::KeyRotation, &old, &crate::encoding::encode(&rotation), sig).map_err(
+                        |e| {
+                            Refusal::new(
+                                e.code(),
+                                format!("the rotation statement is not signed by {holder}'s key: {e}"),
+                            )
+                        },
+                    )?;
+                }
+                net.retired.push(RetiredKey { key: old, holder: holder.clone(), last: *last });
+            }
         }
+        net.previous = Some(self.net.version_hash());
+        net.version = self.net.version + 1;
+        net.decided_by = Some(self.hash);
         out.changes.push(Change::Network(net));
         Ok(())
     }
+}
+
+fn unknown_participant(code: &str) -> Refusal {
+    Refusal::new(codes::R2_UNKNOWN_PARTICIPANT, format!("{code} is neither a participant nor a monitor of the network"))
+}
+
+/// A node is one holder's: a peer id listed for two would let one
+/// participant's machine speak for another's.
+fn nodes_free(net: &NetworkState, holder: &str, nodes: &[NodeInfo]) -> Result<(), Refusal> {
+    for n in nodes {
+        if let Some((other, _)) = net.nodes().into_iter().find(|(h, x)| *h != holder && x.peer_id == n.peer_id) {
+            return Err(Refusal::new(codes::R2_NODE_IN_USE, format!("node {} is listed for {other}", n.peer_id)));
+        }
+    }
+    Ok(())
 }
 
 /// Hundredths of a carat as `12.34 ct`.

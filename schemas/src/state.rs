@@ -309,6 +309,32 @@ pub struct NetworkState {
     pub participants: BTreeMap<String, ParticipantState>,
     /// The roster's monitors.
     pub monitors: Vec<Monitor>,
+    /// The roster's read-only nodes (observers, customs).
+    pub observers: Vec<NodeInfo>,
+    /// This roster version's number: the genesis roster's `version`, then
+    /// one more for each governance entry of the chair's log.
+    pub version: u64,
+    /// The governance entry that made this version, none for the genesis.
+    pub decided_by: Option<Hash32>,
+    /// Hash of the version before ([`NetworkState::version_hash`]), none
+    /// for the genesis.
+    pub previous: Option<Hash32>,
+    /// Keys that signed for a role and were replaced, in the order they
+    /// were: they sign for nothing again, and a participant's or a
+    /// monitor's old log is closed at `last`.
+    pub retired: Vec<RetiredKey>,
+}
+
+/// A key replaced by a rotation or a chair handover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RetiredKey {
+    /// The old key.
+    pub key: PublicKey,
+    /// Whose it was: a participant's code, a monitor's id, or `chair`.
+    pub holder: String,
+    /// The old key's last valid position in its log; a participant's or a
+    /// monitor's old log is frozen there (R3).
+    pub last: u64,
 }
 
 /// A participant and its suspensions, as governance made them.
@@ -318,8 +344,13 @@ pub struct ParticipantState {
     pub participant: Participant,
     /// Suspended now, as of this state.
     pub suspended: bool,
-    /// Every suspension, as positions of the participant's log.
+    /// Every suspension, as positions of the participant's log (of its
+    /// current key's log: a rotation starts the new log's spans afresh).
     pub suspensions: Vec<SuspensionSpan>,
+    /// Conditions of a conditional admission not yet lifted: while any
+    /// remains, the participant's exports are refused
+    /// (`R2.conditional_admission`).
+    pub conditions: Vec<String>,
 }
 
 /// Positions `from..until` of a participant's log that were suspended.
@@ -331,7 +362,16 @@ pub struct SuspensionSpan {
     pub until: Option<u64>,
 }
 
+/// How a retired chair key's holder is named.
+pub const CHAIR: &str = "chair";
+
 impl ParticipantState {
+    /// A participant just admitted, under these conditions (none for the
+    /// roster's participants and an unconditional admission).
+    pub fn admitted(participant: Participant, conditions: Vec<String>) -> Self {
+        Self { participant, suspended: false, suspensions: Vec::new(), conditions }
+    }
+
     /// Whether the entry at `seq` of the participant's log falls in a
     /// suspension.
     pub fn suspended_at(&self, seq: u64) -> bool {
@@ -362,15 +402,64 @@ impl NetworkState {
             participants: roster
                 .participants
                 .iter()
-                .map(|p| {
-                    (
-                        p.code.clone(),
-                        ParticipantState { participant: p.clone(), suspended: false, suspensions: Vec::new() },
-                    )
-                })
+                .map(|p| (p.code.clone(), ParticipantState::admitted(p.clone(), Vec::new())))
                 .collect(),
             monitors: roster.monitors.clone(),
+            observers: roster.observers.clone(),
+            version: roster.version,
+            decided_by: None,
+            previous: None,
+            retired: Vec::new(),
         }
+    }
+
+    /// This version's hash: the genesis roster's hash for the genesis, else
+    /// the hash of this state's canonical bytes behind
+    /// `kpledger/v1/roster-version\0`. Each version names the one before by
+    /// it, so the versions a node holds are one chain from its genesis.
+    pub fn version_hash(&self) -> Hash32 {
+        if self.decided_by.is_none() {
+            return self.roster_hash;
+        }
+        crate::crypto::roster_version_hash(&crate::encoding::encode(self))
+    }
+
+    /// The role a key had before it was replaced.
+    pub fn retired(&self, key: &PublicKey) -> Option<&RetiredKey> {
+        self.retired.iter().find(|r| r.key == *key)
+    }
+
+    /// Logs closed by a key rotation: each old key with its last position.
+    /// A replaced chair key needs no freeze: every entry of the chair's log
+    /// names the one before it as its network, where the key is no longer
+    /// the chair's.
+    pub fn closed_logs(&self) -> impl Iterator<Item = (&PublicKey, u64)> {
+        self.retired.iter().filter(|r| r.holder != CHAIR).map(|r| (&r.key, r.last))
+    }
+
+    /// Every key whose log the network holds: the chair, the authorities
+    /// and the monitors now, and every replaced key, whose log stays
+    /// readable up to its last position.
+    pub fn log_keys(&self) -> Vec<PublicKey> {
+        let mut keys = vec![self.chair];
+        keys.extend(self.participants.values().map(|p| p.participant.authority));
+        keys.extend(self.monitors.iter().map(|m| m.key));
+        keys.extend(self.retired.iter().map(|r| r.key));
+        keys
+    }
+
+    /// Every node the network lists now, with whose it is: the peers that
+    /// may connect.
+    pub fn nodes(&self) -> Vec<(&str, &NodeInfo)> {
+        let mut out: Vec<(&str, &NodeInfo)> = Vec::new();
+        for p in self.participants.values() {
+            out.extend(p.participant.nodes.iter().map(|n| (p.participant.code.as_str(), n)));
+        }
+        for m in &self.monitors {
+            out.extend(m.nodes.iter().map(|n| (m.id.as_str(), n)));
+        }
+        out.extend(self.observers.iter().map(|n| ("observer", n)));
+        out
     }
 
     /// What `key` may write, if it is an author of the network: the chair

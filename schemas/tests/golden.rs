@@ -337,7 +337,70 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
                 Body::Governance(Governance::ChairHandover { new_chair: next_chair().public() }),
             ),
         ),
+        (
+            "governance_admit_conditionally",
+            next_chair(),
+            entry(
+                &next_chair(),
+                1,
+                15_000,
+                Body::Governance(Governance::AdmitConditionally {
+                    participant: Participant {
+                        code: "GA".into(),
+                        name: "Gabon".into(),
+                        authority: key(0x41).public(),
+                        zone_regime: false,
+                        nodes: vec![NodeInfo {
+                            peer_id: "12D3KooWGoldenGabonNode".into(),
+                            addrs: vec!["/ip4/192.0.2.11/tcp/4001".into()],
+                        }],
+                    },
+                    conditions: vec!["administrative decision AD 2017/1: statistics and legislation".into()],
+                }),
+            ),
+        ),
+        (
+            "governance_lift_conditions",
+            next_chair(),
+            entry(
+                &next_chair(),
+                2,
+                16_000,
+                Body::Governance(Governance::LiftConditions { code: "GA".into(), note: "conditions met".into() }),
+            ),
+        ),
+        (
+            "governance_set_nodes",
+            next_chair(),
+            entry(
+                &next_chair(),
+                3,
+                17_000,
+                Body::Governance(Governance::SetNodes {
+                    holder: "NA".into(),
+                    nodes: vec![NodeInfo {
+                        peer_id: "12D3KooWGoldenNamibiaNewNode".into(),
+                        addrs: vec!["/ip4/192.0.2.12/tcp/4001".into()],
+                    }],
+                }),
+            ),
+        ),
+        ("governance_rotate_key", next_chair(), entry(&next_chair(), 4, 18_000, Body::Governance(planned_rotation()))),
     ]
+}
+
+/// Namibia's authority hands its log over to a new key after entry 40,
+/// signing the statement with the old key.
+fn planned_rotation() -> Governance {
+    let rotation = KeyRotation {
+        network: NETWORK.into(),
+        holder: "NA".into(),
+        old_key: na_authority().public(),
+        new_key: key(0x42).public(),
+        last: 40,
+    };
+    let statement = na_authority().sign(Domain::KeyRotation, &kp_schemas::encoding::encode(&rotation));
+    Governance::RotateKey { holder: "NA".into(), new_key: rotation.new_key, last: 40, statement: Some(statement) }
 }
 
 /// The body's position in the `Body` enum, which bincode writes as a u32.
@@ -371,6 +434,10 @@ fn variant_name(body: &Body, record: Option<&Record>) -> &'static str {
             Governance::SuspendParticipant { .. } => "suspend_participant",
             Governance::ReinstateParticipant { .. } => "reinstate_participant",
             Governance::ChairHandover { .. } => "chair_handover",
+            Governance::AdmitConditionally { .. } => "admit_conditionally",
+            Governance::LiftConditions { .. } => "lift_conditions",
+            Governance::SetNodes { .. } => "set_nodes",
+            Governance::RotateKey { .. } => "rotate_key",
         },
         Body::RegisterLicensee(_)
         | Body::RevokeLicensee(_)
@@ -473,6 +540,10 @@ fn goldens_cover_every_body_kind_and_variant() {
         "suspend_participant",
         "reinstate_participant",
         "chair_handover",
+        "admit_conditionally",
+        "lift_conditions",
+        "set_nodes",
+        "rotate_key",
     ];
     want.sort_unstable();
     assert_eq!(seen, want);

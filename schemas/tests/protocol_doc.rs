@@ -634,6 +634,28 @@ fn body(a: &mut Annotated, b: &Body) {
                     a.tag(3, "governance", "ChairHandover");
                     a.key("new_chair", new_chair);
                 }
+                Governance::AdmitConditionally { participant: p, conditions } => {
+                    a.tag(4, "governance", "AdmitConditionally");
+                    a.nested(|a| participant(a, p));
+                    a.items("conditions", conditions, |a, c| a.string("condition", c));
+                }
+                Governance::LiftConditions { code, note } => {
+                    a.tag(5, "governance", "LiftConditions");
+                    a.string("code", code);
+                    a.string("note", note);
+                }
+                Governance::SetNodes { holder, nodes } => {
+                    a.tag(6, "governance", "SetNodes");
+                    a.string("holder", holder);
+                    node_infos(a, "nodes", nodes);
+                }
+                Governance::RotateKey { holder, new_key, last, statement } => {
+                    a.tag(7, "governance", "RotateKey");
+                    a.string("holder", holder);
+                    a.key("new_key", new_key);
+                    a.u64(*last, format!("last = {last}"));
+                    a.option("statement", statement, |a, s| a.signature("the old key's statement", s));
+                }
             }
         }
     }
@@ -936,12 +958,20 @@ fn enum_table() -> String {
         Governance::SuspendParticipant { .. } => "SuspendParticipant",
         Governance::ReinstateParticipant { .. } => "ReinstateParticipant",
         Governance::ChairHandover { .. } => "ChairHandover",
+        Governance::AdmitConditionally { .. } => "AdmitConditionally",
+        Governance::LiftConditions { .. } => "LiftConditions",
+        Governance::SetNodes { .. } => "SetNodes",
+        Governance::RotateKey { .. } => "RotateKey",
     };
     let governances = [
-        Governance::AdmitParticipant(p),
+        Governance::AdmitParticipant(p.clone()),
         Governance::SuspendParticipant { code: s(), reason: s(), from: 1 },
         Governance::ReinstateParticipant { code: s(), from: 1 },
         Governance::ChairHandover { new_chair: k },
+        Governance::AdmitConditionally { participant: p.clone(), conditions: vec![] },
+        Governance::LiftConditions { code: s(), note: s() },
+        Governance::SetNodes { holder: s(), nodes: vec![] },
+        Governance::RotateKey { holder: s(), new_key: k, last: 1, statement: None },
     ];
     let subject = |x: &Subject| match x {
         Subject::Lot { .. } => "Lot",

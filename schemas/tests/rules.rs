@@ -464,7 +464,7 @@ fn r2_chair_admits_participants_and_hands_over() {
     let next_chair = Keypair::from_seed([51; 32]);
     net.govern(Governance::ChairHandover { new_chair: next_chair.public() });
     let g = Body::Governance(Governance::SuspendParticipant { code: "NA".into(), reason: "r".into(), from: 0 });
-    assert_eq!(code(net.refused(&chair_key(), g.clone())), codes::R2_UNKNOWN_AUTHOR);
+    assert_eq!(code(net.refused(&chair_key(), g.clone())), codes::R2_KEY_RETIRED);
     net.write(&next_chair, g);
 }
 

@@ -116,6 +116,18 @@ pub fn body_summary(body: &Body, record: Option<&Record>) -> String {
             Governance::ChairHandover { new_chair } => {
                 format!("hand the chair over to {new_chair}")
             }
+            Governance::AdmitConditionally { participant: p, conditions } => {
+                format!("admit participant {} ({}) under conditions: {}", p.code, p.name, conditions.join("; "))
+            }
+            Governance::LiftConditions { code, note } => format!("lift the conditions of {code}: {note}"),
+            Governance::SetNodes { holder, nodes } => {
+                let ids: Vec<&str> = nodes.iter().map(|n| n.peer_id.as_str()).collect();
+                format!("nodes of {holder}: {}", if ids.is_empty() { "none".into() } else { ids.join(", ") })
+            }
+            Governance::RotateKey { holder, new_key, last, statement } => format!(
+                "{} key rotation of {holder} to {new_key}; the old key's log ends at entry {last}",
+                if statement.is_some() { "planned" } else { "forced" }
+            ),
         },
     }
 }
