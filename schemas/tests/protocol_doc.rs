@@ -47,7 +47,7 @@ const T0_MS: u64 = 1_509_494_400_000;
 const LOT: &str = "CF/BER/2017/00042";
 
 /// Every key the examples use: a name, and the byte its 32-byte seed repeats.
-const KEYS: [(&str, u8); 10] = [
+const KEYS: [(&str, u8); 12] = [
     ("chair", 0x01),
     ("next chair", 0x02),
     ("CF authority", 0x10),
@@ -58,6 +58,8 @@ const KEYS: [(&str, u8); 10] = [
     ("trader", 0x31),
     ("exporter", 0x32),
     ("laboratory", 0x33),
+    ("GA authority", 0x41),
+    ("NA authority, next", 0x42),
 ];
 
 fn key(seed: u8) -> Keypair {
@@ -111,7 +113,7 @@ fn countersigned(licensee: &Keypair, nonce: u64, body: RecordBody) -> Body {
 
 /// The golden entries whose bodies the document shows, by golden name.
 fn entries() -> Vec<(&'static str, SignedEntry)> {
-    let (cf, be, monitor, chair) = (key(0x10), key(0x11), key(0x20), key(0x01));
+    let (cf, be, monitor, chair, next_chair) = (key(0x10), key(0x11), key(0x20), key(0x01), key(0x02));
     let (miner, trader) = (key(0x30), key(0x31));
     let zone = label_hash("zone BER");
     let production = Production {
@@ -328,8 +330,78 @@ fn entries() -> Vec<(&'static str, SignedEntry)> {
                 Body::Governance(Governance::ChairHandover { new_chair: key(0x02).public() }),
             ),
         ),
+        (
+            "governance_admit_conditionally",
+            &next_chair,
+            entry(
+                &next_chair,
+                1,
+                15_000,
+                vec![],
+                Body::Governance(Governance::AdmitConditionally {
+                    participant: Participant {
+                        code: "GA".into(),
+                        name: "Gabon".into(),
+                        authority: key(0x41).public(),
+                        zone_regime: false,
+                        nodes: vec![NodeInfo {
+                            peer_id: "12D3KooWGoldenGabonNode".into(),
+                            addrs: vec!["/ip4/192.0.2.11/tcp/4001".into()],
+                        }],
+                    },
+                    conditions: vec!["administrative decision AD 2017/1: statistics and legislation".into()],
+                }),
+            ),
+        ),
+        (
+            "governance_lift_conditions",
+            &next_chair,
+            entry(
+                &next_chair,
+                2,
+                16_000,
+                vec![],
+                Body::Governance(Governance::LiftConditions { code: "GA".into(), note: "conditions met".into() }),
+            ),
+        ),
+        (
+            "governance_set_nodes",
+            &next_chair,
+            entry(
+                &next_chair,
+                3,
+                17_000,
+                vec![],
+                Body::Governance(Governance::SetNodes {
+                    holder: "NA".into(),
+                    nodes: vec![NodeInfo {
+                        peer_id: "12D3KooWGoldenNamibiaNewNode".into(),
+                        addrs: vec!["/ip4/192.0.2.12/tcp/4001".into()],
+                    }],
+                }),
+            ),
+        ),
+        (
+            "governance_rotate_key",
+            &next_chair,
+            entry(&next_chair, 4, 18_000, vec![], Body::Governance(planned_rotation())),
+        ),
     ];
     list.into_iter().map(|(name, k, e)| (name, SignedEntry::sign(e, k))).collect()
+}
+
+/// Namibia's authority hands its log over to a new key after entry 40, as
+/// in the golden vectors.
+fn planned_rotation() -> Governance {
+    let rotation = KeyRotation {
+        network: NETWORK.into(),
+        holder: "NA".into(),
+        old_key: key(0x12).public(),
+        new_key: key(0x42).public(),
+        last: 40,
+    };
+    let statement = key(0x12).sign(kp_schemas::crypto::Domain::KeyRotation, &encode(&rotation));
+    Governance::RotateKey { holder: "NA".into(), new_key: rotation.new_key, last: 40, statement: Some(statement) }
 }
 
 /// The entry shown whole in section 3; the others show their body only.
@@ -1215,6 +1287,10 @@ fn every_body_variant_in_the_protocol_doc_decodes_to_its_example() {
         "SuspendParticipant",
         "ReinstateParticipant",
         "ChairHandover",
+        "AdmitConditionally",
+        "LiftConditions",
+        "SetNodes",
+        "RotateKey",
     ];
     assert_eq!(shown, want.into_iter().map(String::from).collect::<BTreeSet<_>>());
 }
