@@ -185,7 +185,7 @@ catalogue! {
     R3_FUTURE_TIMESTAMP = "R3.future_timestamp";
     /// R3: an earlier entry of the log is not here yet; the entry waits for it.
     R3_GAP = "R3.gap";
-    /// R3: the entry is beyond the freeze point of its log, whose writer equivocated or signed a false checkpoint: kept as evidence only.
+    /// R3: the entry is beyond the freeze point of its log, whose writer equivocated or signed a false checkpoint, or whose key a rotation replaced: kept as evidence only.
     R3_LOG_FROZEN = "R3.log_frozen";
     /// R3: an entry of another log that this one names is not here yet; the entry waits for it.
     R3_MISSING_DEPENDENCY = "R3.missing_dependency";

@@ -100,8 +100,8 @@ impl Withdrawn {
         Refusal::new(
             codes::R3_LOG_FROZEN,
             format!(
-                "this log is frozen before entry {}: its writer equivocated or signed a false checkpoint; \
-                 the entry is kept as evidence only",
+                "this log is frozen before entry {}: its writer equivocated or signed a false checkpoint, or \
+                 its key was replaced (a key rotation closed the log); the entry is kept as evidence only",
                 self.seq
             ),
         )
