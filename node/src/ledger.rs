@@ -802,6 +802,15 @@ impl Batch<'_> {
         self.freeze.insert(*author, at);
         self.ops.push(Op::Put(Column::Meta, freeze_key(author), encode(&at)));
         self.changed = true;
+        self.inherit_freezes();
+    }
+
+    /// Freeze at 0 the logs of later keys of a holder whose replaced key's
+    /// log froze below the position its rotation kept (R3).
+    fn inherit_freezes(&mut self) {
+        for key in self.network.inherited_freezes(|k| self.freeze_point(k)) {
+            self.set_freeze(&key, 0);
+        }
     }
 
     /// Keep an entry of a frozen log beyond its freeze point, as evidence
@@ -867,12 +876,13 @@ impl Batch<'_> {
                     self.records.insert(k);
                 }
                 Change::Network(n) => {
+                    self.network = n.clone();
                     // A rotation closes the old key's log (R3): what the
                     // store holds beyond it is withdrawn after this write.
                     for (key, last) in n.closed_logs() {
                         self.set_freeze(key, last);
                     }
-                    self.network = n.clone();
+                    self.inherit_freezes();
                     self.network_changed = true;
                     self.ops.push(Op::Put(Column::Meta, governance_key(&a.hash), encode(n)));
                     self.governance.insert(a.hash, Arc::new(n.clone()));

@@ -116,6 +116,15 @@ impl MemLedger {
                 self.heads.insert(author, Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: true });
             }
         }
+        self.inherit_freezes();
+    }
+
+    /// Freeze at 0 the logs of later keys of a holder whose replaced key's
+    /// log froze below the position its rotation kept.
+    fn inherit_freezes(&mut self) {
+        for key in self.network.inherited_freezes(|k| self.freeze.get(k).copied()) {
+            self.freeze(key, 0);
+        }
     }
 
     /// Replay every accepted entry in acceptance order against the freeze
@@ -133,6 +142,11 @@ impl MemLedger {
             if let Err(r) = fresh.ingest(e.into_bytes()) {
                 debug_assert!(false, "a replay refused an accepted entry: {r}");
             }
+        }
+        // A log frozen before its first entry says so, as it does when
+        // frozen with nothing held.
+        for author in fresh.freeze.keys() {
+            fresh.heads.entry(*author).or_insert(Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: true });
         }
         *self = fresh;
     }
@@ -165,6 +179,7 @@ impl MemLedger {
                 for (key, last) in closed {
                     self.freeze(key, last);
                 }
+                self.inherit_freezes();
             }
             Verdict::Equivocation(eq) => {
                 if !self.evidence.iter().any(|x| x.author == eq.author && x.seq == eq.seq) {

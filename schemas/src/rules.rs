@@ -206,6 +206,20 @@ pub fn judge<V: LedgerView>(view: &V, v: &Verified) -> Result<Verdict, JudgeErro
         }
         return refuse(codes::R2_UNKNOWN_AUTHOR, format!("author {} is not in the roster", e.author));
     };
+    // A holder's log under a new key goes on from its old key's log: an
+    // entry of it may spend what the old log made, so it waits until this
+    // node holds the old log to the position the rotation kept (or to its
+    // freeze point, which then freezes this log too).
+    for p in net.predecessors(&e.author) {
+        let need = view.freeze_point(&p.key).map_or(p.last, |f| f.min(p.last));
+        let held = view.head(&p.key).read()?.map_or(0, |h| h.seq);
+        if held < need {
+            return refuse(
+                codes::R3_MISSING_DEPENDENCY,
+                format!("{}'s log under its previous key must be held up to entry {need} first", p.holder),
+            );
+        }
+    }
     // The chair's log is the network's history: each of its entries reads
     // the network its own previous entry made.
     if matches!(role, AuthorRole::Chair) && e.seq > 1 && context.governance != Some(e.prev) {

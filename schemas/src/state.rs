@@ -437,6 +437,44 @@ impl NetworkState {
         self.retired.iter().filter(|r| r.holder != CHAIR).map(|r| (&r.key, r.last))
     }
 
+    /// The holder a key signs for now, or signed for before it was
+    /// replaced: a participant's code or a monitor's id (none for the
+    /// chair's keys and keys the network never knew).
+    pub fn holder_of(&self, key: &PublicKey) -> Option<&str> {
+        match self.role_of(key) {
+            Some(AuthorRole::Authority(p)) => Some(p.participant.code.as_str()),
+            Some(AuthorRole::Monitor(m)) => Some(m.id.as_str()),
+            Some(AuthorRole::Chair) => None,
+            None => self.retired(key).map(|r| r.holder.as_str()).filter(|h| *h != CHAIR),
+        }
+    }
+
+    /// The keys a holder signed with before `key`, oldest first, each with
+    /// the last position of its log that stays valid.
+    pub fn predecessors(&self, key: &PublicKey) -> Vec<&RetiredKey> {
+        let Some(holder) = self.holder_of(key) else { return Vec::new() };
+        let before = self.retired.iter().position(|r| r.key == *key).unwrap_or(self.retired.len());
+        self.retired[..before].iter().filter(|r| r.holder == holder).collect()
+    }
+
+    /// Logs an earlier key's fault freezes at 0 (R3): when a replaced key's
+    /// log is frozen below the last position its rotation kept (its writer
+    /// equivocated within it), what the holder signed with later keys may
+    /// rest on entries every node withdraws, so every later key's log is
+    /// frozen before its first entry. `freeze_point` gives each log's
+    /// freeze point as known.
+    pub fn inherited_freezes(&self, freeze_point: impl Fn(&PublicKey) -> Option<u64>) -> Vec<PublicKey> {
+        let mut out = Vec::new();
+        for (i, r) in self.retired.iter().enumerate().filter(|(_, r)| r.holder != CHAIR) {
+            if freeze_point(&r.key).is_some_and(|f| f < r.last) {
+                out.extend(self.retired[i + 1..].iter().filter(|x| x.holder == r.holder).map(|x| x.key));
+                let now = self.participants.get(&r.holder).map(|p| p.participant.authority);
+                out.extend(now.or_else(|| self.monitors.iter().find(|m| m.id == r.holder).map(|m| m.key)));
+            }
+        }
+        out
+    }
+
     /// Every key whose log the network holds: the chair, the authorities
     /// and the monitors now, and every replaced key, whose log stays
     /// readable up to its last position.

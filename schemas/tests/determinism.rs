@@ -2,9 +2,9 @@
 //! authorities, a monitor and the chair (licensees, zone changes,
 //! productions, splits, mixes, cross-border exports and confirmations,
 //! attestations, suspensions and reinstatements, an admission and the new
-//! participant's entries), written by honest writers, is delivered to five
-//! in-memory ledgers, each in its own random order, retrying whatever waits
-//! on a dependency. Every ledger must end with the same accepted entries and
+//! participant's entries, a forced key rotation after a theft), written by
+//! honest writers, is delivered to five in-memory ledgers, each in its own
+//! random order, retrying whatever waits on a dependency. Every ledger must end with the same accepted entries and
 //! the same derived state, and refuse nothing the writers accepted.
 //!
 //! Two histories in three also hold one or two equivocations: an authority or the
@@ -17,7 +17,9 @@
 //! confirmation of a withdrawn certificate, what the importer then does with
 //! the lot, a production on a withdrawn zone status) are void, as is what
 //! reads their void objects in turn. The writers' own ledger, given the
-//! second entries only at the end, must reach the same state. (An entry
+//! second entries only at the end, must reach the same state. A thief's
+//! entry past the position a forced rotation closes its log at is withdrawn
+//! on every ledger, before or after the rotation reaches it. (An entry
 //! that continues one branch is refused with R3.bad_prev by a ledger
 //! holding the other branch's entry at its position and not its own; the
 //! harness gives it again, as a peer's answer to `SyncRequest::Withdrawn`
@@ -96,9 +98,19 @@ struct History {
     entries: Vec<SignedEntry>,
     /// The second entries of the equivocations, which no honest writer saw.
     forks: Vec<SignedEntry>,
-    /// Where each log with an equivocation must end: the lowest position
-    /// signed twice, minus one.
+    /// Entries a thief signed with an authority key beyond the position a
+    /// forced rotation then closed its log at, which no honest writer saw.
+    thefts: Vec<SignedEntry>,
+    /// Where each frozen log must end: for a log with an equivocation, the
+    /// lowest position signed twice, minus one; for a log a rotation
+    /// closed, its last position; the lower of the two for both.
     freeze: BTreeMap<PublicKey, u64>,
+    /// Logs whose freeze point an equivocation set (a rotation closing the
+    /// log no lower): each ledger holds the evidence.
+    evidence: BTreeMap<PublicKey, u64>,
+    /// Logs of a later key frozen at 0 because the log of the key it
+    /// replaced equivocated below the position the rotation kept.
+    inherited: usize,
     /// The writers' ledger: everything but the forks, in the order written.
     writers: MemLedger,
 }
@@ -109,7 +121,7 @@ struct History {
 /// monitor), which nothing else reads. The writers' ledger is left as it
 /// was.
 fn fork(net: &mut Net, rng: &mut Rng, n: usize) -> Option<SignedEntry> {
-    let writers: Vec<Keypair> = CODES.iter().map(|c| authority_key(c)).chain([monitor_key()]).collect();
+    let writers: Vec<Keypair> = CODES.iter().map(|c| net.authority(c)).chain([monitor_key()]).collect();
     let key = rng.pick(&writers)?.clone();
     let head = net.ledger.heads.get(&key.public())?.seq;
     let seq = head - rng.below(head.min(8) as usize) as u64;
@@ -144,6 +156,8 @@ fn history(seed: u64) -> History {
     let mut lot_no = 0;
     let mut cert_no = 0;
     let mut admitted = false;
+    let mut thefts = Vec::new();
+    let mut closed = BTreeMap::new();
     for _ in 0..STEPS {
         if forks_left > 0
             && frk.below(11) == 0
@@ -233,7 +247,7 @@ fn history(seed: u64) -> History {
                     &holder,
                     &rng.date(),
                 );
-                let _ = net.submit(&authority_key(&c.importer), body);
+                let _ = net.submit(&net.authority(&c.importer), body);
             }
             8 => {
                 // The monitor changes a zone's status, with any effective date.
@@ -247,7 +261,7 @@ fn history(seed: u64) -> History {
                 let Some((code, lot)) = rng.pick(&lots).cloned() else { continue };
                 let kind =
                     [AttestationKind::Hold, AttestationKind::Release, AttestationKind::Note][rng.below(3)].clone();
-                let author = if rng.below(2) == 0 { monitor_key() } else { authority_key(&code) };
+                let author = if rng.below(2) == 0 { monitor_key() } else { net.authority(&code) };
                 let body = Body::Attestation(Attestation {
                     subject: Subject::Lot { participant: code.clone(), lot },
                     kind,
@@ -284,6 +298,24 @@ fn history(seed: u64) -> History {
                 }
                 let code = *rng.pick(&CODES).unwrap();
                 let suspended = net.ledger.network.participants[code].suspended;
+                if closed.is_empty() && !suspended && rng.below(3) == 0 {
+                    // The authority's key is stolen: the thief signs past
+                    // the log's head, and the chair forces a rotation that
+                    // closes the log at the head the honest writer holds.
+                    let old = net.authority(code);
+                    let (seq, prev) = net.next_of(&old);
+                    let thief = licensee_key(&format!("thief of {code}"));
+                    let stolen = net.build_at(&old, seq, prev, register_body(&thief, "thief", &[Role::Exporter]));
+                    let new = Keypair::from_seed([0x70 + CODES.iter().position(|c| *c == code).unwrap() as u8; 32]);
+                    let g =
+                        Governance::RotateKey { holder: code.into(), new_key: new.public(), last: 0, statement: None };
+                    if net.submit(&chair_key(), Body::Governance(g)).is_ok() {
+                        net.rotated_to(code, new);
+                        thefts.push(stolen);
+                        closed.insert(old.public(), seq - 1);
+                    }
+                    continue;
+                }
                 let g = if suspended {
                     Governance::ReinstateParticipant { code: code.into(), from: 0 }
                 } else {
@@ -296,17 +328,31 @@ fn history(seed: u64) -> History {
     // The writers' ledger also holds what the harness set up: all of it
     // goes out, with the forks.
     let _ = people;
-    let mut freeze = BTreeMap::new();
+    let mut evidence = BTreeMap::new();
     for f in &forks {
         let (author, seq) = (f.entry().author, f.entry().seq);
-        let at = freeze.entry(author).or_insert(seq - 1);
+        let at = evidence.entry(author).or_insert(seq - 1);
         *at = (*at).min(seq - 1);
     }
+    let mut freeze = evidence.clone();
+    for (author, last) in &closed {
+        let at = freeze.entry(*author).or_insert(*last);
+        *at = (*at).min(*last);
+    }
+    // A rotation closing a log below an equivocation withdraws both of its
+    // entries before either is judged: a ledger may hold the evidence or
+    // not, as they reached it.
+    let inherited = net.ledger.network.inherited_freezes(|k| freeze.get(k).copied());
+    for key in &inherited {
+        freeze.insert(*key, 0);
+    }
+    evidence.retain(|author, f| freeze[author] == *f && closed.get(author).is_none_or(|c| *f < *c));
     let mut entries: Vec<_> = net.ledger.entries.values().map(|e| (e.entry().author, e.entry().seq, 0, e)).collect();
-    entries.extend(forks.iter().enumerate().map(|(i, e)| (e.entry().author, e.entry().seq, 1 + i, e)));
+    entries.extend(forks.iter().chain(&thefts).enumerate().map(|(i, e)| (e.entry().author, e.entry().seq, 1 + i, e)));
     entries.sort_by_key(|(author, seq, n, _)| (*author, *seq, *n));
     let entries = entries.into_iter().map(|(_, _, _, e)| e.clone()).collect();
-    History { genesis, entries, forks, freeze, writers: net.ledger }
+    let inherited = inherited.len();
+    History { genesis, entries, forks, thefts, freeze, evidence, inherited, writers: net.ledger }
 }
 
 /// Judge and apply one entry as a node does, signatures aside (the writers
@@ -428,11 +474,9 @@ fn assert_complete(l: &MemLedger, h: &History, seed: u64, which: &str) {
     let freeze: BTreeMap<_, _> = l.freeze.iter().map(|(k, f)| (*k, *f)).collect();
     assert_eq!(freeze, h.freeze, "seed {seed}, {which}: freeze points");
     for (author, f) in &h.freeze {
-        assert_eq!(
-            l.heads.get(author).map(|h| (h.seq, h.frozen)),
-            (*f > 0).then_some((*f, true)),
-            "seed {seed}, {which}"
-        );
+        assert_eq!(l.heads.get(author).map(|h| (h.seq, h.frozen)), Some((*f, true)), "seed {seed}, {which}");
+    }
+    for (author, f) in &h.evidence {
         // Two or three entries may share that position: the evidence names
         // two of them.
         let at: BTreeSet<Hash32> = h
@@ -487,6 +531,10 @@ fn void_by_void(l: &MemLedger, e: &SignedEntry) -> bool {
 struct Coverage {
     forked: usize,
     forks: usize,
+    /// Histories where a forced rotation closed a log a thief wrote past.
+    rotated: usize,
+    /// Histories where a later key's log froze for its predecessor's fault.
+    inherited: usize,
     /// Histories where an entry other than the two of an equivocation was
     /// withdrawn: the honest writer went on past the fork.
     withdrawn_beyond: usize,
@@ -535,8 +583,8 @@ fn five_ledgers_in_random_orders_reach_the_same_state() {
         // The writers' ledger, which held everything else when the forks
         // came.
         let mut writers = h.writers.clone();
-        let forks: Vec<usize> = (0..h.forks.len()).collect();
-        let d = deliver(&mut writers, &h.forks, &forks);
+        let late: Vec<SignedEntry> = h.forks.iter().chain(&h.thefts).cloned().collect();
+        let d = deliver(&mut writers, &late, &(0..late.len()).collect::<Vec<_>>());
         assert!(d.refused.is_empty() && d.bad_prev.is_empty(), "seed {seed}, the writers' ledger: {:?}", d.refused);
         assert_complete(&writers, &h, seed, "the writers' ledger");
         assert_same(&first, &writers, seed, "the writers' ledger");
@@ -545,9 +593,14 @@ fn five_ledgers_in_random_orders_reach_the_same_state() {
             cov.forked += 1;
             cov.forks += h.forks.len();
         }
+        cov.rotated += usize::from(!h.thefts.is_empty());
+        cov.inherited += usize::from(h.inherited > 0);
         cov.withdrawn += first.withdrawn.len();
         let at_fork = |e: &SignedEntry| {
-            h.forks.iter().any(|f| (f.entry().author, f.entry().seq) == (e.entry().author, e.entry().seq))
+            h.forks
+                .iter()
+                .chain(&h.thefts)
+                .any(|f| (f.entry().author, f.entry().seq) == (e.entry().author, e.entry().seq))
         };
         cov.withdrawn_beyond += usize::from(first.withdrawn.values().any(|e| !at_fork(e)));
         let void_entries = first.void_entries();
@@ -581,6 +634,11 @@ fn five_ledgers_in_random_orders_reach_the_same_state() {
     );
     eprintln!("void entries by kind: {:?}", cov.void_kinds);
     eprintln!(
+        "forced rotations closing a log a thief wrote past: {} histories; of them {} where the old log had \
+         equivocated below the position kept, freezing the new key's log at 0",
+        cov.rotated, cov.inherited
+    );
+    eprintln!(
         "{} times a ledger refused an entry with R3.bad_prev (the next entry of one branch of an equivocation, \
          where the other branch was held) and, given it again, withdrew it",
         cov.bad_prev
@@ -596,6 +654,8 @@ fn five_ledgers_in_random_orders_reach_the_same_state() {
     let n = seeds as usize;
     for (what, count, min) in [
         ("with an equivocation", cov.forked, n / 4),
+        ("with a forced rotation", cov.rotated, n / 10),
+        ("with a new key's log frozen for its predecessor", cov.inherited, n / 50),
         ("with an entry withdrawn beyond an equivocation", cov.withdrawn_beyond, n / 4),
         ("with a void entry", cov.voided, n / 10),
         ("with an entry void by reading a void object", cov.cascaded, n / 20),

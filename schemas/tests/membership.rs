@@ -224,3 +224,35 @@ fn every_governance_entry_makes_the_next_roster_version_naming_the_one_before() 
     net.refused(&chair_key(), gov(Governance::LiftConditions { code: "GA".into(), note: "again".into() }));
     assert_eq!(net.ledger.network, v3);
 }
+
+#[test]
+fn r3_the_new_keys_log_waits_for_the_old_keys_log_up_to_the_position_the_rotation_kept() {
+    // A node may receive the rotation and the new key's first entry before
+    // the old log's last entries: the new entry spends a lot the old log
+    // made, so it waits for them instead of being refused.
+    let mut w = World::new();
+    let old = authority_key("BW");
+    let new = Keypair::from_seed([65; 32]);
+    let base = w.net.ledger.clone();
+    let rec = w.net.sign(&w.cast.bw_miner, production("BW/9", "J", None, 700, DAY));
+    let production_entry = w.net.prepare(&old, countersigned(&rec));
+    w.net.ingest(&production_entry).unwrap();
+    let rotation = w.net.prepare(
+        &chair_key(),
+        gov(Governance::RotateKey { holder: "BW".into(), new_key: new.public(), last: 0, statement: None }),
+    );
+    expect_accepted(w.net.ingest(&rotation));
+    w.net.rotated_to("BW", new.clone());
+    let rec = w.net.sign(&w.cast.bw_miner, transfer(&[("BW/9", 700)], &[("BW/10", 700, &w.cast.bw_miner)], DAY));
+    let spend = w.net.prepare(&new, countersigned(&rec));
+    expect_accepted(w.net.ingest(&spend));
+
+    let mut late = w.net.clone();
+    late.ledger = base;
+    expect_accepted(late.ingest(&rotation));
+    let r = expect_refused(late.ingest(&spend));
+    assert_eq!(r.code, codes::R3_MISSING_DEPENDENCY, "{r:?}");
+    expect_accepted(late.ingest(&production_entry));
+    expect_accepted(late.ingest(&spend));
+    assert_eq!(late.ledger.lots, w.net.ledger.lots);
+}

@@ -106,6 +106,8 @@ pub struct Net {
     clock_ms: u64,
     nonce: u64,
     check_signatures: bool,
+    /// Authority keys that replaced a participant's first one.
+    rotated: HashMap<String, Keypair>,
 }
 
 impl Default for Net {
@@ -122,6 +124,7 @@ impl Net {
             clock_ms: 1_500_000_000_000,
             nonce: 0,
             check_signatures: true,
+            rotated: HashMap::new(),
         }
     }
 
@@ -248,13 +251,13 @@ impl Net {
     /// Register a licensee with its authority and return its key.
     pub fn register(&mut self, code: &str, name: &str, roles: &[Role]) -> Keypair {
         let key = licensee_key(name);
-        self.write(&authority_key(code), register_body(&key, name, roles));
+        self.write(&self.authority(code), register_body(&key, name, roles));
         key
     }
 
     pub fn revoke(&mut self, code: &str, licensee: &Keypair) -> Accepted {
         self.write(
-            &authority_key(code),
+            &self.authority(code),
             Body::RevokeLicensee(LicenseeRevocation {
                 licensee: licensee.public(),
                 reason: "licence withdrawn".into(),
@@ -271,7 +274,7 @@ impl Net {
     /// The licensee signs `body`, its authority `code` countersigns it.
     pub fn submit_record(&mut self, code: &str, licensee: &Keypair, body: RecordBody) -> Result<Verdict, Refusal> {
         let rec = self.sign(licensee, body);
-        self.submit(&authority_key(code), countersigned(&rec))
+        self.submit(&self.authority(code), countersigned(&rec))
     }
 
     pub fn record(&mut self, code: &str, licensee: &Keypair, body: RecordBody) -> Accepted {
@@ -294,6 +297,17 @@ impl Net {
         effective: &str,
     ) -> Hash32 {
         self.write(&monitor_key(), zone_body(participant, zone, name, status, effective)).hash
+    }
+
+    /// The key `code`'s authority signs with now: its first one
+    /// ([`authority_key`]) until a rotation [`Net::rotated_to`] records.
+    pub fn authority(&self, code: &str) -> Keypair {
+        self.rotated.get(code).cloned().unwrap_or_else(|| authority_key(code))
+    }
+
+    /// From here on, `code`'s authority signs with `key`.
+    pub fn rotated_to(&mut self, code: &str, key: Keypair) {
+        self.rotated.insert(code.to_string(), key);
     }
 
     pub fn govern(&mut self, g: Governance) -> Accepted {
@@ -330,7 +344,7 @@ impl Net {
     pub fn confirm(&mut self, number: &str, lot: &str, holder: &Keypair, date: &str) -> Accepted {
         let cert = self.cert(number);
         let body = self.confirmation(number, cert.weight, cert.parcels, lot, holder, date);
-        self.write(&authority_key(&cert.importer), body)
+        self.write(&self.authority(&cert.importer), body)
     }
 
     // ------------------------------------------------------------ reading
