@@ -802,6 +802,17 @@ impl Batch<'_> {
         self.freeze.insert(*author, at);
         self.ops.push(Op::Put(Column::Meta, freeze_key(author), encode(&at)));
         self.changed = true;
+        // The head says the log is frozen, as a replay makes it say (one
+        // frozen before its first entry here included). A head that cannot
+        // be read fails the batch (`read`).
+        if let Ok(head) = self.head(author) {
+            let mut head = head.unwrap_or(Head { seq: 0, hash: Hash32::ZERO, timestamp_ms: 0, frozen: true });
+            if !head.frozen {
+                head.frozen = true;
+                self.heads.insert(*author, head);
+                self.dirty_heads.insert(*author);
+            }
+        }
         self.inherit_freezes();
     }
 
