@@ -4,7 +4,7 @@
 use crate::ClientError;
 use kp_schemas::api::{
     Action, ApiError, CheckpointView, ConsistencyProof, EntryView, FraudView, HeadView, InclusionProof, LogPage,
-    LotView, Status, SubmitEntry, SubmitRecord, Submitted,
+    LotView, RosterChain, Status, SubmitEntry, SubmitRecord, Submitted,
 };
 use kp_schemas::codes;
 use kp_schemas::model::{Body, HexBytes, SignedRoster, Subject};
@@ -99,9 +99,19 @@ impl Client {
         self.get("/v1/status", &[])
     }
 
-    /// `GET /v1/roster`.
+    /// `GET /v1/roster/genesis`: the signed genesis roster, the file a
+    /// verifier trusts.
     pub fn roster(&self) -> Result<SignedRoster, ClientError> {
-        self.get("/v1/roster", &[])
+        self.get("/v1/roster/genesis", &[])
+    }
+
+    /// `GET /v1/roster`: every roster version from the genesis, checked to
+    /// be one chain from it ([`RosterChain::check`]); a broken one is a bad
+    /// answer.
+    pub fn roster_chain(&self) -> Result<RosterChain, ClientError> {
+        let chain: RosterChain = self.get("/v1/roster", &[])?;
+        chain.check().map_err(|e| ClientError::BadResponse(format!("GET /v1/roster: {e}")))?;
+        Ok(chain)
     }
 
     /// `GET /v1/logs`: the head of every log.

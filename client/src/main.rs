@@ -76,8 +76,14 @@ enum Cmd {
     },
     /// The node's network, version, logs and evidence.
     Status,
-    /// The signed network roster.
-    Roster,
+    /// The roster's versions: the genesis roster and each governance entry since (what it
+    /// did), then the participants, keys, nodes, conditions and suspensions now.
+    Roster {
+        /// Print the signed genesis roster JSON instead: the file nodes start from and
+        /// `kp verify --roster` reads.
+        #[arg(long)]
+        genesis: bool,
+    },
     /// The head of every log.
     Logs,
     /// Entries of one log.
@@ -142,7 +148,8 @@ enum Cmd {
     Import(ImportCmd),
     /// Attest about a lot or a certificate (authority or monitor action).
     Attest(AttestArgs),
-    /// Suspend, reinstate or admit participants, hand the chair over (chair action).
+    /// Admit (under conditions or not), lift conditions, suspend, reinstate; replace a
+    /// holder's nodes or signing key; hand the chair over (chair action).
     #[command(subcommand)]
     Governance(GovernanceCmd),
     /// Show a lot.
@@ -178,7 +185,7 @@ fn run(cli: &Cli) -> Result<i32, ClientError> {
         Cmd::Keygen { out } => cmd::keygen::run(g, out)?,
 
         Cmd::Status => cmd::ledger::status(g)?,
-        Cmd::Roster => cmd::ledger::roster(g)?,
+        Cmd::Roster { genesis } => cmd::ledger::roster(g, *genesis)?,
         Cmd::Logs => cmd::ledger::logs(g)?,
         Cmd::Log { author, from, limit } => cmd::ledger::log(g, author, *from, *limit)?,
         Cmd::Entry { hash } => cmd::ledger::entry(g, hash)?,

@@ -603,3 +603,148 @@ fn a_licensee_is_shown_by_key() {
     let out = node.kp(&["licensee", "show", &Keypair::from_seed([8; 32]).public().to_hex()]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
 }
+
+/// The peer id libp2p gives an Ed25519 key: base58 of the identity
+/// multihash of its protobuf encoding.
+fn peer_id(seed: u8) -> String {
+    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let bytes = [&[0x00, 36, 0x08, 0x01, 0x12, 0x20][..], &[seed; 32]].concat();
+    let mut digits: Vec<u8> = Vec::new();
+    for &b in &bytes {
+        let mut carry = u32::from(b);
+        for d in digits.iter_mut() {
+            carry += u32::from(*d) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    std::iter::repeat_n(b'1', zeros).chain(digits.iter().rev().map(|&d| ALPHABET[d as usize])).map(char::from).collect()
+}
+
+#[test]
+fn membership_commands_make_roster_versions_that_kp_roster_shows() {
+    let node = TestNode::start();
+    let gov = |args: &[&str]| node.kp(&[&["--cookie", node.cookie(), "governance"][..], args].concat());
+    let last_body = || node.requests().pop().unwrap().json()["body"]["governance"].clone();
+    let (ga, ga_node, mt_node) = (Keypair::from_seed([0x70; 32]).public().to_hex(), peer_id(1), peer_id(2));
+
+    // Bad input is refused before anything is sent.
+    let before = node.requests().len();
+    for (args, why) in [
+        (
+            vec!["admit", "GA", "--name", "Gabon", "--authority", &ga, "--peer", "12D3KooWnotapeer"],
+            "not a libp2p peer id",
+        ),
+        (vec!["nodes", "GA", "--peer", &format!("{ga_node}@/ip4/1.2.3.4/tcp/99999")], "is not a port"),
+        (vec!["nodes", "GA", "--peer", &format!("{ga_node}@ip4/1.2.3.4")], "starts with /"),
+        (vec!["nodes", "M T", "--none"], "not a participant code or a monitor id"),
+        (vec!["nodes", "GA"], "--peer"),
+        (vec!["nodes", "GA", "--none", "--peer", &ga_node], "cannot be used with"),
+        (vec!["rotate-key", "CF", "--new-key", &ga, "--statement", &"ab".repeat(64)], "--last"),
+        (vec!["rotate-key", "CF", "--new-key", &ga, "--last", "3", "--statement", "abcd"], "not a signature"),
+        (vec!["admit", "GA", "--name", "Gabon", "--authority", &ga, "--condition", " "], "says nothing"),
+    ] {
+        let out = gov(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(node.requests().len(), before, "nothing was sent");
+
+    // Admitted under conditions, with a node at two addresses.
+    let out = gov(&[
+        "admit",
+        "GA",
+        "--name",
+        "Gabon",
+        "--authority",
+        &ga,
+        "--peer",
+        &format!("{ga_node}@/ip4/198.51.100.7/tcp/7171"),
+        "--peer",
+        &format!("{ga_node}@/dns4/ga.example.org/tcp/7171"),
+        "--condition",
+        "statistics",
+        "--condition",
+        "legislation",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body = last_body();
+    let admitted = &body["admit_conditionally"];
+    assert_eq!(admitted["conditions"], serde_json::json!(["statistics", "legislation"]));
+    assert_eq!(
+        admitted["participant"]["nodes"],
+        serde_json::json!([{"peer_id": ga_node, "addrs": ["/ip4/198.51.100.7/tcp/7171", "/dns4/ga.example.org/tcp/7171"]}])
+    );
+    let out =
+        gov(&["admit", "ZW", "--name", "Zimbabwe", "--authority", &Keypair::from_seed([0x71; 32]).public().to_hex()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(last_body()["admit_participant"]["nodes"].as_array().unwrap().is_empty());
+
+    let out = gov(&["lift", "GA", "--note", "met at the plenary"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(last_body()["lift_conditions"]["note"], "met at the plenary");
+    let out = gov(&["lift", "GA", "--note", "again"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: R2.no_change: "), "{}", stderr(&out));
+
+    let out = gov(&["nodes", "MT-CF", "--peer", &mt_node]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(last_body()["set_nodes"]["nodes"], serde_json::json!([{"peer_id": mt_node, "addrs": []}]));
+    let out = gov(&["nodes", "GA", "--none"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A node listed for another holder is refused by the rules.
+    let out = gov(&["nodes", "ZW", "--peer", &mt_node]);
+    assert!(stderr(&out).starts_with("error: R2.node_in_use: "), "{}", stderr(&out));
+
+    // A forced rotation: the chair's node closes CF's old log at its head.
+    node.licensee("CF", "Mine A", &[Role::Miner]);
+    let new_cf = Keypair::from_seed([0x72; 32]).public();
+    let out = gov(&["rotate-key", "CF", "--new-key", &new_cf.to_hex()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rotated = last_body();
+    assert_eq!((rotated["rotate_key"]["last"].as_u64(), rotated["rotate_key"]["statement"].is_null()), (Some(0), true));
+
+    // kp roster: the genesis and one line per governance entry, then the
+    // version in force.
+    let out = node.kp(&["roster"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let versions: Vec<&str> = text.lines().filter(|l| l.starts_with("  v")).collect();
+    assert_eq!(versions.len(), 7, "{text}");
+    assert!(versions[0].starts_with("  v1 ") && versions[0].ends_with("genesis roster"), "{text}");
+    assert!(versions[1].contains("admit participant GA (Gabon) under conditions: statistics; legislation"), "{text}");
+    assert!(versions[6].contains("forced key rotation of CF to"), "{text}");
+    assert!(versions[6].contains("the old key's log ends at entry 1"), "{text}");
+    assert!(text.contains("In force: version 7 ("), "{text}");
+    assert!(
+        text.contains(&format!("  CF  Central African Republic, zone regime\n      authority {new_cf}\n")),
+        "{text}"
+    );
+    assert!(text.contains("  MT-CF  Monitoring team MT-CF (scope CF)\n      key "), "{text}");
+    assert!(text.contains(&format!("      node {mt_node} no address\n")), "{text}");
+    assert!(text.contains(&format!("  {}  CF, its log closed after entry 1\n", node.author("CF"))), "{text}");
+    assert!(!text.contains("condition:"), "lifted: {text}");
+
+    let out = node.kp(&["roster", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let chain: kp_schemas::api::RosterChain = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(chain.check(), Ok(()));
+    assert_eq!(chain.versions.len(), 7);
+    let newest = &chain.versions[6].network;
+    assert_eq!(newest.participants["CF"].participant.authority, new_cf);
+    assert!(newest.participants["GA"].participant.nodes.is_empty() && newest.participants["GA"].conditions.is_empty());
+    assert_eq!(chain.versions[1].network.participants["GA"].conditions, ["statistics", "legislation"]);
+
+    let out = node.kp(&["roster", "--genesis"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let genesis: SignedRoster = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(genesis, chain.genesis);
+    assert!(roster::verify(&genesis).is_ok());
+    let targets: Vec<String> = node.requests().into_iter().map(|r| r.target).collect();
+    assert!(targets.ends_with(&["/v1/roster".to_string(), "/v1/roster/genesis".to_string()]), "{targets:?}");
+}

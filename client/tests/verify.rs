@@ -417,7 +417,7 @@ fn one_changed_byte_makes_a_bundle_invalid() {
     }
 
     // JSON, but not a bundle: a verdict too.
-    let f = files(b"{\"format\": \"kpledger-bundle/1\"}\n");
+    let f = files(b"{\"format\": \"kpledger-bundle/2\"}\n");
     let out = verify_bundle(&f, &[]);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("[bundle.unreadable] not a bundle: missing field"), "{}", stdout(&out));

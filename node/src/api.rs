@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
         .route("/v1/roster", get(roster))
+        .route("/v1/roster/genesis", get(genesis_roster))
         .route("/v1/records", post(submit_record))
         .route("/v1/entries", post(submit_entry))
         .route("/v1/actions", post(action))
@@ -168,8 +169,38 @@ fn head_views(l: &Ledger) -> ApiResult<Vec<HeadView>> {
     Ok(l.heads()?.into_iter().map(|(author, head)| HeadView { author, name: net.author_name(&author), head }).collect())
 }
 
-async fn roster(State(s): State<AppState>) -> Json<kp_schemas::model::SignedRoster> {
+async fn genesis_roster(State(s): State<AppState>) -> Json<kp_schemas::model::SignedRoster> {
     Json(s.ledger.roster().clone())
+}
+
+/// The roster versions, each with the governance entry that made it.
+async fn roster(State(s): State<AppState>) -> ApiResult<Json<RosterChain>> {
+    let mut versions = Vec::new();
+    for network in s.ledger.roster_versions() {
+        let decided = match &network.decided_by {
+            Some(h) => Some(s.ledger.entry_by_hash(h)?.ok_or_else(|| {
+                crate::store::StoreError::Corrupt(format!("governance entry {h} made a roster version, not stored"))
+            })?),
+            None => None,
+        };
+        let (change, timestamp_ms) = match decided.as_ref().map(|e| e.entry()) {
+            Some(e) => match &e.body {
+                Body::Governance(g) => (Some(g.clone()), Some(e.timestamp_ms)),
+                _ => (None, Some(e.timestamp_ms)),
+            },
+            None => (None, None),
+        };
+        versions.push(RosterVersion {
+            version: network.version,
+            hash: network.version_hash(),
+            previous: network.previous,
+            decided_by: network.decided_by,
+            change,
+            timestamp_ms,
+            network,
+        });
+    }
+    Ok(Json(RosterChain { genesis: s.ledger.roster().clone(), versions }))
 }
 
 async fn submit(s: &AppState, sub: Submission) -> ApiResult<(StatusCode, Json<Submitted>)> {

@@ -5,7 +5,7 @@
 use crate::ledger::Ledger;
 use crate::store::StoreError;
 use crate::tree::ProofError;
-use crate::witness::Witness;
+use crate::witness::{StoredCheckpoint, Witness};
 use kp_schemas::bundle::{self, Bundle, BundleCheckpoint, BundleEntry, BundleSource};
 use kp_schemas::model::{HexBytes, Subject};
 use kp_schemas::state::{LicenseeState, ZoneRecord};
@@ -60,10 +60,10 @@ impl BundleSource for Ledger {
         Ledger::licensee(self, participant, key)
     }
     fn participant_of(&self, author: &PublicKey) -> Option<String> {
-        match self.network().role_of(author)? {
-            kp_schemas::state::AuthorRole::Authority(p) => Some(p.participant.code.clone()),
-            _ => None,
-        }
+        self.network().participant_of(author).map(str::to_string)
+    }
+    fn latest_governance(&self) -> Option<Hash32> {
+        self.governance_head()
     }
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, StoreError> {
         Ledger::zone(self, entry)
@@ -75,10 +75,13 @@ impl BundleSource for Ledger {
 
 /// The bundle of a certificate or a lot: every entry its trail relies on,
 /// in acceptance order (each after what it relies on, as a verifier replays
-/// them), each with an inclusion proof to the newest checkpoint of its log
-/// that covers it and is witnessed by the log's quorum, and those
-/// checkpoints with only the cosignatures a verifier holding the roster
-/// can count.
+/// them), and the chair's logs from their first entries, each entry with
+/// an inclusion proof to the newest checkpoint of its log that covers it
+/// and is witnessed by the log's quorum. A chair's log is carried up to
+/// that checkpoint's size, so the roster version in force is the one its
+/// witnesses vouch for; the checkpoints keep only the cosignatures a
+/// verifier holding the genesis roster and those governance entries can
+/// count.
 pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<Bundle, ExportError> {
     let hashes = bundle::collect(ledger, subject)?;
     let mut found = Vec::with_capacity(hashes.len());
@@ -92,33 +95,32 @@ pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<B
     // the order a verifier replays them in.
     found.sort_by_key(|(index, _)| *index);
 
+    // Each chair's log in the order the chairs held the role, with its last
+    // position on the chain.
+    let mut chair_logs: Vec<(PublicKey, u64)> = Vec::new();
+    for e in bundle::governance_chain(ledger)? {
+        let (author, seq) = (e.entry().author, e.entry().seq);
+        match chair_logs.last_mut() {
+            Some((log, last)) if *log == author => *last = seq,
+            _ => chair_logs.push((author, seq)),
+        }
+    }
     let mut need: BTreeMap<PublicKey, u64> = BTreeMap::new();
     for (_, e) in &found {
         let x = e.entry();
         let seq = need.entry(x.author).or_default();
         *seq = (*seq).max(x.seq);
     }
-    let net = ledger.network();
-    let mut checkpoints = Vec::new();
-    let mut sizes: BTreeMap<PublicKey, (usize, u64)> = BTreeMap::new();
+    let now = ledger.network();
+    let mut chosen: Vec<(PublicKey, StoredCheckpoint, u64)> = Vec::new();
     let mut missing = Vec::new();
-    for (log, seq) in &need {
-        match witness.witnessed_covering(log, *seq)? {
+    for (log, seq) in chair_logs.iter().copied().chain(need) {
+        match witness.witnessed_covering(&log, seq)? {
             Some(s) => {
                 let size = s.signed()?.checkpoint().size;
-                // Only the cosignatures that count here: a cosignature made
-                // before its participant was suspended is kept, but a
-                // verifier that holds only the roster cannot know it no
-                // longer counts.
-                let cosignatures = s
-                    .cosignatures
-                    .into_iter()
-                    .filter(|c| checkpoint::witness_code(&net, log, &c.witness).is_some())
-                    .collect();
-                sizes.insert(*log, (checkpoints.len(), size));
-                checkpoints.push(BundleCheckpoint { checkpoint: s.checkpoint, cosignatures });
+                chosen.push((log, s, size));
             }
-            None => missing.push(format!("{} (up to entry {seq})", net.author_name(log))),
+            None => missing.push(format!("{} (up to entry {seq})", now.author_name(&log))),
         }
     }
     if !missing.is_empty() {
@@ -128,19 +130,51 @@ pub fn export(ledger: &Ledger, witness: &Witness, subject: &Subject) -> Result<B
             missing.join(", ")
         )));
     }
-    let mut entries = Vec::with_capacity(found.len());
-    for (_, e) in found {
+
+    let mut governance = Vec::new();
+    for (log, _, size) in &chosen[..chair_logs.len()] {
+        for seq in 1..=*size {
+            let e = ledger.entry_at(log, seq)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("entry {seq} of the chair's log {log} is under its checkpoint, not stored"))
+            })?;
+            governance.push(e);
+        }
+    }
+    let in_force = match governance.last() {
+        Some(e) => ledger
+            .roster_version(&e.hash())
+            .map(|n| n.as_ref().clone())
+            .ok_or_else(|| StoreError::Corrupt(format!("governance entry {} made no roster version here", e.hash())))?,
+        None => ledger.genesis().clone(),
+    };
+
+    let mut checkpoints = Vec::with_capacity(chosen.len());
+    let mut sizes: BTreeMap<PublicKey, (usize, u64)> = BTreeMap::new();
+    for (log, s, size) in chosen {
+        // Only the cosignatures that count under the version in force: a
+        // cosignature made before its participant was suspended is kept,
+        // but a verifier cannot know it no longer counts.
+        let cosignatures = s
+            .cosignatures
+            .into_iter()
+            .filter(|c| checkpoint::witness_code(&in_force, &log, &c.witness).is_some())
+            .collect();
+        sizes.insert(log, (checkpoints.len(), size));
+        checkpoints.push(BundleCheckpoint { checkpoint: s.checkpoint, cosignatures });
+    }
+    let proven = |e: SignedEntry| -> Result<BundleEntry, ExportError> {
         let x = e.entry();
         let (checkpoint, size) = sizes[&x.author];
         let proof = ledger.tree(&x.author).inclusion(x.seq, size, ledger.log_size(&x.author)?)?;
-        entries.push(BundleEntry { entry: HexBytes(e.into_bytes()), checkpoint, proof });
-    }
+        Ok(BundleEntry { entry: HexBytes(e.into_bytes()), checkpoint, proof })
+    };
     Ok(Bundle {
         format: bundle::FORMAT.to_string(),
-        network: net.network.clone(),
+        network: now.network.clone(),
         roster_hash: crypto::roster_hash(&ledger.roster().bytes.0),
         subject: subject.clone(),
         checkpoints,
-        entries,
+        governance: governance.into_iter().map(&proven).collect::<Result<_, _>>()?,
+        entries: found.into_iter().map(|(_, e)| proven(e)).collect::<Result<_, _>>()?,
     })
 }

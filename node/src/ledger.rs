@@ -367,6 +367,43 @@ impl Ledger {
         self.network.read().expect("network lock").clone()
     }
 
+    /// The network as the roster made it, before any governance entry.
+    pub fn genesis(&self) -> &NetworkState {
+        &self.genesis
+    }
+
+    /// The newest governance entry of the last committed batch, none
+    /// before the first.
+    pub fn governance_head(&self) -> Option<Hash32> {
+        self.governance.read().expect("governance lock").head
+    }
+
+    /// The network as of one governance entry: the roster version it made.
+    pub fn roster_version(&self, governance: &Hash32) -> Option<Arc<NetworkState>> {
+        self.governance.read().expect("governance lock").at.get(governance).cloned()
+    }
+
+    /// Every roster version from the genesis to the one in force, each
+    /// naming the one before. Walked back from the newest by `previous`,
+    /// so a version a withdrawn governance entry made is not among them.
+    pub fn roster_versions(&self) -> Vec<NetworkState> {
+        let newest = self.network();
+        let by_hash: HashMap<Hash32, Arc<NetworkState>> = {
+            let g = self.governance.read().expect("governance lock");
+            g.at.values().map(|n| (n.version_hash(), n.clone())).collect()
+        };
+        let mut out = vec![newest];
+        while let Some(previous) = out.last().and_then(|n| n.previous) {
+            match by_hash.get(&previous) {
+                Some(n) => out.push(n.as_ref().clone()),
+                None if previous == self.genesis.version_hash() => out.push(self.genesis.clone()),
+                None => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
     /// Entries accepted and synced, those withdrawn since included: also
     /// the next acceptance index.
     pub fn entry_count(&self) -> u64 {

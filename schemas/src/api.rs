@@ -3,7 +3,7 @@
 
 use crate::bytes::{Hash32, PublicKey, SignatureBytes};
 use crate::codes::Refusal;
-use crate::model::{Body, HexBytes, Record};
+use crate::model::{Body, Governance, HexBytes, Record, SignedRoster};
 use crate::rules::Equivocation;
 use crate::state::*;
 use schemars::JsonSchema;
@@ -269,4 +269,71 @@ pub struct FraudView {
     pub log_name: String,
     /// The evidence itself: the signed checkpoints (and entry) that prove it.
     pub fraud: crate::checkpoint::Fraud,
+}
+
+/// `GET /v1/roster`: every roster version this node holds, from the signed
+/// genesis roster to the one in force. A version is the network as one
+/// governance entry of the chair's log left it; each names the one before
+/// by its hash, so the list is one chain from the genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RosterChain {
+    /// The signed genesis roster, as `GET /v1/roster/genesis` answers it:
+    /// the file nodes start from and `kp verify --roster` reads.
+    pub genesis: SignedRoster,
+    /// Every version, the genesis first and the one in force last.
+    pub versions: Vec<RosterVersion>,
+}
+
+/// One roster version of a [`RosterChain`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RosterVersion {
+    /// Its number: the genesis roster's `version`, then one more per
+    /// governance entry.
+    pub version: u64,
+    /// Its hash ([`NetworkState::version_hash`]): the genesis roster's hash
+    /// for the genesis.
+    pub hash: Hash32,
+    /// The hash of the version before it; none for the genesis.
+    pub previous: Option<Hash32>,
+    /// The governance entry that made it; none for the genesis.
+    pub decided_by: Option<Hash32>,
+    /// What that governance entry did; none for the genesis.
+    pub change: Option<Governance>,
+    /// When the chair signed that entry, Unix milliseconds; none for the
+    /// genesis.
+    pub timestamp_ms: Option<u64>,
+    /// The network as this version has it: participants with their keys,
+    /// nodes, conditions and suspensions, monitors, retired keys.
+    pub network: NetworkState,
+}
+
+impl RosterChain {
+    /// What a client can check without the governance entries themselves:
+    /// the genesis roster verifies, the first version is it, every version
+    /// hashes to its `hash` and names the one before, one number later.
+    /// Whether each change follows from the rules is for a verifier that
+    /// replays the signed entries (`kp verify BUNDLE`).
+    pub fn check(&self) -> Result<(), String> {
+        let (_, genesis_hash) =
+            crate::roster::verify(&self.genesis).map_err(|e| format!("the genesis roster does not verify: {e}"))?;
+        let first = self.versions.first().ok_or("the chain has no version, not even the genesis")?;
+        if first.hash != genesis_hash || first.previous.is_some() || first.decided_by.is_some() {
+            return Err(format!("the first version is not the genesis roster {genesis_hash}"));
+        }
+        for (i, v) in self.versions.iter().enumerate() {
+            let n = &v.network;
+            if (n.version, n.decided_by, n.previous) != (v.version, v.decided_by, v.previous) {
+                return Err(format!("version {}: its network says otherwise", v.version));
+            }
+            if n.version_hash() != v.hash {
+                return Err(format!("version {}: its network does not hash to {}", v.version, v.hash));
+            }
+            if let Some(before) = i.checked_sub(1).map(|j| &self.versions[j])
+                && (v.previous != Some(before.hash) || v.version != before.version + 1 || v.decided_by.is_none())
+            {
+                return Err(format!("version {} does not follow version {}", v.version, before.version));
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,12 @@
 //! Offline verification bundles: every entry of a lot's or a certificate's
-//! trail, each with an inclusion proof to a witnessed checkpoint of its log,
-//! and those checkpoints with their cosignatures. `kp verify BUNDLE` checks
-//! one with nothing but the network roster: signatures, proofs, the
-//! cosignature quorum, and rules R4-R8 replayed along the trail.
+//! trail, and the governance entries that make the roster versions since
+//! the genesis roster, each with an inclusion proof to a witnessed
+//! checkpoint of its log, and those checkpoints with their cosignatures.
+//! `kp verify BUNDLE` checks one with nothing but the genesis roster: the
+//! governance entries replayed from it through the rules (R2, R3), then
+//! signatures, proofs and the cosignature quorum under the roster version
+//! they reach, and rules R2-R8 replayed along the trail, each entry against
+//! the roster version its context names.
 //!
 //! The file is canonical JSON (what [`Bundle::to_json`] writes): a verifier
 //! refuses any other bytes, so a change to any byte of a bundle fails.
@@ -15,35 +19,38 @@ use crate::memory::MemLedger;
 use crate::merkle;
 use crate::model::{Body, HexBytes, RecordBody, SignedRoster, Subject};
 use crate::rules::{self, LedgerView, Verdict};
-use crate::state::{
-    AuthorRole, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, VoidKey, ZoneRecord,
-};
+use crate::state::{CHAIR, CertState, Head, LicenseeState, LotOrigin, LotState, NetworkState, VoidKey, ZoneRecord};
 use crate::trail::{self, Trail, TrailError, TrailSource};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 
 /// The `format` field of every bundle this version writes.
-pub const FORMAT: &str = "kpledger-bundle/1";
+pub const FORMAT: &str = "kpledger-bundle/2";
 
 /// A bundle: what `GET /v1/bundles/...` and `kp bundle` write, and
 /// `kp verify BUNDLE` checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// `kpledger-bundle/1`, this version's `FORMAT`; a verifier refuses any
+    /// `kpledger-bundle/2`, this version's `FORMAT`; a verifier refuses any
     /// other (`bundle.format`).
     pub format: String,
     /// The network id: the roster's.
     pub network: String,
-    /// Hash of the signed roster the exporting node runs.
+    /// Hash of the signed genesis roster the exporting node runs.
     pub roster_hash: Hash32,
     /// The lot or certificate whose trail the bundle proves.
     pub subject: Subject,
-    /// One checkpoint per log the trail touches.
+    /// One checkpoint per log the trail and the governance entries touch.
     pub checkpoints: Vec<BundleCheckpoint>,
-    /// In an order where each entry comes after every entry it relies on
-    /// (the exporting node's acceptance order).
+    /// The chair's logs, each from its first entry up to its checkpoint's
+    /// size, in the order they were written (across chair handovers):
+    /// replayed from the genesis roster, they make every roster version up
+    /// to the one in force, which the checkpoints are judged under.
+    pub governance: Vec<BundleEntry>,
+    /// The trail's entries, in an order where each comes after every entry
+    /// of the trail it relies on (the exporting node's acceptance order).
     pub entries: Vec<BundleEntry>,
 }
 
@@ -85,9 +92,13 @@ impl Bundle {
 pub trait BundleSource: TrailSource {
     /// A licensee of `participant`, for the entry that registered it.
     fn licensee(&self, participant: &str, key: &PublicKey) -> Result<Option<LicenseeState>, Self::Error>;
-    /// The participant whose authority writes `author`'s log: read from the
-    /// network, which every source holds in memory.
+    /// The participant whose authority writes or wrote `author`'s log (a
+    /// replaced key included): read from the network, which every source
+    /// holds in memory.
     fn participant_of(&self, author: &PublicKey) -> Option<String>;
+    /// The newest governance entry accepted, none before the first: where
+    /// [`governance_chain`] starts.
+    fn latest_governance(&self) -> Option<Hash32>;
     /// The zone status an entry's context names, none if the hash is not a
     /// zone-status entry.
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Self::Error>;
@@ -138,7 +149,8 @@ pub struct LogReport {
     /// Cosignatures the checkpoint needed: the log's intersecting quorum, or
     /// more if the verifier asked for more.
     pub quorum: usize,
-    /// How many of the bundle's entries are proven against this checkpoint.
+    /// How many of the bundle's entries, governance entries included, are
+    /// proven against this checkpoint.
     pub entries: usize,
 }
 
@@ -159,11 +171,19 @@ pub struct Report {
     pub roster_hash: Hash32,
     /// The chair key the roster names as its signer.
     pub chair: PublicKey,
+    /// The roster version in force: the number of the one the bundle's
+    /// governance entries make from the genesis roster (the genesis's own
+    /// when there are none); none when they do not replay.
+    pub roster_version: Option<u64>,
+    /// That version's hash ([`NetworkState::version_hash`]).
+    pub roster_version_hash: Option<Hash32>,
     /// The least quorum the verifier asked for (`--quorum`); each log's
     /// quorum is in `logs`.
     pub quorum: usize,
-    /// Number of entries in the bundle.
+    /// Number of trail entries in the bundle.
     pub entries: usize,
+    /// Number of governance entries in the bundle.
+    pub governance: usize,
     /// One per checkpoint that parses, in the bundle's order.
     pub logs: Vec<LogReport>,
     /// Everything found wrong; empty when `valid`.
@@ -183,13 +203,22 @@ pub mod codes {
     pub const FORMAT: &str = "bundle.format";
     /// The roster does not verify, or is not the one the bundle was made under.
     pub const ROSTER: &str = "bundle.roster";
+    /// The governance entries do not make a chain of roster versions from
+    /// the genesis roster: one the rules refuse from there (the message
+    /// names the rule's code), one missing, or a chair's log not carried up
+    /// to its checkpoint; or a governance entry among the trail's.
+    pub const GOVERNANCE: &str = "bundle.governance";
+    /// An entry of a replaced key's log beyond the position where the
+    /// rotation closed it.
+    pub const CLOSED_LOG: &str = "bundle.closed_log";
     /// Checkpoint bytes that do not parse.
     pub const CHECKPOINT: &str = "bundle.checkpoint";
     /// A checkpoint not signed by the key of the log it names.
     pub const CHECKPOINT_SIGNATURE: &str = "bundle.checkpoint_signature";
     /// A checkpoint of another network than the roster's.
     pub const WRONG_NETWORK: &str = "bundle.wrong_network";
-    /// A checkpoint of a log no author of the roster writes.
+    /// A checkpoint of a log no author of the roster version in force
+    /// writes or wrote.
     pub const UNKNOWN_LOG: &str = "bundle.unknown_log";
     /// Two checkpoints of one log: a bundle has one per log.
     pub const DUPLICATE_LOG: &str = "bundle.duplicate_log";
@@ -232,9 +261,10 @@ struct Collector<'a, S> {
 /// that create its lots and certificates, the zone statuses behind its
 /// productions with the rest of those zones' history, the registrations of
 /// the licensees that hold its lots or signed its records, and attestations
-/// about its lots and certificates. Replayed in acceptance order, they pass
-/// the rules without any other entry. A read that fails is
-/// [`TrailError::Read`], never a set with entries missing.
+/// about its lots and certificates. Replayed in acceptance order after the
+/// governance entries ([`governance_chain`]), they pass the rules without
+/// any other entry. A read that fails is [`TrailError::Read`], never a set
+/// with entries missing.
 pub fn collect<S: BundleSource>(src: &S, subject: &Subject) -> Result<BTreeSet<Hash32>, TrailError<S::Error>> {
     let mut c =
         Collector { src, out: BTreeSet::new(), licensees: HashSet::new(), zones: HashSet::new(), todo: Vec::new() };
@@ -274,15 +304,21 @@ pub fn collect<S: BundleSource>(src: &S, subject: &Subject) -> Result<BTreeSet<H
     Ok(c.out)
 }
 
-/// A governance entry and every one before it: its own log back to the
-/// first entry, and through the handover a new chair's first entry names,
-/// the logs of the chairs before.
-fn governance_chain<S: BundleSource>(src: &S, mut e: SignedEntry, out: &mut BTreeSet<Hash32>) -> Result<(), S::Error> {
-    loop {
-        if !out.insert(e.hash()) {
-            return Ok(());
+/// Every governance entry `src` holds, oldest first: the newest one and
+/// every one before it, its own log back to the first entry and, through
+/// the handover a new chair's first entry names in its context, the logs of
+/// the chairs before. Replayed in this order from the genesis roster, they
+/// make every roster version.
+pub fn governance_chain<S: BundleSource>(src: &S) -> Result<Vec<SignedEntry>, S::Error> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let Some(head) = src.latest_governance() else { return Ok(out) };
+    let mut next = src.entry(&head)?;
+    while let Some(e) = next {
+        if !seen.insert(e.hash()) {
+            break;
         }
-        let next = if e.entry().seq > 1 {
+        next = if e.entry().seq > 1 {
             src.entry(&e.entry().prev)?
         } else {
             let mut found = None;
@@ -296,11 +332,10 @@ fn governance_chain<S: BundleSource>(src: &S, mut e: SignedEntry, out: &mut BTre
             }
             found
         };
-        match next {
-            Some(n) => e = n,
-            None => return Ok(()),
-        }
+        out.push(e);
     }
+    out.reverse();
+    Ok(out)
 }
 
 impl<S: BundleSource> Collector<'_, S> {
@@ -318,20 +353,15 @@ impl<S: BundleSource> Collector<'_, S> {
                 }
             }
             // The statuses a verdict was judged against, with the chains
-            // behind them (R6): the whole history of each zone named; and
-            // the network it read: the chair's log up to the governance
-            // entry named.
+            // behind them (R6): the whole history of each zone named. The
+            // network it read is the governance entries', which a bundle
+            // carries apart.
             for h in &e.entry().context {
                 if let Some(z) = self.src.zone(h)?
                     && self.zones.insert((z.status.participant.clone(), z.status.zone.clone()))
                 {
                     let history = self.src.zone_history(&z.status.participant, &z.status.zone)?;
                     self.out.extend(history.iter().map(|z| z.entry));
-                }
-                if let Some(g) = self.src.entry(h)?
-                    && matches!(g.entry().body, Body::Governance(_))
-                {
-                    governance_chain(self.src, g, &mut self.out)?;
                 }
             }
         }
@@ -420,10 +450,10 @@ impl BundleSource for MemLedger {
         LedgerView::licensee(self, participant, key)
     }
     fn participant_of(&self, author: &PublicKey) -> Option<String> {
-        match self.network.role_of(author)? {
-            AuthorRole::Authority(p) => Some(p.participant.code.clone()),
-            _ => None,
-        }
+        self.network.participant_of(author).map(str::to_string)
+    }
+    fn latest_governance(&self) -> Option<Hash32> {
+        self.governance_head
     }
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Infallible> {
         LedgerView::zone(self, entry)
@@ -439,10 +469,12 @@ fn problem(code: &str, message: impl Into<String>) -> Problem {
     Problem { code: code.to_string(), message: message.into() }
 }
 
-/// Check a bundle with nothing but the roster; see the module docs. Every
-/// problem found is listed, except that a file that is not a canonical bundle
-/// is not read further, and the rules are replayed only over entries whose
-/// signatures and proofs all hold. Positions in messages count from 1.
+/// Check a bundle with nothing but the genesis roster; see the module docs.
+/// Every problem found is listed, except that a file that is not a
+/// canonical bundle is not read further, governance entries after the
+/// first that does not replay are not judged, and the trail's rules are
+/// replayed only over entries whose signatures and proofs all hold.
+/// Positions in messages count from 1.
 pub fn verify(bytes: &[u8], roster: &SignedRoster, opts: &VerifyOptions) -> Report {
     let mut report = Report {
         valid: false,
@@ -450,8 +482,11 @@ pub fn verify(bytes: &[u8], roster: &SignedRoster, opts: &VerifyOptions) -> Repo
         network: None,
         roster_hash: crate::crypto::roster_hash(&roster.bytes.0),
         chair: roster.roster.chair,
+        roster_version: None,
+        roster_version_hash: None,
         quorum: opts.quorum,
         entries: 0,
+        governance: 0,
         logs: Vec::new(),
         problems: Vec::new(),
         trail: None,
@@ -471,6 +506,7 @@ pub fn verify(bytes: &[u8], roster: &SignedRoster, opts: &VerifyOptions) -> Repo
     report.subject = Some(bundle.subject.clone());
     report.network = Some(bundle.network.clone());
     report.entries = bundle.entries.len();
+    report.governance = bundle.governance.len();
     check(&bundle, roster, opts, &mut report);
     report.valid = report.problems.is_empty();
     report
@@ -517,98 +553,258 @@ fn check(bundle: &Bundle, roster: &SignedRoster, opts: &VerifyOptions, report: &
         );
         report.problems.push(problem(codes::ROSTER, msg));
     }
-    let net = NetworkState::from_roster(&r, hash);
+    let mut seen = Seen::default();
+
+    // The roster versions first: who writes which log, and who witnesses
+    // it, is the version in force's.
+    let (mem, governance, replayed) = replay_governance(bundle, NetworkState::from_roster(&r, hash), &mut seen, report);
+    let net = mem.network.clone();
+    if replayed {
+        report.roster_version = Some(net.version);
+        report.roster_version_hash = Some(net.version_hash());
+    }
 
     let mut by_log = HashMap::new();
     let checkpoints: Vec<Option<(SignedCheckpoint, usize)>> = bundle
         .checkpoints
         .iter()
         .enumerate()
-        .map(|(i, bc)| check_checkpoint(&net, i, bc, opts, &mut by_log, report))
+        .map(|(i, bc)| check_checkpoint(&net, replayed, i, bc, opts, &mut by_log, report))
         .collect();
 
+    // Each chair's log is carried whole up to its checkpoint, so the
+    // version in force is the one that checkpoint's witnesses vouch for,
+    // not an older one a bundle could stop at.
+    let mut carried: BTreeMap<PublicKey, (u64, Option<u64>)> = BTreeMap::new();
+    for (be, g) in bundle.governance.iter().zip(&governance) {
+        let Some(g) = g else { continue };
+        let size = prove(&net, &checkpoints, be, g, report);
+        let c = carried.entry(g.author).or_insert((0, None));
+        c.0 = c.0.max(g.seq);
+        c.1 = c.1.or(size);
+    }
+    if replayed {
+        for (log, (last, size)) in carried {
+            if let Some(size) = size.filter(|s| *s > last) {
+                let msg = format!(
+                    "the bundle carries entries 1 to {last} of the {}, whose checkpoint is at size {size}: a bundle \
+                     carries every governance entry up to its checkpoint of each chair's log",
+                    log_name(&net, &log)
+                );
+                report.problems.push(problem(codes::GOVERNANCE, msg));
+            }
+        }
+    }
+
     let mut verified = Vec::with_capacity(bundle.entries.len());
-    let mut by_hash = HashMap::new();
-    let mut by_position = HashMap::new();
     for (i, be) in bundle.entries.iter().enumerate() {
-        let n = i + 1;
+        let label = format!("entry {}", i + 1);
         let signed = match SignedEntry::parse(be.entry.0.clone()) {
             Ok(s) => s,
             Err(r) => {
-                report.problems.push(problem(codes::ENTRY, format!("entry {n} does not parse: {r}")));
+                report.problems.push(problem(codes::ENTRY, format!("{label} does not parse: {r}")));
                 verified.push(None);
                 continue;
             }
         };
-        let (hash, author, seq) = (signed.hash(), signed.entry().author, signed.entry().seq);
-        let name = format!("entry {n} ({}, entry {seq})", log_name(&net, &author));
-        if let Some(first) = by_hash.get(&hash) {
-            report.problems.push(problem(codes::DUPLICATE_ENTRY, format!("{name} repeats entry {first}")));
-        } else if let Some(first) = by_position.get(&(author, seq)) {
-            let msg = format!("{name} and entry {first} are two different entries at one position of one log");
-            report.problems.push(problem(codes::DUPLICATE_ENTRY, msg));
+        let e = Parsed::of(&signed, label, &net);
+        seen.note(&e, report);
+        if let Body::Governance(_) = signed.entry().body {
+            let msg = format!("{} is a governance entry: a bundle carries those apart, in `governance`", e.name);
+            report.problems.push(problem(codes::GOVERNANCE, msg));
         }
-        by_hash.entry(hash).or_insert(n);
-        by_position.entry((author, seq)).or_insert(n);
-
+        // The rules judge an entry by the version its context names, where
+        // a key replaced since still signs: the version in force says
+        // where its log was closed.
+        if let Some(r) = net.retired(&e.author)
+            && r.holder != CHAIR
+            && e.seq > r.last
+        {
+            let msg = format!(
+                "{} is signed by a key of {} that was replaced, beyond position {} where the rotation closed its \
+                 log: only its entries 1 to {} stand",
+                e.name, r.holder, r.last, r.last
+            );
+            report.problems.push(problem(codes::CLOSED_LOG, msg));
+        }
         match signed.into_verified() {
             Ok(v) => verified.push(Some(v)),
             Err(r) => {
-                report.problems.push(problem(codes::ENTRY, format!("{name}: {r}")));
+                report.problems.push(problem(codes::ENTRY, format!("{}: {r}", e.name)));
                 verified.push(None);
             }
         }
-
-        let cp = match checkpoints.get(be.checkpoint) {
-            None => {
-                let msg = format!(
-                    "{name} names checkpoint index {}, but the bundle has {} checkpoints, indexed from 0",
-                    be.checkpoint,
-                    checkpoints.len()
-                );
-                report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
-                continue;
-            }
-            // Already reported as unreadable.
-            Some(None) => continue,
-            Some(Some((cp, log_report))) => {
-                let c = cp.checkpoint();
-                if c.log != author {
-                    let msg =
-                        format!("{name} names the checkpoint of the {}, not of its own log", log_name(&net, &c.log));
-                    report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
-                    continue;
-                }
-                report.logs[*log_report].entries += 1;
-                c
-            }
-        };
-        let proven = match seq.checked_sub(1) {
-            None => Err("logs start at entry 1".to_string()),
-            Some(index) => merkle::verify_inclusion(&hash, index, cp.size, &be.proof, &cp.root)
-                .map_err(|e| format!("{e} ({})", e.code())),
-        };
-        if let Err(why) = proven {
-            let msg = format!(
-                "{name} is not proven to be in the checkpoint of its log at size {} (root {}): {why}",
-                cp.size, cp.root
-            );
-            report.problems.push(problem(codes::INCLUSION, msg));
-        }
+        prove(&net, &checkpoints, be, &e, report);
     }
 
     if report.problems.is_empty() {
         let verified: Vec<Verified> =
             verified.into_iter().map(|v| v.expect("no problems: every entry verified")).collect();
-        replay(&net, bundle, &verified, opts, report);
+        replay(mem, bundle, &verified, opts, report);
     }
 }
 
+/// An entry of the bundle as parsed: its id, its place, and its name in
+/// messages (`entry 3 (CF authority log, entry 5)`).
+struct Parsed {
+    hash: Hash32,
+    author: PublicKey,
+    seq: u64,
+    /// `entry 3` or `governance entry 1`: its place in the bundle.
+    label: String,
+    name: String,
+}
+
+impl Parsed {
+    fn of(e: &SignedEntry, label: String, net: &NetworkState) -> Self {
+        let (hash, author, seq) = (e.hash(), e.entry().author, e.entry().seq);
+        let name = format!("{label} ({}, entry {seq})", log_name(net, &author));
+        Self { hash, author, seq, label, name }
+    }
+}
+
+/// The first place each entry and each position of a log was seen at, in
+/// both lists of the bundle, to name what repeats it.
+#[derive(Default)]
+struct Seen {
+    by_hash: HashMap<Hash32, String>,
+    by_position: HashMap<(PublicKey, u64), String>,
+}
+
+impl Seen {
+    fn note(&mut self, e: &Parsed, report: &mut Report) {
+        if let Some(first) = self.by_hash.get(&e.hash) {
+            report.problems.push(problem(codes::DUPLICATE_ENTRY, format!("{} repeats {first}", e.name)));
+        } else if let Some(first) = self.by_position.get(&(e.author, e.seq)) {
+            let msg = format!("{} and {first} are two different entries at one position of one log", e.name);
+            report.problems.push(problem(codes::DUPLICATE_ENTRY, msg));
+        }
+        self.by_hash.entry(e.hash).or_insert_with(|| e.label.clone());
+        self.by_position.entry((e.author, e.seq)).or_insert_with(|| e.label.clone());
+    }
+}
+
+/// Replay the governance entries in their order from the genesis roster,
+/// through the rules (R2, R3) as any node judges them: the ledger they
+/// leave holds every roster version they make, the newest as its network.
+/// Also returns each entry as parsed, and whether every one was accepted.
+/// After the first that is not, no later version can be made: only that
+/// one is reported.
+fn replay_governance(
+    bundle: &Bundle,
+    genesis: NetworkState,
+    seen: &mut Seen,
+    report: &mut Report,
+) -> (MemLedger, Vec<Option<Parsed>>, bool) {
+    let mut mem = MemLedger::new(genesis);
+    let mut parsed = Vec::with_capacity(bundle.governance.len());
+    let mut unbroken = true;
+    for (i, be) in bundle.governance.iter().enumerate() {
+        let label = format!("governance entry {}", i + 1);
+        let signed = match SignedEntry::parse(be.entry.0.clone()) {
+            Ok(s) => s,
+            Err(r) => {
+                report.problems.push(problem(codes::ENTRY, format!("{label} does not parse: {r}")));
+                parsed.push(None);
+                unbroken = false;
+                continue;
+            }
+        };
+        let e = Parsed::of(&signed, label, &mem.network);
+        seen.note(&e, report);
+        let name = e.name.clone();
+        parsed.push(Some(e));
+        let v = match signed.into_verified() {
+            Ok(v) => v,
+            Err(r) => {
+                report.problems.push(problem(codes::ENTRY, format!("{name}: {r}")));
+                unbroken = false;
+                continue;
+            }
+        };
+        if !matches!(v.entry.entry().body, Body::Governance(_)) {
+            let msg = format!("{name} is a {} entry, not a governance entry", v.entry.entry().body.kind());
+            report.problems.push(problem(codes::GOVERNANCE, msg));
+            unbroken = false;
+            continue;
+        }
+        if !unbroken {
+            continue;
+        }
+        let why = match mem.ingest_verified(v) {
+            Ok(Verdict::Accepted(a)) => match a.void {
+                None => continue,
+                Some(why) => format!("it is void: {why}"),
+            },
+            Ok(_) => "it takes a position of the chair's log that an earlier governance entry holds".to_string(),
+            Err(r) => format!("{} ({})", r.message, r.code),
+        };
+        let msg = format!(
+            "{name} does not follow from the genesis roster and the governance entries before it: {why}; the roster \
+             versions from it on cannot be made"
+        );
+        report.problems.push(problem(codes::GOVERNANCE, msg));
+        unbroken = false;
+    }
+    (mem, parsed, unbroken)
+}
+
+/// Check that an entry is in the checkpoint of its own log that it names,
+/// counting it in that log's report; returns the checkpoint's size when it
+/// is of the entry's log.
+fn prove(
+    net: &NetworkState,
+    checkpoints: &[Option<(SignedCheckpoint, usize)>],
+    be: &BundleEntry,
+    e: &Parsed,
+    report: &mut Report,
+) -> Option<u64> {
+    let name = &e.name;
+    let cp = match checkpoints.get(be.checkpoint) {
+        None => {
+            let msg = format!(
+                "{name} names checkpoint index {}, but the bundle has {} checkpoints, indexed from 0",
+                be.checkpoint,
+                checkpoints.len()
+            );
+            report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
+            return None;
+        }
+        // Already reported as unreadable.
+        Some(None) => return None,
+        Some(Some((cp, log_report))) => {
+            let c = cp.checkpoint();
+            if c.log != e.author {
+                let msg = format!("{name} names the checkpoint of the {}, not of its own log", log_name(net, &c.log));
+                report.problems.push(problem(codes::WRONG_CHECKPOINT, msg));
+                return None;
+            }
+            report.logs[*log_report].entries += 1;
+            c
+        }
+    };
+    let proven = match e.seq.checked_sub(1) {
+        None => Err("logs start at entry 1".to_string()),
+        Some(index) => merkle::verify_inclusion(&e.hash, index, cp.size, &be.proof, &cp.root)
+            .map_err(|e| format!("{e} ({})", e.code())),
+    };
+    if let Err(why) = proven {
+        let msg = format!(
+            "{name} is not proven to be in the checkpoint of its log at size {} (root {}): {why}",
+            cp.size, cp.root
+        );
+        report.problems.push(problem(codes::INCLUSION, msg));
+    }
+    Some(cp.size)
+}
+
 /// Parse one checkpoint and judge it with its cosignatures
-/// ([`checkpoint::judge`]); returns it with the index of its [`LogReport`]
-/// when it parses and its size is one a log can reach.
+/// ([`checkpoint::judge`]) under the roster version `net`, when that is the
+/// one in force; returns it with the index of its [`LogReport`] when it
+/// parses and its size is one a log can reach.
 fn check_checkpoint(
     net: &NetworkState,
+    in_force: bool,
     i: usize,
     bc: &BundleCheckpoint,
     opts: &VerifyOptions,
@@ -624,7 +820,14 @@ fn check_checkpoint(
             return None;
         }
     };
-    let judged = checkpoint::judge(net, &cp, &bc.cosignatures, opts.quorum);
+    let mut judged = checkpoint::judge(net, &cp, &bc.cosignatures, opts.quorum);
+    // Without the roster version in force, who writes a log and who may
+    // witness it are not known: only what the bytes alone show is judged.
+    if !in_force {
+        use checkpoint::Fault;
+        judged.problems.retain(|p| matches!(p.fault, Fault::Malformed | Fault::Signature | Fault::WrongNetwork));
+        judged.witnesses.clear();
+    }
     let malformed = judged.problems.iter().any(|p| p.fault == checkpoint::Fault::Malformed);
     for p in judged.problems {
         problems.push(problem(&format!("bundle.{}", p.fault.name()), p.message));
@@ -715,8 +918,11 @@ impl LedgerView for Replay {
     }
 }
 
-fn replay(net: &NetworkState, bundle: &Bundle, verified: &[Verified], opts: &VerifyOptions, report: &mut Report) {
-    let mut view = Replay { mem: MemLedger::new(net.clone()), head: None };
+/// Replay the trail's entries in the bundle's order into `mem`, which holds
+/// the roster versions: each is judged against the version its context
+/// names.
+fn replay(mem: MemLedger, bundle: &Bundle, verified: &[Verified], opts: &VerifyOptions, report: &mut Report) {
+    let mut view = Replay { mem, head: None };
     for (i, v) in verified.iter().enumerate() {
         let e = v.entry.entry();
         let name = format!("entry {} ({}, entry {})", i + 1, log_name(&view.mem.network, &e.author), e.seq);
@@ -791,6 +997,7 @@ mod tests {
             roster_hash: crate::crypto::roster_hash(&r.bytes.0),
             subject: Subject::Certificate { number: "BW-1".into() },
             checkpoints: vec![],
+            governance: vec![],
             entries: vec![],
         }
     }

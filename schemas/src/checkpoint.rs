@@ -249,11 +249,12 @@ pub fn check_quorum(net: &NetworkState, configured: usize) -> Result<(), String>
 /// says): their word about that log is not a second opinion. A cosignature
 /// by one that is not is false; one by a suspended participant is only not
 /// counted, as its sender may have made or received it before the
-/// suspension. Returns the witness's participant code.
+/// suspension. A replaced key's closed log is its holder's
+/// ([`NetworkState::log_role`]). Returns the witness's participant code.
 pub fn independent_witness<'a>(net: &'a NetworkState, log: &PublicKey, witness: &PublicKey) -> Option<&'a str> {
     let Some(AuthorRole::Authority(w)) = net.role_of(witness) else { return None };
     let p = &w.participant;
-    let independent = match net.role_of(log) {
+    let independent = match net.log_role(log) {
         Some(AuthorRole::Authority(own)) => own.participant.code != p.code,
         Some(AuthorRole::Monitor(m)) => {
             !m.scope.contains(&p.code) && !p.nodes.iter().any(|n| m.nodes.iter().any(|x| x.peer_id == n.peer_id))
@@ -339,7 +340,7 @@ pub struct Judgement {
 
 /// `CF authority log`, or the key itself for a key the roster does not hold.
 pub fn log_name(net: &NetworkState, key: &PublicKey) -> String {
-    match net.role_of(key) {
+    match net.log_role(key) {
         Some(_) => format!("{} log", net.author_name(key)),
         None => format!("log of the unknown key {}", key.to_hex()),
     }
@@ -371,7 +372,7 @@ pub fn judge(net: &NetworkState, cp: &SignedCheckpoint, cosignatures: &[Cosignat
     if c.network != net.network {
         fault(Fault::WrongNetwork, format!("{name} is for network `{}`, the roster for `{}`", c.network, net.network));
     }
-    if net.role_of(&c.log).is_none() {
+    if net.log_role(&c.log).is_none() {
         fault(Fault::UnknownLog, format!("{name}: no author in the roster has the key {}", c.log));
     }
     if cosignatures.len() > MAX_COSIGNATURES {

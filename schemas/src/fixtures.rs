@@ -5,7 +5,7 @@
 
 use crate::bundle::{Bundle, BundleCheckpoint, BundleEntry, FORMAT};
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::model::{HexBytes, SignedRoster, Subject};
+use crate::model::{Body, HexBytes, SignedRoster, Subject};
 use crate::{Hash32, Keypair, PublicKey, SignedEntry, merkle};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,10 +20,11 @@ pub struct Signers<'a> {
 }
 
 /// The bundle of `subject` holding the `wanted` entries of `all` (every
-/// entry of every log, in acceptance order), in that order: one checkpoint
-/// per log at the log's full size, in the order the logs first appear among
-/// the chosen entries, each with its `signers`; one inclusion proof per
-/// entry. The network is the roster's.
+/// entry of every log, in acceptance order), in that order, and every
+/// governance entry of `all` in its own list: one checkpoint per log at the
+/// log's full size, in the order the logs first appear among the
+/// governance entries and then the chosen ones, each with its `signers`;
+/// one inclusion proof per entry. The network is the roster's.
 pub fn bundle(
     roster: &SignedRoster,
     all: &[SignedEntry],
@@ -32,12 +33,15 @@ pub fn bundle(
     signers: &Signers,
 ) -> Bundle {
     let network = &roster.roster.network;
-    let chosen: Vec<&SignedEntry> = all.iter().filter(|e| wanted.contains(&e.hash())).collect();
-    assert_eq!(chosen.len(), wanted.len(), "every wanted entry is in the logs");
+    let governs = |e: &SignedEntry| matches!(e.entry().body, Body::Governance(_));
+    let governance: Vec<&SignedEntry> = all.iter().filter(|e| governs(e)).collect();
+    let chosen: Vec<&SignedEntry> = all.iter().filter(|e| wanted.contains(&e.hash()) && !governs(e)).collect();
+    let wanted_governance = governance.iter().filter(|e| wanted.contains(&e.hash())).count();
+    assert_eq!(chosen.len() + wanted_governance, wanted.len(), "every wanted entry is in the logs");
     let mut logs: Vec<PublicKey> = Vec::new();
     let mut leaves: BTreeMap<PublicKey, Vec<Hash32>> = BTreeMap::new();
     let mut checkpoints = Vec::new();
-    for e in &chosen {
+    for e in governance.iter().chain(&chosen) {
         let log = e.entry().author;
         if logs.contains(&log) {
             continue;
@@ -58,24 +62,22 @@ pub fn bundle(
         logs.push(log);
         leaves.insert(log, l);
     }
-    let entries = chosen
-        .iter()
-        .map(|e| {
-            let log = e.entry().author;
-            BundleEntry {
-                entry: HexBytes(e.bytes().to_vec()),
-                checkpoint: logs.iter().position(|l| *l == log).unwrap(),
-                proof: merkle::inclusion_proof(&leaves[&log], e.entry().seq - 1),
-            }
-        })
-        .collect();
+    let proven = |e: &&SignedEntry| {
+        let log = e.entry().author;
+        BundleEntry {
+            entry: HexBytes(e.bytes().to_vec()),
+            checkpoint: logs.iter().position(|l| *l == log).unwrap(),
+            proof: merkle::inclusion_proof(&leaves[&log], e.entry().seq - 1),
+        }
+    };
     Bundle {
         format: FORMAT.into(),
         network: network.clone(),
         roster_hash: crate::crypto::roster_hash(&roster.bytes.0),
         subject,
         checkpoints,
-        entries,
+        governance: governance.iter().map(proven).collect(),
+        entries: chosen.iter().map(proven).collect(),
     }
 }
 

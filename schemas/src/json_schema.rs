@@ -35,6 +35,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("lot.json", render::<LotView>()),
         ("record.json", render::<Record>()),
         ("roster.json", render::<SignedRoster>()),
+        ("roster-chain.json", render::<RosterChain>()),
         ("status.json", render::<Status>()),
         ("submit-entry.json", render::<SubmitEntry>()),
         ("submit-record.json", render::<SubmitRecord>()),

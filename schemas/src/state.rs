@@ -429,6 +429,34 @@ impl NetworkState {
         self.retired.iter().find(|r| r.key == *key)
     }
 
+    /// Whose log `key` writes or wrote: its role now, or for a replaced
+    /// key the role of its holder now. A closed log stays readable up to
+    /// its last position, so it is witnessed, proven and bundled as its
+    /// holder's: its witnesses are the holder's.
+    pub fn log_role(&self, key: &PublicKey) -> Option<AuthorRole<'_>> {
+        if let Some(role) = self.role_of(key) {
+            return Some(role);
+        }
+        let r = self.retired(key)?;
+        if r.holder == CHAIR {
+            return Some(AuthorRole::Chair);
+        }
+        if let Some(p) = self.participants.get(&r.holder) {
+            return Some(AuthorRole::Authority(p));
+        }
+        self.monitors.iter().find(|m| m.id == r.holder).map(AuthorRole::Monitor)
+    }
+
+    /// The participant whose authority signs or signed with `key`, a
+    /// replaced key included: the licensees its entries name are that
+    /// participant's.
+    pub fn participant_of(&self, key: &PublicKey) -> Option<&str> {
+        match self.log_role(key)? {
+            AuthorRole::Authority(p) => Some(p.participant.code.as_str()),
+            _ => None,
+        }
+    }
+
     /// Logs closed by a key rotation: each old key with its last position.
     /// A replaced chair key needs no freeze: every entry of the chair's log
     /// names the one before it as its network, where the key is no longer
@@ -517,14 +545,16 @@ impl NetworkState {
         self.participants.get(code)
     }
 
-    /// A printable name for an author key.
+    /// A printable name for an author key; a replaced key is named after
+    /// its holder (`BW authority (replaced key)`).
     pub fn author_name(&self, key: &PublicKey) -> String {
-        match self.role_of(key) {
+        let name = match self.log_role(key) {
             Some(AuthorRole::Authority(p)) => format!("{} authority", p.participant.code),
             Some(AuthorRole::Monitor(m)) => m.id.clone(),
             Some(AuthorRole::Chair) => "chair".into(),
-            None => key.to_hex(),
-        }
+            None => return key.to_hex(),
+        };
+        if self.role_of(key).is_none() { format!("{name} (replaced key)") } else { name }
     }
 }
 

@@ -247,8 +247,9 @@ fn a_certificate_bundle_verifies_with_only_the_roster() {
     // One log report per log touched, each with what the bundle holds of it.
     let names: BTreeSet<&str> = r.logs.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["CF authority", "BW authority", "EU authority", "IN authority", "MT-CF"]));
-    assert_eq!(r.logs.iter().map(|l| l.entries).sum::<usize>(), r.entries);
-    assert_eq!(r.entries, f.bundle.entries.len());
+    assert_eq!(r.logs.iter().map(|l| l.entries).sum::<usize>(), r.entries + r.governance);
+    assert_eq!((r.entries, r.governance), (f.bundle.entries.len(), 0));
+    assert_eq!(r.roster_version, Some(dev_roster().version), "no governance entry: the genesis is in force");
     for l in &r.logs {
         assert_eq!(l.witnesses.len(), 3, "{l:?}");
         assert!(l.witnesses.windows(2).all(|w| w[0] < w[1]), "sorted: {l:?}");
@@ -353,7 +354,7 @@ fn not_a_bundle_or_not_canonical() {
     let r = check(&f.json[..f.json.len() - 1], 2);
     assert!(has(&r, codes::NOT_CANONICAL, &["the end of the file"]), "{}", listed(&r));
 
-    let r = check_changed(|b| b.format = "kpledger-bundle/2".into(), 2);
+    let r = check_changed(|b| b.format = "kpledger-bundle/1".into(), 2);
     assert_eq!(codes_of(&r), vec![codes::FORMAT]);
 }
 
@@ -604,6 +605,218 @@ fn an_export_of_a_non_compliant_lot_signed_into_a_log_fails_r6() {
     assert!(has(&r, "R6.non_compliant_lot", &["CF/X"]), "{}", listed(&r));
 }
 
+// ---------------------------------------------------------------- roster versions
+
+/// Gabon, admitted after the genesis.
+fn gabon_key() -> Keypair {
+    Keypair::from_seed([60; 32])
+}
+
+/// BW's authority key after its rotation.
+fn new_bw_key() -> Keypair {
+    Keypair::from_seed([61; 32])
+}
+
+/// A network that changed after its genesis: the chair admits GA, BW's
+/// old key records a production, BW's key is rotated (planned) after it,
+/// and the new key transfers the lot and exports it to GA, which confirms.
+/// The certificate's trail runs through both BW logs and GA's.
+struct Membership {
+    world: World,
+    /// The admission, the rotation.
+    admission: Hash32,
+    rotation: Hash32,
+    /// The old BW log's last position.
+    last: u64,
+}
+
+fn membership() -> Membership {
+    let mut w = World::new();
+    let (ga, new) = (gabon_key(), new_bw_key());
+    let gabon = Participant {
+        code: "GA".into(),
+        name: "Gabon".into(),
+        authority: ga.public(),
+        zone_regime: false,
+        nodes: vec![],
+    };
+    let admission = w.net.govern(Governance::AdmitParticipant(gabon)).hash;
+    let importer = licensee_key("GA importer");
+    w.net.write(&ga, register_body(&importer, "GA importer", &[Role::Importer]));
+    let (miner, exporter) = (w.cast.bw_miner.clone(), w.cast.bw_exporter.clone());
+    w.net.record("BW", &miner, production("BW/1", "Jwaneng", None, 1000, DAY));
+
+    let old = authority_key("BW");
+    let last = w.net.next_of(&old).0 - 1;
+    let handing = KeyRotation {
+        network: NETWORK.into(),
+        holder: "BW".into(),
+        old_key: old.public(),
+        new_key: new.public(),
+        last,
+    };
+    let statement = old.sign(kp_schemas::crypto::Domain::KeyRotation, &kp_schemas::encoding::encode(&handing));
+    let rotation = w
+        .net
+        .govern(Governance::RotateKey { holder: "BW".into(), new_key: new.public(), last, statement: Some(statement) })
+        .hash;
+
+    let rec = w.net.sign(&miner, transfer(&[("BW/1", 1000)], &[("BW/X", 1000, &exporter)], DAY));
+    w.net.write(&new, countersigned(&rec));
+    let rec = w.net.sign(&exporter, export("BW-9", "GA", &[("BW/X", 1000)], &[("7102.10", 1000)], DAY));
+    w.net.write(&new, countersigned(&rec));
+    let confirmation = w.net.confirmation("BW-9", 1000, 2, "GA/1", &importer, "2017-03-20");
+    w.net.write(&ga, confirmation);
+    Membership { world: w, admission, rotation, last }
+}
+
+/// Keys of every log of the membership network, the replaced BW key
+/// included.
+fn membership_key(log: &PublicKey) -> Keypair {
+    [gabon_key(), new_bw_key()].into_iter().find(|k| k.public() == *log).unwrap_or_else(|| author_key(log))
+}
+
+/// Every authority of the version in force (BW's new key, GA's) that may
+/// witness `log`: not its own participant, old key or new, and for the
+/// monitor's log not CF.
+fn membership_cosigners(log: &PublicKey) -> Vec<Keypair> {
+    let bw = [authority_key("BW").public(), new_bw_key().public()];
+    let now: Vec<Keypair> = PARTICIPANTS
+        .iter()
+        .filter(|(code, _, _)| *code != "BW")
+        .map(|(code, _, _)| authority_key(code))
+        .chain([new_bw_key(), gabon_key()])
+        .collect();
+    now.into_iter()
+        .filter(|k| k.public() != *log && !(bw.contains(log) && bw.contains(&k.public())))
+        .filter(|k| !(*log == monitor_key().public() && k.public() == authority_key("CF").public()))
+        .collect()
+}
+
+/// The bundle of BW-9 with `extra` entries signed into the logs beyond
+/// what the ledger holds, and wanted.
+fn membership_bundle(m: &Membership, extra: &[SignedEntry]) -> Bundle {
+    let mut all: Vec<SignedEntry> = m.world.net.ledger.entries.values().cloned().collect();
+    all.sort_by_key(|e| e.entry().timestamp_ms);
+    all.extend(extra.iter().cloned());
+    let mut wanted = bundle::collect(&m.world.net.ledger, &cert("BW-9")).unwrap();
+    wanted.extend(extra.iter().map(|e| e.hash()));
+    let signers =
+        Signers { author: &membership_key, cosigners: &membership_cosigners, timestamp_ms: 1_600_000_000_000 };
+    fixtures::bundle(&signed_roster(), &all, cert("BW-9"), &wanted, &signers)
+}
+
+#[test]
+fn a_bundle_across_an_admission_and_a_key_rotation_verifies_with_the_genesis_roster_only() {
+    let m = membership();
+    let b = membership_bundle(&m, &[]);
+    let governance: Vec<Hash32> =
+        b.governance.iter().map(|g| SignedEntry::parse(g.entry.0.clone()).unwrap().hash()).collect();
+    assert_eq!(governance, [m.admission, m.rotation], "the whole chain, oldest first");
+    assert_eq!(
+        bundle::governance_chain(&m.world.net.ledger).unwrap().iter().map(|e| e.hash()).collect::<Vec<_>>(),
+        governance
+    );
+
+    let r = check(&b.to_json(), 0);
+    assert!(r.valid, "{}", listed(&r));
+    let now = &m.world.net.ledger.network;
+    assert_eq!((r.roster_version, r.roster_version_hash), (Some(now.version), Some(now.version_hash())));
+    assert_eq!((r.governance, r.roster_version), (2, Some(dev_roster().version + 2)));
+    let names: BTreeSet<&str> = r.logs.iter().map(|l| l.name.as_str()).collect();
+    for log in ["chair", "GA authority", "BW authority", "BW authority (replaced key)"] {
+        assert!(names.contains(log), "{names:?}");
+    }
+    // The closed log is witnessed as its holder's: by everyone but BW.
+    let old = r.logs.iter().find(|l| l.name == "BW authority (replaced key)").unwrap();
+    assert_eq!(old.witnesses, ["AE", "CF", "EU", "GA", "IN"]);
+    assert_eq!(old.size, m.last);
+    assert_eq!(r.trail.unwrap(), trail::certificate_trail(&m.world.net.ledger, "BW-9", TODAY).unwrap());
+}
+
+#[test]
+fn an_entry_of_a_replaced_key_beyond_its_closed_log_fails() {
+    // The thief of BW's old key signs on after the rotation, naming the
+    // network before it, where the key still signed for BW: the rules
+    // alone would take it; the version in force closes that log.
+    let mut m = membership();
+    let old = authority_key("BW");
+    let prev = m.world.net.ledger.entries[&(old.public(), m.last)].hash();
+    let thief = licensee_key("thief");
+    let body = register_body(&thief, "thief", &[Role::Miner]);
+    let forged = m.world.net.build_with_context(&old, m.last + 1, prev, vec![m.admission], body);
+    let r = check(&membership_bundle(&m, &[forged]).to_json(), 0);
+    assert_eq!(codes_of(&r), vec![codes::CLOSED_LOG], "{}", listed(&r));
+    let position = format!("beyond position {}", m.last);
+    assert!(has(&r, codes::CLOSED_LOG, &["BW authority (replaced key) log", "replaced", &position]), "{}", listed(&r));
+    assert!(r.trail.is_none());
+}
+
+#[test]
+fn governance_that_does_not_follow_from_the_genesis_fails() {
+    let m = membership();
+    let b = membership_bundle(&m, &[]);
+
+    // The admission left out: the chain starts at the chair's entry 2.
+    let mut without = b.clone();
+    without.governance.remove(0);
+    let r = check(&without.to_json(), 0);
+    assert!(has(&r, codes::GOVERNANCE, &["governance entry 1 (chair log, entry 2)", "R3.gap"]), "{}", listed(&r));
+    assert!(r.trail.is_none() && r.roster_version.is_none());
+
+    // The rotation left out: a version older than the chair's checkpoint
+    // vouches for, under which BW's new log is no one's.
+    let mut stale = b.clone();
+    stale.governance.pop();
+    let r = check(&stale.to_json(), 0);
+    assert!(has(&r, codes::GOVERNANCE, &["entries 1 to 1 of the chair log", "at size 2"]), "{}", listed(&r));
+    assert!(codes_of(&r).contains(&codes::UNKNOWN_LOG), "{}", listed(&r));
+
+    // A genesis GA was in from the start: the admission is refused there.
+    let mut other = dev_roster();
+    other.participants.push(Participant {
+        code: "GA".into(),
+        name: "Gabon".into(),
+        authority: gabon_key().public(),
+        zone_regime: false,
+        nodes: vec![],
+    });
+    let other = roster::sign(other, &chair_key());
+    let mut moved = b.clone();
+    moved.roster_hash = kp_schemas::crypto::roster_hash(&other.bytes.0);
+    let r = bundle::verify(&moved.to_json(), &other, &opts(0));
+    assert_eq!(codes_of(&r), vec![codes::GOVERNANCE], "{}", listed(&r));
+    assert!(
+        has(&r, codes::GOVERNANCE, &["does not follow from the genesis roster", "R2.participant_exists"]),
+        "{}",
+        listed(&r)
+    );
+
+    // An admission the chair signed but never wrote into its witnessed
+    // log: not proven, and the rotation names another entry before it.
+    let mut forged = b.clone();
+    let mut net = Net::new();
+    let stranger = Participant {
+        code: "ZZ".into(),
+        name: "Nowhere".into(),
+        authority: stranger_key().public(),
+        zone_regime: false,
+        nodes: vec![],
+    };
+    let fake = net.build(&chair_key(), Body::Governance(Governance::AdmitParticipant(stranger)));
+    forged.governance[0].entry = HexBytes(fake.bytes().to_vec());
+    let r = check(&forged.to_json(), 0);
+    assert!(has(&r, codes::INCLUSION, &["governance entry 1 (chair log, entry 1)"]), "{}", listed(&r));
+    assert!(has(&r, codes::GOVERNANCE, &["governance entry 2 (chair log, entry 2)"]), "{}", listed(&r));
+
+    // A governance entry among the trail's.
+    let mut mixed = b.clone();
+    let admission = mixed.governance.remove(0);
+    mixed.entries.insert(0, admission);
+    let r = check(&mixed.to_json(), 0);
+    assert!(has(&r, codes::GOVERNANCE, &["entry 1 (", "is a governance entry"]), "{}", listed(&r));
+}
+
 // ---------------------------------------------------------------- any byte
 
 /// A plausible typo or tamper: a hex digit becomes another hex digit, any
@@ -663,6 +876,17 @@ fn any_changed_hex_digit_of_an_entry_or_a_checkpoint_fails() {
     let entry = span_of(&f.json, &hex::encode(&f.bundle.entries[export].entry.0));
     let cp = span_of(&f.json, &hex::encode(&f.bundle.checkpoints[f.bundle.entries[export].checkpoint].checkpoint.0));
     let n = assert_every_change_fails(&f.json, entry.chain(cp), 7);
+    assert!(n > 500, "{n}");
+}
+
+#[test]
+fn any_changed_hex_digit_of_a_governance_entry_fails() {
+    let m = membership();
+    let b = membership_bundle(&m, &[]);
+    let json = b.to_json();
+    assert!(check(&json, 0).valid);
+    let spans: Vec<usize> = b.governance.iter().flat_map(|g| span_of(&json, &hex::encode(&g.entry.0))).collect();
+    let n = assert_every_change_fails(&json, spans, 3);
     assert!(n > 500, "{n}");
 }
 

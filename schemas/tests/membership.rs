@@ -256,3 +256,41 @@ fn r3_the_new_keys_log_waits_for_the_old_keys_log_up_to_the_position_the_rotatio
     expect_accepted(late.ingest(&spend));
     assert_eq!(late.ledger.lots, w.net.ledger.lots);
 }
+
+#[test]
+fn the_roster_chain_a_node_serves_checks_from_its_genesis() {
+    use kp_schemas::api::{RosterChain, RosterVersion};
+    let mut net = Net::new();
+    let genesis = kp_schemas::roster::sign(dev_roster(), &chair_key());
+    let (_, p) = gabon();
+    net.govern(Governance::AdmitConditionally { participant: p, conditions: vec!["c".into()] });
+    net.govern(Governance::LiftConditions { code: "GA".into(), note: "met".into() });
+    let mut versions = vec![net.ledger.genesis.clone()];
+    let mut later: Vec<_> = net.ledger.governance.values().map(|n| n.as_ref().clone()).collect();
+    later.sort_by_key(|n| n.version);
+    versions.extend(later);
+    let version = |n: &kp_schemas::state::NetworkState| RosterVersion {
+        version: n.version,
+        hash: n.version_hash(),
+        previous: n.previous,
+        decided_by: n.decided_by,
+        change: None,
+        timestamp_ms: None,
+        network: n.clone(),
+    };
+    let chain = RosterChain { genesis: genesis.clone(), versions: versions.iter().map(version).collect() };
+    assert_eq!(chain.check(), Ok(()));
+
+    let mut skipped = chain.clone();
+    skipped.versions.remove(1);
+    assert!(skipped.check().unwrap_err().contains("does not follow version"), "{:?}", skipped.check());
+    let mut edited = chain.clone();
+    edited.versions[2].network.participants.remove("GA");
+    assert!(edited.check().unwrap_err().contains("does not hash to"));
+    let mut other = chain.clone();
+    other.genesis = kp_schemas::roster::sign(Roster { version: 9, ..dev_roster() }, &chair_key());
+    assert!(other.check().unwrap_err().contains("is not the genesis roster"));
+    let mut forged = chain;
+    forged.genesis.signature.0[0] ^= 1;
+    assert!(forged.check().unwrap_err().contains("does not verify"));
+}

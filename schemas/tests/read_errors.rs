@@ -133,6 +133,9 @@ impl BundleSource for Failing<'_> {
     fn participant_of(&self, author: &PublicKey) -> Option<String> {
         self.mem.participant_of(author)
     }
+    fn latest_governance(&self) -> Option<Hash32> {
+        self.mem.latest_governance()
+    }
     fn zone(&self, entry: &Hash32) -> Result<Option<ZoneRecord>, Fault> {
         self.read(BundleSource::zone(self.mem, entry))
     }

@@ -33,8 +33,14 @@ pub fn status(g: &Global) -> Result<(), ClientError> {
     Ok(())
 }
 
-pub fn roster(g: &Global) -> Result<(), ClientError> {
-    g.show(&g.client().roster()?, json);
+/// The roster's versions, or with `genesis` the signed genesis roster, which
+/// is JSON either way: it is a file to keep.
+pub fn roster(g: &Global, genesis: bool) -> Result<(), ClientError> {
+    if genesis {
+        print(&json(&g.client().roster()?));
+    } else {
+        g.show(&g.client().roster_chain()?, render::roster_chain_text);
+    }
     Ok(())
 }
 

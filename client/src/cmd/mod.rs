@@ -128,7 +128,8 @@ pub fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, ClientError> {
     std::fs::read(path).map_err(|e| ClientError::input(format!("cannot read the {what} {}: {e}", path.display())))
 }
 
-/// A signed roster from a file, as a node keeps it or `kp roster` prints it.
+/// A signed roster from a file, as a node keeps it or `kp roster --genesis`
+/// prints it.
 /// Whether it verifies is for the caller to judge.
 pub fn read_roster(path: &Path) -> Result<SignedRoster, ClientError> {
     serde_json::from_slice(&read_file("roster", path)?)

@@ -41,7 +41,7 @@ pub enum ProofCmd {
         #[arg(long, value_name = "N")]
         size: Option<u64>,
         /// The signed network roster to check against: a node's roster.json, or
-        /// what `kp roster` printed from a node you trust.
+        /// what `kp roster --genesis` printed from a node you trust.
         #[arg(long, env = "KP_ROSTER", value_name = "FILE")]
         roster: Option<PathBuf>,
         /// The hash the roster must have. Without --roster, the node's roster is

@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 
 const VERIFY_HELP: &str = "\
 A bundle (`kp verify BUNDLE --roster FILE`) holds every entry of a certificate's
-or a lot's trail, each with an inclusion proof to a checkpoint of its log that
-other participants cosigned. Checked with nothing but the roster: the file's
-exact bytes, every signature and proof, the cosignature quorum, and rules R4-R8
-replayed along the trail. The verdict lists each problem as `[code] message`.
+or a lot's trail and the chair's governance entries since the genesis roster,
+each with an inclusion proof to a checkpoint of its log that other participants
+cosigned. Checked with nothing but the genesis roster: the file's exact bytes,
+the governance entries replayed from the roster into the roster version in
+force, every signature and proof, the cosignature quorum under that version,
+and rules R2-R8 replayed along the trail. The verdict lists each problem as
+`[code] message`.
 
 Exit codes: 0 valid; 1 invalid (a bundle that is JSON but not a bundle's shape
 is invalid, `bundle.unreadable`); 2 unreadable: a missing or unreadable file,
@@ -30,10 +33,11 @@ A bundle file named like a subcommand is given as `./inclusion`.";
 pub struct VerifyArgs {
     #[command(subcommand)]
     proof: Option<VerifyCmd>,
-    /// A bundle file (`kpledger-bundle/1` JSON).
+    /// A bundle file (`kpledger-bundle/2` JSON).
     #[arg(value_name = "BUNDLE", required = true)]
     bundle: Option<PathBuf>,
-    /// The signed network roster: a node's roster.json, or what `kp roster` prints.
+    /// The signed genesis roster: a node's roster.json, or what `kp roster --genesis` prints.
+    /// The roster versions since come from the bundle's governance entries.
     #[arg(long, env = "KP_ROSTER", value_name = "FILE", required = true)]
     roster: Option<PathBuf>,
     /// Ask for at least this many cosignatures on each checkpoint. Each log's

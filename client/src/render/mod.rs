@@ -8,6 +8,7 @@
 //! - `state`: lots, certificates, licensees and zones as the node holds them.
 //! - `proof`: checkpoints and the Merkle proofs `kp proof` verified.
 //! - `evidence`: equivocations and checkpoint fraud.
+//! - `roster`: the roster's versions and the one in force.
 //! - `verdict`: the verdicts of `kp verify` on a bundle or a proof file.
 //!
 //! Each function is re-exported here (`render::trail_text`); the small
@@ -16,6 +17,7 @@
 mod entry;
 mod evidence;
 mod proof;
+mod roster;
 mod state;
 mod status;
 mod trail;
@@ -24,6 +26,7 @@ mod verdict;
 pub use entry::{body_summary, entry_text, log_page_text, record_summary, submitted_text};
 pub use evidence::{evidence_text, frauds_text};
 pub use proof::{checkpoints_text, consistency_text, inclusion_text};
+pub use roster::roster_chain_text;
 pub use state::{cert_text, licensee_text, lot_text, zones_text};
 pub use status::{heads_text, status_text};
 pub use trail::{NON_COMPLIANT_MARK, SEE_ABOVE, kind_name, node_line, trail_dot, trail_json, trail_text};

@@ -21,8 +21,12 @@ pub fn bundle_report_text(r: &Report) -> String {
             Some(_) => "; trail NOT COMPLIANT",
             None => "",
         };
+        let governance = match r.governance {
+            0 => String::new(),
+            n => format!(" and {}", plural(n, "governance entry", "governance entries")),
+        };
         format!(
-            "VALID: {what}{network}: {} in {}, each checkpoint cosigned by its log's quorum{compliance}\n",
+            "VALID: {what}{network}: {}{governance} in {}, each checkpoint cosigned by its log's quorum{compliance}\n",
             plural(r.entries, "entry", "entries"),
             plural(r.logs.len(), "log", "logs"),
         )
@@ -32,6 +36,12 @@ pub fn bundle_report_text(r: &Report) -> String {
     // What the verdict rests on: the roster given, which nothing in the
     // bundle can vouch for. Compare with what the chair publishes.
     let _ = writeln!(out, "Checked against the roster {} signed by the chair key {}", r.roster_hash, r.chair);
+    // The versions since are the bundle's own governance entries, replayed
+    // from that roster: say which one the checkpoints were judged under.
+    if let (Some(v), Some(h), 1..) = (r.roster_version, r.roster_version_hash, r.governance) {
+        let by = plural(r.governance, "governance entry", "governance entries");
+        let _ = writeln!(out, "and roster version {v} ({h}), made from it by the bundle's {by}");
+    }
     if !r.logs.is_empty() {
         out.push_str("\nLogs:\n");
     }
@@ -95,8 +105,11 @@ mod tests {
             network: Some("kp".into()),
             roster_hash: Hash32([0x77; 32]),
             chair: key(9),
+            roster_version: Some(1),
+            roster_version_hash: Some(Hash32([0x77; 32])),
             quorum: 2,
             entries: 6,
+            governance: 0,
             logs: vec![log("CF authority", 5, &["BW", "EU", "IN"]), log("MT-CF", 1, &["CF", "EU"])],
             problems: vec![],
             trail: Some(sample()),
@@ -121,6 +134,17 @@ mod tests {
         assert!(text.contains("  CF     66.67 %"));
         assert!(text.contains("Compliance: NOT COMPLIANT\n  problem: R6: lot CF/BRI/1"));
         assert!(!text.contains("Problems:"));
+
+        // Governance entries carried: the version they make is named.
+        let mut later = r.clone();
+        (later.governance, later.roster_version, later.roster_version_hash) = (2, Some(3), Some(Hash32([0x33; 32])));
+        let text = bundle_report_text(&later);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains(": 6 entries and 2 governance entries in 2 logs, "), "{text}");
+        assert_eq!(
+            lines[2],
+            format!("and roster version 3 ({}), made from it by the bundle's 2 governance entries", "33".repeat(32))
+        );
 
         r.valid = false;
         r.trail = None;
