@@ -124,6 +124,11 @@ impl Gate {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// No log waits: the usual case once a node has heard from a peer.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// See [`CatchUp::heard`].
     pub fn heard(&self, peer: PeerId, head: impl Fn(&PublicKey) -> Option<u64>, held: impl Fn(&PublicKey) -> u64) {
         let mut c = self.lock();

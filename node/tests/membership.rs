@@ -222,3 +222,22 @@ fn the_writer_signs_nothing_into_a_held_log_until_a_peer_says_how_far_it_goes_an
     gate.heard(libp2p::PeerId::random(), |_| None, |_| 0);
     assert_eq!(stored(act(&w, "BW", register(0))), (bw, 1));
 }
+
+#[test]
+fn a_data_directory_keeps_its_genesis_roster_and_says_so_when_given_another() {
+    use kp_node::ledger::Ledger;
+    use kp_node::store::RocksStore;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = kp_dev::devnet::DevKeys::from_seed(80);
+    let (genesis, other) = (keys.roster(NETWORK), keys.roster("kp-elsewhere"));
+    let open = |r: Option<&SignedRoster>| Ledger::open(Box::new(RocksStore::open(dir.path()).unwrap()), r);
+    drop(open(Some(&genesis)).unwrap());
+    let err = open(Some(&other)).err().expect("another roster is refused").to_string();
+    let hash = |r: &SignedRoster| crypto::roster_hash(&r.bytes.0).to_string();
+    let stored = format!("created from genesis roster {} of network {NETWORK}", hash(&genesis));
+    assert!(err.contains(&stored), "{err}");
+    assert!(err.contains(&format!("{} of network kp-elsewhere", hash(&other))), "{err}");
+    assert!(err.contains("always given its network's genesis roster") && err.contains("from its peers"), "{err}");
+    drop(open(Some(&genesis)).unwrap());
+    drop(open(None).unwrap());
+}

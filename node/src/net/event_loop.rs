@@ -324,6 +324,9 @@ impl EventLoop {
 
     /// A peer's heads: own logs waiting for them learn how far they go.
     fn hear_heads(&self, peer: PeerId, heads: &[kp_schemas::wire::LogHead]) {
+        if self.catch_up.is_empty() {
+            return;
+        }
         let reported: HashMap<PublicKey, u64> = heads.iter().map(|h| (h.author, h.seq)).collect();
         let held = |k: &PublicKey| self.ledger.head(k).ok().flatten().map_or(0, |h| h.seq);
         self.catch_up.heard(peer, |k| reported.get(k).copied(), held);

@@ -940,6 +940,35 @@ mod tests {
     }
 
     #[test]
+    fn the_catch_up_queue_makes_room_for_the_peers_the_network_lists_now() {
+        let mut h = Harness::new(logs(&[1]));
+        let page = || (0..10).map(|i| HexBytes(vec![i])).collect::<Vec<_>>();
+        // One peer fills its share of the queue.
+        let catch_up = |h: &mut Harness, p: PeerId, pages: u64| -> Vec<Action> {
+            let heads = heads_request(&h.connect(p));
+            let mut actions = h.answer(heads, SyncResponse::Heads(vec![head(1, 5_000)]));
+            for k in 0..pages {
+                let since = the_request(&actions, |r| matches!(r, SyncRequest::Since { .. }));
+                actions = h.answer(since, SyncResponse::Ordered { entries: page(), next: 10 * (k + 1) });
+            }
+            actions
+        };
+        catch_up(&mut h, PeerId::random(), MAX_QUEUED_PAGES as u64);
+        // The network now lists no other peer: a second catch-up finds no
+        // room and ends, its page not queued.
+        h.sync.set_peers(0);
+        let q = PeerId::random();
+        let actions = catch_up(&mut h, q, 1);
+        assert!(!actions.iter().any(|a| matches!(a, Action::QueueOrdered(_))), "{actions:?}");
+        assert!(h.sync.catching_up.get(&q).is_none_or(|c| c.ending));
+        // Listing a peer more makes room again.
+        h.sync.set_peers(1);
+        h.handle(Event::Disconnected(q));
+        let actions = catch_up(&mut h, PeerId::random(), 1);
+        assert!(actions.iter().any(|a| matches!(a, Action::QueueOrdered(_))), "{actions:?}");
+    }
+
+    #[test]
     fn a_catch_up_page_with_an_impossible_index_or_nothing_new_ends_the_catch_up() {
         let mut h = Harness::new(logs(&[1]));
         let p = PeerId::random();
