@@ -332,20 +332,23 @@ fn keys_rotate_planned_and_forced_and_the_chair_hands_over() {
     converged(&net.all(), MINUTE);
     let old_key = net.authority("BW");
 
-    // BW's operator makes the keys BW's node will take over with: its next
-    // authority key, the one after it, and the next chair's key (BW's
-    // authority chairs next). The node loads them at a restart.
+    // BW's operator stops its node and makes the keys it will take over
+    // with: its next authority key, the one after it, and the next chair's
+    // key (BW chairs next). Planned: the old key signs the hand-over at its
+    // log's head, and its file is set aside. The node restarts with the
+    // new keys, and the chair records the rotation.
     let bw_data = net.data("BW");
+    net.node_mut("BW").stop();
     let new_key = public_key_of_new(&bw_data, "authority-BW-2");
     let third = PublicKey::from_hex(&public_key_of_new(&bw_data, "authority-BW-3")).unwrap();
     let next_chair = PublicKey::from_hex(&public_key_of_new(&bw_data, "chair")).unwrap();
-    net.node_mut("BW").stop();
+    let stmt = ok(kp_node(&["rotation-statement", "--holder", "BW", "--new-key", &new_key, "--json"], &bw_data));
     net.node_mut("BW").restart();
     wait_peers("BW", net.node("BW"), 4);
-
-    // Planned: the old key signs the hand-over at its log's head, the
-    // chair records it.
-    let stmt = ok(kp_node(&["rotation-statement", "--holder", "BW", "--new-key", &new_key, "--json"], &bw_data));
+    // Until the rotation is recorded, BW's node has no key for BW's log.
+    let reg =
+        LicenseeRegistration { licensee: seeded(SEED, 22, 1).public(), name: "gap".into(), roles: vec![Role::Miner] };
+    assert!(bw.action(Some("BW"), Body::RegisterLicensee(reg)).is_err(), "the old key is set aside");
     let stmt: serde_json::Value = serde_json::from_str(&stmt).unwrap();
     let last = stmt["last"].as_u64().unwrap();
     let statement = kp_schemas::SignatureBytes::from_hex(stmt["statement"].as_str().unwrap()).unwrap();
@@ -364,8 +367,8 @@ fn keys_rotate_planned_and_forced_and_the_chair_hands_over() {
         }
     });
     let entry = bw.entry(&cert.hash).unwrap();
-    assert_eq!(entry.entry.author, new_key);
-    assert_eq!(entry.entry.seq, 1);
+    assert_eq!(entry.author, new_key);
+    assert_eq!(entry.seq, 1);
     converged(&net.all(), MINUTE);
 
     // Forced: the new key is stolen. The thief signs an entry after
@@ -425,7 +428,7 @@ fn assert_refuses_to_run(data: &Path) {
 fn public_key_of_new(data: &Path, name: &str) -> String {
     let made = ok(kp_node(&["key", "new", "--name", name, "--json"], data));
     let v: serde_json::Value = serde_json::from_str(&made).unwrap();
-    v["public"].as_str().unwrap().to_string()
+    v["public_key"].as_str().unwrap().to_string()
 }
 
 /// The next entry of `key`'s log as the node `c` holds it, signed by

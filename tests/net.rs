@@ -2,7 +2,7 @@
 //! `kp-dev devnet --five` (CF also holds the MT-CF monitor's key; the
 //! chair's key stays in the folder), started as real processes on loopback.
 
-use crate::{Node, demo_port, wait_peers};
+use crate::{Node, demo_port, wait_caught_up, wait_peers};
 use kp_client::Client;
 use kp_dev::demo::{self, Clients, DemoNode, Licensees};
 use kp_schemas::model::*;
@@ -59,6 +59,9 @@ impl Net {
             .collect();
         for (code, n) in &nodes {
             wait_peers(code, n, 4);
+        }
+        for (code, n) in &nodes {
+            wait_caught_up(code, n);
         }
         let roster = nodes[0].1.client().roster().unwrap().roster;
         Net { nodes, dir, licensees, roster }

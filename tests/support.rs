@@ -253,6 +253,17 @@ pub fn wait_peers(code: &str, node: &Node, n: usize) {
     })
 }
 
+/// Wait until `node` may write each of its own logs: it heard from a peer
+/// how far each goes, and holds that far (`catching_up` of `GET /v1/status`
+/// is empty).
+pub fn wait_caught_up(code: &str, node: &Node) {
+    wait_for(&format!("the {code} node writing its own logs"), Duration::from_secs(60), |last| {
+        let s = node.client().status().ok()?;
+        *last = format!("{:?}", s.catching_up);
+        s.catching_up.is_empty().then_some(())
+    })
+}
+
 /// `(author, seq, hash, frozen)` of every log at a node, sorted.
 pub type Heads = Vec<(PublicKey, u64, Hash32, bool)>;
 

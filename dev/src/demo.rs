@@ -185,7 +185,8 @@ async fn stop(children: Vec<tokio::process::Child>) {
     }
 }
 
-/// Wait until every node answers and is connected to the others.
+/// Wait until every node answers, is connected to the others, and may write
+/// its own logs.
 pub fn connect(nodes: &[(String, PathBuf, String)]) -> anyhow::Result<Clients> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut clients = Vec::new();
@@ -208,6 +209,16 @@ pub fn connect(nodes: &[(String, PathBuf, String)]) -> anyhow::Result<Clients> {
         while c.peers().map(|p| p.connected.len()).unwrap_or(0) < nodes.len() - 1 {
             if std::time::Instant::now() > deadline {
                 bail!("the {code} node did not connect to its peers");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // A node writes none of its own logs before a peer has told it how far
+    // each goes (`api.catching_up`): new logs are free at the first answer.
+    for (code, c) in &clients {
+        while !c.status().is_ok_and(|s| s.catching_up.is_empty()) {
+            if std::time::Instant::now() > deadline {
+                bail!("the {code} node did not hear from its peers how far its own logs go");
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }

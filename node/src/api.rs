@@ -42,9 +42,12 @@ pub struct AppState {
     /// `POST /v1/actions` needs it as `Authorization: Bearer` (else 401
     /// `api.unauthorized`).
     pub cookie: Arc<String>,
-    /// Names of the logs this node writes (`CF authority`, `MT-CF`),
-    /// sorted, as `GET /v1/status` shows them.
-    pub writes: Arc<Vec<String>>,
+    /// The keys this node signs with: `GET /v1/status` names the logs
+    /// they write as of the newest network, which may give a key a role
+    /// after start or take it away.
+    pub keys: Arc<crate::keys::Keyring>,
+    /// Own logs the writer holds until they are caught up from a peer.
+    pub catch_up: Arc<crate::catchup::Gate>,
     /// The network loop, for `GET /v1/peers`; `None` for a node without
     /// peer-to-peer networking, which answers an empty status.
     pub net: Option<crate::net::NetHandle>,
@@ -153,14 +156,30 @@ async fn status(State(s): State<AppState>) -> ApiResult<Json<Status>> {
     let net = s.ledger.network();
     let logs = head_views(&s.ledger)?;
     let evidence = s.ledger.evidence()?.into_iter().map(|e| e.equivocation).collect();
+    let held = |k: &PublicKey| s.ledger.head(k).ok().flatten().map_or(0, |h| h.seq);
+    // A log never signed again (replaced, frozen) has nothing to wait for.
+    let done = |k: &PublicKey| net.retired(k).is_some() || s.ledger.freeze_point(k).is_some();
+    let catching_up = s
+        .catch_up
+        .waiting(|k| if done(k) { u64::MAX } else { held(k) })
+        .into_iter()
+        .filter(|(k, _)| !done(k))
+        .map(|(author, t)| CatchingUpView {
+            author,
+            name: net.author_name(&author),
+            held: held(&author),
+            target: t.seq(),
+        })
+        .collect();
     Ok(Json(Status {
         network: net.network.clone(),
         roster_hash: net.roster_hash,
         version: env!("CARGO_PKG_VERSION").into(),
-        writes: s.writes.as_ref().clone(),
+        writes: s.keys.writes(&net),
         logs,
         entries: s.ledger.entries_held(),
         evidence,
+        catching_up,
     }))
 }
 

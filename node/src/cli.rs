@@ -44,6 +44,44 @@ enum Command {
         #[arg(long, env = "KP_DATA")]
         data: PathBuf,
     },
+    /// Retire the data directory of a machine that another replaced (its
+    /// logs moved with `SetNodes`): delete its signing keys and mark it so
+    /// that no node runs on it again. Stop its node first.
+    Retire {
+        #[arg(long, env = "KP_DATA")]
+        data: PathBuf,
+        /// Do it; without this, say what would be done and exit with 2.
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign, with a participant's or monitor's current key held here, the
+    /// statement that hands its log over to a new key, for the chair to
+    /// record (`RotateKey`). Stop the node first: the old key must sign
+    /// nothing after the statement's last position.
+    RotationStatement {
+        #[arg(long, env = "KP_DATA")]
+        data: PathBuf,
+        /// The participant's code or the monitor's id.
+        #[arg(long)]
+        holder: String,
+        /// The new key, hex (`kp-node key new` prints it).
+        #[arg(long, value_name = "PUBHEX")]
+        new_key: String,
+        /// The old key's last position [default: the log's head in this store].
+        #[arg(long, value_name = "SEQ")]
+        last: Option<u64>,
+        /// Print only the JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Signing keys in the data directory.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Sign a roster (JSON of a `Roster`) with the chair's key.
     SignRoster {
         /// The chair's key file.
@@ -55,6 +93,24 @@ enum Command {
         /// Where to write the signed roster.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new signing key in `<data>/keys/NAME.json`, readable by its
+    /// owner only, and print its public key. An existing file is never
+    /// overwritten. The node keeps a key the network gives no role yet, and
+    /// signs with it once the chair names it (an admission, a rotation).
+    New {
+        #[arg(long, env = "KP_DATA")]
+        data: PathBuf,
+        /// The file name without `.json`, for example `authority-BW-2`.
+        #[arg(long)]
+        name: String,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -117,6 +173,11 @@ struct RunArgs {
     /// Cosignatures a checkpoint needs at least [default: each log's intersecting quorum].
     #[arg(long, env = "KP_QUORUM")]
     quorum: Option<usize>,
+    /// Write no own log before a peer has said how far it goes and this
+    /// node holds that far, even a log the store holds entries of (after
+    /// restoring a backup). A log the store holds nothing of always waits.
+    #[arg(long)]
+    catch_up_first: bool,
 }
 
 /// `kp-node.toml`. Flags and environment variables override it.
@@ -148,6 +209,7 @@ struct P2pFileConfig {
     listen: Option<Vec<libp2p::Multiaddr>>,
     bootstrap: Option<Vec<libp2p::Multiaddr>>,
     sync_interval_secs: Option<u64>,
+    catch_up_first: Option<bool>,
 }
 
 const DEFAULT_P2P: &str = "/ip4/0.0.0.0/tcp/7171";
@@ -197,6 +259,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             })?;
         }
         Command::PeerId { data } => println!("{}", node::peer_id(&data)?),
+        Command::Retire { data, yes, json } => return crate::operate::retire(&data, yes, json),
+        Command::RotationStatement { data, holder, new_key, last, json } => {
+            crate::operate::rotation_statement(&data, &holder, &new_key, last, json)?
+        }
+        Command::Key { command: KeyCommand::New { data, name, json } } => crate::operate::new_key(&data, &name, json)?,
         Command::Check { data } => {
             let ledger = node::open_ledger(&data, None)?;
             let bar = indicatif::ProgressBar::new(ledger.entry_count());
@@ -262,6 +329,7 @@ fn node_config(a: &RunArgs) -> anyhow::Result<NodeConfig> {
             listen,
             bootstrap,
             sync_interval: std::time::Duration::from_secs(secs),
+            catch_up_first: a.catch_up_first || file.p2p.catch_up_first.unwrap_or(false),
         }),
     })
 }

@@ -5,6 +5,7 @@
 //! typed [`Outcome`] or a [`SubmitError`]; fraud evidence is kept by its own
 //! call, [`WriterHandle::freeze`].
 
+use crate::catchup::{Gate, Target};
 use crate::clock::now_ms;
 use crate::keys::Keyring;
 use crate::ledger::{Batch, Ledger};
@@ -124,6 +125,8 @@ pub struct Writer {
     metrics: Arc<Metrics>,
     /// Where entries stored for this node's clients go, to be gossiped.
     announce: Option<mpsc::Sender<Vec<u8>>>,
+    /// Own logs this node signs nothing into until it holds their heads.
+    catch_up: Arc<Gate>,
 }
 
 impl Writer {
@@ -131,7 +134,13 @@ impl Writer {
     /// (countersigned records and actions), counting in `metrics`. It
     /// announces nothing until [`Writer::with_announce`].
     pub fn new(ledger: Arc<Ledger>, keys: Keyring, metrics: Arc<Metrics>) -> Self {
-        Self { ledger, keys, metrics, announce: None }
+        Self { ledger, keys, metrics, announce: None, catch_up: Arc::new(Gate::open()) }
+    }
+
+    /// Sign nothing into the logs `gate` holds until they are caught up.
+    pub fn with_catch_up(mut self, gate: Arc<Gate>) -> Self {
+        self.catch_up = gate;
+        self
     }
 
     /// Send the wire bytes of every entry stored for this node's clients
@@ -329,6 +338,19 @@ impl Writer {
         record: Option<&Record>,
     ) -> Result<SignedEntry, SubmitError> {
         let author = key.public();
+        // A replaced key signs nothing again: its log is closed, and the
+        // holder's log goes on under the new key.
+        if let Some(r) = batch.network().retired(&author) {
+            return Err(Refusal::new(
+                codes::R3_LOG_FROZEN,
+                format!(
+                    "this key of {} was replaced: its log is closed at position {}, and this node signs nothing \
+                     more with it",
+                    r.holder, r.last
+                ),
+            )
+            .into());
+        }
         // A frozen log of this node's own is never signed again: after its
         // entries beyond the freeze point were withdrawn, the next position
         // is one its key has signed already.
@@ -341,6 +363,19 @@ impl Writer {
             .into());
         }
         let head = batch.head(&author)?;
+        let held = head.as_ref().map_or(0, |h| h.seq);
+        if let Err(t) = self.catch_up.may_write(&author, held) {
+            let name = batch.network().author_name(&author);
+            let why = match t {
+                Target::Unheard => "no peer has said yet how far it goes".to_string(),
+                Target::Head { seq, .. } => format!("a peer holds it up to position {seq}"),
+            };
+            return Err(SubmitError::CatchingUp(format!(
+                "this node does not write the log of {name} yet: it holds it up to position {held}, and {why}; \
+                 it catches the log up from its peers first, so as never to sign a position the network already \
+                 holds (try again shortly; GET /v1/status lists the logs still catching up)"
+            )));
+        }
         let (seq, prev, ts) =
             head.map(|h| (h.seq + 1, h.hash, h.timestamp_ms)).unwrap_or((1, kp_schemas::Hash32::ZERO, 0));
         let context = context::writer_context(batch, &author, &body, record)?;

@@ -135,13 +135,23 @@ pub enum OpenError {
     #[error("roster: {0}")]
     Roster(Refusal),
     /// The store belongs to another network, or to another roster of the
-    /// same one: a data directory serves one roster for life.
-    #[error("this data directory holds network {stored}, not the roster given ({given})")]
+    /// same one: a data directory serves one genesis roster for life, its
+    /// trust root, and learns the versions after it from its peers.
+    #[error(
+        "this data directory was created from genesis roster {stored_hash} of network {stored}, but the roster \
+         given is {given_hash} of network {given}. A node is always given its network's genesis roster, the one \
+         it was created with; later roster versions come from the chair's governance entries, which it learns \
+         from its peers"
+    )]
     OtherNetwork {
         /// The network named by the roster the store holds.
         stored: String,
+        /// Hash of the roster the store holds.
+        stored_hash: Hash32,
         /// The network named by the roster given.
         given: String,
+        /// Hash of the roster given.
+        given_hash: Hash32,
     },
     /// A new store, and no roster to start it with.
     #[error("this data directory has no roster yet: give one")]
@@ -188,6 +198,10 @@ pub struct Ledger {
     any_void: std::sync::atomic::AtomicBool,
     /// Acceptance indices left empty by withdrawn entries.
     holes: AtomicU64,
+    /// The roster version of [`Ledger::network`], sent again whenever a
+    /// committed batch changed the network: the network loop follows it
+    /// for whom to let in and dial.
+    versions: tokio::sync::watch::Sender<u64>,
 }
 
 fn order_index(key: &[u8]) -> Result<u64, StoreError> {
@@ -220,7 +234,12 @@ impl Ledger {
         };
         let roster = match (stored, given) {
             (Some(s), Some(g)) if s.bytes != g.bytes => {
-                return Err(OpenError::OtherNetwork { stored: s.roster.network, given: g.roster.network.clone() });
+                return Err(OpenError::OtherNetwork {
+                    stored_hash: kp_schemas::crypto::roster_hash(&s.bytes.0),
+                    stored: s.roster.network,
+                    given_hash: kp_schemas::crypto::roster_hash(&g.bytes.0),
+                    given: g.roster.network.clone(),
+                });
             }
             (Some(s), _) => s,
             (None, Some(g)) => g.clone(),
@@ -243,7 +262,9 @@ impl Ledger {
                 n
             }
         };
+        let versions = tokio::sync::watch::Sender::new(network.version);
         let ledger = Self {
+            versions,
             store,
             roster,
             network: RwLock::new(network),
@@ -306,8 +327,11 @@ impl Ledger {
         self.any_void.store(any_void, Ordering::SeqCst);
         *self.freeze.write().expect("freeze lock") = freeze;
         *self.withdrawn.write().expect("withdrawn lock") = withdrawn;
+        let version = network.version;
         *self.network.write().expect("network lock") = network;
         *self.governance.write().expect("governance lock") = governance;
+        // After a failed batch the network may be an older version again.
+        self.versions.send_replace(version);
         *self.heads.write().expect("heads lock") = heads;
         self.frontiers.lock().expect("frontier lock").clear();
         self.order.store(order, Ordering::SeqCst);
@@ -402,6 +426,13 @@ impl Ledger {
         }
         out.reverse();
         out
+    }
+
+    /// Follows the network's roster version: marked changed after every
+    /// committed batch that changed the network, whether its governance
+    /// entry came from this node's chair or from a peer.
+    pub fn network_versions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.versions.subscribe()
     }
 
     /// Entries accepted and synced, those withdrawn since included: also
@@ -1059,10 +1090,13 @@ impl Batch<'_> {
             self.ledger.any_void.store(true, Ordering::SeqCst);
         }
         if self.network_changed {
+            let version = self.network.version;
             *self.ledger.network.write().expect("network lock") = self.network;
             let mut g = self.ledger.governance.write().expect("governance lock");
             g.at.extend(self.governance.drain());
             g.head = self.governance_head;
+            drop(g);
+            self.ledger.versions.send_replace(version);
         }
         self.ledger.order.store(self.order, Ordering::Relaxed);
         if !self.freeze.is_empty() {

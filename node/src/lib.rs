@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod catchup;
 pub mod cli;
 pub mod clock;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod operate;
 pub mod outcome;
 pub mod rebuild;
 pub mod store;

@@ -7,7 +7,8 @@
 //! - `gossip`: what arrives by gossip, and what becomes of it;
 //! - `intake`: what sync brings, handed to the writer;
 //! - `serve`: answers to peers' sync requests;
-//! - `swarm`: protocols, limits, and who may connect (the roster's nodes);
+//! - `swarm`: protocols, limits, and who may connect (the nodes the newest
+//!   roster version lists);
 //! - `event_loop`: the task that owns the swarm and carries out the rest;
 //! - [`codec`], `pending`, `score` and [`watch`]: the pieces they use.
 
@@ -28,7 +29,6 @@ use crate::metrics::Metrics;
 use crate::witness::Witness;
 use kp_schemas::api::PeerStatus;
 use kp_schemas::checkpoint::CheckpointGossip;
-use kp_schemas::model::Roster;
 use libp2p::{Multiaddr, PeerId, identity};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,6 +44,10 @@ pub struct NetConfig {
     pub bootstrap: Vec<Multiaddr>,
     /// How often heads are compared with every peer.
     pub sync_interval: Duration,
+    /// Hold every own log until it is caught up from a peer, not only the
+    /// logs whose store holds no entry: for a node restored from a backup,
+    /// whose logs may go further than its store.
+    pub catch_up_first: bool,
 }
 
 enum Command {
@@ -92,16 +96,15 @@ pub struct NetParts {
     /// The node's metrics: sync faults, dropped peers, broken gossip
     /// streams.
     pub metrics: Arc<Metrics>,
+    /// Own logs the writer holds until they are caught up: the loop tells
+    /// it what peers' heads say.
+    pub catch_up: Arc<crate::catchup::Gate>,
 }
 
-/// Build the swarm and start the event loop.
-pub async fn start(
-    cfg: NetConfig,
-    key: identity::Keypair,
-    roster: &Roster,
-    parts: NetParts,
-) -> anyhow::Result<(NetHandle, PeerId)> {
-    let NetParts { ledger, writer, witness, announce, checkpoints, metrics } = parts;
+/// Build the swarm and start the event loop. Whom it lets in and dials
+/// follows the ledger's newest roster version, from start on.
+pub async fn start(cfg: NetConfig, key: identity::Keypair, parts: NetParts) -> anyhow::Result<(NetHandle, PeerId)> {
+    let NetParts { ledger, writer, witness, announce, checkpoints, metrics, catch_up } = parts;
     if !watch::installed() {
         tracing::warn!(
             "the gossip stream watch is not part of the tracing subscriber: \
@@ -109,11 +112,18 @@ pub async fn start(
         );
     }
     let local = key.public().to_peer_id();
-    let topics = swarm::Topics::of(&roster.network);
-    let roster_addrs = swarm::roster_peers(roster);
-    let swarm = swarm::build(key, &roster_addrs, &topics, cfg.listen, cfg.bootstrap)?;
-    let sync = sync::Sync::new(roster_addrs.len());
-    let (ordered, ordered_done) = intake::spawn_ordered(ledger.clone(), writer.clone(), sync.ordered_capacity());
+    // Subscribed before the network is read: a version committed in
+    // between is then seen as a change, never missed.
+    let versions = ledger.network_versions();
+    let network = ledger.network();
+    let topics = swarm::Topics::of(&network.network);
+    let peers = swarm::peers_of(&network, &local);
+    let swarm = swarm::build(key, &peers, &topics, cfg.listen, cfg.bootstrap)?;
+    let sync = sync::Sync::new(peers.len());
+    // Room for as many peers as the network may come to list: the machine
+    // keeps within the bound for the peers listed now.
+    let (ordered, ordered_done) =
+        intake::spawn_ordered(ledger.clone(), writer.clone(), sync::Sync::max_ordered_capacity());
     let (tx, commands) = mpsc::channel(64);
     let el = event_loop::EventLoop {
         swarm,
@@ -129,7 +139,9 @@ pub async fn start(
         ordered,
         ordered_done,
         stream_failures: watch::subscribe(),
-        roster_addrs,
+        peers,
+        versions,
+        catch_up,
         requests: HashMap::new(),
         work: Default::default(),
         gossip_accepted: 0,

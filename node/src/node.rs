@@ -7,7 +7,7 @@ use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 use crate::store::RocksStore;
 use crate::witness::Witness;
-use anyhow::Context;
+use anyhow::{Context, bail};
 use kp_schemas::model::SignedRoster;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,9 @@ pub mod layout {
     pub const COOKIE: &str = ".cookie";
     /// The node's libp2p identity (an Ed25519 seed in a key file).
     pub const NODE_KEY: &str = "node-key.json";
+    /// Written by `kp-node retire` once this directory's machine was
+    /// replaced: its keys are gone, and no node runs here again.
+    pub const RETIRED: &str = "RETIRED";
 }
 
 /// What [`start`] needs to run a node.
@@ -144,10 +147,81 @@ pub fn open_ledger(data_dir: &Path, roster: Option<&Path>) -> anyhow::Result<Led
     Ok(Ledger::open(Box::new(store), roster.as_ref())?)
 }
 
+/// Refuse a data directory `kp-node retire` retired, saying why.
+pub fn refuse_retired(data_dir: &Path) -> anyhow::Result<()> {
+    let marker = data_dir.join(layout::RETIRED);
+    match std::fs::read_to_string(&marker) {
+        Ok(text) => bail!(
+            "{} was retired ({}): its logs are written by another machine now, and its keys are gone; \
+             no node runs on this directory again. What it says:\n{}",
+            data_dir.display(),
+            marker.display(),
+            text.trim_end()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", marker.display())),
+    }
+}
+
+/// The keys held that the network gives no role now, said at start: a key
+/// for a role to come is kept, and signs once the network gives it one; a
+/// replaced key is kept too, and never signs again.
+fn warn_about_keys(keys: &Keyring, network: &kp_schemas::state::NetworkState) {
+    for k in keys.all() {
+        let key = k.public();
+        if let Some(r) = network.retired(&key) {
+            tracing::warn!(
+                %key,
+                "this key of {} was replaced: its log is closed at position {}, and this node signs nothing more \
+                 with it; remove its file from keys/ once the new key writes",
+                r.holder,
+                r.last
+            );
+        } else if network.role_of(&key).is_none() {
+            tracing::warn!(
+                %key,
+                "the network gives this key no role yet: kept, it writes and cosigns once the chair's governance \
+                 names it (an admission or a key rotation)"
+            );
+        }
+    }
+}
+
+/// The own logs a node starting now holds until a peer's heads say how far
+/// they go: those its store holds no entry of (a machine replacing another,
+/// a new key), or every one with `all` (a store restored from a backup).
+/// None when the network lists no other node to ask, or the node runs
+/// alone.
+fn catching_up(
+    ledger: &Ledger,
+    keys: &Keyring,
+    local: Option<&libp2p::PeerId>,
+    all: bool,
+) -> anyhow::Result<Vec<kp_schemas::PublicKey>> {
+    let Some(local) = local else { return Ok(Vec::new()) };
+    let network = ledger.network();
+    let others = network.nodes().iter().any(|(_, n)| n.peer_id != local.to_string());
+    if !others {
+        return Ok(Vec::new());
+    }
+    let mut logs = Vec::new();
+    for k in keys.all() {
+        let key = k.public();
+        if network.retired(&key).is_some() {
+            continue;
+        }
+        if all || ledger.head(&key)?.is_none_or(|h| h.seq == 0) {
+            logs.push(key);
+        }
+    }
+    Ok(logs)
+}
+
 /// Start a node: open its ledger, start the writer thread, the witness, the
 /// network loop (if configured) and the HTTP API, and write the cookie.
 pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    refuse_retired(&cfg.data_dir)?;
     let ledger = Arc::new(open_ledger(&cfg.data_dir, cfg.roster.as_deref())?);
     // Once the store is ours (a second node on this directory fails to open
     // it, and leaves the running node's cookie alone), before anything is
@@ -159,21 +233,29 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
     let network = ledger.network();
     kp_schemas::checkpoint::check_quorum(&network, cfg.checkpoints.quorum).map_err(|e| anyhow::anyhow!("{e}"))?;
+    warn_about_keys(&keys, &network);
     let writes = keys.writes(&network);
+    let identity = cfg.p2p.as_ref().map(|_| node_identity(&cfg.data_dir)).transpose()?;
+    let local = identity.as_ref().map(|k| k.public().to_peer_id());
+    let all = cfg.p2p.as_ref().is_some_and(|p| p.catch_up_first);
+    let held = catching_up(&ledger, &keys, local.as_ref(), all)?;
+    if !held.is_empty() {
+        let names: Vec<String> = held.iter().map(|k| network.author_name(k)).collect();
+        tracing::info!(logs = ?names, "these logs are written once caught up from a peer");
+    }
+    let catch_up = Arc::new(crate::catchup::Gate::new(held));
     let metrics = Arc::new(Metrics::default());
     let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);
     let witness =
         Arc::new(Witness::new(ledger.clone(), keys.clone(), cfg.checkpoints.clone()).with_metrics(metrics.clone()));
     let (checkpoint_tx, checkpoint_rx) = tokio::sync::mpsc::channel(1024);
-    let mut w = Writer::new(ledger.clone(), keys, metrics.clone());
+    let mut w = Writer::new(ledger.clone(), keys.clone(), metrics.clone()).with_catch_up(catch_up.clone());
     if cfg.p2p.is_some() {
         w = w.with_announce(announce_tx);
     }
     let (writer, writer_thread) = ingest::spawn(w);
-    let (net, peer_id) = match &cfg.p2p {
-        Some(p2p) => {
-            let key = node_identity(&cfg.data_dir)?;
-            let roster = ledger.roster().roster.clone();
+    let (net, peer_id) = match (&cfg.p2p, identity) {
+        (Some(p2p), Some(key)) => {
             let parts = crate::net::NetParts {
                 ledger: ledger.clone(),
                 writer: writer.clone(),
@@ -181,11 +263,12 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
                 announce: announce_rx,
                 checkpoints: checkpoint_rx,
                 metrics: metrics.clone(),
+                catch_up: catch_up.clone(),
             };
-            let (h, id) = crate::net::start(p2p.clone(), key, &roster, parts).await?;
+            let (h, id) = crate::net::start(p2p.clone(), key, parts).await?;
             (Some(h), Some(id.to_string()))
         }
-        None => (None, None),
+        _ => (None, None),
     };
     // Checkpoints are due on whole seconds at most; a finer tick only
     // keeps them close to the configured spacing.
@@ -204,7 +287,8 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
         writer: writer.clone(),
         metrics,
         cookie: Arc::new(cookie.clone()),
-        writes: Arc::new(writes.clone()),
+        keys: Arc::new(keys),
+        catch_up,
         net: net.clone(),
         witness: witness.clone(),
     });

@@ -117,6 +117,12 @@ pub enum SubmitError {
     /// shutting down.
     #[error("the node is shutting down")]
     Unavailable,
+    /// The log is one of this node's own that it does not write yet
+    /// (`api.catching_up`): it has not yet heard from a peer how far the
+    /// log goes, or does not hold that far. The submission may be tried
+    /// again once it caught up.
+    #[error("{0}")]
+    CatchingUp(String),
 }
 
 impl SubmitError {
@@ -129,6 +135,7 @@ impl SubmitError {
             SubmitError::AmbiguousAuthor(_) => codes::API_AMBIGUOUS_AUTHOR,
             SubmitError::Storage(_) => codes::API_STORAGE,
             SubmitError::Unavailable => codes::API_UNAVAILABLE,
+            SubmitError::CatchingUp(_) => codes::API_CATCHING_UP,
         }
     }
 
@@ -141,7 +148,7 @@ impl SubmitError {
             SubmitError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::NotWriter(_) | SubmitError::AmbiguousAuthor(_) => StatusCode::CONFLICT,
             SubmitError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            SubmitError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Unavailable | SubmitError::CatchingUp(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -149,7 +156,10 @@ impl SubmitError {
     pub fn message(&self) -> String {
         match self {
             SubmitError::Refused(r) => r.message.clone(),
-            SubmitError::NotWriter(m) | SubmitError::AmbiguousAuthor(m) | SubmitError::Storage(m) => m.clone(),
+            SubmitError::NotWriter(m)
+            | SubmitError::AmbiguousAuthor(m)
+            | SubmitError::Storage(m)
+            | SubmitError::CatchingUp(m) => m.clone(),
             SubmitError::Unavailable => self.to_string(),
         }
     }

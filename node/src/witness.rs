@@ -326,6 +326,12 @@ impl Witness {
             CheckpointGossip::Checkpoint { checkpoint, cosignatures } => {
                 let Ok(cp) = SignedCheckpoint::parse(checkpoint.0) else { return Ok((Verdict::Reject, out)) };
                 let c = cp.checkpoint();
+                // A replaced key's log is closed and witnessed no more; a
+                // peer that has not heard of the rotation yet is not to
+                // blame for passing its checkpoint on.
+                if net.retired(&c.log).is_some() {
+                    return Ok((Verdict::Ignore, out));
+                }
                 let valid = cp.verify().is_ok()
                     && c.network == net.network
                     && net.log_role(&c.log).is_some()

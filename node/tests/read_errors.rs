@@ -268,7 +268,8 @@ fn app(n: &Node) -> Router {
         writer,
         metrics,
         cookie: Arc::new("cookie".into()),
-        writes: Arc::new(Vec::new()),
+        keys: Arc::new(Keyring::default()),
+        catch_up: Arc::new(kp_node::catchup::Gate::open()),
         net: None,
         witness,
     })

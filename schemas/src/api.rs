@@ -157,6 +157,27 @@ pub struct Status {
     pub entries: u64,
     /// Every equivocation kept as evidence (R3).
     pub evidence: Vec<Equivocation>,
+    /// This node's own logs it signs nothing into yet: it has not yet
+    /// heard from a peer how far each goes, or does not hold that far yet
+    /// (`api.catching_up`). Empty once the node may write every log it
+    /// holds the key of.
+    #[serde(default)]
+    pub catching_up: Vec<CatchingUpView>,
+}
+
+/// One of a node's own logs it does not write yet: a log moved to a new
+/// machine, or restored from a backup, is written again only from its head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CatchingUpView {
+    /// Key of the log's author, held by this node.
+    pub author: PublicKey,
+    /// The log's name: `CF authority`, a monitor id, or `chair`.
+    pub name: String,
+    /// Position of the log's last entry held here; 0 for none.
+    pub held: u64,
+    /// The head a peer reported, which the log must reach here first;
+    /// none until a peer has answered.
+    pub target: Option<u64>,
 }
 
 /// `GET /v1/lots/{participant}/{lot}`: a lot as the logs have made it.

@@ -298,6 +298,8 @@ catalogue! {
     API_AMBIGUOUS_AUTHOR = "api.ambiguous_author";
     /// Malformed JSON, bad hex, a bad query parameter (400).
     API_BAD_REQUEST = "api.bad_request";
+    /// The node signs nothing into this log until it holds the log's head as a peer reports it; retry once `GET /v1/status` lists it no longer under `catching_up` (503).
+    API_CATCHING_UP = "api.catching_up";
     /// The client's name for an HTTP error whose body is not an `ApiError`.
     API_HTTP_ERROR = "api.http_error";
     /// The node failed in a way that is not the caller's (500).

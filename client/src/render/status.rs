@@ -4,7 +4,8 @@ use kp_schemas::api::{HeadView, Status};
 use std::fmt::Write;
 
 /// The node's status (`kp status`): network, version, roster, entries, the
-/// logs it writes, evidence, then the heads of its logs.
+/// logs it writes and those it waits to write, evidence, then the heads of
+/// its logs.
 pub fn status_text(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "network   {}", s.network);
@@ -13,6 +14,11 @@ pub fn status_text(s: &Status) -> String {
     let _ = writeln!(out, "entries   {}", s.entries);
     let writes = if s.writes.is_empty() { "(read-only)".to_string() } else { s.writes.join(", ") };
     let _ = writeln!(out, "writes    {writes}");
+    for c in &s.catching_up {
+        let until =
+            c.target.map_or("until a peer says how far it goes".to_string(), |t| format!("held {} of {t}", c.held));
+        let _ = writeln!(out, "waiting   {}: catching up from peers before writing ({until})", c.name);
+    }
     let evidence = match s.evidence.len() {
         0 => "none".to_string(),
         n => format!("{n} equivocation(s): see `kp evidence`"),

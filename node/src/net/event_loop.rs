@@ -6,9 +6,10 @@
 
 use super::gossip::{self, Fate, Judged, Witnessed};
 use super::intake;
-use super::swarm::{Behaviour, BehaviourEvent, Topics, dial_opts};
+use super::swarm::{self, Behaviour, BehaviourEvent, PeerDiff, Peers, Topics, dial_opts};
 use super::sync::{self, Action, Event, OrderedDone, OrderedPage, ReqId};
 use super::{Command, serve, watch};
+use crate::catchup::Gate;
 use crate::ingest::WriterHandle;
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
@@ -22,7 +23,7 @@ use kp_schemas::checkpoint::CheckpointGossip;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm};
+use libp2p::{PeerId, Swarm};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -53,19 +54,24 @@ pub(super) struct EventLoop {
     pub ordered_done: mpsc::Receiver<OrderedDone>,
     /// Peers' gossip streams that gossipsub stopped reading ([`watch`]).
     pub stream_failures: mpsc::UnboundedReceiver<watch::StreamFailure>,
-    pub roster_addrs: Vec<(PeerId, Vec<Multiaddr>)>,
+    /// The nodes the newest roster version lists, but this one.
+    pub peers: Peers,
+    /// Marked changed when a committed batch changed the network.
+    pub versions: tokio::sync::watch::Receiver<u64>,
+    /// Own logs the writer holds until a peer's heads say how far they go.
+    pub catch_up: Arc<Gate>,
     pub requests: HashMap<OutboundRequestId, ReqId>,
     pub work: FuturesUnordered<BoxFuture<'static, Option<Done>>>,
     pub gossip_accepted: u64,
     pub gossip_rejected: u64,
 }
 
-/// The ledger as the sync machine reads it, for one event. The network is
-/// cloned out of the ledger at most once per event, not once per log head
-/// a peer sends.
+/// The ledger as the sync machine reads it, for one event. The network's
+/// logs are read out of the ledger at most once per event, not once per log
+/// head a peer sends.
 struct Logs<'a> {
     ledger: &'a Ledger,
-    network: std::cell::OnceCell<kp_schemas::state::NetworkState>,
+    logs: std::cell::OnceCell<HashSet<PublicKey>>,
 }
 
 impl sync::Local for Logs<'_> {
@@ -79,7 +85,9 @@ impl sync::Local for Logs<'_> {
         !self.ledger.freeze_points().is_empty()
     }
     fn is_member(&self, author: &PublicKey) -> bool {
-        self.network.get_or_init(|| self.ledger.network()).role_of(author).is_some()
+        // Replaced keys' logs too: a node that was away through a rotation
+        // still fetches the old log up to where it was closed.
+        self.logs.get_or_init(|| self.ledger.network().log_keys().into_iter().collect()).contains(author)
     }
     fn sync_cursor(&self, peer: &PeerId) -> u64 {
         self.ledger.sync_cursor(&peer.to_string()).unwrap_or(0)
@@ -118,6 +126,7 @@ impl EventLoop {
                 Some(f) = self.stream_failures.recv() => self.on_stream_failure(f),
                 _ = tick.tick() => self.on_sync_event(Event::Tick),
                 _ = redial.tick() => self.redial(),
+                Ok(()) = self.versions.changed() => self.on_network_changed(),
             }
         }
     }
@@ -143,7 +152,7 @@ impl EventLoop {
 
     /// Feed the sync machine an event and carry out what it asks for.
     fn on_sync_event(&mut self, ev: Event) {
-        let logs = Logs { ledger: &self.ledger, network: Default::default() };
+        let logs = Logs { ledger: &self.ledger, logs: Default::default() };
         self.sync.handle(&logs, Instant::now(), ev);
         let actions: Vec<Action> = self.sync.actions().collect();
         for a in actions {
@@ -261,18 +270,66 @@ impl EventLoop {
 
     fn redial(&mut self) {
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-        let local = *self.swarm.local_peer_id();
-        let missing: Vec<(PeerId, Vec<Multiaddr>)> = self
-            .roster_addrs
+        let missing: Vec<_> = self
+            .peers
             .iter()
-            .filter(|(p, a)| *p != local && !a.is_empty() && !connected.contains(p))
-            .cloned()
+            .filter(|(p, a)| !a.is_empty() && !connected.contains(p))
+            .map(|(p, a)| (*p, a.clone()))
             .collect();
         for (p, addrs) in missing {
             if let Err(e) = self.swarm.dial(dial_opts(p, &addrs)) {
                 tracing::debug!(peer = %p, "redial: {e}");
             }
         }
+    }
+
+    /// A governance entry changed the network, here or at a peer: let in
+    /// and dial the nodes it lists now, and turn away those it no longer
+    /// lists (a machine replaced by another).
+    fn on_network_changed(&mut self) {
+        let network = self.ledger.network();
+        let next = swarm::peers_of(&network, self.swarm.local_peer_id());
+        let diff = PeerDiff::between(&self.peers, &next);
+        self.peers = next;
+        if diff.is_empty() {
+            return;
+        }
+        tracing::info!(
+            version = network.version,
+            added = diff.added.len(),
+            removed = diff.removed.len(),
+            moved = diff.moved.len(),
+            "the network's node list changed"
+        );
+        for p in diff.removed {
+            // libp2p-allow-block-list closes every connection to a peer it
+            // disallows, and refuses the peer from then on.
+            self.swarm.behaviour_mut().allowed.disallow_peer(p);
+            tracing::info!(peer = %p, "peer no longer listed: disconnected, and refused from now on");
+        }
+        for (p, addrs) in diff.added.into_iter().chain(diff.moved) {
+            self.swarm.behaviour_mut().allowed.allow_peer(p);
+            for a in &addrs {
+                self.swarm.add_peer_address(p, a.clone());
+            }
+            if !addrs.is_empty()
+                && !self.swarm.is_connected(&p)
+                && let Err(e) = self.swarm.dial(dial_opts(p, &addrs))
+            {
+                tracing::debug!(peer = %p, "dial: {e}");
+            }
+        }
+        self.sync.set_peers(self.peers.len());
+    }
+
+    /// A peer's heads: own logs waiting for them learn how far they go.
+    fn hear_heads(&self, peer: PeerId, heads: &[kp_schemas::wire::LogHead]) {
+        if self.catch_up.is_empty() {
+            return;
+        }
+        let reported: HashMap<PublicKey, u64> = heads.iter().map(|h| (h.author, h.seq)).collect();
+        let held = |k: &PublicKey| self.ledger.head(k).ok().flatten().map_or(0, |h| h.seq);
+        self.catch_up.heard(peer, |k| reported.get(k).copied(), held);
     }
 
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
@@ -284,6 +341,7 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 tracing::info!(%peer_id, "peer disconnected");
+                self.catch_up.gone(&peer_id);
                 self.on_sync_event(Event::Disconnected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -327,10 +385,14 @@ impl EventLoop {
                 }
             }
             request_response::Event::Message {
+                peer,
                 message: request_response::Message::Response { request_id, response },
                 ..
             } => {
                 if let Some(req) = self.requests.remove(&request_id) {
+                    if let kp_schemas::wire::SyncResponse::Heads(heads) = &response {
+                        self.hear_heads(peer, heads);
+                    }
                     self.on_sync_event(Event::Answer { req, response });
                 }
             }

@@ -91,8 +91,9 @@ struct QueuedPage {
 
 /// Takes pages in a peer's acceptance order, one after the other, so that no
 /// entry reaches the writer before those it depends on; records how far it
-/// got, so an interrupted catch-up resumes there. `capacity` is the sync
-/// machine's [`super::sync::Sync::ordered_capacity`].
+/// got, so an interrupted catch-up resumes there. `capacity` is
+/// [`super::sync::Sync::max_ordered_capacity`]: the sync machine keeps
+/// within a bound for the peers listed now, which governance may raise.
 pub(super) fn spawn_ordered(
     ledger: Arc<Ledger>,
     writer: WriterHandle,

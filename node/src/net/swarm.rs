@@ -1,9 +1,11 @@
 //! The libp2p swarm: which protocols a node speaks, with which limits, and
-//! whom it lets in. Only peers the roster names may connect.
+//! whom it lets in. Only peers the newest roster version lists may connect
+//! ([`peers_of`]); as governance changes the list, [`PeerDiff`] says whom to
+//! let in and dial, and whom to turn away.
 
 use super::codec::SyncCodec;
 use kp_schemas::crypto;
-use kp_schemas::model::Roster;
+use kp_schemas::state::NetworkState;
 use kp_schemas::wire;
 use libp2p::gossipsub::{self, IdentTopic, MessageId};
 use libp2p::request_response::{self, ProtocolSupport};
@@ -12,6 +14,7 @@ use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping,
     tcp, yamux,
 };
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Quiet links stay up: sync and gossip heartbeats are far more frequent.
@@ -35,7 +38,7 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
-    allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    pub(super) allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
@@ -59,15 +62,14 @@ impl Topics {
 }
 
 /// Build the swarm, subscribed to the topics, listening, and dialling the
-/// roster's nodes and `bootstrap`.
+/// network's nodes (`peers`, this node's own left out) and `bootstrap`.
 pub(super) fn build(
     key: identity::Keypair,
-    roster_addrs: &[(PeerId, Vec<Multiaddr>)],
+    peers: &Peers,
     topics: &Topics,
     listen: Vec<Multiaddr>,
     bootstrap: Vec<Multiaddr>,
 ) -> anyhow::Result<Swarm<Behaviour>> {
-    let local = key.public().to_peer_id();
     let gossip_cfg = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
@@ -90,12 +92,12 @@ pub(super) fn build(
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
         .with_behaviour(|key| {
             let mut allowed = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
-            for (p, _) in roster_addrs {
+            for p in peers.keys() {
                 allowed.allow_peer(*p);
             }
             let limits = connection_limits::ConnectionLimits::default()
                 .with_max_established_per_peer(Some(2))
-                .with_max_established(Some(256))
+                .with_max_established(Some(super::sync::MAX_PEERS as u32))
                 .with_max_pending_incoming(Some(64));
             Ok(Behaviour {
                 allowed,
@@ -118,10 +120,7 @@ pub(super) fn build(
     for addr in listen {
         swarm.listen_on(addr)?;
     }
-    for (peer, addrs) in roster_addrs {
-        if *peer == local {
-            continue;
-        }
+    for (peer, addrs) in peers {
         for a in addrs {
             swarm.add_peer_address(*peer, a.clone());
         }
@@ -142,18 +141,118 @@ pub(super) fn dial_opts(peer: PeerId, addrs: &[Multiaddr]) -> libp2p::swarm::dia
     libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(addrs.to_vec()).build()
 }
 
-/// Peer ids and addresses of every node the roster lists.
-pub(super) fn roster_peers(r: &Roster) -> Vec<(PeerId, Vec<Multiaddr>)> {
-    let nodes = r
-        .participants
-        .iter()
-        .flat_map(|p| &p.nodes)
-        .chain(r.monitors.iter().flat_map(|m| &m.nodes))
-        .chain(&r.observers);
-    nodes
-        .filter_map(|n| {
-            let peer = n.peer_id.parse::<PeerId>().ok()?;
-            Some((peer, n.addrs.iter().filter_map(|a| a.parse().ok()).collect()))
-        })
-        .collect()
+/// The nodes a node may connect to, by peer id, with the addresses to dial.
+pub(super) type Peers = BTreeMap<PeerId, Vec<Multiaddr>>;
+
+/// Every node the network lists now (observers included), but `local`: a
+/// node listed for two holders (a participant's node that also runs its
+/// monitor) once, with the addresses of both. A peer id or an address that
+/// does not parse is left out: the network may list what this build cannot
+/// read, and the rest still connects.
+pub(super) fn peers_of(net: &NetworkState, local: &PeerId) -> Peers {
+    let mut out = Peers::new();
+    for (_, n) in net.nodes() {
+        let Ok(peer) = n.peer_id.parse::<PeerId>() else { continue };
+        if peer == *local {
+            continue;
+        }
+        let addrs = out.entry(peer).or_default();
+        for a in n.addrs.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
+            if !addrs.contains(&a) {
+                addrs.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// How the peer set changed from one roster version to the next.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct PeerDiff {
+    /// Newly listed: let in and dial.
+    pub added: Vec<(PeerId, Vec<Multiaddr>)>,
+    /// Listed still, at other addresses: dial those.
+    pub moved: Vec<(PeerId, Vec<Multiaddr>)>,
+    /// No longer listed: turn away, and close what is open.
+    pub removed: Vec<PeerId>,
+}
+
+impl PeerDiff {
+    pub fn between(old: &Peers, new: &Peers) -> Self {
+        let mut d = PeerDiff::default();
+        for (p, addrs) in new {
+            match old.get(p) {
+                None => d.added.push((*p, addrs.clone())),
+                Some(was) if was != addrs => d.moved.push((*p, addrs.clone())),
+                Some(_) => {}
+            }
+        }
+        d.removed = old.keys().filter(|p| !new.contains_key(p)).copied().collect();
+        d
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.moved.is_empty() && self.removed.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kp_schemas::model::{Monitor, NodeInfo, Participant, Roster};
+    use kp_schemas::{Hash32, Keypair};
+
+    fn node(peer: &PeerId, port: u16) -> NodeInfo {
+        NodeInfo { peer_id: peer.to_string(), addrs: vec![format!("/ip4/127.0.0.1/tcp/{port}")] }
+    }
+
+    fn network(cf: Vec<NodeInfo>, bw: Vec<NodeInfo>, monitor: Vec<NodeInfo>, observers: Vec<NodeInfo>) -> NetworkState {
+        let participant = |code: &str, seed: u8, nodes| Participant {
+            code: code.into(),
+            name: code.into(),
+            authority: Keypair::from_seed([seed; 32]).public(),
+            zone_regime: false,
+            nodes,
+        };
+        let r = Roster {
+            network: "kp-peers".into(),
+            version: 1,
+            chair: Keypair::from_seed([1; 32]).public(),
+            participants: vec![participant("CF", 2, cf), participant("BW", 3, bw)],
+            monitors: vec![Monitor {
+                id: "MT-CF".into(),
+                name: "m".into(),
+                key: Keypair::from_seed([4; 32]).public(),
+                scope: vec!["CF".into()],
+                nodes: monitor,
+            }],
+            observers,
+        };
+        NetworkState::from_roster(&r, Hash32::ZERO)
+    }
+
+    #[test]
+    fn the_peer_set_leaves_out_this_node_and_merges_a_node_listed_twice() {
+        let (me, cf, obs) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let mut monitor = node(&cf, 2);
+        monitor.addrs.push("not an address".into());
+        let garbled = NodeInfo { peer_id: "not a peer id".into(), addrs: vec![] };
+        let net = network(vec![node(&cf, 1)], vec![node(&me, 3), garbled], vec![monitor], vec![node(&obs, 4)]);
+        let peers = peers_of(&net, &me);
+        assert_eq!(peers.len(), 2, "{peers:?}");
+        assert_eq!(peers[&cf], vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap(), "/ip4/127.0.0.1/tcp/2".parse().unwrap()]);
+        assert_eq!(peers[&obs].len(), 1, "observers stay allowed");
+    }
+
+    #[test]
+    fn a_node_list_replaced_lets_the_new_peer_in_and_turns_the_old_one_away() {
+        let (me, cf, bw_old, bw_new) = (PeerId::random(), PeerId::random(), PeerId::random(), PeerId::random());
+        let before = peers_of(&network(vec![node(&me, 1)], vec![node(&bw_old, 2)], vec![node(&cf, 3)], vec![]), &me);
+        let after = peers_of(&network(vec![node(&me, 1)], vec![node(&bw_new, 4)], vec![node(&cf, 5)], vec![]), &me);
+        let d = PeerDiff::between(&before, &after);
+        assert_eq!(d.added, vec![(bw_new, vec!["/ip4/127.0.0.1/tcp/4".parse().unwrap()])]);
+        assert_eq!(d.moved, vec![(cf, vec!["/ip4/127.0.0.1/tcp/5".parse().unwrap()])]);
+        assert_eq!(d.removed, vec![bw_old]);
+        assert!(PeerDiff::between(&after, &after).is_empty());
+    }
 }

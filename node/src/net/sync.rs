@@ -35,6 +35,9 @@ use std::time::Instant;
 pub const PAGE: u32 = 512;
 /// Catch-up pages received and waiting for the writer, per peer.
 pub const MAX_QUEUED_PAGES: usize = 3;
+/// Peers the catch-up queue makes room for, at most: the swarm's bound on
+/// established connections.
+pub const MAX_PEERS: usize = 256;
 
 /// What the machine reads of this node's ledger. All reads are of state the
 /// ledger keeps in memory, except the saved catch-up cursor.
@@ -45,7 +48,8 @@ pub trait Local {
     fn freeze_point(&self, author: &PublicKey) -> Option<u64>;
     /// Whether any log is frozen.
     fn any_frozen(&self) -> bool;
-    /// Whether `author` writes a log of this network (a roster member).
+    /// Whether the network holds `author`'s log: a member's now, or a
+    /// replaced key's, whose log stays readable up to its last position.
     fn is_member(&self, author: &PublicKey) -> bool;
     /// The saved position in `peer`'s acceptance order; 0 to start afresh.
     fn sync_cursor(&self, peer: &PeerId) -> u64;
@@ -237,11 +241,11 @@ pub struct Sync {
 }
 
 impl Sync {
-    /// A machine for a node with `peers` roster peers: the ordered ingester
+    /// A machine for a node with `peers` peers listed: the ordered ingester
     /// has room for each one's pages.
     pub fn new(peers: usize) -> Self {
         Self {
-            ordered_capacity: MAX_QUEUED_PAGES * (peers + 1),
+            ordered_capacity: Self::capacity_for(peers),
             next_req: 0,
             requests: HashMap::new(),
             connected: HashSet::new(),
@@ -260,9 +264,21 @@ impl Sync {
         }
     }
 
-    /// The capacity the ordered ingester's queue must have.
-    pub fn ordered_capacity(&self) -> usize {
-        self.ordered_capacity
+    fn capacity_for(peers: usize) -> usize {
+        MAX_QUEUED_PAGES * (peers.min(MAX_PEERS) + 1)
+    }
+
+    /// The capacity the ordered ingester's queue must have for any number
+    /// of peers the network may list.
+    pub fn max_ordered_capacity() -> usize {
+        Self::capacity_for(MAX_PEERS)
+    }
+
+    /// The network now lists `peers` peers. Pages already queued stay;
+    /// with fewer peers, no catch-up asks for more until the queue is back
+    /// under the new bound.
+    pub fn set_peers(&mut self, peers: usize) {
+        self.ordered_capacity = Self::capacity_for(peers);
     }
 
     /// Entries waiting in the pending pool.
@@ -447,7 +463,7 @@ impl Sync {
             return;
         }
         for h in heads {
-            // A peer's heads are untrusted: pull only logs of roster members.
+            // A peer's heads are untrusted: pull only logs the network holds.
             if self.pulling.contains(&h.author) || !local.is_member(&h.author) {
                 continue;
             }
@@ -921,6 +937,35 @@ mod tests {
         let actions = h.handle(Event::OrderedDone(done));
         the_request(&actions, |r| *r == SyncRequest::Since { index: from + 10, limit: MAX_PAGE_ENTRIES });
         assert_eq!(h.sync.synced(), 10);
+    }
+
+    #[test]
+    fn the_catch_up_queue_makes_room_for_the_peers_the_network_lists_now() {
+        let mut h = Harness::new(logs(&[1]));
+        let page = || (0..10).map(|i| HexBytes(vec![i])).collect::<Vec<_>>();
+        // One peer fills its share of the queue.
+        let catch_up = |h: &mut Harness, p: PeerId, pages: u64| -> Vec<Action> {
+            let heads = heads_request(&h.connect(p));
+            let mut actions = h.answer(heads, SyncResponse::Heads(vec![head(1, 5_000)]));
+            for k in 0..pages {
+                let since = the_request(&actions, |r| matches!(r, SyncRequest::Since { .. }));
+                actions = h.answer(since, SyncResponse::Ordered { entries: page(), next: 10 * (k + 1) });
+            }
+            actions
+        };
+        catch_up(&mut h, PeerId::random(), MAX_QUEUED_PAGES as u64);
+        // The network now lists no other peer: a second catch-up finds no
+        // room and ends, its page not queued.
+        h.sync.set_peers(0);
+        let q = PeerId::random();
+        let actions = catch_up(&mut h, q, 1);
+        assert!(!actions.iter().any(|a| matches!(a, Action::QueueOrdered(_))), "{actions:?}");
+        assert!(h.sync.catching_up.get(&q).is_none_or(|c| c.ending));
+        // Listing a peer more makes room again.
+        h.sync.set_peers(1);
+        h.handle(Event::Disconnected(q));
+        let actions = catch_up(&mut h, PeerId::random(), 1);
+        assert!(actions.iter().any(|a| matches!(a, Action::QueueOrdered(_))), "{actions:?}");
     }
 
     #[test]
