@@ -438,7 +438,7 @@ impl Ledger {
     /// Entries accepted and synced, those withdrawn since included: also
     /// the next acceptance index.
     pub fn entry_count(&self) -> u64 {
-        self.order.load(Ordering::Relaxed)
+        self.order.load(Ordering::Acquire)
     }
 
     /// Entries in the logs: accepted, and not withdrawn since.
@@ -1083,6 +1083,10 @@ impl Batch<'_> {
             self.ledger.recover();
             return Err(e);
         }
+        // Entries are readable before the heads and the network that name
+        // them: a reader of a head, or of the newest roster version, finds
+        // the entry (the governance entry that made the version) stored.
+        self.ledger.order.store(self.order, Ordering::Release);
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());
         self.ledger.withdrawn.write().expect("withdrawn lock").extend(self.withdrawn.drain());
@@ -1098,7 +1102,6 @@ impl Batch<'_> {
             drop(g);
             self.ledger.versions.send_replace(version);
         }
-        self.ledger.order.store(self.order, Ordering::Relaxed);
         if !self.freeze.is_empty() {
             self.ledger.freeze.write().expect("freeze lock").extend(self.freeze.drain());
             // The store may hold entries beyond a new freeze point: they are

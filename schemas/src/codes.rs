@@ -149,7 +149,7 @@ catalogue! {
     R2_LICENSEE_REVOKED = "R2.licensee_revoked";
     /// R2: a suspension of a suspended participant, a reinstatement of one that is not suspended, or conditions lifted that are not there.
     R2_NO_CHANGE = "R2.no_change";
-    /// R2: a node's peer id is listed for another participant or monitor.
+    /// R2: a participant's node is listed for another participant.
     R2_NODE_IN_USE = "R2.node_in_use";
     /// R2: the author's role may not write this kind of entry; or an action carries a licensee's record (`POST /v1/records` takes those).
     R2_NOT_ALLOWED = "R2.not_allowed";

@@ -1150,12 +1150,22 @@ fn unknown_participant(code: &str) -> Refusal {
     Refusal::new(codes::R2_UNKNOWN_PARTICIPANT, format!("{code} is neither a participant nor a monitor of the network"))
 }
 
-/// A node is one holder's: a peer id listed for two would let one
-/// participant's machine speak for another's.
+/// A participant's node is its own: a peer id listed for two participants
+/// would let one's machine speak for the other. A monitor's node may be a
+/// participant's (the CF node runs the MT-CF monitor), which is what keeps
+/// that participant from witnessing the monitor's log.
 fn nodes_free(net: &NetworkState, holder: &str, nodes: &[NodeInfo]) -> Result<(), Refusal> {
+    if net.monitors.iter().any(|m| m.id == holder) {
+        return Ok(());
+    }
     for n in nodes {
-        if let Some((other, _)) = net.nodes().into_iter().find(|(h, x)| *h != holder && x.peer_id == n.peer_id) {
-            return Err(Refusal::new(codes::R2_NODE_IN_USE, format!("node {} is listed for {other}", n.peer_id)));
+        let other = net
+            .participants
+            .values()
+            .find(|p| p.participant.code != holder && p.participant.nodes.iter().any(|x| x.peer_id == n.peer_id));
+        if let Some(other) = other {
+            let code = &other.participant.code;
+            return Err(Refusal::new(codes::R2_NODE_IN_USE, format!("node {} is listed for {code}", n.peer_id)));
         }
     }
     Ok(())

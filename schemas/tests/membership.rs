@@ -88,13 +88,15 @@ fn r2_a_node_is_listed_for_one_holder_only() {
     let (_, mut p) = gabon();
     p.nodes = vec![node("12D3KooWcf")];
     assert_eq!(net.refused(&chair_key(), gov(Governance::AdmitParticipant(p))).code, codes::R2_NODE_IN_USE);
-    // A monitor's nodes, and a holder that is neither.
-    net.govern(Governance::SetNodes { holder: "MT-CF".into(), nodes: vec![node("12D3KooWmt")] });
-    assert_eq!(net.ledger.network.monitors[0].nodes, vec![node("12D3KooWmt")]);
+    // A monitor's node may be a participant's (CF's node runs MT-CF), and
+    // a holder that is neither is refused.
+    net.govern(Governance::SetNodes { holder: "MT-CF".into(), nodes: vec![node("12D3KooWcf")] });
+    assert_eq!(net.ledger.network.monitors[0].nodes, vec![node("12D3KooWcf")]);
     let nobody = gov(Governance::SetNodes { holder: "XX".into(), nodes: vec![] });
     assert_eq!(net.refused(&chair_key(), nobody).code, codes::R2_UNKNOWN_PARTICIPANT);
-    // The same holder moving to a new machine drops the old one.
+    // The machine moving, for both holders it serves, drops the old one.
     net.govern(Governance::SetNodes { holder: "CF".into(), nodes: vec![node("12D3KooWcf2")] });
+    net.govern(Governance::SetNodes { holder: "MT-CF".into(), nodes: vec![node("12D3KooWcf2")] });
     let ids: Vec<_> = net.ledger.network.nodes().into_iter().map(|(_, n)| n.peer_id.clone()).collect();
     assert!(!ids.contains(&"12D3KooWcf".to_string()) && ids.contains(&"12D3KooWcf2".to_string()), "{ids:?}");
 }
