@@ -375,6 +375,8 @@ fn keys_rotate_planned_and_forced_and_the_chair_hands_over() {
     let new_key = PublicKey::from_hex(&new_key).unwrap();
     govern(&net, "EU", Governance::RotateKey { holder: "BW".into(), new_key, last, statement: Some(statement) });
     same_version(&net.all());
+    let newest = bw.roster_chain().unwrap().versions.pop().unwrap().network;
+    assert!(newest.retired.iter().any(|r| r.key == old_key && r.last == last), "{:?}", newest.retired);
 
     // BW's node writes with the new key from position 1, spending the lot
     // the old key's log recorded.
@@ -407,7 +409,22 @@ fn keys_rotate_planned_and_forced_and_the_chair_hands_over() {
     for (code, n) in net.all() {
         assert!(n.client().licensee(&thief.public()).is_err(), "{code} holds the thief's licensee");
     }
-    let _ = old_key;
+    // A bundle of BW's certificate, issued under the second key from a lot
+    // the first key's log recorded, verifies offline with the genesis
+    // roster only: both closed logs are witnessed up to where they end.
+    let subject = Subject::Certificate { number: "BW-000001".into() };
+    let bundle = wait_for("a bundle of BW-000001, witnessed", MINUTE, |last| match net.client("AE").bundle(&subject) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            *last = e.to_string();
+            None
+        }
+    });
+    let path = net.dir.path().join("bw-rotated.bundle");
+    std::fs::write(&path, bundle).unwrap();
+    let genesis = net.roster_file("AE");
+    let verified = ok(net.node("AE").kp(&["verify", path.to_str().unwrap(), "--roster", genesis.to_str().unwrap()]));
+    assert!(verified.contains("(replaced key)"), "the closed logs are shown as BW's: {verified}");
 
     // The chair hands over to BW's node's new chair key; the old chair's
     // later version is refused everywhere.

@@ -21,6 +21,10 @@ pub mod layout {
     pub const DB: &str = "db";
     /// The authority, monitor and chair key files this node signs with.
     pub const KEYS: &str = "keys";
+    /// Under `keys/`: keys that handed their logs over to new keys
+    /// (`kp-node rotation-statement`). They sign only their closed logs'
+    /// last checkpoints.
+    pub const HANDED_OVER: &str = "handed-over";
     /// The signed roster the node was initialised with: its trust root.
     pub const ROSTER: &str = "roster.json";
     /// The node's settings (ports, peers, checkpoint cadence).
@@ -231,6 +235,13 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     let cookie = hex::encode(secret);
     write_private(&cfg.data_dir.join(layout::COOKIE), cookie.as_bytes())?;
     let keys = Keyring::load_dir(&cfg.data_dir.join(layout::KEYS))?;
+    // A key that handed its log over (`kp-node rotation-statement`) writes
+    // no entry again, but still signs its closed log's last checkpoint, so
+    // that the entries it signed stay provable in bundles.
+    let mut witness_keys = keys.clone();
+    for k in Keyring::load_dir(&cfg.data_dir.join(layout::KEYS).join(layout::HANDED_OVER))?.all() {
+        witness_keys.insert(k.clone());
+    }
     let network = ledger.network();
     kp_schemas::checkpoint::check_quorum(&network, cfg.checkpoints.quorum).map_err(|e| anyhow::anyhow!("{e}"))?;
     warn_about_keys(&keys, &network);
@@ -247,7 +258,7 @@ pub async fn start(cfg: &NodeConfig) -> anyhow::Result<RunningNode> {
     let metrics = Arc::new(Metrics::default());
     let (announce_tx, announce_rx) = tokio::sync::mpsc::channel(ingest::MAX_BATCH * 4);
     let witness =
-        Arc::new(Witness::new(ledger.clone(), keys.clone(), cfg.checkpoints.clone()).with_metrics(metrics.clone()));
+        Arc::new(Witness::new(ledger.clone(), witness_keys, cfg.checkpoints.clone()).with_metrics(metrics.clone()));
     let (checkpoint_tx, checkpoint_rx) = tokio::sync::mpsc::channel(1024);
     let mut w = Writer::new(ledger.clone(), keys.clone(), metrics.clone()).with_catch_up(catch_up.clone());
     if cfg.p2p.is_some() {

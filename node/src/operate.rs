@@ -32,23 +32,27 @@ fn lock_store(data: &Path) -> anyhow::Result<Option<RocksStore>> {
     })
 }
 
-/// The `*.json` files of `keys/`, sorted, each with its public key if it
-/// reads as a key file.
+/// The `*.json` files of `keys/` and of `keys/handed-over/`, sorted, each
+/// with its public key if it reads as a key file.
 fn key_files(data: &Path) -> anyhow::Result<Vec<(PathBuf, Option<PublicKey>)>> {
-    let dir = data.join(layout::KEYS);
-    if !dir.exists() {
-        return Ok(Vec::new());
+    let keys_dir = data.join(layout::KEYS);
+    let mut out: Vec<(PathBuf, Option<PublicKey>)> = Vec::new();
+    for dir in [keys_dir.clone(), keys_dir.join(layout::HANDED_OVER)] {
+        if !dir.exists() {
+            continue;
+        }
+        out.extend(
+            std::fs::read_dir(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .map(|p| {
+                    let key = keys::load_file(&p).ok().map(|k| k.public());
+                    (p, key)
+                }),
+        );
     }
-    let mut out: Vec<(PathBuf, Option<PublicKey>)> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let key = keys::load_file(&p).ok().map(|k| k.public());
-            (p, key)
-        })
-        .collect();
     out.sort();
     Ok(out)
 }
@@ -229,9 +233,10 @@ pub fn rotation_statement(
 }
 
 /// Move every key file of `key` in `dir` into `dir/handed-over/`, which the
-/// node does not load. Returns where each went.
+/// node's writer does not load (its witness does, for the closed log's last
+/// checkpoint). Returns where each went.
 fn set_aside(dir: &Path, key: &PublicKey) -> anyhow::Result<Vec<PathBuf>> {
-    let aside = dir.join("handed-over");
+    let aside = dir.join(layout::HANDED_OVER);
     let mut moved = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();

@@ -230,11 +230,15 @@ impl Witness {
         if self.keys.get(&cp.checkpoint().log).is_some() {
             return Vec::new();
         }
-        // A frozen log's writer is convicted: nothing more of it is vouched for.
-        if self.ledger.head(&cp.checkpoint().log).ok().flatten().is_some_and(|h| h.frozen) {
+        let net = self.ledger.network();
+        // A frozen log's writer is convicted: nothing more of it is vouched
+        // for. A log closed by a key rotation is not: its entries up to the
+        // position the rotation kept are vouched for as any log's.
+        let c = cp.checkpoint();
+        let closed = self.closed_at(&net, &c.log).is_some_and(|last| c.size <= last);
+        if !closed && self.ledger.head(&c.log).ok().flatten().is_some_and(|h| h.frozen) {
             return Vec::new();
         }
-        let net = self.ledger.network();
         self.keys
             .all()
             .filter(|k| checkpoint::witness_code(&net, &cp.checkpoint().log, &k.public()).is_some())
@@ -243,7 +247,16 @@ impl Witness {
             .collect()
     }
 
-    /// Sign checkpoints of this node's own logs that are due.
+    /// Where a log a key rotation closed ends, if that is where it is
+    /// frozen: its writer was replaced, not convicted. None for any other
+    /// log, and for a closed log that equivocated below that position.
+    fn closed_at(&self, net: &kp_schemas::state::NetworkState, log: &PublicKey) -> Option<u64> {
+        let (_, last) = net.closed_logs().find(|(k, _)| *k == log)?;
+        (self.ledger.freeze_point(log) == Some(last)).then_some(last)
+    }
+
+    /// Sign checkpoints of this node's own logs that are due, and the last
+    /// one of a log a key rotation closed, so that its entries stay provable.
     pub fn tick(&self, now_ms: u64) -> Result<Outcome, StoreError> {
         let mut out = Outcome::default();
         let net = self.ledger.network();
@@ -255,7 +268,7 @@ impl Witness {
                 continue;
             }
             let Some(head) = self.ledger.head(&log)? else { continue };
-            if head.seq == 0 || head.frozen {
+            if head.seq == 0 || (head.frozen && self.closed_at(&net, &log).is_none()) {
                 continue;
             }
             let size = head.seq;
@@ -326,10 +339,11 @@ impl Witness {
             CheckpointGossip::Checkpoint { checkpoint, cosignatures } => {
                 let Ok(cp) = SignedCheckpoint::parse(checkpoint.0) else { return Ok((Verdict::Reject, out)) };
                 let c = cp.checkpoint();
-                // A replaced key's log is closed and witnessed no more; a
-                // peer that has not heard of the rotation yet is not to
-                // blame for passing its checkpoint on.
-                if net.retired(&c.log).is_some() {
+                // A replaced key's log is witnessed up to the position its
+                // rotation kept, no further; a peer that has not heard of
+                // the rotation yet is not to blame for passing a later
+                // checkpoint on.
+                if net.retired(&c.log).is_some() && self.closed_at(&net, &c.log).is_none_or(|last| c.size > last) {
                     return Ok((Verdict::Ignore, out));
                 }
                 let valid = cp.verify().is_ok()

@@ -863,6 +863,8 @@ fn check_checkpoint(
 /// log's head were the entry it names as previous.
 struct Replay {
     mem: MemLedger,
+    /// The author of the entry being judged, and its stand-in head.
+    author: Option<PublicKey>,
     head: Option<Head>,
 }
 
@@ -883,8 +885,20 @@ impl LedgerView for Replay {
     fn entry_known(&self, hash: &Hash32) -> Result<bool, Infallible> {
         self.mem.entry_known(hash)
     }
-    fn head(&self, _author: &PublicKey) -> Result<Option<Head>, Infallible> {
-        Ok(self.head.clone())
+    fn head(&self, author: &PublicKey) -> Result<Option<Head>, Infallible> {
+        if self.author == Some(*author) {
+            return Ok(self.head.clone());
+        }
+        // A log a rotation closed counts as held to its end: what a new
+        // key's entry relies on of it, the bundle carries and proves; that
+        // a node waits for the rest first is an order, not a fact.
+        let net = &self.mem.network;
+        Ok(net.closed_logs().find(|(k, _)| *k == author).map(|(_, last)| Head {
+            seq: last,
+            hash: Hash32::ZERO,
+            timestamp_ms: 0,
+            frozen: true,
+        }))
     }
     fn entry_hash_at(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash32>, Infallible> {
         LedgerView::entry_hash_at(&self.mem, author, seq)
@@ -922,10 +936,11 @@ impl LedgerView for Replay {
 /// the roster versions: each is judged against the version its context
 /// names.
 fn replay(mem: MemLedger, bundle: &Bundle, verified: &[Verified], opts: &VerifyOptions, report: &mut Report) {
-    let mut view = Replay { mem, head: None };
+    let mut view = Replay { mem, author: None, head: None };
     for (i, v) in verified.iter().enumerate() {
         let e = v.entry.entry();
         let name = format!("entry {} ({}, entry {})", i + 1, log_name(&view.mem.network, &e.author), e.seq);
+        view.author = Some(e.author);
         view.head = (e.seq > 1).then(|| Head { seq: e.seq - 1, hash: e.prev, timestamp_ms: 0, frozen: false });
         match rules::judge(&view, v).map_err(Refusal::from) {
             Ok(Verdict::Accepted(a)) => {
