@@ -697,8 +697,11 @@ fn membership_commands_make_roster_versions_that_kp_roster_shows() {
     assert_eq!(last_body()["set_nodes"]["nodes"], serde_json::json!([{"peer_id": mt_node, "addrs": []}]));
     let out = gov(&["nodes", "GA", "--none"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // A node listed for another holder is refused by the rules.
+    // A participant's node may be a monitor's too, but not another
+    // participant's: the rules refuse it.
     let out = gov(&["nodes", "ZW", "--peer", &mt_node]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = gov(&["nodes", "CF", "--peer", &mt_node]);
     assert!(stderr(&out).starts_with("error: R2.node_in_use: "), "{}", stderr(&out));
 
     // A forced rotation: the chair's node closes CF's old log at its head.
@@ -715,12 +718,12 @@ fn membership_commands_make_roster_versions_that_kp_roster_shows() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let versions: Vec<&str> = text.lines().filter(|l| l.starts_with("  v")).collect();
-    assert_eq!(versions.len(), 7, "{text}");
+    assert_eq!(versions.len(), 8, "{text}");
     assert!(versions[0].starts_with("  v1 ") && versions[0].ends_with("genesis roster"), "{text}");
     assert!(versions[1].contains("admit participant GA (Gabon) under conditions: statistics; legislation"), "{text}");
-    assert!(versions[6].contains("forced key rotation of CF to"), "{text}");
-    assert!(versions[6].contains("the old key's log ends at entry 1"), "{text}");
-    assert!(text.contains("In force: version 7 ("), "{text}");
+    assert!(versions[7].contains("forced key rotation of CF to"), "{text}");
+    assert!(versions[7].contains("the old key's log ends at entry 1"), "{text}");
+    assert!(text.contains("In force: version 8 ("), "{text}");
     assert!(
         text.contains(&format!("  CF  Central African Republic, zone regime\n      authority {new_cf}\n")),
         "{text}"
@@ -734,8 +737,8 @@ fn membership_commands_make_roster_versions_that_kp_roster_shows() {
     assert!(out.status.success(), "{}", stderr(&out));
     let chain: kp_schemas::api::RosterChain = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(chain.check(), Ok(()));
-    assert_eq!(chain.versions.len(), 7);
-    let newest = &chain.versions[6].network;
+    assert_eq!(chain.versions.len(), 8);
+    let newest = &chain.versions[7].network;
     assert_eq!(newest.participants["CF"].participant.authority, new_cf);
     assert!(newest.participants["GA"].participant.nodes.is_empty() && newest.participants["GA"].conditions.is_empty());
     assert_eq!(chain.versions[1].network.participants["GA"].conditions, ["statistics", "legislation"]);
