@@ -120,24 +120,37 @@ fn a_rotation_statement_signed_by_the_old_key_hands_the_log_to_a_new_key_that_al
         crypto::verify(Domain::KeyRotation, &old, &encoding::encode(&rotation), &sig).unwrap();
         sig
     };
+    // Signing sets the old key's file aside, where the writer does not
+    // load it: a second statement finds no key to sign with. An operator
+    // who signed the wrong position puts it back and signs again.
+    let (active, aside) = (data.join("keys/authority-BW.json"), data.join("keys/handed-over/authority-BW.json"));
+    let put_back = || std::fs::rename(&aside, &active).unwrap();
     verify(&statement(&["--last", "2"]), 2);
-    let sig = verify(&statement(&[]), 3);
+    assert!(!active.exists() && aside.exists(), "the old key is set aside");
+    let twice = kp_node(&["rotation-statement", "--holder", "BW", "--new-key", &new.to_hex()], &data);
+    assert!(!twice.status.success() && text(&twice.stderr).contains("holds no file of BW's current key"));
+    put_back();
     let human = ok(kp_node(&["rotation-statement", "--holder", "BW", "--new-key", &new.to_hex()], &data));
     assert!(human.contains("closed at position 3") && human.contains("\"statement\""), "{human}");
+    assert!(human.contains("set aside"), "{human}");
+    put_back();
+    let sig = verify(&statement(&[]), 3);
     let unknown = kp_node(&["rotation-statement", "--holder", "ZZ", "--new-key", &new.to_hex()], &data);
     assert!(!unknown.status.success() && text(&unknown.stderr).contains("no participant or monitor ZZ"));
 
-    // The node holds both keys. Before the chair records the rotation the
-    // new key writes nothing; after it, only the new key writes BW's log,
-    // from position 1, and the old one never signs again.
+    // The node holds the new key only. Before the chair records the
+    // rotation nothing writes BW's log, so nothing acknowledged can fall
+    // beyond the position the statement closes it at; after it, the new
+    // key writes BW's log from position 1, and the old one never again.
     let w = writer(&data);
-    assert_eq!(stored(act(&w, "BW", register(3))), (old, 4), "the new key has no role yet");
+    assert!(act(&w, "BW", register(3)).is_err(), "no key writes BW's log in between");
     let rotate = Governance::RotateKey { holder: "BW".into(), new_key: new, last: 3, statement: Some(sig) };
     stored(act(&w, "chair", Body::Governance(rotate)));
     assert_eq!(w.ledger().freeze_point(&old), Some(3), "the old log is closed where the statement says");
     assert_eq!(stored(act(&w, "BW", register(4))), (new, 1));
     assert_eq!(stored(act(&w, "BW", register(5))), (new, 2));
-    assert_eq!(w.ledger().head(&old).unwrap().unwrap().seq, 3, "the entry signed after the statement is withdrawn");
+    assert_eq!(w.ledger().head(&old).unwrap().unwrap().seq, 3, "nothing of the old log was lost or withdrawn");
+    assert!(w.ledger().withdrawn_bytes(usize::MAX, usize::MAX).unwrap().is_empty());
 }
 
 #[test]
