@@ -592,9 +592,13 @@ fn a_hostile_peer_changes_nothing_but_the_evidence() {
         });
         assert_eq!(HashSet::from([ev.existing, ev.conflicting]), HashSet::from([genuine.hash(), other.hash()]));
         // Frozen before the pair: the genuine entry, which every node
-        // held, is withdrawn as evidence, IN's too.
-        let head = n.client().logs().unwrap().into_iter().find(|h| h.author == ae.public()).unwrap().head;
-        assert!(head.frozen && head.seq == e.seq - 1 && head.hash == e.prev, "AE's log at {code}: {head:?}");
+        // held, is withdrawn as evidence, IN's too. IN may hear of the
+        // evidence before it has pulled the log up to the freeze point.
+        wait_for(&format!("AE's log at {code} ending before the pair"), Duration::from_secs(30), |last| {
+            let head = n.client().logs().ok()?.into_iter().find(|h| h.author == ae.public())?.head;
+            *last = format!("{head:?}");
+            (head.frozen && head.seq == e.seq - 1 && head.hash == e.prev).then_some(())
+        });
     }
 
     // A peer the roster does not list cannot connect at all.

@@ -247,12 +247,16 @@ impl Witness {
             .collect()
     }
 
-    /// Where a log a key rotation closed ends, if that is where it is
-    /// frozen: its writer was replaced, not convicted. None for any other
-    /// log, and for a closed log that equivocated below that position.
+    /// Where the log of a replaced key ends: a chair's at its handover, a
+    /// log a key rotation closed where it is frozen (its writer was
+    /// replaced, not convicted). None for any other log, and for a closed
+    /// log that equivocated below that position.
     fn closed_at(&self, net: &kp_schemas::state::NetworkState, log: &PublicKey) -> Option<u64> {
-        let (_, last) = net.closed_logs().find(|(k, _)| *k == log)?;
-        (self.ledger.freeze_point(log) == Some(last)).then_some(last)
+        let r = net.retired(log)?;
+        if r.holder == kp_schemas::state::CHAIR {
+            return Some(r.last);
+        }
+        (self.ledger.freeze_point(log) == Some(r.last)).then_some(r.last)
     }
 
     /// Sign checkpoints of this node's own logs that are due, and the last
