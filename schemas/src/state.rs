@@ -480,6 +480,11 @@ impl NetworkState {
     /// The keys a holder signed with before `key`, oldest first, each with
     /// the last position of its log that stays valid.
     pub fn predecessors(&self, key: &PublicKey) -> Vec<&RetiredKey> {
+        // Every entry's verdict asks: a network with no replaced key answers
+        // at once, without looking up the key's role.
+        if self.retired.is_empty() {
+            return Vec::new();
+        }
         let Some(holder) = self.holder_of(key) else { return Vec::new() };
         let before = self.retired.iter().position(|r| r.key == *key).unwrap_or(self.retired.len());
         self.retired[..before].iter().filter(|r| r.holder == holder).collect()
