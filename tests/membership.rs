@@ -76,6 +76,7 @@ fn production(lot: &str, weight: Weight) -> RecordBody {
         stones: 3,
         date: "2017-12-01".into(),
         nature: Nature::Natural,
+        value_cents: None,
     })
 }
 

@@ -45,6 +45,7 @@ fn production(lot: &str, weight: Weight) -> RecordBody {
         stones: 1,
         date: "2017-01-01".into(),
         nature: Nature::Natural,
+        value_cents: None,
     })
 }
 
@@ -780,6 +781,7 @@ fn a_zone_suspended_later_reads_the_same_at_every_node() {
         stones: 40,
         date: "2017-06-10".into(),
         nature: Nature::Natural,
+        value_cents: None,
     });
     cf.submit_record(&sign_record(NETWORK, &cf_miner, 1, mined)).unwrap();
     let sold = RecordBody::Transfer(Transfer {

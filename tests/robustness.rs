@@ -35,6 +35,7 @@ fn production(lot: &str, weight: Weight) -> RecordBody {
         stones: 1,
         date: "2017-01-01".into(),
         nature: Nature::Natural,
+        value_cents: None,
     })
 }
 

@@ -286,6 +286,7 @@ impl TestNode {
             stones: 10,
             date: "2017-10-01".into(),
             nature: Nature::Natural,
+            value_cents: None,
         });
         self.record(miner, body).hash
     }

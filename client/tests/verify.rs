@@ -278,6 +278,7 @@ fn bw_export() -> Chain {
         stones: 10,
         date: "2017-03-01".into(),
         nature: Nature::Natural,
+        value_cents: None,
     };
     c.record(&bw, &miner, RecordBody::Production(production));
     let hop = Transfer {

@@ -412,6 +412,8 @@ impl Driver<'_> {
             stones: (ct / 2) as u32,
             date: date.into(),
             nature: Nature::Natural,
+            // USD 150 a carat, so that production value statistics exist.
+            value_cents: Some(ct * 15_000),
         });
         let r = self.record(who, body);
         Ok(self.ok(&format!("{} produces {lot} ({ct} ct at {site})", self.people.get(who).name), r)?.hash)

@@ -5,6 +5,7 @@
 use crate::devnet::{DevKeys, PARTICIPANTS};
 use kp_schemas::entry::sign_record;
 use kp_schemas::model::*;
+use kp_schemas::stats::period::add_days;
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -145,6 +146,9 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
         let exporter = &ppl.exporters[i % EXPORTERS];
         let w1: Weight = 10_000 + (i as u64 * 7919) % 490_000;
         let w2: Weight = 10_000 + (i as u64 * 104_729) % 490_000;
+        // Three years of trade, day by day, so that statistics by period
+        // have something to add up.
+        let day = |n: i64| add_days("2016-01-04", (i as i64 * 1095) / chains.max(1) as i64 + n).expect("a date");
         let (a, b) = (format!("{pc}/P/{i}a"), format!("{pc}/P/{i}b"));
         for (lot, w) in [(&a, w1), (&b, w2)] {
             let zone = (pc == "CF").then(|| ZoneRef { zone: "BER".into(), status_entry: Some(zone_hash) });
@@ -157,8 +161,9 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                     zone,
                     weight: w,
                     stones: 10,
-                    date: "2017-03-01".into(),
+                    date: day(0),
                     nature: Nature::Natural,
+                    value_cents: Some(w * 800),
                 }),
             ));
         }
@@ -170,7 +175,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 RecordBody::Transfer(Transfer {
                     inputs: vec![take(from, w)],
                     outputs: vec![out(to, w, trader.public())],
-                    date: "2017-03-02".into(),
+                    date: day(1),
                 }),
             ));
         }
@@ -182,7 +187,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
             RecordBody::Transfer(Transfer {
                 inputs: vec![take(&ta, w1), take(&tb, w2)],
                 outputs: vec![out(&x, sent, exporter.public()), out(&r, w1 + w2 - sent, trader.public())],
-                date: "2017-03-03".into(),
+                date: day(2),
             }),
         ));
         let cert = format!("{pc}-1{i:09}");
@@ -196,8 +201,8 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 inputs: vec![take(&x, sent)],
                 lines: vec![HsLine { code: "7102.31".into(), weight: sent, value_cents: sent * 1_000 }],
                 parcels: 1,
-                issued: "2017-03-04".into(),
-                expires: "2018-03-04".into(),
+                issued: day(3),
+                expires: day(3 + 365),
             }),
         ));
         let lot = format!("{qc}/I/{i}");
@@ -212,7 +217,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 parcels: 1,
                 lot: lot.clone(),
                 holder: all[q].importers[0].public(),
-                date: "2017-03-10".into(),
+                date: day(3 + 1 + (i % 9) as i64),
             }),
         ));
         if qc == "EU" {
@@ -232,7 +237,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
             RecordBody::Transfer(Transfer {
                 inputs: group.iter().map(|(l, w)| take(l, *w)).collect(),
                 outputs: vec![out(&m, total, eu_importer.public())],
-                date: "2017-04-01".into(),
+                date: "2019-04-01".into(),
             }),
         ));
         let half = total / 2;
@@ -242,7 +247,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
             RecordBody::Transfer(Transfer {
                 inputs: vec![take(&m, total)],
                 outputs: vec![out(&sa, half, eu_importer.public()), out(&sb, total - half, eu_importer.public())],
-                date: "2017-04-02".into(),
+                date: "2019-04-02".into(),
             }),
         ));
         let cert = format!("EU-2{d:09}");
@@ -256,8 +261,8 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 inputs: vec![take(&sa, half)],
                 lines: vec![HsLine { code: "7102.31".into(), weight: half, value_cents: half * 1_000 }],
                 parcels: 1,
-                issued: "2017-04-03".into(),
-                expires: "2018-04-03".into(),
+                issued: "2019-04-03".into(),
+                expires: "2020-04-03".into(),
             }),
         ));
         let lot = format!("IN/DI/{d}");
@@ -272,7 +277,7 @@ pub fn generate(n: usize, deep: usize, progress: &(dyn Fn(usize) + Sync)) -> Wor
                 parcels: 1,
                 lot: lot.clone(),
                 holder: all[india].importers[0].public(),
-                date: "2017-04-10".into(),
+                date: "2019-04-10".into(),
             }),
         ));
         deep_lots.push(("IN".to_string(), lot));

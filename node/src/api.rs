@@ -62,13 +62,13 @@ pub struct AppState {
 pub struct ApiErr(StatusCode, ApiError);
 
 impl ApiErr {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self(status, ApiError::new(code, message))
     }
-    fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, codes::API_NOT_FOUND, message)
     }
-    fn bad(message: impl Into<String>) -> Self {
+    pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, codes::API_BAD_REQUEST, message)
     }
 }
@@ -143,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/bundles/certificate/{number}", get(certificate_bundle))
         .route("/v1/bundles/lot/{participant}/{*lot}", get(lot_bundle))
         .route("/v1/peers", get(peers))
+        .merge(crate::stats_api::routes())
         .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

@@ -93,8 +93,10 @@ impl Keyring {
     pub fn resolve(&self, net: &NetworkState, as_author: Option<&str>, body: &Body) -> Result<&Keypair, SubmitError> {
         let fits = |k: &PublicKey| match (net.role_of(k), body) {
             (Some(AuthorRole::Chair), Body::Governance(_)) => true,
-            (Some(AuthorRole::Monitor(_)), Body::ZoneStatus(_) | Body::Attestation(_)) => true,
-            (Some(AuthorRole::Authority(_)), Body::ZoneStatus(_) | Body::Governance(_)) => false,
+            (Some(AuthorRole::Monitor(_)), Body::ZoneStatus(_) | Body::ZoneEstimate(_) | Body::Attestation(_)) => true,
+            (Some(AuthorRole::Authority(_)), Body::ZoneStatus(_) | Body::ZoneEstimate(_) | Body::Governance(_)) => {
+                false
+            }
             (Some(AuthorRole::Authority(_)), _) => true,
             _ => false,
         };

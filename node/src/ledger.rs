@@ -33,6 +33,7 @@ const META_HOLES: &[u8] = b"order-holes";
 /// convicted writer may add, which must not fill the disk.
 pub const MAX_WITHDRAWN_PER_LOG: usize = 4096;
 
+mod stats;
 mod withdraw;
 
 fn freeze_key(author: &PublicKey) -> Vec<u8> {
@@ -202,6 +203,11 @@ pub struct Ledger {
     /// committed batch changed the network: the network loop follows it
     /// for whom to let in and dial.
     versions: tokio::sync::watch::Sender<u64>,
+    /// The statistics book, moved forward by each committed batch.
+    stats: RwLock<stats::Stats>,
+    /// Off only for the benchmark baseline: a node always keeps its
+    /// statistics.
+    stats_on: bool,
 }
 
 fn order_index(key: &[u8]) -> Result<u64, StoreError> {
@@ -279,6 +285,8 @@ impl Ledger {
             withdrawn: RwLock::new(HashMap::new()),
             any_void: Default::default(),
             holes: AtomicU64::new(0),
+            stats: RwLock::new(Default::default()),
+            stats_on: true,
         };
         ledger.load()?;
         // A crash may have come between a freeze and its withdrawal.
@@ -332,6 +340,8 @@ impl Ledger {
         *self.governance.write().expect("governance lock") = governance;
         // After a failed batch the network may be an older version again.
         self.versions.send_replace(version);
+        let book = self.build_book(&heads)?;
+        self.set_book(book);
         *self.heads.write().expect("heads lock") = heads;
         self.frontiers.lock().expect("frontier lock").clear();
         self.order.store(order, Ordering::SeqCst);
@@ -352,6 +362,15 @@ impl Ledger {
     /// A failed batch could not be undone: stop writing, restart.
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::SeqCst)
+    }
+
+    /// A ledger that keeps no statistics book: the baseline that
+    /// benchmarks measure the cost of the statistics against. Its
+    /// statistics answer nothing.
+    pub fn without_stats(mut self) -> Self {
+        self.stats_on = false;
+        self.set_book(Default::default());
+        self
     }
 
     /// A ledger that keeps no Merkle trees: the baseline that benchmarks
@@ -780,6 +799,7 @@ impl Ledger {
             freeze: HashMap::new(),
             withdrawn: HashMap::new(),
             void: HashSet::new(),
+            book: Default::default(),
         }
     }
 }
@@ -822,6 +842,8 @@ pub struct Batch<'a> {
     withdrawn: HashMap<Hash32, PublicKey>,
     /// Void objects this batch made.
     void: HashSet<Vec<u8>>,
+    /// What the statistics book counts of this batch, once committed.
+    book: stats::Pending,
 }
 
 impl Batch<'_> {
@@ -913,6 +935,9 @@ impl Batch<'_> {
 
     fn accept(&mut self, entry: &SignedEntry, a: &Accepted) {
         self.changed = true;
+        if self.ledger.stats_on {
+            self.book.note(a);
+        }
         // The bytes are keyed by acceptance index, which only grows, so
         // RocksDB moves them down the levels without rewriting them.
         let index = self.order.to_be_bytes().to_vec();
@@ -970,6 +995,9 @@ impl Batch<'_> {
                 Change::Attestation(x) => {
                     let k = [subject_key(&x.subject), x.entry.0.to_vec()].concat();
                     self.ops.push(Op::Put(Column::Attestations, k, encode(x)));
+                }
+                Change::Estimate(x) => {
+                    self.ops.push(Op::Put(Column::Estimates, x.entry.0.to_vec(), encode(x)));
                 }
                 Change::Void(k) => {
                     let k = void_key(k);
@@ -1090,6 +1118,7 @@ impl Batch<'_> {
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());
         self.ledger.withdrawn.write().expect("withdrawn lock").extend(self.withdrawn.drain());
+        self.ledger.advance_book(std::mem::take(&mut self.book));
         if !self.void.is_empty() {
             self.ledger.any_void.store(true, Ordering::SeqCst);
         }

@@ -17,6 +17,7 @@ pub mod node;
 pub mod operate;
 pub mod outcome;
 pub mod rebuild;
+pub mod stats_api;
 pub mod store;
 pub mod tree;
 pub mod witness;

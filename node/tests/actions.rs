@@ -108,6 +108,7 @@ impl Node {
                 stones: 300,
                 date: "2017-03-10".into(),
                 nature: Nature::Natural,
+                value_cents: None,
             }),
         )
         .unwrap();

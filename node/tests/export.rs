@@ -122,6 +122,7 @@ fn a_bundle_across_an_admission_and_a_rotation_carries_the_chair_log_and_verifie
         stones: 30,
         date: "2017-03-10".into(),
         nature: Nature::Natural,
+        value_cents: None,
     };
     let produced = n.record(&miner, RecordBody::Production(production));
     assert_eq!(produced.author, keys.authority("CF").public());

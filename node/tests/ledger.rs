@@ -164,6 +164,7 @@ fn a_record_goes_to_the_log_of_a_participant_that_registered_its_key_and_whose_k
             stones: 1,
             date: "2017-01-01".into(),
             nature: Nature::Natural,
+            value_cents: None,
         });
         let r = kp_schemas::entry::sign_record(workload::NETWORK, key, 1, body);
         Submission::Record { record: r.bytes().to_vec(), signature: r.signature() }

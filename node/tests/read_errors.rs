@@ -237,6 +237,7 @@ fn a_record_whose_reads_fail_is_a_storage_error_not_an_unknown_licensee() {
             stones: 3,
             date: "2017-03-01".into(),
             nature: Nature::Natural,
+            value_cents: None,
         }),
     );
     let submit = |n: &Node| {

@@ -42,5 +42,10 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("submitted.json", render::<Submitted>()),
         ("trail.json", render::<Trail>()),
         ("zone.json", render::<ZoneRecord>()),
+        ("stats.json", render::<crate::stats::StatsAnswer>()),
+        ("stats-mirror.json", render::<crate::stats::MirrorAnswer>()),
+        ("stats-entries.json", render::<crate::stats::FigureEntries>()),
+        ("report.json", render::<crate::stats::Report>()),
+        ("anomalies.json", render::<crate::stats::AnomalyAnswer>()),
     ]
 }

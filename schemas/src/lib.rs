@@ -25,6 +25,7 @@ pub mod reference;
 pub mod roster;
 pub mod rules;
 pub mod state;
+pub mod stats;
 pub mod trail;
 pub mod view;
 pub mod wire;

@@ -206,6 +206,15 @@ pub fn check_entry(e: &Entry) -> Result<(), Refusal> {
             check_text("zone name", &z.name, MAX_NAME)?;
             check_date("effective date", &z.effective)
         }
+        Body::ZoneEstimate(z) => {
+            check_code("participant", &z.participant)?;
+            check_id("zone", &z.zone)?;
+            if !(1000..=9999).contains(&z.year) {
+                return Err(Refusal::new(codes::R9_BAD_DATE, format!("year {} is not a four-digit year", z.year)));
+            }
+            check_weight("estimated weight", z.weight)?;
+            check_text("note", &z.note, MAX_NOTE)
+        }
         Body::Attestation(a) => {
             check_subject(&a.subject)?;
             check_text("note", &a.note, MAX_NOTE)
@@ -270,6 +279,9 @@ pub fn check_record(r: &Record) -> Result<(), Refusal> {
             check_weight("production weight", p.weight)?;
             if p.stones > MAX_STONES {
                 return Err(Refusal::new(codes::R9_TOO_MANY, "stone count is over the limit"));
+            }
+            if p.value_cents.is_some_and(|v| v > MAX_VALUE_CENTS) {
+                return Err(Refusal::new(codes::R9_TOO_LARGE, "production value is over the limit"));
             }
             check_date("production date", &p.date)
         }

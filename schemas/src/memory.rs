@@ -49,6 +49,8 @@ pub struct MemLedger {
     pub records: BTreeSet<(String, Hash32)>,
     /// Every attestation and laboratory finding, in acceptance order.
     pub attestations: Vec<AttestationRecord>,
+    /// Zone estimates, in acceptance order.
+    pub estimates: Vec<EstimateRecord>,
     /// Every equivocation found, the first per position (R3).
     pub evidence: Vec<rules::Equivocation>,
     /// Accepted entries, in the order they were accepted: what a rebuild
@@ -80,6 +82,7 @@ impl MemLedger {
             zone_heads: BTreeMap::new(),
             records: BTreeSet::new(),
             attestations: Vec::new(),
+            estimates: Vec::new(),
             evidence: Vec::new(),
             order: Vec::new(),
             freeze: HashMap::new(),
@@ -227,6 +230,7 @@ impl MemLedger {
                     self.governance_head = Some(a.hash);
                 }
                 Change::Attestation(x) => self.attestations.push(x.clone()),
+                Change::Estimate(x) => self.estimates.push(x.clone()),
                 Change::Void(k) => {
                     self.void.insert(k.clone());
                 }

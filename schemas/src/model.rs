@@ -194,6 +194,9 @@ pub enum Body {
     Attestation(Attestation),
     /// The chair governs the network.
     Governance(Governance),
+    /// A monitor declares a zone's estimated annual production, against
+    /// which the statistics weigh what the zone's productions record.
+    ZoneEstimate(ZoneEstimate),
 }
 
 impl Body {
@@ -208,6 +211,7 @@ impl Body {
             Body::ZoneStatus(_) => "zone_status",
             Body::Attestation(_) => "attestation",
             Body::Governance(_) => "governance",
+            Body::ZoneEstimate(_) => "zone_estimate",
         }
     }
 }
@@ -362,6 +366,10 @@ pub struct Production {
     pub date: String,
     /// Natural or synthetic (R8); every lot mixed from this one has it.
     pub nature: Nature,
+    /// The production's declared value in US cents, where the miner
+    /// declares one: the production value statistics sum it.
+    #[serde(default)]
+    pub value_cents: Option<Cents>,
 }
 
 /// The zone a production names, and the zone-status entry it relies on (R3,
@@ -526,7 +534,7 @@ pub struct ZoneStatus {
     pub previous: Option<Hash32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 /// What an attestation is about.
 pub enum Subject {
@@ -585,6 +593,23 @@ impl AttestationKind {
             AttestationKind::Note => "note",
         }
     }
+}
+
+/// A monitor's estimate of what a zone can produce in a year, for a
+/// participant in its scope. A later estimate of the same zone and year
+/// replaces an earlier one (`stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ZoneEstimate {
+    /// Code of the participant the zone lies in.
+    pub participant: String,
+    /// Short zone id, for example `BER`.
+    pub zone: String,
+    /// The calendar year estimated.
+    pub year: u16,
+    /// Hundredths of a carat: the zone's estimated production that year.
+    pub weight: Weight,
+    /// How the estimate was made, free text.
+    pub note: String,
 }
 
 /// An authority (about its own participant's lots, or any certificate) or

@@ -61,6 +61,8 @@ pub enum Change {
     Attestation(AttestationRecord),
     /// An object a void entry would have created.
     Void(VoidKey),
+    /// A zone estimate recorded.
+    Estimate(EstimateRecord),
 }
 
 /// An entry accepted into its log, with what it changes.
@@ -311,6 +313,7 @@ impl<V: LedgerView> Ctx<'_, V> {
             (Body::Governance(g), AuthorRole::Chair) => ctx.governance(g, out)?,
             (Body::ZoneStatus(z), AuthorRole::Monitor(m)) => ctx.zone_status(m, z, out)?,
             (Body::Attestation(a), AuthorRole::Monitor(_)) => ctx.attestation(None, a, out)?,
+            (Body::ZoneEstimate(z), AuthorRole::Monitor(m)) => ctx.zone_estimate(m, z, out)?,
             (body, AuthorRole::Authority(p)) => {
                 if p.suspended_at(e.seq) {
                     return refuse(
@@ -339,7 +342,9 @@ impl<V: LedgerView> Ctx<'_, V> {
                     }
                     Body::ImportConfirmation(c) => ctx.confirm(code, c, out)?,
                     Body::Attestation(a) => ctx.attestation(Some(code), a, out)?,
-                    Body::ZoneStatus(_) | Body::Governance(_) => return not_allowed(body, "a participant authority"),
+                    Body::ZoneStatus(_) | Body::ZoneEstimate(_) | Body::Governance(_) => {
+                        return not_allowed(body, "a participant authority");
+                    }
                 }
             }
             (body, AuthorRole::Chair) => return not_allowed(body, "the chair"),
@@ -670,6 +675,7 @@ impl<V: LedgerView> Ctx<'_, V> {
                 zone: x.zone.as_ref().map(|z| z.zone.clone()),
                 zone_status: x.zone.as_ref().and_then(|z| z.status_entry),
                 stones: x.stones,
+                value_cents: x.value_cents,
             },
             zones: match (&x.zone, p.participant.zone_regime && compliant) {
                 (Some(z), true) => {
@@ -969,6 +975,23 @@ impl<V: LedgerView> Ctx<'_, V> {
             );
         }
         out.changes.push(Change::Zone(ZoneRecord { entry: self.hash, monitor: m.key, status: z.clone() }));
+        Ok(())
+    }
+
+    fn zone_estimate(&self, m: &Monitor, z: &ZoneEstimate, out: &mut Accepted) -> Judged<(), V> {
+        if self.net.participant(&z.participant).is_none() {
+            return refuse(codes::R2_UNKNOWN_PARTICIPANT, format!("{} is not a participant", z.participant));
+        }
+        if !m.scope.contains(&z.participant) {
+            return refuse(codes::R2_OUT_OF_SCOPE, format!("{} may not estimate zones of {}", m.id, z.participant));
+        }
+        out.changes.push(Change::Estimate(EstimateRecord {
+            entry: self.hash,
+            monitor: m.key,
+            timestamp_ms: self.timestamp_ms,
+            seq: self.seq,
+            estimate: z.clone(),
+        }));
         Ok(())
     }
 

@@ -101,6 +101,9 @@ pub enum LotOrigin {
         zone_status: Option<Hash32>,
         /// Number of stones produced.
         stones: u32,
+        /// The declared value in US cents, if the record declares one.
+        #[serde(default)]
+        value_cents: Option<Cents>,
     },
     /// An output of a transfer: the trail follows its inputs.
     Transfer {
@@ -267,6 +270,24 @@ pub struct AttestationRecord {
     pub finding: Option<Nature>,
     /// For laboratory findings: SHA-256 of the laboratory's report.
     pub report_hash: Option<Hash32>,
+}
+
+/// A zone estimate as the rules keep it: the statistics weigh a zone's
+/// recorded production against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EstimateRecord {
+    /// Id of the entry that carries it.
+    pub entry: Hash32,
+    /// Key of the monitor that wrote it.
+    pub monitor: PublicKey,
+    /// The entry's timestamp, Unix milliseconds: of two estimates of one
+    /// zone and year, the later one (then the greater key and position)
+    /// stands.
+    pub timestamp_ms: u64,
+    /// The entry's position in the monitor's log.
+    pub seq: u64,
+    /// The estimate.
+    pub estimate: ZoneEstimate,
 }
 
 /// The one order in which nodes, bundles and the trail list attestations:

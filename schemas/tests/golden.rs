@@ -115,8 +115,9 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
         stones: 17,
         date: "2017-11-02".into(),
         nature: Nature::Natural,
+        value_cents: Some(1_851_750),
     };
-    let unzoned = Production { lot: "CF/NOL/2017/00001".into(), zone: None, ..production.clone() };
+    let unzoned = Production { lot: "CF/NOL/2017/00001".into(), zone: None, value_cents: None, ..production.clone() };
     let transfer = Transfer {
         inputs: vec![Take { lot: LOT.into(), weight: 12_345 }],
         outputs: vec![
@@ -253,6 +254,22 @@ fn goldens() -> Vec<(&'static str, Keypair, Entry)> {
                     status: ZoneState::Suspended,
                     effective: "2017-12-01".into(),
                     previous: Some(label_hash("zone BER")),
+                }),
+            ),
+        ),
+        (
+            "zone_estimate",
+            monitor(),
+            entry(
+                &monitor(),
+                3,
+                8_700,
+                Body::ZoneEstimate(ZoneEstimate {
+                    participant: "CF".into(),
+                    zone: "BER".into(),
+                    year: 2018,
+                    weight: 4_000_000,
+                    note: "Working Group of Diamond Experts field estimate".into(),
                 }),
             ),
         ),
@@ -415,6 +432,7 @@ fn body_tag(body: &Body) -> u32 {
         Body::ZoneStatus(_) => 4,
         Body::Attestation(_) => 5,
         Body::Governance(_) => 6,
+        Body::ZoneEstimate(_) => 7,
     }
 }
 
@@ -443,6 +461,7 @@ fn variant_name(body: &Body, record: Option<&Record>) -> &'static str {
         | Body::RevokeLicensee(_)
         | Body::ImportConfirmation(_)
         | Body::ZoneStatus(_)
+        | Body::ZoneEstimate(_)
         | Body::Attestation(_) => body.kind(),
     }
 }
@@ -535,6 +554,7 @@ fn goldens_cover_every_body_kind_and_variant() {
         "lab_result",
         "import_confirmation",
         "zone_status",
+        "zone_estimate",
         "attestation",
         "admit_participant",
         "suspend_participant",

@@ -124,6 +124,7 @@ fn entries() -> Vec<(&'static str, SignedEntry)> {
         stones: 17,
         date: "2017-11-02".into(),
         nature: Nature::Natural,
+        value_cents: Some(1_851_750),
     };
     let transfer = Transfer {
         inputs: vec![Take { lot: LOT.into(), weight: 12_345 }],
@@ -240,6 +241,23 @@ fn entries() -> Vec<(&'static str, SignedEntry)> {
                     status: ZoneState::Compliant,
                     effective: "2017-06-01".into(),
                     previous: None,
+                }),
+            ),
+        ),
+        (
+            "zone_estimate",
+            &monitor,
+            entry(
+                &monitor,
+                3,
+                8_700,
+                vec![],
+                Body::ZoneEstimate(ZoneEstimate {
+                    participant: "CF".into(),
+                    zone: "BER".into(),
+                    year: 2018,
+                    weight: 4_000_000,
+                    note: "Working Group of Diamond Experts field estimate".into(),
                 }),
             ),
         ),
@@ -495,6 +513,10 @@ impl Annotated {
         self.line(&[&v.to_le_bytes()], label);
     }
 
+    fn u16(&mut self, v: u16, label: impl AsRef<str>) {
+        self.line(&[&v.to_le_bytes()], label);
+    }
+
     fn tag(&mut self, v: u32, what: &str, name: &str) {
         self.u32(v, format!("{what}: variant {v}, {name}"));
     }
@@ -684,6 +706,14 @@ fn body(a: &mut Annotated, b: &Body) {
             a.u32(tag, format!("kind: AttestationKind {tag}, {name}"));
             a.string("note", &x.note);
         }
+        Body::ZoneEstimate(z) => {
+            a.tag(7, "body", "ZoneEstimate");
+            a.string("participant", &z.participant);
+            a.string("zone", &z.zone);
+            a.u16(z.year, format!("year = {}", z.year));
+            a.u64(z.weight, format!("weight = {}", z.weight));
+            a.string("note", &z.note);
+        }
         Body::Governance(g) => {
             a.tag(6, "body", "Governance");
             match g {
@@ -756,6 +786,7 @@ fn record(a: &mut Annotated, r: &Record) {
             a.string("date", &p.date);
             let (tag, name) = nature(p.nature);
             a.u32(tag, format!("nature: Nature {tag}, {name}"));
+            a.option("value_cents", &p.value_cents, |a, v| a.u64(*v, format!("value_cents = {v}")));
         }
         RecordBody::Transfer(t) => {
             a.tag(1, "body", "Transfer");
@@ -966,6 +997,7 @@ fn enum_table() -> String {
         Body::ZoneStatus(_) => "ZoneStatus",
         Body::Attestation(_) => "Attestation",
         Body::Governance(_) => "Governance",
+        Body::ZoneEstimate(_) => "ZoneEstimate",
     };
     let bodies = [
         Body::RegisterLicensee(LicenseeRegistration { licensee: k, name: s(), roles: vec![] }),
@@ -995,6 +1027,7 @@ fn enum_table() -> String {
             note: s(),
         }),
         Body::Governance(Governance::ChairHandover { new_chair: k }),
+        Body::ZoneEstimate(ZoneEstimate { participant: s(), zone: s(), year: 0, weight: 0, note: s() }),
     ];
     let record_body = |b: &RecordBody| match b {
         RecordBody::Production(_) => "Production",
@@ -1011,6 +1044,7 @@ fn enum_table() -> String {
             stones: 0,
             date: s(),
             nature: Nature::Natural,
+            value_cents: None,
         }),
         RecordBody::Transfer(Transfer { inputs: vec![take()], outputs: vec![], date: s() }),
         RecordBody::Export(Export {
@@ -1282,6 +1316,7 @@ fn every_body_variant_in_the_protocol_doc_decodes_to_its_example() {
         "lab_result",
         "import_confirmation",
         "zone_status",
+        "zone_estimate",
         "attestation",
         "AdmitParticipant",
         "SuspendParticipant",

@@ -5,7 +5,7 @@
 use super::Global;
 use clap::{Args, ValueEnum};
 use kp_client::input::{
-    parse_carats, parse_date, parse_hash, parse_hs_line, parse_output, parse_participant, parse_take,
+    parse_carats, parse_date, parse_hash, parse_hs_line, parse_output, parse_participant, parse_take, parse_usd,
 };
 use kp_client::{ClientError, keyfile, render};
 use kp_schemas::entry::sign_record;
@@ -41,6 +41,10 @@ pub struct ProduceArgs {
     /// Synthetic stones (natural by default).
     #[arg(long)]
     synthetic: bool,
+    /// Declared value of the production in US dollars (optional): the
+    /// production value statistics sum it.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    value: Option<u64>,
 }
 
 #[derive(Args)]
@@ -135,6 +139,7 @@ pub fn produce(g: &Global, a: &ProduceArgs) -> Result<(), ClientError> {
             stones: a.stones,
             date: a.date.clone(),
             nature: if a.synthetic { Nature::Synthetic } else { Nature::Natural },
+            value_cents: a.value,
         }),
     )
 }

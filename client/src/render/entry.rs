@@ -105,6 +105,9 @@ pub fn body_summary(body: &Body, record: Option<&Record>) -> String {
         Body::Attestation(a) => {
             format!("{} about {}: {}", attestation_kind(&a.kind), a.subject, a.note)
         }
+        Body::ZoneEstimate(z) => {
+            format!("zone {} of {} estimated at {} for {}: {}", z.zone, z.participant, fmt_ct(z.weight), z.year, z.note)
+        }
         Body::Governance(g) => match g {
             Governance::AdmitParticipant(p) => format!("admit participant {} ({})", p.code, p.name),
             Governance::SuspendParticipant { code, reason, from } => {

@@ -25,8 +25,11 @@ pub fn lot_text(v: &LotView) -> String {
     let _ = writeln!(out, "compliant  {compliant}");
     let _ = writeln!(out, "created    {} by entry {}", l.date, l.created_by);
     let origin = match &l.origin {
-        LotOrigin::Production { site, zone, zone_status, stones } => {
+        LotOrigin::Production { site, zone, zone_status, stones, value_cents } => {
             let mut s = format!("production at {site}, {stones} stones");
+            if let Some(v) = value_cents {
+                let _ = write!(s, ", declared {}", crate::render::fmt_usd(*v));
+            }
             if let Some(z) = zone {
                 let _ = write!(s, ", zone {z}");
             }

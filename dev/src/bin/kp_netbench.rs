@@ -78,6 +78,7 @@ fn production(lot: String, zone: bool) -> RecordBody {
         stones: 1,
         date: "2017-01-01".into(),
         nature: Nature::Natural,
+        value_cents: None,
     })
 }
 

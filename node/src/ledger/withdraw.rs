@@ -15,7 +15,7 @@ use kp_schemas::memory::MemLedger;
 use rayon::prelude::*;
 
 /// Columns whose every value follows from the logs, rewritten whole.
-const DERIVED: [Column; 9] = [
+const DERIVED: [Column; 10] = [
     Column::Lots,
     Column::Certs,
     Column::Licensees,
@@ -25,6 +25,7 @@ const DERIVED: [Column; 9] = [
     Column::Attestations,
     Column::Heads,
     Column::Void,
+    Column::Estimates,
 ];
 
 impl Ledger {
@@ -131,6 +132,9 @@ fn derived_ops(mem: &MemLedger) -> Vec<Op> {
     }
     for c in mem.certs.values() {
         ops.push(Op::Put(Column::Certs, c.number.as_bytes().to_vec(), encode(c)));
+    }
+    for x in &mem.estimates {
+        ops.push(Op::Put(Column::Estimates, x.entry.0.to_vec(), encode(x)));
     }
     for l in mem.licensees.values() {
         ops.push(Op::Put(Column::Licensees, licensee_key(&l.participant, &l.key), encode(l)));

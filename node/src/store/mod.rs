@@ -52,11 +52,13 @@ pub enum Column {
     Withdrawn,
     /// encoded `VoidKey` -> empty: an object a void entry would have made.
     Void,
+    /// zone-estimate entry hash -> `EstimateRecord`.
+    Estimates,
 }
 
 impl Column {
     /// Every column, in the order their column families are created.
-    pub const ALL: [Column; 18] = [
+    pub const ALL: [Column; 19] = [
         Column::Entries,
         Column::Hashes,
         Column::Heads,
@@ -75,6 +77,7 @@ impl Column {
         Column::ZoneHeads,
         Column::Withdrawn,
         Column::Void,
+        Column::Estimates,
     ];
 
     /// The column family's name on disk; never renamed, or stores written
@@ -99,6 +102,7 @@ impl Column {
             Column::ZoneHeads => "zone-heads",
             Column::Withdrawn => "withdrawn",
             Column::Void => "void",
+            Column::Estimates => "estimates",
         }
     }
 }

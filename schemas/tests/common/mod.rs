@@ -418,6 +418,7 @@ pub fn production(
         stones: 12,
         date: date.into(),
         nature: Nature::Natural,
+        value_cents: None,
     })
 }
 
@@ -430,6 +431,7 @@ pub fn synthetic_production(lot: &str, weight: Weight, date: &str) -> RecordBody
         stones: 40,
         date: date.into(),
         nature: Nature::Synthetic,
+        value_cents: None,
     })
 }
 

@@ -1,0 +1,130 @@
+//! The statistics book in memory: rebuilt from the derived state when the
+//! ledger loads, then moved forward by each committed batch, so no query
+//! reads the logs again. Anomaly scans are kept for the book they were run
+//! on, until the next batch changes it.
+
+use super::*;
+use kp_schemas::stats::{AnomalyAnswer, AnomalyParams, Book, Period, anomaly};
+
+/// The book and what was last derived from it.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) book: Book,
+    /// Bumped by every batch that changed the book.
+    generation: u64,
+    /// The last anomaly scan: its generation, period and parameters.
+    scan: Option<(u64, Period, AnomalyParams, Arc<AnomalyAnswer>)>,
+}
+
+/// What a batch changed that the book counts.
+#[derive(Default)]
+pub(crate) struct Pending {
+    changes: Vec<Change>,
+    newest_ms: u64,
+}
+
+impl Pending {
+    pub(crate) fn note(&mut self, a: &Accepted) {
+        self.newest_ms = self.newest_ms.max(a.head.timestamp_ms);
+        for c in &a.changes {
+            if matches!(
+                c,
+                Change::Lot(_) | Change::Cert(_) | Change::Attestation(_) | Change::Estimate(_) | Change::Licensee(_)
+            ) {
+                self.changes.push(c.clone());
+            }
+        }
+    }
+}
+
+fn observe(book: &mut Book, c: &Change) {
+    match c {
+        Change::Lot(l) => book.observe_lot(l),
+        Change::Cert(x) => book.observe_cert(x),
+        Change::Attestation(x) => book.observe_attestation(x),
+        Change::Estimate(x) => book.observe_estimate(x),
+        Change::Licensee(l) => book.observe_licensee(l),
+        _ => {}
+    }
+}
+
+impl Ledger {
+    /// The book of the derived state the store holds.
+    pub(crate) fn build_book(&self, heads: &HashMap<PublicKey, Head>) -> Result<Book, StoreError> {
+        let mut book = Book::default();
+        if !self.stats_on {
+            return Ok(book);
+        }
+        for l in self.all_licensees()? {
+            book.observe_licensee(&l);
+        }
+        for l in self.all_lots()? {
+            book.observe_lot(&l);
+        }
+        for c in self.all_certificates()? {
+            book.observe_cert(&c);
+        }
+        for a in self.scan_typed::<AttestationRecord>(Column::Attestations, b"")? {
+            book.observe_attestation(&a);
+        }
+        for x in self.scan_typed::<EstimateRecord>(Column::Estimates, b"")? {
+            book.observe_estimate(&x);
+        }
+        book.observe_time(heads.values().map(|h| h.timestamp_ms).max().unwrap_or(0));
+        Ok(book)
+    }
+
+    pub(crate) fn set_book(&self, book: Book) {
+        let mut s = self.stats.write().expect("stats lock");
+        s.book = book;
+        s.generation += 1;
+        s.scan = None;
+    }
+
+    pub(crate) fn advance_book(&self, pending: Pending) {
+        if !self.stats_on || (pending.changes.is_empty() && pending.newest_ms == 0) {
+            return;
+        }
+        let mut s = self.stats.write().expect("stats lock");
+        for c in &pending.changes {
+            observe(&mut s.book, c);
+        }
+        s.book.observe_time(pending.newest_ms);
+        s.generation += 1;
+        s.scan = None;
+    }
+
+    /// Read the book.
+    pub fn with_book<T>(&self, f: impl FnOnce(&Book) -> T) -> T {
+        f(&self.stats.read().expect("stats lock").book)
+    }
+
+    /// The default parameters of the checks, as of the newest entry held.
+    pub fn anomaly_defaults(&self) -> AnomalyParams {
+        self.with_book(AnomalyParams::for_book)
+    }
+
+    /// Run the anomaly checks, or answer the last scan if nothing changed
+    /// since and it was asked the same.
+    pub fn anomalies(&self, period: &Period, params: &AnomalyParams) -> Arc<AnomalyAnswer> {
+        {
+            let s = self.stats.read().expect("stats lock");
+            if let Some((g, p, q, a)) = &s.scan
+                && *g == s.generation
+                && p == period
+                && q == params
+            {
+                return a.clone();
+            }
+        }
+        let (generation, answer) = {
+            let s = self.stats.read().expect("stats lock");
+            (s.generation, Arc::new(anomaly::scan(&s.book, period, params)))
+        };
+        let mut s = self.stats.write().expect("stats lock");
+        if s.generation == generation {
+            s.scan = Some((generation, period.clone(), params.clone(), answer.clone()));
+        }
+        answer
+    }
+}
