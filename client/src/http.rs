@@ -169,6 +169,49 @@ impl Client {
         self.get(&format!("/v1/trail/certificate/{}", segment(number, false)), &today_query(today))
     }
 
+    /// `GET /v1/stats`: statistics by participant; `query` as the API takes it.
+    pub fn stats(&self, query: &[(&str, String)]) -> Result<kp_schemas::stats::StatsAnswer, ClientError> {
+        self.get("/v1/stats", query)
+    }
+
+    /// `GET /v1/stats/mirror`: mirror statistics.
+    pub fn mirror(&self, query: &[(&str, String)]) -> Result<kp_schemas::stats::MirrorAnswer, ClientError> {
+        self.get("/v1/stats/mirror", query)
+    }
+
+    /// `GET /v1/stats/entries`: the entries behind a figure.
+    pub fn figure_entries(&self, query: &[(&str, String)]) -> Result<kp_schemas::stats::FigureEntries, ClientError> {
+        self.get("/v1/stats/entries", query)
+    }
+
+    /// `GET /v1/reports/{participant}`: a country analysis report.
+    pub fn report(
+        &self,
+        participant: &str,
+        query: &[(&str, String)],
+    ) -> Result<kp_schemas::stats::Report, ClientError> {
+        self.get(&format!("/v1/reports/{}", segment(participant, false)), query)
+    }
+
+    /// `GET /v1/reports/{participant}?format=text|markdown`, as the node
+    /// renders it.
+    pub fn report_rendered(&self, participant: &str, query: &[(&str, String)]) -> Result<String, ClientError> {
+        let mut req = self.agent.get(self.url(&format!("/v1/reports/{}", segment(participant, false))));
+        for (k, v) in query {
+            req = req.query(*k, v);
+        }
+        let (status, bytes) = self.finish(req.call())?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &bytes));
+        }
+        String::from_utf8(bytes).map_err(|_| ClientError::BadResponse("the report is not UTF-8 text".into()))
+    }
+
+    /// `GET /v1/anomalies`: the anomaly checks' findings.
+    pub fn anomalies(&self, query: &[(&str, String)]) -> Result<kp_schemas::stats::AnomalyAnswer, ClientError> {
+        self.get("/v1/anomalies", query)
+    }
+
     /// `GET /v1/evidence`: equivocations seen by the node.
     pub fn evidence(&self) -> Result<Vec<Equivocation>, ClientError> {
         self.get("/v1/evidence", &[])

@@ -28,6 +28,7 @@ use cmd::ledger::{CertCmd, LotCmd};
 use cmd::licensee::LicenseeCmd;
 use cmd::proof::ProofCmd;
 use cmd::records::{ExportArgs, LabArgs, ProduceArgs, TransferArgs};
+use cmd::stats::{AnomaliesArgs, MirrorArgs, ReportArgs, StatsArgs};
 use cmd::trail::TrailCmd;
 use cmd::verify::VerifyArgs;
 use cmd::zone::ZoneCmd;
@@ -164,6 +165,16 @@ enum Cmd {
     /// Check offline, with no node: a bundle against the roster, or one Merkle proof
     /// (exit 0 valid, 1 invalid, 2 unreadable).
     Verify(VerifyArgs),
+    /// KP statistics by participant: production, exports and imports, by
+    /// partner and HS code, with shares and completeness.
+    Stats(StatsArgs),
+    /// Mirror statistics: what each exporter certified to each importer
+    /// against what the importer confirmed.
+    Mirror(MirrorArgs),
+    /// A participant's country analysis report (text, Markdown, JSON, CSV).
+    Report(ReportArgs),
+    /// Anomalies the checks find, with the entries that show them.
+    Anomalies(AnomaliesArgs),
 }
 
 fn main() -> ExitCode {
@@ -209,6 +220,10 @@ fn run(cli: &Cli) -> Result<i32, ClientError> {
         Cmd::Governance(c) => cmd::governance::run(g, c)?,
 
         Cmd::Trail(c) => cmd::trail::run(g, c)?,
+        Cmd::Stats(a) => cmd::stats::stats(g, a)?,
+        Cmd::Mirror(a) => cmd::stats::mirror(g, a)?,
+        Cmd::Report(a) => cmd::stats::report(g, a)?,
+        Cmd::Anomalies(a) => cmd::stats::anomalies(g, a)?,
         // The verdict, not an error, decides: 1 for a bundle or proof found invalid.
         Cmd::Verify(v) => return cmd::verify::run(g, v).map(|valid| if valid { exit::OK } else { exit::REFUSED }),
     }

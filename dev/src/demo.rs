@@ -105,6 +105,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     print!("{}", render::trail_text(&outcome.trail));
     println!();
+    let ae = nodes.iter().find(|n| n.code == "AE").expect("an AE node");
+    let url = format!("http://{}", ae.http);
+    match tokio::task::spawn_blocking(move || statistics_summary(&url)).await? {
+        Ok(text) => print!("{text}"),
+        Err(e) => println!("Reading the statistics failed: {e:#}\n"),
+    }
     let eu = nodes.iter().find(|n| n.code == "EU").expect("an EU node");
     let bundle_path = args.dir.join("bundle.json");
     let roster_path = eu.data.join(layout::ROSTER);
@@ -128,6 +134,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  cargo run --release -p kp-client --bin kp -- cert show CF-000001");
     println!("  cargo run --release -p kp-client --bin kp -- zones --participant CF");
     println!("  cargo run --release -p kp-client --bin kp -- checkpoints CF");
+    println!("  cargo run --release -p kp-client --bin kp -- report CF --period 2017");
+    println!("  cargo run --release -p kp-client --bin kp -- anomalies --period 2017 --csv");
     println!(
         "  cargo run --release -p kp-client --bin kp -- verify {} --roster {}",
         bundle_path.display(),
@@ -140,6 +148,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     stop(children).await;
     Ok(())
+}
+
+/// The 2017 statistics and anomalies of the reference scenario, as one
+/// node answers them.
+fn statistics_summary(url: &str) -> anyhow::Result<String> {
+    let c = kp_client::Client::new(url);
+    let year = [("period", "2017".to_string())];
+    let stats = c.stats(&year)?;
+    let anomalies = c.anomalies(&year)?;
+    Ok(format!(
+        "Statistics of 2017, derived from the logs by the AE node:\n\n{}\n{}\n",
+        render::stats_text(&stats),
+        render::anomalies_text(&anomalies)
+    ))
 }
 
 /// Export the bundle of a lot at one node, waiting for its logs' newest
@@ -474,6 +496,20 @@ impl Driver<'_> {
         parcels: u32,
         holder: PublicKey,
     ) -> Result<Submitted, ClientError> {
+        self.confirm_on(by, cert, lot, ct, parcels, holder, "2017-05-02")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn confirm_on(
+        &mut self,
+        by: &str,
+        cert: &str,
+        lot: &str,
+        ct: u64,
+        parcels: u32,
+        holder: PublicKey,
+        date: &str,
+    ) -> Result<Submitted, ClientError> {
         // The certificate comes from another node: wait for it to arrive.
         let client = self.clients.of(by);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -493,7 +529,7 @@ impl Driver<'_> {
             parcels,
             lot: lot.into(),
             holder,
-            date: "2017-05-02".into(),
+            date: date.into(),
         });
         client.action(Some(by), body)
     }
@@ -697,6 +733,20 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
         ),
     );
     d.refused("natural rough under a synthetic HS code", codes::R8_NATURE_MISMATCH, r)?;
+    let r = d.record(
+        "bw-exporter",
+        Driver::export_body(
+            "BW-000004",
+            "AE",
+            "Dubai Rough Imports",
+            &[("BW/EXP/2017/0001", 500)],
+            &[("7102.31", 500, 850_000)],
+            "2017-06-20",
+        ),
+    );
+    d.ok("BW exporter sends its last 500 ct to AE: certificate BW-000004", r)?;
+    let r = d.confirm_on("AE", "BW-000004", "AE/DXB/2017/0002", 497, 1, p("ae-importer"), "2017-06-28");
+    d.ok("AE confirms BW-000004 with 497 ct received: accepted, flagged (R7 weight mismatch)", r)?;
 
     println!("5. Zones suspended: no carat mined there after the suspension takes effect leaves:");
     d.zone_status("BOD", "Boda", ZoneState::Suspended, "2017-05-01")?;

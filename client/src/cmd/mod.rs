@@ -12,6 +12,7 @@
 //! - [`licensee`], [`zone`], [`import`], [`attest`], [`governance`]:
 //!   actions the node signs (`--cookie`), and `licensee show`, `zones`.
 //! - [`trail`]: `kp trail lot|cert`.
+//! - [`stats`]: `kp stats`, `kp mirror`, `kp report`, `kp anomalies`.
 //! - [`verify`]: `kp verify`, offline: a bundle, or one Merkle proof file.
 
 pub mod attest;
@@ -23,6 +24,7 @@ pub mod ledger;
 pub mod licensee;
 pub mod proof;
 pub mod records;
+pub mod stats;
 pub mod trail;
 pub mod verify;
 pub mod zone;

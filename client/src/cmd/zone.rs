@@ -3,9 +3,9 @@
 
 use super::{ActAs, Global};
 use clap::{Subcommand, ValueEnum};
-use kp_client::input::{parse_date, parse_participant};
+use kp_client::input::{parse_carats, parse_date, parse_participant};
 use kp_client::{ClientError, render};
-use kp_schemas::model::{Body, ZoneState, ZoneStatus};
+use kp_schemas::model::{Body, ZoneEstimate, ZoneState, ZoneStatus};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ZoneStateArg {
@@ -45,10 +45,47 @@ pub enum ZoneCmd {
         #[command(flatten)]
         act: ActAs,
     },
+    /// Estimate a zone's production in a year (monitor action): the
+    /// statistics flag a zone whose recorded production exceeds it.
+    Estimate {
+        /// The participant the zone is in.
+        #[arg(long, value_parser = parse_participant)]
+        participant: String,
+        /// Short zone id, for example BER.
+        #[arg(long)]
+        zone: String,
+        /// The calendar year.
+        #[arg(long)]
+        year: u16,
+        /// Estimated production in carats.
+        #[arg(long, value_name = "CARATS", value_parser = parse_carats)]
+        weight: u64,
+        /// How the estimate was made.
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        act: ActAs,
+    },
 }
 
 pub fn run(g: &Global, cmd: &ZoneCmd) -> Result<(), ClientError> {
-    let ZoneCmd::Declare { participant, zone, name, status, effective, act } = cmd;
+    let (participant, zone, name, status, effective, act) = match cmd {
+        ZoneCmd::Declare { participant, zone, name, status, effective, act } => {
+            (participant, zone, name, status, effective, act)
+        }
+        ZoneCmd::Estimate { participant, zone, year, weight, note, act } => {
+            return g.action(
+                act,
+                Body::ZoneEstimate(ZoneEstimate {
+                    participant: participant.clone(),
+                    zone: zone.clone(),
+                    year: *year,
+                    weight: *weight,
+                    note: note.clone(),
+                }),
+            );
+        }
+    };
     g.action(
         act,
         Body::ZoneStatus(ZoneStatus {

@@ -9,6 +9,8 @@
 //! - `proof`: checkpoints and the Merkle proofs `kp proof` verified.
 //! - `evidence`: equivocations and checkpoint fraud.
 //! - `roster`: the roster's versions and the one in force.
+//! - `stats`: statistics, mirror statistics and anomalies as tables and
+//!   CSV laid out like the public KP statistics tables.
 //! - `verdict`: the verdicts of `kp verify` on a bundle or a proof file.
 //!
 //! Each function is re-exported here (`render::trail_text`); the small
@@ -19,6 +21,7 @@ mod evidence;
 mod proof;
 mod roster;
 mod state;
+mod stats;
 mod status;
 mod trail;
 mod verdict;
@@ -28,6 +31,7 @@ pub use evidence::{evidence_text, frauds_text};
 pub use proof::{checkpoints_text, consistency_text, inclusion_text};
 pub use roster::roster_chain_text;
 pub use state::{cert_text, licensee_text, lot_text, zones_text};
+pub use stats::{anomalies_csv, anomalies_text, mirror_csv, mirror_text, report_csv, stats_csv, stats_text};
 pub use status::{heads_text, status_text};
 pub use trail::{NON_COMPLIANT_MARK, SEE_ABOVE, kind_name, node_line, trail_dot, trail_json, trail_text};
 pub use verdict::{bundle_report_text, proof_file_text};
