@@ -329,7 +329,7 @@ impl Licensees {
     fn generate(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         use Role::*;
-        let specs: [(&str, &str, &str, Vec<Role>); 8] = [
+        let specs: [(&str, &str, &str, Vec<Role>); 9] = [
             ("cf-miner", "CF", "Haute-Sangha Artisanal Mining Cooperative", vec![Miner]),
             ("cf-buyer", "CF", "Bangui Buying Office", vec![Trader]),
             ("cf-exporter", "CF", "Bangui Diamond Export", vec![Exporter, Trader]),
@@ -338,6 +338,7 @@ impl Licensees {
             ("eu-trader", "EU", "Antwerp Rough Trading", vec![Importer, Trader, Exporter]),
             ("ae-importer", "AE", "Dubai Rough Imports", vec![Importer, Trader]),
             ("in-importer", "IN", "Mumbai Rough Imports", vec![Importer, Trader]),
+            ("eu-lab", "EU", "Antwerp Diamond Laboratory", vec![Laboratory]),
         ];
         let mut out = Vec::new();
         for (file, participant, name, roles) in specs {
@@ -353,7 +354,7 @@ impl Licensees {
         &self.0.iter().find(|(f, _)| *f == file).expect("a scenario licensee").1
     }
 
-    fn key(&self, file: &str) -> PublicKey {
+    pub(crate) fn key(&self, file: &str) -> PublicKey {
         self.get(file).key.public()
     }
 }
@@ -366,28 +367,34 @@ pub struct Outcome {
     pub trail: Trail,
 }
 
-struct Driver<'a> {
-    clients: &'a Clients,
-    people: &'a Licensees,
-    nonce: u64,
+/// Submits the scenarios' steps through the HTTP API and checks each.
+pub(crate) struct Driver<'a> {
+    pub(crate) clients: &'a Clients,
+    pub(crate) people: &'a Licensees,
+    pub(crate) nonce: u64,
 }
 
 impl Driver<'_> {
-    fn record(&mut self, who: &str, body: RecordBody) -> Result<Submitted, ClientError> {
+    pub(crate) fn record(&mut self, who: &str, body: RecordBody) -> Result<Submitted, ClientError> {
         self.nonce += 1;
         let l = self.people.get(who);
         let rec = sign_record(NETWORK, &l.key, self.nonce, body);
         self.clients.of(l.participant).submit_record(&rec)
     }
 
-    fn ok(&mut self, step: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<Submitted> {
+    pub(crate) fn ok(&mut self, step: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<Submitted> {
         let s = r.with_context(|| format!("scenario step failed: {step}"))?;
         let flags = if s.flags.is_empty() { String::new() } else { format!("  [{}]", s.flags.join("; ")) };
         println!("  ok       {step:<62} {} #{}{flags}", s.author_name, s.seq);
         Ok(s)
     }
 
-    fn refused(&mut self, step: &str, expected: &str, r: Result<Submitted, ClientError>) -> anyhow::Result<()> {
+    pub(crate) fn refused(
+        &mut self,
+        step: &str,
+        expected: &str,
+        r: Result<Submitted, ClientError>,
+    ) -> anyhow::Result<()> {
         match r {
             Err(ClientError::Api { error, .. }) if error.code == expected => {
                 println!("  refused  {step:<62} {}: {}", error.code, error.message);
@@ -398,11 +405,17 @@ impl Driver<'_> {
         }
     }
 
-    fn zone(&mut self, zone: &str, name: &str, effective: &str) -> anyhow::Result<Hash32> {
+    pub(crate) fn zone(&mut self, zone: &str, name: &str, effective: &str) -> anyhow::Result<Hash32> {
         self.zone_status(zone, name, ZoneState::Compliant, effective)
     }
 
-    fn zone_status(&mut self, zone: &str, name: &str, status: ZoneState, effective: &str) -> anyhow::Result<Hash32> {
+    pub(crate) fn zone_status(
+        &mut self,
+        zone: &str,
+        name: &str,
+        status: ZoneState,
+        effective: &str,
+    ) -> anyhow::Result<Hash32> {
         let body = Body::ZoneStatus(ZoneStatus {
             participant: "CF".into(),
             zone: zone.into(),
@@ -441,7 +454,7 @@ impl Driver<'_> {
         Ok(self.ok(&format!("{} produces {lot} ({ct} ct at {site})", self.people.get(who).name), r)?.hash)
     }
 
-    fn transfer_body(inputs: &[(&str, u64)], outputs: &[(&str, u64, PublicKey)], date: &str) -> RecordBody {
+    pub(crate) fn transfer_body(inputs: &[(&str, u64)], outputs: &[(&str, u64, PublicKey)], date: &str) -> RecordBody {
         RecordBody::Transfer(Transfer {
             inputs: inputs.iter().map(|(l, ct)| Take { lot: l.to_string(), weight: ct * 100 }).collect(),
             outputs: outputs
@@ -452,7 +465,7 @@ impl Driver<'_> {
         })
     }
 
-    fn transfer(
+    pub(crate) fn transfer(
         &mut self,
         who: &str,
         step: &str,
@@ -464,7 +477,7 @@ impl Driver<'_> {
         self.ok(step, r).map(|_| ())
     }
 
-    fn export_body(
+    pub(crate) fn export_body(
         cert: &str,
         to: &str,
         consignee: &str,
@@ -487,7 +500,7 @@ impl Driver<'_> {
         })
     }
 
-    fn confirm(
+    pub(crate) fn confirm(
         &mut self,
         by: &str,
         cert: &str,
@@ -500,7 +513,7 @@ impl Driver<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn confirm_on(
+    pub(crate) fn confirm_on(
         &mut self,
         by: &str,
         cert: &str,

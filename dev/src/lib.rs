@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 pub mod demo;
 pub mod devnet;
+pub mod stats_scenario;
 pub mod workload;
 
 /// The first argument that makes a binary of this crate run as `kp-node`.

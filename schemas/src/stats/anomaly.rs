@@ -142,7 +142,7 @@ pub fn scan(book: &Book, period: &Period, params: &AnomalyParams) -> AnomalyAnsw
     capacity(book, period, params, &mut found);
     surges(book, period, params, &mut found);
     certificates(book, period, params, &mut found);
-    lab(book, period, &mut found);
+    lab(book, &mut found);
     downstream(book, &mut found);
     non_compliant(book, period, &mut found);
     let mut anomalies = found.0;
@@ -304,9 +304,17 @@ fn surges(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Foun
             if w == 0 {
                 continue;
             }
-            let trailing: u64 =
-                (1..=window).map(|k| query::tally(book, who, Flow::Export, &at(k), None, None, None).weight).sum();
-            let mean = trailing / window as u64;
+            // The trailing level is the mean of the trailing quarters that
+            // had exports, and needs two of them: a first shipment, or a
+            // participant's second quarter, is no surge.
+            let trailing: Vec<u64> = (1..=window)
+                .map(|k| query::tally(book, who, Flow::Export, &at(k), None, None, None).weight)
+                .filter(|w| *w > 0)
+                .collect();
+            if trailing.len() < 2 {
+                continue;
+            }
+            let mean = trailing.iter().sum::<u64>() / trailing.len() as u64;
             if mean == 0 || (w as u128) * 10 <= mean as u128 * params.surge_factor_tenths as u128 {
                 continue;
             }
@@ -318,12 +326,13 @@ fn surges(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Foun
                 who,
                 None,
                 format!(
-                    "{who} exported {} in {}, {}.{}x its mean of {} a quarter over the {window} quarters before",
+                    "{who} exported {} in {}, {}.{}x its mean of {} a quarter over the {} quarters with exports of the {window} before",
                     ct(w),
                     now.label,
                     w / mean,
                     (w % mean) * 10 / mean,
-                    ct(mean)
+                    ct(mean),
+                    trailing.len()
                 ),
                 query::entries(book, &[who.to_string()], Flow::Export, &now, None, None, None),
             );
@@ -394,12 +403,11 @@ fn certificates(book: &Book, period: &Period, params: &AnomalyParams, found: &mu
     }
 }
 
-fn lab(book: &Book, period: &Period, found: &mut Found) {
+/// Every finding held, whatever the period: a lab result carries no date
+/// of its own, and a contradiction stays one.
+fn lab(book: &Book, found: &mut Found) {
     for a in book.attestations.values() {
         let (Some(finding), Subject::Lot { participant, lot }) = (a.finding, &a.subject) else { continue };
-        if !period.contains(&date_of_ms(a.timestamp_ms)) {
-            continue;
-        }
         let Some(i) = book.lot(participant, lot) else { continue };
         let declared = book.natures[i as usize];
         if declared == finding {
