@@ -124,6 +124,37 @@ fn assert_everywhere(net: &Net, what: &str, acked: &[Hash32]) {
     }
 }
 
+/// Statistics are a function of the logs and the query: every node of the
+/// converged network answers the same bytes, the report of a participant
+/// whose node wrote none of it included.
+fn same_statistics_everywhere(net: &Net) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |n: &Node, path: &str| -> String {
+        let mut r = agent.get(format!("{}{path}", n.url())).call().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        r.body_mut().read_to_string().unwrap()
+    };
+    for path in [
+        "/v1/reports/CF?period=2017",
+        "/v1/reports/BW?period=2017&format=markdown",
+        "/v1/stats?period=2017",
+        "/v1/stats/mirror?period=2017",
+        "/v1/anomalies?period=2017",
+    ] {
+        let first = get(net.node("CF"), path);
+        for (code, n) in net.all() {
+            assert_eq!(get(n, path), first, "the {code} node answers {path} differently from the CF node");
+        }
+    }
+    // The reference scenario's anomalies: the Bria mix went to the CF
+    // exporter, and AE confirmed BW-000004 short of its weight.
+    let found: kp_schemas::stats::AnomalyAnswer =
+        serde_json::from_str(&get(net.node("IN"), "/v1/anomalies?period=2017")).unwrap();
+    let ids: Vec<&str> = found.anomalies.iter().map(|a| a.id.as_str()).collect();
+    assert!(ids.contains(&"non_compliant_to_exporter/CF/CF/EXP/2017/0002"), "{ids:?}");
+    assert!(ids.contains(&"confirmation_mismatch/BW-000004"), "{ids:?}");
+}
+
 #[test]
 fn five_nodes_converge_on_records_written_at_each() {
     let _x = exclusive();
@@ -172,6 +203,7 @@ fn five_nodes_converge_on_records_written_at_each() {
         assert_eq!(trail_at(n, "CF", "CF/EXP/2017/0002"), bria, "the {code} node's trail of the Bria mix differs");
     }
     assert!(bria.contains("\"compliant\":false"), "{bria}");
+    same_statistics_everywhere(&net);
     println!("convergence: {} entries on five nodes in {:.1} s", counts[0], t0.elapsed().as_secs_f64());
 }
 

@@ -1114,11 +1114,13 @@ impl Batch<'_> {
         // Entries are readable before the heads and the network that name
         // them: a reader of a head, or of the newest roster version, finds
         // the entry (the governance entry that made the version) stored.
+        // The book counts the batch before any head names it: a reader who
+        // sees every node's heads agree sees the same statistics.
+        self.ledger.advance_book(std::mem::take(&mut self.book));
         self.ledger.order.store(self.order, Ordering::Release);
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());
         self.ledger.withdrawn.write().expect("withdrawn lock").extend(self.withdrawn.drain());
-        self.ledger.advance_book(std::mem::take(&mut self.book));
         if !self.void.is_empty() {
             self.ledger.any_void.store(true, Ordering::SeqCst);
         }
