@@ -26,11 +26,17 @@ pub(crate) struct Pending {
 impl Pending {
     pub(crate) fn note(&mut self, a: &Accepted) {
         self.newest_ms = self.newest_ms.max(a.head.timestamp_ms);
+        // The book counts a lot when it is made and a certificate when it
+        // is issued or confirmed: the changes that only take weight from a
+        // lot are left out, unread and uncopied.
         for c in &a.changes {
-            if matches!(
-                c,
-                Change::Lot(_) | Change::Cert(_) | Change::Attestation(_) | Change::Estimate(_) | Change::Licensee(_)
-            ) {
+            let counted = match c {
+                Change::Lot(l) => l.created_by == a.hash,
+                Change::Cert(x) => x.entry == a.hash || x.confirmation.as_ref().is_some_and(|f| f.entry == a.hash),
+                Change::Attestation(_) | Change::Estimate(_) | Change::Licensee(_) => true,
+                _ => false,
+            };
+            if counted {
                 self.changes.push(c.clone());
             }
         }
@@ -92,6 +98,14 @@ impl Ledger {
         s.book.observe_time(pending.newest_ms);
         s.generation += 1;
         s.scan = None;
+    }
+
+    /// Build the book again from the derived state, as every start does.
+    pub fn reload_book(&self) -> Result<(), StoreError> {
+        let heads = self.heads.read().expect("heads lock").clone();
+        let book = self.build_book(&heads)?;
+        self.set_book(book);
+        Ok(())
     }
 
     /// Read the book.
