@@ -605,6 +605,19 @@ fn reference_scenario_through_the_cli() {
     let bad = net.json(&["trail", "lot", "CF", "CF/EXP/2"]);
     assert_eq!(bad["compliance"]["compliant"], false);
     assert!(bad["compliance"]["problems"].to_string().contains("R6"), "{}", bad["compliance"]);
+
+    // The statistics of the same history, through `kp`: what left CF and BW
+    // for the EU, and what the anomaly checks find in it.
+    let stats = net.json(&["stats", "--period", "2017", "--participant", "BW"]);
+    assert_eq!(stats["participants"][0]["exports"]["total"]["weight"], 150_000, "{stats}");
+    assert_eq!(stats["participants"][0]["exports"]["by_partner"][0]["key"], "EU", "{stats}");
+    let found = net.json(&["anomalies", "--period", "2017"]);
+    let ids: Vec<&str> = found["anomalies"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    // BW-000001 was confirmed in 2 parcels of 3; the Bria mix went to the exporter.
+    assert!(ids.contains(&"confirmation_mismatch/BW-000001"), "{ids:?}");
+    assert!(ids.contains(&"non_compliant_to_exporter/CF/CF/EXP/2"), "{ids:?}");
+    let report = ok(net.node.kp(&["report", "BW", "--period", "2017"]));
+    assert!(report.contains("Country analysis report") && report.contains("BW-000001"), "{report}");
 }
 
 #[test]
@@ -630,6 +643,9 @@ fn demo_prints_the_indian_trail_and_exits() {
         "R8.nature_mismatch",
         "R6.zone_suspended",
         "suspended from 2017-05-01",
+        "Statistics of 2017",
+        "confirmation_mismatch/BW-000004",
+        "non_compliant_to_exporter/CF/CF/EXP/2017/0002",
     ] {
         assert!(text.contains(want), "demo output lacks {want}:\n{text}");
     }
