@@ -540,3 +540,87 @@ fn non_compliant(book: &Book, period: &Period, found: &mut Found) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::PublicKey;
+    use crate::model::{HsLine, Nature, Take};
+    use crate::state::CertState;
+
+    fn cert(n: u32, exporter: &str, issued: &str, ct: u64, usd: u64) -> CertState {
+        CertState {
+            number: format!("{exporter}-{n:06}"),
+            exporter: exporter.into(),
+            importer: "EU".into(),
+            exporter_licensee: PublicKey([1; 32]),
+            consignee: "c".into(),
+            entry: Hash32([n as u8; 32]),
+            seq: n as u64,
+            inputs: vec![Take { lot: format!("L{n}"), weight: ct * 100 }],
+            lines: vec![HsLine { code: "7102.31".into(), weight: ct * 100, value_cents: ct * usd * 100 }],
+            weight: ct * 100,
+            value_cents: ct * usd * 100,
+            parcels: 1,
+            issued: issued.into(),
+            expires: "2099-01-01".into(),
+            nature: Nature::Natural,
+            zones: vec![],
+            confirmation: None,
+        }
+    }
+
+    fn scan_of(book: &Book) -> Vec<String> {
+        let p = Period::parse("2015-01-01..2018-12-31").unwrap();
+        scan(book, &p, &AnomalyParams::defaults("2016-01-01".into())).anomalies.into_iter().map(|a| a.id).collect()
+    }
+
+    #[test]
+    fn a_price_far_from_the_median_is_flagged_and_a_near_one_is_not() {
+        let mut book = Book::default();
+        for (i, usd) in [150, 152, 149, 151, 150, 1500].into_iter().enumerate() {
+            book.observe_cert(&cert(i as u32 + 1, "CF", "2017-03-01", 100, usd));
+        }
+        let ids = scan_of(&book);
+        assert!(ids.contains(&"price_network/CF-000006/7102.31".to_string()), "{ids:?}");
+        assert!(ids.contains(&"price_participant/CF-000006/7102.31".to_string()), "{ids:?}");
+        assert_eq!(ids.iter().filter(|i| i.starts_with("price")).count(), 2, "{ids:?}");
+    }
+
+    #[test]
+    fn too_few_lines_make_no_baseline() {
+        let mut book = Book::default();
+        for (i, usd) in [150, 1500, 15].into_iter().enumerate() {
+            book.observe_cert(&cert(i as u32 + 1, "CF", "2017-03-01", 100, usd));
+        }
+        assert!(scan_of(&book).iter().all(|i| !i.starts_with("price")));
+    }
+
+    #[test]
+    fn a_surge_needs_two_trailing_quarters_with_exports() {
+        let mut book = Book::default();
+        // A first shipment, then a large second one: no trailing level yet.
+        book.observe_cert(&cert(1, "CM", "2016-02-01", 100, 150));
+        book.observe_cert(&cert(2, "CM", "2016-05-01", 1000, 150));
+        assert!(scan_of(&book).iter().all(|i| !i.starts_with("export_surge")), "{:?}", scan_of(&book));
+        // Then 100 ct, and 2000 ct: five times the mean of 400 ct over the
+        // three quarters before.
+        book.observe_cert(&cert(3, "CM", "2016-08-01", 100, 150));
+        book.observe_cert(&cert(4, "CM", "2016-11-01", 2000, 150));
+        let ids = scan_of(&book);
+        let surges: Vec<&String> = ids.iter().filter(|i| i.starts_with("export_surge")).collect();
+        assert_eq!(surges, ["export_surge/CM/2016-Q4"], "{ids:?}");
+    }
+
+    #[test]
+    fn unconfirmed_certificates_count_as_expired_after_as_of_only() {
+        let mut book = Book::default();
+        let mut c = cert(1, "BW", "2015-03-01", 100, 150);
+        c.expires = "2015-09-01".into();
+        book.observe_cert(&c);
+        assert!(scan_of(&book).contains(&"unconfirmed_expired/BW-000001".to_string()));
+        let p = Period::parse("2015").unwrap();
+        let early = scan(&book, &p, &AnomalyParams::defaults("2015-06-01".into()));
+        assert!(early.anomalies.iter().all(|a| a.check != checks::UNCONFIRMED_EXPIRED));
+    }
+}

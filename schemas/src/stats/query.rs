@@ -456,3 +456,70 @@ pub fn report(
         previous,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::PublicKey;
+    use crate::model::Nature;
+    use crate::state::{LotOrigin, LotState};
+
+    fn production(lot: &str, who: &str, date: &str, ct: u64, value: Option<u64>) -> LotState {
+        LotState {
+            participant: who.into(),
+            lot: lot.into(),
+            holder: PublicKey([1; 32]),
+            weight: ct * 100,
+            remaining: ct * 100,
+            nature: Nature::Natural,
+            compliant: true,
+            created_by: Hash32([lot.len() as u8; 32]),
+            date: date.into(),
+            origin: LotOrigin::Production {
+                site: "s".into(),
+                zone: None,
+                zone_status: None,
+                stones: 1,
+                value_cents: value,
+            },
+            zones: vec![],
+        }
+    }
+
+    #[test]
+    fn production_price_divides_by_the_valued_weight_only() {
+        let mut book = Book::default();
+        book.observe_lot(&production("a", "CF", "2017-01-05", 100, Some(100 * 150 * 100)));
+        book.observe_lot(&production("bb", "CF", "2017-02-05", 300, None));
+        let q = Query { period: Period::year(2017), participant: None, partner: None, hs: None };
+        let s = stats(&book, &["CF".into(), "EU".into()], &q);
+        let cf = &s.participants[0].production;
+        assert_eq!((cf.weight, cf.value_cents, cf.count, cf.usd_per_carat_cents), (40_000, 1_500_000, 2, Some(15_000)));
+        assert_eq!(s.participants[0].shares.production_bp, 10_000);
+        assert_eq!(s.participants[1].production.weight, 0, "a participant with nothing still has a row");
+    }
+
+    #[test]
+    fn a_participant_silent_after_producing_is_a_gap() {
+        let mut book = Book::default();
+        book.observe_lot(&production("a", "CF", "2016-01-05", 100, None));
+        let gaps = completeness(&book, &["CF".into()], &Period::year(2017));
+        assert_eq!(gaps.len(), 1);
+        assert_eq!((gaps[0].kind.as_str(), gaps[0].participant.as_str()), ("no_production", "CF"));
+        assert!(completeness(&book, &["CF".into()], &Period::year(2016)).is_empty());
+    }
+
+    #[test]
+    fn figures_link_to_their_entries() {
+        let mut book = Book::default();
+        book.observe_lot(&production("a", "CF", "2017-01-05", 100, None));
+        let q = Query { period: Period::year(2017), participant: Some("CF".into()), partner: None, hs: None };
+        let s = stats(&book, &["CF".into()], &q);
+        assert_eq!(
+            s.participants[0].production.entries,
+            "/v1/stats/entries?flow=production&period=2017&participant=CF"
+        );
+        let e = entries(&book, &["CF".into()], Flow::Production, &Period::year(2017), None, None, None);
+        assert_eq!(e, vec![Hash32([1; 32])]);
+    }
+}
