@@ -51,6 +51,9 @@ pub struct MemLedger {
     pub attestations: Vec<AttestationRecord>,
     /// Zone estimates, in acceptance order.
     pub estimates: Vec<EstimateRecord>,
+    /// The statistics book, moved forward by each accepted entry as the
+    /// node's writer moves its own.
+    pub book: crate::stats::Book,
     /// Every equivocation found, the first per position (R3).
     pub evidence: Vec<rules::Equivocation>,
     /// Accepted entries, in the order they were accepted: what a rebuild
@@ -83,6 +86,7 @@ impl MemLedger {
             records: BTreeSet::new(),
             attestations: Vec::new(),
             estimates: Vec::new(),
+            book: Default::default(),
             evidence: Vec::new(),
             order: Vec::new(),
             freeze: HashMap::new(),
@@ -204,6 +208,7 @@ impl MemLedger {
     /// Write an accepted entry's head and changes into the state. The entry
     /// itself is [`MemLedger::ingest_verified`]'s to keep.
     pub fn apply(&mut self, a: &Accepted) {
+        self.book.observe_accepted(a);
         self.heads.insert(a.author, a.head.clone());
         self.hashes.insert(a.hash);
         for c in &a.changes {

@@ -39,6 +39,7 @@ use kp_schemas::memory::MemLedger;
 use kp_schemas::model::*;
 use kp_schemas::rules::{Refusal, Verdict};
 use kp_schemas::state::sort_attestations;
+use kp_schemas::stats::{AnomalyParams, Book, Period, anomaly, query};
 use kp_schemas::{Hash32, Keypair, PublicKey, SignedEntry};
 use proptest::prelude::Rng as _;
 use proptest::test_runner::{RngAlgorithm, TestRng};
@@ -449,6 +450,36 @@ fn assert_same(a: &MemLedger, b: &MemLedger, seed: u64, which: &str) {
     assert_eq!(withdrawn(a), withdrawn(b), "{seed}: withdrawn entries differ");
     assert_eq!(void(a), void(b), "{seed}: void objects differ");
     assert_eq!(a.void_entries(), b.void_entries(), "{seed}: void entries differ");
+    // The statistics book each moved forward entry by entry, in its own
+    // order, answers what the other's does, and what a book rebuilt from
+    // the derived state answers, as a node's start rebuilds it.
+    let rebuilt = |l: &MemLedger| {
+        let attestations = l.attestations.clone();
+        Book::from_state(
+            l.lots.values(),
+            l.certs.values(),
+            &attestations,
+            &l.estimates,
+            l.licensees.values(),
+            l.heads.values().map(|h| h.timestamp_ms).max().unwrap_or(0),
+        )
+    };
+    assert_eq!(statistics(&a.book), statistics(&b.book), "{seed}: statistics differ");
+    assert_eq!(statistics(&a.book), statistics(&rebuilt(a)), "{seed}: statistics differ from a rebuilt book");
+}
+
+/// Every statistic and anomaly of a book, as the API would answer them.
+fn statistics(book: &Book) -> String {
+    let all = Period::parse("2000-01-01..2030-12-31").unwrap();
+    let codes: Vec<String> = ["AE", "BW", "CF", "EU", "IN"].map(String::from).to_vec();
+    let q = query::Query { period: all.clone(), participant: None, partner: None, hs: None };
+    let params = AnomalyParams::defaults("2030-01-01".into());
+    [
+        serde_json::to_string(&query::stats(book, &codes, &q)).unwrap(),
+        serde_json::to_string(&query::mirror(book, &q)).unwrap(),
+        serde_json::to_string(&anomaly::scan(book, &all, &params)).unwrap(),
+    ]
+    .join("\n")
 }
 
 /// What must hold of each ledger on its own: every entry delivered is

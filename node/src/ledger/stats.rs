@@ -26,31 +26,9 @@ pub(crate) struct Pending {
 impl Pending {
     pub(crate) fn note(&mut self, a: &Accepted) {
         self.newest_ms = self.newest_ms.max(a.head.timestamp_ms);
-        // The book counts a lot when it is made and a certificate when it
-        // is issued or confirmed: the changes that only take weight from a
-        // lot are left out, unread and uncopied.
-        for c in &a.changes {
-            let counted = match c {
-                Change::Lot(l) => l.created_by == a.hash,
-                Change::Cert(x) => x.entry == a.hash || x.confirmation.as_ref().is_some_and(|f| f.entry == a.hash),
-                Change::Attestation(_) | Change::Estimate(_) | Change::Licensee(_) => true,
-                _ => false,
-            };
-            if counted {
-                self.changes.push(c.clone());
-            }
+        for c in a.changes.iter().filter(|c| kp_schemas::stats::book::counts(c, &a.hash)) {
+            self.changes.push(c.clone());
         }
-    }
-}
-
-fn observe(book: &mut Book, c: &Change) {
-    match c {
-        Change::Lot(l) => book.observe_lot(l),
-        Change::Cert(x) => book.observe_cert(x),
-        Change::Attestation(x) => book.observe_attestation(x),
-        Change::Estimate(x) => book.observe_estimate(x),
-        Change::Licensee(l) => book.observe_licensee(l),
-        _ => {}
     }
 }
 
@@ -93,7 +71,7 @@ impl Ledger {
         }
         let mut s = self.stats.write().expect("stats lock");
         for c in &pending.changes {
-            observe(&mut s.book, c);
+            s.book.observe(c);
         }
         s.book.observe_time(pending.newest_ms);
         s.generation += 1;

@@ -10,6 +10,7 @@
 
 use crate::bytes::{Hash32, PublicKey};
 use crate::model::{AttestationKind, Nature, Role, Subject};
+use crate::rules::{Accepted, Change};
 use crate::state::{AttestationRecord, CertState, EstimateRecord, LicenseeState, LotOrigin, LotState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -109,7 +110,7 @@ pub enum Next {
 }
 
 /// The statistics book. See the module's documentation.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Book {
     /// Day figures.
     pub buckets: BTreeMap<BucketKey, Bucket>,
@@ -145,7 +146,60 @@ pub fn lot_key(participant: &str, lot: &str) -> String {
     format!("{participant}\0{lot}")
 }
 
+/// Whether the book counts a change the entry `entry` made: a lot when it
+/// is made, a certificate when it is issued or confirmed, every
+/// attestation, zone estimate and licensee. A change that only takes weight
+/// from a lot is left out, unread and uncopied.
+pub fn counts(c: &Change, entry: &Hash32) -> bool {
+    match c {
+        Change::Lot(l) => l.created_by == *entry,
+        Change::Cert(x) => x.entry == *entry || x.confirmation.as_ref().is_some_and(|f| f.entry == *entry),
+        Change::Attestation(_) | Change::Estimate(_) | Change::Licensee(_) => true,
+        _ => false,
+    }
+}
+
 impl Book {
+    /// A change an accepted entry made (see [`counts`]).
+    pub fn observe(&mut self, c: &Change) {
+        match c {
+            Change::Lot(l) => self.observe_lot(l),
+            Change::Cert(x) => self.observe_cert(x),
+            Change::Attestation(x) => self.observe_attestation(x),
+            Change::Estimate(x) => self.observe_estimate(x),
+            Change::Licensee(l) => self.observe_licensee(l),
+            _ => {}
+        }
+    }
+
+    /// An entry accepted into its log.
+    pub fn observe_accepted(&mut self, a: &Accepted) {
+        for c in a.changes.iter().filter(|c| counts(c, &a.hash)) {
+            self.observe(c);
+        }
+        self.observe_time(a.head.timestamp_ms);
+    }
+
+    /// The book of a derived state, as a start rebuilds it: the same book
+    /// as the one moved forward entry by entry, whatever their order.
+    pub fn from_state<'a>(
+        lots: impl IntoIterator<Item = &'a LotState>,
+        certs: impl IntoIterator<Item = &'a CertState>,
+        attestations: impl IntoIterator<Item = &'a AttestationRecord>,
+        estimates: impl IntoIterator<Item = &'a EstimateRecord>,
+        licensees: impl IntoIterator<Item = &'a LicenseeState>,
+        newest_ms: u64,
+    ) -> Book {
+        let mut book = Book::default();
+        licensees.into_iter().for_each(|l| book.observe_licensee(l));
+        lots.into_iter().for_each(|l| book.observe_lot(l));
+        certs.into_iter().for_each(|c| book.observe_cert(c));
+        attestations.into_iter().for_each(|a| book.observe_attestation(a));
+        estimates.into_iter().for_each(|x| book.observe_estimate(x));
+        book.observe_time(newest_ms);
+        book
+    }
+
     fn bucket(&mut self, key: BucketKey, t: Tally, entry: Hash32) {
         let b = self.buckets.entry(key).or_default();
         b.tally.add(&t);
