@@ -205,6 +205,8 @@ pub struct Ledger {
     versions: tokio::sync::watch::Sender<u64>,
     /// The statistics book, moved forward by each committed batch.
     stats: RwLock<stats::Stats>,
+    /// Committed batches the book has not counted yet: a reader held it.
+    backlog: Mutex<Vec<stats::Pending>>,
     /// Off only for the benchmark baseline: a node always keeps its
     /// statistics.
     stats_on: bool,
@@ -286,6 +288,7 @@ impl Ledger {
             any_void: Default::default(),
             holes: AtomicU64::new(0),
             stats: RwLock::new(Default::default()),
+            backlog: Mutex::new(Vec::new()),
             stats_on: true,
         };
         ledger.load()?;

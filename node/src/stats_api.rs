@@ -41,6 +41,7 @@ struct Params {
     hs: Option<String>,
     flow: Option<String>,
     zone: Option<String>,
+    limit: Option<usize>,
     format: Option<String>,
     check: Option<String>,
     severity: Option<String>,
@@ -158,15 +159,21 @@ async fn entries_route(
         Some(c) => vec![c.clone()],
         None => s.participants(),
     };
+    let limit = p.limit.unwrap_or(10_000);
+    if limit == 0 || limit > 100_000 {
+        return Err(ApiErr::bad("limit must be 1..=100000"));
+    }
     let l = s.ledger.clone();
     let period = q.period.clone();
-    let entries = blocking(move || {
+    let mut entries = blocking(move || {
         l.with_book(|b| {
             query::entries(b, &who, flow, &q.period, q.partner.as_deref(), q.hs.as_deref(), zone.as_deref())
         })
     })
     .await?;
-    Ok(Json(FigureEntries { flow: flow.as_str().into(), period, entries }))
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    Ok(Json(FigureEntries { flow: flow.as_str().into(), period, entries, more }))
 }
 
 fn anomaly_params(s: &AppState, p: &mut Params) -> ApiResult<AnomalyParams> {

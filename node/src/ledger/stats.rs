@@ -60,22 +60,49 @@ impl Ledger {
 
     pub(crate) fn set_book(&self, book: Book) {
         let mut s = self.stats.write().expect("stats lock");
+        // The store the book was built from holds every batch committed.
+        self.backlog.lock().expect("backlog lock").clear();
         s.book = book;
         s.generation += 1;
         s.scan = None;
     }
 
+    /// Count a committed batch. The writer never waits for a reader: if
+    /// one holds the book (a long anomaly scan), the batch joins the
+    /// backlog, which the next writer or reader to get the book counts
+    /// first.
     pub(crate) fn advance_book(&self, pending: Pending) {
         if !self.stats_on || (pending.changes.is_empty() && pending.newest_ms == 0) {
             return;
         }
-        let mut s = self.stats.write().expect("stats lock");
-        for c in &pending.changes {
-            s.book.observe(c);
+        self.backlog.lock().expect("backlog lock").push(pending);
+        if let Ok(mut s) = self.stats.try_write() {
+            self.drain(&mut s);
         }
-        s.book.observe_time(pending.newest_ms);
+    }
+
+    fn drain(&self, s: &mut Stats) {
+        let backlog = std::mem::take(&mut *self.backlog.lock().expect("backlog lock"));
+        if backlog.is_empty() {
+            return;
+        }
+        for p in backlog {
+            for c in &p.changes {
+                s.book.observe(c);
+            }
+            s.book.observe_time(p.newest_ms);
+        }
         s.generation += 1;
         s.scan = None;
+    }
+
+    /// The book with every committed batch counted, for reading.
+    fn book_read(&self) -> std::sync::RwLockReadGuard<'_, Stats> {
+        if !self.backlog.lock().expect("backlog lock").is_empty() {
+            let mut s = self.stats.write().expect("stats lock");
+            self.drain(&mut s);
+        }
+        self.stats.read().expect("stats lock")
     }
 
     /// Build the book again from the derived state, as every start does.
@@ -86,9 +113,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// Read the book.
+    /// Read the book, every batch committed before the call counted.
     pub fn with_book<T>(&self, f: impl FnOnce(&Book) -> T) -> T {
-        f(&self.stats.read().expect("stats lock").book)
+        f(&self.book_read().book)
     }
 
     /// The default parameters of the checks, as of the newest entry held.
@@ -100,7 +127,7 @@ impl Ledger {
     /// since and it was asked the same.
     pub fn anomalies(&self, period: &Period, params: &AnomalyParams) -> Arc<AnomalyAnswer> {
         {
-            let s = self.stats.read().expect("stats lock");
+            let s = self.book_read();
             if let Some((g, p, q, a)) = &s.scan
                 && *g == s.generation
                 && p == period
@@ -110,7 +137,7 @@ impl Ledger {
             }
         }
         let (generation, answer) = {
-            let s = self.stats.read().expect("stats lock");
+            let s = self.book_read();
             (s.generation, Arc::new(anomaly::scan(&s.book, period, params)))
         };
         let mut s = self.stats.write().expect("stats lock");

@@ -172,17 +172,9 @@ fn mirror_gaps(book: &Book, period: &Period, params: &AnomalyParams, found: &mut
             if m.gap_weight.unsigned_abs() <= limit {
                 continue;
             }
-            let entries =
-                book.certs.values().filter(|c| c.exporter == m.exporter && c.importer == m.importer).flat_map(|c| {
-                    let mut v = Vec::new();
-                    if p.contains(&c.issued) {
-                        v.push(c.entry);
-                    }
-                    if let Some(x) = c.confirmation.as_ref().filter(|x| p.contains(&x.date)) {
-                        v.push(x.entry);
-                    }
-                    v
-                });
+            let (a, b) = (std::slice::from_ref(&m.exporter), std::slice::from_ref(&m.importer));
+            let mut entries = query::entries(book, a, Flow::Export, &p, Some(&m.importer), None, None);
+            entries.extend(query::entries(book, b, Flow::Import, &p, Some(&m.exporter), None, None));
             found.push(
                 checks::MIRROR_GAP,
                 &format!("{}-{}/{}", m.exporter, m.importer, p.label),
@@ -213,7 +205,7 @@ fn mirror_gaps(book: &Book, period: &Period, params: &AnomalyParams, found: &mut
 fn prices(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Found) {
     // (hs, exporter) -> [(cents per carat, certificate)]
     let mut lines: BTreeMap<(&str, &str), Vec<(u64, &crate::state::CertState)>> = BTreeMap::new();
-    for c in book.certs.values().filter(|c| period.contains(&c.issued)) {
+    for c in query::issued_in(book, period) {
         for l in &c.lines {
             if let Some(x) = query::per_carat(l.value_cents, l.weight) {
                 lines.entry((l.code.as_str(), c.exporter.as_str())).or_default().push((x, c));
@@ -291,7 +283,7 @@ fn capacity(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Fo
 }
 
 fn surges(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Found) {
-    let exporters: BTreeSet<&str> = book.certs.values().map(|c| c.exporter.as_str()).collect();
+    let exporters: BTreeSet<&str> = book.trading.iter().map(|(a, _)| a.as_str()).collect();
     let window = params.surge_window.max(1) as i32;
     for who in exporters {
         for (y, q) in period.quarters() {
@@ -341,7 +333,7 @@ fn surges(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Foun
 }
 
 fn certificates(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Found) {
-    for c in book.certs.values().filter(|c| period.contains(&c.issued)) {
+    for c in query::issued_in(book, period) {
         match &c.confirmation {
             None if c.expires < params.as_of => found.push(
                 checks::UNCONFIRMED_EXPIRED,

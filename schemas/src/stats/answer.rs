@@ -330,6 +330,10 @@ pub struct FigureEntries {
     pub flow: String,
     /// The period.
     pub period: Period,
-    /// The entries, sorted: productions, exports or import confirmations.
+    /// The entries, sorted: productions, exports or import confirmations;
+    /// the first `limit` of them.
     pub entries: Vec<Hash32>,
+    /// More entries are behind the figure than `limit`: ask a shorter
+    /// period, or one participant.
+    pub more: bool,
 }

@@ -12,7 +12,7 @@ use crate::bytes::{Hash32, PublicKey};
 use crate::model::{AttestationKind, Nature, Role, Subject};
 use crate::rules::{Accepted, Change};
 use crate::state::{AttestationRecord, CertState, EstimateRecord, LicenseeState, LotOrigin, LotState};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a figure counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,6 +117,16 @@ pub struct Book {
     /// Every certificate, as issued and, once confirmed, with its
     /// confirmation.
     pub certs: BTreeMap<String, CertState>,
+    /// Certificates by date of issue: `(issued, number)`.
+    pub issued: BTreeSet<(String, String)>,
+    /// Certificates by pair and date of issue: `(exporter, importer,
+    /// issued, number)`.
+    pub pairs: BTreeSet<(String, String, String, String)>,
+    /// Every `(exporter, importer)` with a certificate.
+    pub trading: BTreeSet<(String, String)>,
+    /// Certificates not confirmed, by importer and date of issue:
+    /// `(importer, issued, number)`.
+    pub waiting: BTreeSet<(String, String, String)>,
     /// Lot index by `participant \0 lot`.
     lot_index: HashMap<String, u32>,
     /// Lot keys, by index.
@@ -278,6 +288,12 @@ impl Book {
         let new_export = old.is_none();
         let new_import = c.confirmation.is_some() && old.is_none_or(|o| o.confirmation.is_none());
         if new_export {
+            self.issued.insert((c.issued.clone(), c.number.clone()));
+            if !self.trading.contains(&(c.exporter.clone(), c.importer.clone())) {
+                self.trading.insert((c.exporter.clone(), c.importer.clone()));
+            }
+            self.pairs.insert((c.exporter.clone(), c.importer.clone(), c.issued.clone(), c.number.clone()));
+            self.waiting.insert((c.importer.clone(), c.issued.clone(), c.number.clone()));
             let whole = Tally { weight: c.weight, value_cents: c.value_cents, count: 1, ..Default::default() };
             self.trade(Flow::Export, &c.exporter, &c.importer, &c.issued, whole, c, c.entry);
             for t in &c.inputs {
@@ -286,6 +302,7 @@ impl Book {
             }
         }
         if let (true, Some(conf)) = (new_import, &c.confirmation) {
+            self.waiting.remove(&(c.importer.clone(), c.issued.clone(), c.number.clone()));
             let whole = Tally { weight: conf.weight, value_cents: c.value_cents, count: 1, ..Default::default() };
             self.trade(Flow::Import, &c.importer, &c.exporter, &conf.date, whole, c, conf.entry);
         }

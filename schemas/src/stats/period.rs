@@ -75,9 +75,10 @@ fn months(y: i32, first: u8, last: u8, label: String) -> Option<Period> {
 impl Period {
     /// Parse a period as the API and `kp` take it.
     pub fn parse(s: &str) -> Result<Period, String> {
+        let shown: String = s.chars().take(40).collect();
         let bad = || {
             format!(
-                "`{s}` is not a period: give a year (2017), a half-year (2017-H1), a quarter (2017-Q3), a month \
+                "`{shown}` is not a period: give a year (2017), a half-year (2017-H1), a quarter (2017-Q3), a month \
                  (2017-03) or a range of dates (2017-01-01..2017-06-30)"
             )
         };

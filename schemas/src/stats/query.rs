@@ -258,10 +258,22 @@ fn cert_line(c: &CertState) -> CertLine {
     }
 }
 
+/// The certificates of a pair issued in a period, by date of issue.
+fn issued_between<'a>(book: &'a Book, a: &str, b: &str, p: &Period) -> impl Iterator<Item = &'a CertState> + 'a {
+    let lo = (a.to_string(), b.to_string(), p.from.clone(), String::new());
+    let hi = (a.to_string(), b.to_string(), format!("{}\u{1}", p.to), String::new());
+    book.pairs.range(lo..hi).filter_map(|(.., n)| book.certs.get(n))
+}
+
+/// Certificates issued in a period, by date of issue.
+pub fn issued_in<'a>(book: &'a Book, p: &Period) -> impl Iterator<Item = &'a CertState> + 'a {
+    let (lo, hi) = ((p.from.clone(), String::new()), (format!("{}\u{1}", p.to), String::new()));
+    book.issued.range(lo..hi).filter_map(|(_, n)| book.certs.get(n))
+}
+
 /// `GET /v1/stats/mirror`: pairs with a certificate issued or confirmed in
 /// the period, of `participant` (either side) and `partner` if asked.
 pub fn mirror(book: &Book, q: &Query) -> MirrorAnswer {
-    let mut pairs: BTreeMap<(String, String), MirrorPair> = BTreeMap::new();
     let p = &q.period;
     let wanted = |a: &str, b: &str| {
         let side = |x: &str, y: &str| {
@@ -269,64 +281,45 @@ pub fn mirror(book: &Book, q: &Query) -> MirrorAnswer {
         };
         side(a, b) || side(b, a)
     };
-    let empty = |a: &str, b: &str| MirrorPair {
-        exporter: a.into(),
-        importer: b.into(),
-        exported: Figure::default(),
-        confirmed: Figure::default(),
-        gap_weight: 0,
-        gap_value_cents: 0,
-        gap_count: 0,
-        unconfirmed: Vec::new(),
-        confirmed_late: Vec::new(),
-        mismatched: Vec::new(),
-    };
-    let mut sums: BTreeMap<(String, String), (Tally, Tally)> = BTreeMap::new();
-    for c in book.certs.values() {
-        if !wanted(&c.exporter, &c.importer) {
+    let mut pairs = Vec::new();
+    for (a, b) in &book.trading {
+        let (a, b) = (a.as_str(), b.as_str());
+        if !wanted(a, b) {
             continue;
         }
-        let key = (c.exporter.clone(), c.importer.clone());
-        if p.contains(&c.issued) {
-            let pair = pairs.entry(key.clone()).or_insert_with(|| empty(&c.exporter, &c.importer));
-            sums.entry(key.clone()).or_default().0.add(&Tally {
-                weight: c.weight,
-                value_cents: c.value_cents,
-                count: 1,
-                ..Default::default()
-            });
-            match &c.confirmation {
-                None => pair.unconfirmed.push(cert_line(c)),
+        let e = tally(book, a, Flow::Export, p, Some(b), None, None);
+        let c = tally(book, b, Flow::Import, p, Some(a), None, None);
+        if e.count == 0 && c.count == 0 {
+            continue;
+        }
+        let mut pair = MirrorPair {
+            exporter: a.into(),
+            importer: b.into(),
+            exported: figure(&e, Flow::Export, link(Flow::Export, Some(a), p, Some(b), None, None)),
+            confirmed: figure(&c, Flow::Import, link(Flow::Import, Some(b), p, Some(a), None, None)),
+            gap_weight: e.weight as i64 - c.weight as i64,
+            gap_value_cents: e.value_cents as i64 - c.value_cents as i64,
+            gap_count: e.count as i64 - c.count as i64,
+            unconfirmed: Vec::new(),
+            confirmed_late: Vec::new(),
+            mismatched: Vec::new(),
+        };
+        for cert in issued_between(book, a, b, p) {
+            match &cert.confirmation {
+                None => pair.unconfirmed.push(cert_line(cert)),
                 Some(x) => {
                     if x.after_expiry {
-                        pair.confirmed_late.push(cert_line(c));
+                        pair.confirmed_late.push(cert_line(cert));
                     }
                     if x.mismatch {
-                        pair.mismatched.push(cert_line(c));
+                        pair.mismatched.push(cert_line(cert));
                     }
                 }
             }
         }
-        if let Some(x) = c.confirmation.as_ref().filter(|x| p.contains(&x.date)) {
-            pairs.entry(key.clone()).or_insert_with(|| empty(&c.exporter, &c.importer));
-            sums.entry(key).or_default().1.add(&Tally {
-                weight: x.weight,
-                value_cents: c.value_cents,
-                count: 1,
-                ..Default::default()
-            });
-        }
+        pairs.push(pair);
     }
-    for (key, pair) in pairs.iter_mut() {
-        let (e, c) = sums.remove(key).unwrap_or_default();
-        let (a, b) = (key.0.as_str(), key.1.as_str());
-        pair.exported = figure(&e, Flow::Export, link(Flow::Export, Some(a), p, Some(b), None, None));
-        pair.confirmed = figure(&c, Flow::Import, link(Flow::Import, Some(b), p, Some(a), None, None));
-        pair.gap_weight = e.weight as i64 - c.weight as i64;
-        pair.gap_value_cents = e.value_cents as i64 - c.value_cents as i64;
-        pair.gap_count = e.count as i64 - c.count as i64;
-    }
-    MirrorAnswer { period: p.clone(), pairs: pairs.into_values().collect() }
+    MirrorAnswer { period: p.clone(), pairs }
 }
 
 /// Participants with no production, exports or confirmations in `p` where
@@ -339,14 +332,10 @@ pub fn completeness(book: &Book, participants: &[String], p: &Period) -> Vec<Gap
         a.into_iter().chain(b).collect()
     };
     let mut gaps = Vec::new();
-    let mut waiting: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for c in book.certs.values() {
-        if c.confirmation.is_none() && c.issued.as_str() <= p.to.as_str() {
-            waiting.entry(c.importer.as_str()).or_default().push(c.number.clone());
-        }
-    }
     for who in participants {
-        let waiting = waiting.remove(who.as_str()).unwrap_or_default();
+        let (lo, hi) =
+            ((who.clone(), String::new(), String::new()), (who.clone(), format!("{}\u{1}", p.to), String::new()));
+        let waiting: Vec<String> = book.waiting.range(lo..hi).map(|(.., n)| n.clone()).collect();
         for (flow, kind, what) in [
             (Flow::Production, "no_production", "production"),
             (Flow::Export, "no_exports", "exports"),
