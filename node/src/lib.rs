@@ -19,4 +19,5 @@ pub mod outcome;
 pub mod rebuild;
 pub mod store;
 pub mod tree;
+pub mod web;
 pub mod witness;
