@@ -6,13 +6,15 @@
 //! them); without them the test fails and says so. `KP_SCREENSHOTS=DIR`
 //! also saves screenshots of the main pages there (docs/screenshots).
 
-use fantoccini::{Client, Locator};
 use kp_e2e::*;
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// How long a page may take to show something.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// `kp-dev demo` serving its five nodes until dropped (SIGTERM).
 struct Demo {
@@ -90,76 +92,73 @@ impl Drop for Demo {
     }
 }
 
-async fn text_of(c: &Client, css: &str) -> String {
+fn text_of(c: &Browser, css: &str) -> String {
     let e = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}` on {:?}: {e}", c.current_url().await.ok().map(|u| u.to_string())));
-    e.text().await.unwrap()
+        .wait_for(css, WAIT)
+        .unwrap_or_else(|e| panic!("no `{css}` on {:?}: {e}", c.current_url().ok()));
+    e.text().unwrap()
 }
 
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+fn body_text(c: &Browser) -> String {
+    c.find("body").unwrap().text().unwrap()
 }
 
 /// Wait until the page's text contains `want`.
-async fn wait_text(c: &Client, want: &str) -> String {
+fn wait_text(c: &Browser, want: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let t = body_text(c).await;
+        let t = body_text(c);
         if t.contains(want) {
             return t;
         }
         if std::time::Instant::now() > deadline {
-            panic!("the page {} never showed `{want}`; it shows:\n{t}", c.current_url().await.unwrap());
+            panic!("the page {} never showed `{want}`; it shows:\n{t}", c.current_url().unwrap());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-async fn wait_url(c: &Client, path: &str) {
+fn wait_url(c: &Browser, path: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let u = c.current_url().await.unwrap();
-        if u.path() == path {
+        let u = c.path().unwrap();
+        if u == path {
             return;
         }
         if std::time::Instant::now() > deadline {
             panic!("never reached {path}; at {u}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-async fn screenshot(c: &Client, name: &str) {
+fn screenshot(c: &Browser, name: &str) {
     if let Some(dir) = std::env::var_os("KP_SCREENSHOTS") {
         std::fs::create_dir_all(&dir).unwrap();
-        let png = c.screenshot().await.unwrap();
+        let png = c.screenshot().unwrap();
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
 }
 
-async fn search(c: &Client, base: &str, query: &str) {
-    c.goto(&format!("{base}/")).await.unwrap();
-    let input = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input#q")).await.unwrap();
-    input.send_keys(query).await.unwrap();
-    c.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+fn search(c: &Browser, base: &str, query: &str) {
+    c.goto(&format!("{base}/")).unwrap();
+    let input = c.wait_for("input#q", WAIT).unwrap();
+    input.send_keys(query).unwrap();
+    c.find("form.search button").unwrap().click().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitor_and_a_customs_officer_use_the_viewer() {
+#[test]
+fn a_monitor_and_a_customs_officer_use_the_viewer() {
     let driver = start_driver();
     let demo = Demo::start();
-    let c = browser(&driver).await;
+    let c = Browser::start(&driver);
     let cf = demo.url("CF");
     let ae = demo.url("AE");
 
     // Search for CF-000001 at the CF node: its certificate page.
-    search(&c, &cf, "CF-000001").await;
-    wait_url(&c, "/certificates/CF-000001").await;
-    let page = wait_text(&c, "Entries, checkpoints and witnesses").await;
+    search(&c, &cf, "CF-000001");
+    wait_url(&c, "/certificates/CF-000001");
+    let page = wait_text(&c, "Entries, checkpoints and witnesses");
     for want in [
         "Certificate CF-000001",
         "Antwerp Rough Trading",
@@ -173,105 +172,105 @@ async fn a_monitor_and_a_customs_officer_use_the_viewer() {
     ] {
         assert!(page.contains(want), "certificate page lacks {want}:\n{page}");
     }
-    let origins = text_of(&c, "#origins").await;
+    let origins = text_of(&c, "#origins");
     assert!(origins.contains("CF") && origins.contains("100 %"), "{origins}");
-    wait_text(&c, "cosigned by").await;
-    screenshot(&c, "certificate").await;
+    wait_text(&c, "cosigned by");
+    screenshot(&c, "certificate");
 
     // Its trail: the Berberati and Nola productions are drawn.
-    c.find(Locator::Css("#trail-link")).await.unwrap().click().await.unwrap();
-    wait_url(&c, "/certificates/CF-000001/trail").await;
-    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#trail-picture svg")).await.unwrap();
-    let prods = c.find_all(Locator::Css("#trail-picture svg a.node.production")).await.unwrap();
+    c.find("#trail-link").unwrap().click().unwrap();
+    wait_url(&c, "/certificates/CF-000001/trail");
+    c.wait_for("#trail-picture svg", WAIT).unwrap();
+    let prods = c.find_all("#trail-picture svg a.node.production").unwrap();
     let mut ids = Vec::new();
     for p in &prods {
-        ids.push(p.attr("data-id").await.unwrap().unwrap());
+        ids.push(p.attr("data-id").unwrap().unwrap());
     }
     ids.sort();
     assert_eq!(ids, ["CF/BER/2017/00042", "CF/NOL/2017/00017"]);
-    let svg_text = text_of(&c, "#trail-picture").await;
+    let svg_text = text_of(&c, "#trail-picture");
     assert!(svg_text.contains("Berberati") && svg_text.contains("Nola"), "{svg_text}");
 
     // The Indian lot, at the AE node, which wrote none of it: 40 % CF,
     // 60 % BW, and its picture.
-    search(&c, &ae, "IN IN/BOM/2017/0001").await;
-    wait_url(&c, "/lots/IN/IN/BOM/2017/0001").await;
-    let origins = text_of(&c, "#origins").await;
+    search(&c, &ae, "IN IN/BOM/2017/0001");
+    wait_url(&c, "/lots/IN/IN/BOM/2017/0001");
+    let origins = text_of(&c, "#origins");
     assert!(origins.contains("BW\n60 %") || origins.contains("BW 60 %"), "{origins}");
     assert!(origins.contains("CF\n40 %") || origins.contains("CF 40 %"), "{origins}");
     assert!(origins.contains("900.00 ct") && origins.contains("600.00 ct"), "{origins}");
-    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#trail-picture svg")).await.unwrap();
-    let picture = text_of(&c, "#trail-picture").await;
+    c.wait_for("#trail-picture svg", WAIT).unwrap();
+    let picture = text_of(&c, "#trail-picture");
     for want in ["Berberati", "Nola", "BW 60 %", "CF 40 %", "EU-000002", "CF-000001", "BW-000001"] {
         assert!(picture.contains(want), "trail picture lacks {want}:\n{picture}");
     }
-    screenshot(&c, "trail").await;
+    screenshot(&c, "trail");
 
     // Click the Berberati production: its entry, with its zone's status
     // history.
     let ber = c
-        .find(Locator::Css(r#"#trail-picture svg a.node.production[data-id="CF/BER/2017/00042"] rect"#))
-        .await
+        .find(r#"#trail-picture svg a.node.production[data-id="CF/BER/2017/00042"] rect"#)
+        
         .unwrap();
-    ber.click().await.unwrap();
-    let zone = text_of(&c, "#zone-history").await;
-    assert!(c.current_url().await.unwrap().path().starts_with("/entries/"));
+    ber.click().unwrap();
+    let zone = text_of(&c, "#zone-history");
+    assert!(c.path().unwrap().starts_with("/entries/"));
     assert!(zone.contains("BER (Berberati)") && zone.contains("compliant") && zone.contains("2016-06-01"), "{zone}");
-    wait_text(&c, "On the production date 2017-03-10 the zone was compliant").await;
-    screenshot(&c, "production").await;
+    wait_text(&c, "On the production date 2017-03-10 the zone was compliant");
+    screenshot(&c, "production");
 
     // A forged-looking paper: right number, wrong carats. The customs
     // officer fills the form; the mismatch is named.
-    c.goto(&format!("{cf}/check")).await.unwrap();
+    c.goto(&format!("{cf}/check")).unwrap();
     for (field, value) in [("number", "CF-000001"), ("exporter", "CF"), ("importer", "EU"), ("carats", "1200")] {
         let input =
-            c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&format!("#f-{field}"))).await.unwrap();
-        input.send_keys(value).await.unwrap();
+            c.wait_for(&format!("#f-{field}"), WAIT).unwrap();
+        input.send_keys(value).unwrap();
     }
-    c.find(Locator::Css("#check-submit")).await.unwrap().click().await.unwrap();
-    let verdict = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#check-verdict")).await.unwrap();
-    assert_eq!(verdict.attr("data-result").await.unwrap().as_deref(), Some("details_differ"));
-    let diff = text_of(&c, "#differences").await;
+    c.find("#check-submit").unwrap().click().unwrap();
+    let verdict = c.wait_for("#check-verdict", WAIT).unwrap();
+    assert_eq!(verdict.attr("data-result").unwrap().as_deref(), Some("details_differ"));
+    let diff = text_of(&c, "#differences");
     assert!(diff.contains("carats") && diff.contains("1200") && diff.contains("1000.00 ct"), "{diff}");
     assert!(!diff.contains("exporter") && !diff.contains("importer"), "{diff}");
-    screenshot(&c, "check").await;
+    screenshot(&c, "check");
     // The same paper with the right carats: genuine, but already confirmed.
-    c.goto(&format!("{cf}/check?number=CF-000001&carats=1000&parcels=2")).await.unwrap();
-    let verdict = c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#check-verdict")).await.unwrap();
-    assert_eq!(verdict.attr("data-result").await.unwrap().as_deref(), Some("already_confirmed"));
+    c.goto(&format!("{cf}/check?number=CF-000001&carats=1000&parcels=2")).unwrap();
+    let verdict = c.wait_for("#check-verdict", WAIT).unwrap();
+    assert_eq!(verdict.attr("data-result").unwrap().as_deref(), Some("already_confirmed"));
 
     // The printable certificate: its QR code decodes to the certificate's
     // page on this node, with its entry hash; following it leads there.
     let cert: serde_json::Value =
         ureq::get(&format!("{cf}/v1/certificates/CF-000001")).call().unwrap().body_mut().read_json().unwrap();
     let entry = cert["entry"].as_str().unwrap().to_string();
-    c.goto(&format!("{cf}/certificates/CF-000001/print")).await.unwrap();
-    let print = wait_text(&c, "Kimberley Process Certificate").await;
+    c.goto(&format!("{cf}/certificates/CF-000001/print")).unwrap();
+    let print = wait_text(&c, "Kimberley Process Certificate");
     for want in ["CF-000001", "Country of origin", "CF 100 %", "Antwerp Rough Trading", "2018-04-02", "7102.31"] {
         assert!(print.to_uppercase().contains(&want.to_uppercase()), "print lacks {want}:\n{print}");
     }
-    let png = c.screenshot().await.unwrap();
-    screenshot(&c, "print").await;
+    let png = c.screenshot().unwrap();
+    screenshot(&c, "print");
     let img = image::load_from_memory(&png).unwrap().to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code on the printable certificate");
     let (_, content) = grids[0].decode().expect("the QR code decodes");
     assert_eq!(content, format!("{cf}/certificates/CF-000001?entry={entry}"));
-    c.goto(&content).await.unwrap();
-    wait_text(&c, "Entries, checkpoints and witnesses").await;
-    assert!(body_text(&c).await.contains("Certificate CF-000001"));
+    c.goto(&content).unwrap();
+    wait_text(&c, "Entries, checkpoints and witnesses");
+    assert!(body_text(&c).contains("Certificate CF-000001"));
 
     // The network page.
-    c.goto(&format!("{ae}/network")).await.unwrap();
-    let net = wait_text(&c, "Newest witnessed checkpoint").await;
+    c.goto(&format!("{ae}/network")).unwrap();
+    let net = wait_text(&c, "Newest witnessed checkpoint");
     for want in ["Network kp-demo", "CF authority", "MT-CF", "None: no log signed two entries"] {
         assert!(net.contains(want), "network page lacks {want}:\n{net}");
     }
-    screenshot(&c, "network").await;
-    c.goto(&format!("{ae}/")).await.unwrap();
-    wait_text(&c, "Search the ledger").await;
-    screenshot(&c, "search").await;
+    screenshot(&c, "network");
+    c.goto(&format!("{ae}/")).unwrap();
+    wait_text(&c, "Search the ledger");
+    screenshot(&c, "search");
 
     // Bad input: clear pages, never a server error.
     let long = "9".repeat(5000);
@@ -287,12 +286,12 @@ async fn a_monitor_and_a_customs_officer_use_the_viewer() {
         (format!("/certificates/{long}"), "too long"),
         ("/check?number=XX-1".to_string(), "UNKNOWN NUMBER"),
     ] {
-        c.goto(&format!("{cf}{path}")).await.unwrap();
-        wait_text(&c, want).await;
+        c.goto(&format!("{cf}{path}")).unwrap();
+        wait_text(&c, want);
     }
-    let scripts = c.execute("return document.querySelectorAll('img, script:not([src])').length", vec![]).await.unwrap();
+    let scripts = c.execute("return document.querySelectorAll('img, script:not([src])').length").unwrap();
     assert_eq!(scripts, json!(0), "nothing injected");
-    c.close().await.unwrap();
+    drop(c);
 
     // The routes behind the pages answer odd input with 4xx, never 5xx.
     for path in [

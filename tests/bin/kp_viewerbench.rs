@@ -9,7 +9,6 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fantoccini::Locator;
 use kp_dev::workload;
 use kp_node::ingest::{Submission, Writer};
 use kp_node::keys::Keyring;
@@ -116,30 +115,27 @@ fn main() -> anyhow::Result<()> {
     .read_to_string()?
     .len();
     let driver = kp_e2e::start_driver();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let result = rt.block_on(async {
-        let c = kp_e2e::browser(&driver).await;
+    let result = (|| -> anyhow::Result<Vec<f64>> {
+        let c = kp_e2e::Browser::start(&driver);
         let url = format!("{base}/lots/{participant}/{}", kp_schemas::trail_svg::encode_path(&lot, true));
         let mut times = Vec::new();
         for i in 0..args.runs + 1 {
-            c.goto("about:blank").await?;
-            c.goto(&url).await?;
-            let e = c
-                .wait()
-                .at_most(Duration::from_secs(30))
-                .for_element(Locator::Css("body[data-rendered]"))
-                .await?;
-            let ms: f64 = e.attr("data-rendered").await?.unwrap_or_default().parse().unwrap_or(f64::NAN);
-            let boxes = c.find_all(Locator::Css("#trail-picture svg a.node")).await?.len();
+            c.goto("about:blank")?;
+            c.goto(&url)?;
+            let e = c.wait_for("body[data-rendered]", Duration::from_secs(30))?;
+            let ms: f64 = e.attr("data-rendered")?.unwrap_or_default().parse().unwrap_or(f64::NAN);
+            let boxes = c.find_all("#trail-picture svg a.node")?.len();
+            if boxes == 0 {
+                bail!("the trail page drew no box: {}", c.find("main")?.text()?);
+            }
             if i == 0 {
                 println!("first load (warm-up, not counted): {ms:.0} ms, {boxes} boxes drawn");
             } else {
                 times.push(ms);
             }
         }
-        c.close().await?;
-        Ok::<_, anyhow::Error>(times)
-    });
+        Ok(times)
+    })();
     let _ = Command::new("kill").args(["-TERM", &node.id().to_string()]).status();
     let _ = node.wait();
     let mut times = result?;
