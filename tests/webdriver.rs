@@ -109,7 +109,8 @@ impl Browser {
             }
         }}});
         let root = format!("http://127.0.0.1:{}", driver.port);
-        let v = send(&agent, "POST", &format!("{root}/session"), Some(caps)).expect("a WebDriver session with headless Chromium");
+        let v = send(&agent, "POST", &format!("{root}/session"), Some(caps))
+            .expect("a WebDriver session with headless Chromium");
         let id = v["sessionId"].as_str().expect("a session id").to_string();
         Browser { base: format!("{root}/session/{id}"), agent }
     }

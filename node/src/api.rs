@@ -144,7 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/bundles/lot/{participant}/{*lot}", get(lot_bundle))
         .route("/v1/peers", get(peers))
         .merge(crate::web::routes())
-        .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
+        .fallback(crate::web::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -392,10 +392,9 @@ fn wants_svg(q: &TrailQuery) -> ApiResult<bool> {
     match q.format.as_deref() {
         None | Some("json") => Ok(false),
         Some("svg") => Ok(true),
-        Some(f) => Err(ApiErr::bad(format!(
-            "format `{}` is not `json` or `svg`",
-            f.chars().take(40).collect::<String>()
-        ))),
+        Some(f) => {
+            Err(ApiErr::bad(format!("format `{}` is not `json` or `svg`", f.chars().take(40).collect::<String>())))
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! API: the check of a paper certificate, the attestations about a subject,
 //! and the trail as SVG.
 
-use crate::api::{AppState, ApiErr};
+use crate::api::{ApiErr, AppState};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -80,7 +80,9 @@ struct CheckQuery {
 fn today(q: Option<String>) -> Result<String, ApiErr> {
     match q {
         Some(d) if is_date(&d) => Ok(d),
-        Some(d) => Err(ApiErr::bad(format!("today `{}` is not a YYYY-MM-DD date", d.chars().take(40).collect::<String>()))),
+        Some(d) => {
+            Err(ApiErr::bad(format!("today `{}` is not a YYYY-MM-DD date", d.chars().take(40).collect::<String>())))
+        }
         None => Ok(today_utc()),
     }
 }
@@ -159,7 +161,8 @@ async fn print(State(s): State<AppState>, Path(number): Path<String>, headers: H
             return Ok(None);
         }
         let Some(cert) = l.certificate(&number).map_err(|e| e.to_string())? else { return Ok(None) };
-        let exporter_name = l.licensee(&cert.exporter, &cert.exporter_licensee).map_err(|e| e.to_string())?.map(|x| x.name);
+        let exporter_name =
+            l.licensee(&cert.exporter, &cert.exporter_licensee).map_err(|e| e.to_string())?.map(|x| x.name);
         let trail: Option<Trail> = kp_schemas::trail::certificate_trail(l.as_ref(), &number, &today_utc()).ok();
         Ok(Some(Printable { cert, exporter_name, trail, network: l.network().network.clone() }))
     })
@@ -173,10 +176,7 @@ async fn print(State(s): State<AppState>, Path(number): Path<String>, headers: H
             StatusCode::NOT_FOUND,
             message_page("Unknown certificate", &format!("No certificate numbered “{shown}” is held on this ledger.")),
         ),
-        Ok(Err(e)) => html(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            message_page("The node could not read its store", &e),
-        ),
+        Ok(Err(e)) => html(StatusCode::INTERNAL_SERVER_ERROR, message_page("The node could not read its store", &e)),
         Err(e) => html(StatusCode::INTERNAL_SERVER_ERROR, message_page("The node failed", &e.to_string())),
     }
 }
@@ -199,22 +199,14 @@ pub struct Printable {
 /// entry's hash in the query. The bundle is at
 /// `{base}/v1/bundles/certificate/{number}`.
 pub fn qr_content(base: &str, cert: &CertState) -> String {
-    format!(
-        "{base}/certificates/{}?entry={}",
-        kp_schemas::trail_svg::encode_path(&cert.number, false),
-        cert.entry
-    )
+    format!("{base}/certificates/{}?entry={}", kp_schemas::trail_svg::encode_path(&cert.number, false), cert.entry)
 }
 
 /// The QR code of `content` as an inline SVG element.
 pub fn qr_svg(content: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(content.as_bytes(), qrcode::EcLevel::M) {
         Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(220, 220)
-                .quiet_zone(true)
-                .build();
+            let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).quiet_zone(true).build();
             // The renderer starts with an XML declaration: not for inline use.
             match svg.find("<svg") {
                 Some(i) => svg[i..].to_string(),
@@ -246,7 +238,12 @@ pub fn print_page(p: &Printable, base: &str) -> String {
     let qr = qr_content(base, c);
     let mut t = String::new();
     row(&mut t, "1", "Unique certificate number", &format!("<strong class=\"number\">{}</strong>", escape(&c.number)));
-    row(&mut t, "2", "Issuing authority", &format!("KP authority of {} (participant {})", escape(&c.exporter), escape(&c.exporter)));
+    row(
+        &mut t,
+        "2",
+        "Issuing authority",
+        &format!("KP authority of {} (participant {})", escape(&c.exporter), escape(&c.exporter)),
+    );
     row(&mut t, "3", "Country of export", &escape(&c.exporter));
     let exporter = match &p.exporter_name {
         Some(n) => format!("{}<br><small>licensee key {}</small>", escape(n), c.exporter_licensee),
@@ -261,7 +258,8 @@ pub fn print_page(p: &Printable, base: &str) -> String {
     };
     row(&mut t, "7", "Country of origin (every country of mining origin, share by weight)", &origins);
     row(&mut t, "8", "Number of parcels", &c.parcels.to_string());
-    let mut lines = String::from("<table class=\"lines\"><tr><th>HS code</th><th>Carat weight</th><th>Value (USD)</th></tr>");
+    let mut lines =
+        String::from("<table class=\"lines\"><tr><th>HS code</th><th>Carat weight</th><th>Value (USD)</th></tr>");
     for l in &c.lines {
         lines.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -285,7 +283,10 @@ pub fn print_page(p: &Printable, base: &str) -> String {
         &format!("entry {} of the {} authority's log (position {})", c.entry, escape(&c.exporter), c.seq),
     );
     let verdict = match &p.trail {
-        Some(tr) if tr.compliance.compliant => "<span class=\"ok\">COMPLIANT</span>: every carat chains back to recorded production in compliant zones".to_string(),
+        Some(tr) if tr.compliance.compliant => {
+            "<span class=\"ok\">COMPLIANT</span>: every carat chains back to recorded production in compliant zones"
+                .to_string()
+        }
         Some(tr) => format!(
             "<span class=\"bad\">NOT COMPLIANT</span>: {}",
             tr.compliance.problems.iter().map(|x| escape(x)).collect::<Vec<_>>().join("; ")
@@ -294,7 +295,12 @@ pub fn print_page(p: &Printable, base: &str) -> String {
     };
     row(&mut t, "13", "Trail verdict (kpledger)", &verdict);
     let confirmation = match &c.confirmation {
-        Some(x) => format!("confirmed by {} on {}{}", escape(&c.importer), escape(&x.date), if x.mismatch { " (with a weight or parcel mismatch)" } else { "" }),
+        Some(x) => format!(
+            "confirmed by {} on {}{}",
+            escape(&c.importer),
+            escape(&x.date),
+            if x.mismatch { " (with a weight or parcel mismatch)" } else { "" }
+        ),
         None => "not yet confirmed".into(),
     };
     row(&mut t, "14", "Import confirmation", &confirmation);
@@ -309,7 +315,8 @@ pub fn print_page(p: &Printable, base: &str) -> String {
         svg = qr_svg(&qr),
         href = escape(&qr),
         href_text = escape(&qr),
-        bundle = escape(&format!("{base}/v1/bundles/certificate/{}", kp_schemas::trail_svg::encode_path(&c.number, false))),
+        bundle =
+            escape(&format!("{base}/v1/bundles/certificate/{}", kp_schemas::trail_svg::encode_path(&c.number, false))),
     )
 }
 
@@ -325,6 +332,17 @@ fn origin_list(origins: &[OriginShare]) -> String {
     }
     s.push_str("</ul>");
     s
+}
+
+/// An unknown address: 404 `api.not_found` as JSON, or, for a browser
+/// asking for a page outside `/v1`, a page that says so.
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let html = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if html && !uri.path().starts_with("/v1/") {
+        let body = message_page("No such page", "The viewer has no page at this address.");
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    }
+    ApiErr::not_found("no such route; see docs/API.md").into_response()
 }
 
 /// A plain page with a heading and one message.
@@ -369,7 +387,12 @@ mod tests {
 
     #[test]
     fn the_print_names_every_field_and_escapes_text() {
-        let p = Printable { cert: cert(), exporter_name: Some("CF Exporter & Sons".into()), trail: None, network: "kp-demo".into() };
+        let p = Printable {
+            cert: cert(),
+            exporter_name: Some("CF Exporter & Sons".into()),
+            trail: None,
+            network: "kp-demo".into(),
+        };
         let html = print_page(&p, "http://127.0.0.1:7070");
         for want in [
             "CF-000001",

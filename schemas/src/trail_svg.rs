@@ -352,13 +352,7 @@ pub fn trail_svg(t: &Trail, link_base: &str) -> String {
         );
         for (k, line) in lines.iter().enumerate() {
             let weight = if k == 0 { r#" font-weight="bold""# } else { "" };
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}"{weight}>{}</text>"#,
-                x + 8,
-                y + 17 + k as u32 * 16,
-                escape(line)
-            );
+            let _ = write!(s, r#"<text x="{}" y="{}"{weight}>{}</text>"#, x + 8, y + 17 + k as u32 * 16, escape(line));
         }
         if !n.compliant {
             let _ = write!(
