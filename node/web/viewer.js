@@ -33,7 +33,7 @@ function certHref(n) { return '/certificates/' + seg(n); }
 function entryHref(h) { return '/entries/' + seg(h); }
 function zoneHref(p, z) { return '/zones/' + seg(p) + '/' + seg(z); }
 function ct(w) { return (Number(w) / 100).toFixed(2) + ' ct'; }
-function usd(c) { return (Number(c) / 100).toFixed(2) + ' USD'; }
+function usd(c) { return (Number(c) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + ' USD'; }
 function share(s) { const p = Math.round(s * 1000) / 10; return (Number.isInteger(p) ? p.toFixed(0) : p.toFixed(1)) + ' %'; }
 function short(h) { return String(h).slice(0, 12) + '…'; }
 function when(ms) { return new Date(Number(ms)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'); }
@@ -483,7 +483,7 @@ async function checkPage(params) {
     out.replaceChildren(el('p', { class: 'error' }, e.message)); return;
   }
   const [cls, label] = RESULTS[r.result] || ['bad', r.result];
-  out.replaceChildren(el('div', { class: 'result-box ' + cls },
+  out.replaceChildren(el('div', { class: 'result-box r-' + cls },
     el('p', {}, el('span', { class: 'verdict ' + cls, id: 'check-verdict', 'data-result': r.result }, label)),
     el('p', { id: 'check-message' }, r.message),
     r.differences.length ? (() => { const t = table(['Field', 'The paper says', 'The ledger holds'], r.differences.map(d => [el('strong', {}, d.field), d.paper, d.ledger])); t.id = 'differences'; return t; })() : null,
