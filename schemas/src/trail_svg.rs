@@ -137,8 +137,8 @@ pub fn layout(t: &Trail) -> Layout<'_> {
     // Rows: from the subject's column leftwards, each node placed by the
     // first row of the nodes it feeds, then by its order among their inputs.
     let mut fed_by: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nodes.len()];
-    for to in 0..nodes.len() {
-        for (k, from) in inputs[to].iter().enumerate() {
+    for (to, ins) in inputs.iter().enumerate() {
+        for (k, from) in ins.iter().enumerate() {
             fed_by[*from].push((to, k));
         }
     }
