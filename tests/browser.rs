@@ -143,6 +143,8 @@ fn screenshot_at(c: &Browser, name: &str, css: &str) {
 
 fn screenshot(c: &Browser, name: &str) {
     if let Some(dir) = std::env::var_os("KP_SCREENSHOTS") {
+        // A relative folder is the workspace's (docs/screenshots).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
         std::fs::create_dir_all(&dir).unwrap();
         let png = c.screenshot().unwrap();
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
