@@ -275,6 +275,16 @@ fn a_monitor_and_a_customs_officer_use_the_viewer() {
     wait_text(&c, "Entries, checkpoints and witnesses");
     assert!(body_text(&c).contains("Certificate CF-000001"));
 
+    // The non-compliant Bria mix: the verdict with its reason, and the
+    // production outlined as non-compliant in the picture.
+    c.goto(&format!("{cf}/lots/CF/CF/EXP/2017/0002")).unwrap();
+    let page = wait_text(&c, "NOT COMPLIANT");
+    assert!(page.contains("R6"), "{page}");
+    c.wait_for("#trail-picture svg", WAIT).unwrap();
+    let bad = c.find_all("#trail-picture svg a.node.production.non-compliant").unwrap();
+    assert_eq!(bad.len(), 1, "the Bria production alone is non-compliant");
+    assert!(bad[0].text().unwrap().contains("BRI"), "{}", bad[0].text().unwrap());
+
     // The network page.
     c.goto(&format!("{ae}/network")).unwrap();
     let net = wait_text(&c, "Newest witnessed checkpoint");
