@@ -308,7 +308,9 @@ pub fn trail_svg(t: &Trail, link_base: &str) -> String {
             r##"<path d="M{x1},{y1} C{mx},{y1} {mx},{y2} {x2},{y2}" fill="none" stroke="#777" stroke-width="1.5" marker-end="url(#kp-arrow)"/>"##
         );
         if let Some(w) = e.taken {
-            let (lx, ly) = (mx, (y1 + y2) / 2);
+            // Beside the input, where the edge leaves it: edges that meet at
+            // one node keep their labels apart.
+            let (lx, ly) = (x1 + GAP_X / 2, y1);
             let label = fmt_ct(w);
             let lw = label.len() as u32 * 7 + 6;
             let _ = write!(
