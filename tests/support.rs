@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 mod net;
 pub use net::*;
+mod webdriver;
+pub use webdriver::*;
 
 /// A binary built by `cargo test --workspace` next to the test executable.
 pub fn bin(name: &str) -> PathBuf {

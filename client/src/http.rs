@@ -147,6 +147,45 @@ impl Client {
         self.get(&format!("/v1/certificates/{}", segment(number, false)), &[])
     }
 
+    /// `GET /v1/certificates/{number}/check?...`: the verdict on a paper
+    /// certificate; only the fields of `paper` given are compared.
+    pub fn cert_check(
+        &self,
+        number: &str,
+        paper: &kp_schemas::check::PaperCertificate,
+        today: Option<&str>,
+    ) -> Result<kp_schemas::check::CertCheck, ClientError> {
+        let mut query = today_query(today);
+        let fields = [
+            ("exporter", &paper.exporter),
+            ("importer", &paper.importer),
+            ("carats", &paper.carats),
+            ("value", &paper.value),
+            ("parcels", &paper.parcels),
+            ("issued", &paper.issued),
+            ("expires", &paper.expires),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        self.get(&format!("/v1/certificates/{}/check", segment(number, false)), &query)
+    }
+
+    /// `GET /v1/attestations/certificate/{number}`.
+    pub fn cert_attestations(&self, number: &str) -> Result<Vec<kp_schemas::state::AttestationRecord>, ClientError> {
+        self.get(&format!("/v1/attestations/certificate/{}", segment(number, false)), &[])
+    }
+
+    /// `GET /certificates/{number}/print`: the printable certificate, HTML
+    /// with its QR code, as the node renders it.
+    pub fn cert_print(&self, number: &str) -> Result<String, ClientError> {
+        // The certificate first, so an unknown number is the API's 404.
+        self.certificate(number)?;
+        self.get_text(&format!("/certificates/{}/print", segment(number, false)))
+    }
+
     /// `GET /v1/licensees/{key}`.
     pub fn licensee(&self, key: &PublicKey) -> Result<LicenseeState, ClientError> {
         self.get(&format!("/v1/licensees/{key}"), &[])

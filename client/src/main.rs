@@ -156,7 +156,7 @@ enum Cmd {
     /// Show a lot.
     #[command(subcommand)]
     Lot(LotCmd),
-    /// Show a certificate.
+    /// Show a certificate, check a paper one against the ledger, or print it.
     #[command(subcommand)]
     Cert(CertCmd),
     /// The trail of a lot or a certificate back to every production.
@@ -203,7 +203,7 @@ fn run(cli: &Cli) -> Result<i32, ClientError> {
         Cmd::Evidence => cmd::ledger::evidence(g)?,
         Cmd::Checkpoints { log, limit } => cmd::ledger::checkpoints(g, log, *limit)?,
         Cmd::Lot(c) => cmd::ledger::lot(g, c)?,
-        Cmd::Cert(c) => cmd::ledger::cert(g, c)?,
+        Cmd::Cert(c) => return cmd::ledger::cert(g, c),
         Cmd::Proof(c) => cmd::proof::run(g, c)?,
         Cmd::Bundle(c) => cmd::bundle::run(g, c)?,
 

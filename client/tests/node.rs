@@ -752,3 +752,72 @@ fn membership_commands_make_roster_versions_that_kp_roster_shows() {
     let targets: Vec<String> = node.requests().into_iter().map(|r| r.target).collect();
     assert!(targets.ends_with(&["/v1/roster".to_string(), "/v1/roster/genesis".to_string()]), "{targets:?}");
 }
+
+/// The customs check and the printable certificate, as `kp` asks them of
+/// a node: each verdict, the routes, and the exit codes.
+#[test]
+fn cert_check_and_print_use_the_documented_routes() {
+    let node = TestNode::start();
+    let (_, exporter) = node.licensee("CF", "Bangui Export", &[Role::Miner, Role::Exporter]);
+    node.produce(&exporter, "CF/M", 1000);
+    let export = RecordBody::Export(Export {
+        certificate: "CF-000007".into(),
+        importer: "EU".into(),
+        consignee: "Antwerp BV".into(),
+        inputs: vec![Take { lot: "CF/M".into(), weight: 1000 }],
+        lines: vec![HsLine { code: "7102.31".into(), weight: 1000, value_cents: 500_000 }],
+        parcels: 2,
+        issued: "2017-11-01".into(),
+        expires: "2018-01-31".into(),
+    });
+    let entry = node.record(&exporter, export).hash;
+    let check = |args: &[&str]| {
+        let mut all = vec!["cert", "check", "CF-000007", "--today", "2017-12-01", "--json"];
+        all.extend_from_slice(args);
+        let out = node.kp(&all);
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), v)
+    };
+    let (code, v) =
+        check(&["--exporter", "bangui export", "--importer", "EU", "--carats", "10", "--value", "5,000.00"]);
+    assert_eq!((code, v["result"].as_str()), (Some(0), Some("genuine")), "{v}");
+    assert_eq!(v["matching"], serde_json::json!(["exporter", "importer", "carats", "value"]));
+    let (code, v) = check(&["--carats", "12", "--parcels", "3"]);
+    assert_eq!((code, v["result"].as_str()), (Some(1), Some("details_differ")), "{v}");
+    assert_eq!(v["differences"][0]["field"], "carats");
+    assert_eq!(v["differences"][0]["ledger"], "10.00 ct");
+    assert_eq!(v["differences"][1]["field"], "parcels");
+    let out = node.kp(&["cert", "check", "CF-000007", "--today", "2018-02-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("EXPIRED (expired)"), "{}", stdout(&out));
+    let out = node.kp(&["cert", "check", "CF-000099"]);
+    assert!(stdout(&out).starts_with("UNKNOWN NUMBER (unknown_number)"), "{}", stdout(&out));
+    // Reported forged by the CF authority: that verdict, whatever the paper says.
+    node.act(
+        "CF",
+        Body::Attestation(Attestation {
+            subject: Subject::Certificate { number: "CF-000007".into() },
+            kind: AttestationKind::ForgedCertificate,
+            note: "a copy with this number seized in Dubai".into(),
+        }),
+    );
+    let (code, v) = check(&["--carats", "10"]);
+    assert_eq!((code, v["result"].as_str()), (Some(1), Some("reported_forged")), "{v}");
+    assert_eq!(v["forged_reports"][0]["note"], "a copy with this number seized in Dubai");
+
+    let out = node.kp(&["cert", "print", "CF-000007"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(html.contains("Kimberley Process Certificate") && html.contains("Bangui Export"), "{html}");
+    assert!(html.contains(&format!("/certificates/CF-000007?entry={entry}")), "the QR code's address is printed");
+    let out = node.kp(&["cert", "print", "CF-000099"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+
+    let targets: Vec<String> = node.requests().into_iter().map(|r| r.target).collect();
+    assert!(
+        targets.contains(&"/v1/certificates/CF-000007/check?today=2017-12-01&carats=12&parcels=3".to_string()),
+        "{targets:?}"
+    );
+    assert!(targets.contains(&"/certificates/CF-000007/print".to_string()), "{targets:?}");
+}

@@ -128,6 +128,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Err(e) => println!("Exporting the bundle failed: {e:#}\n"),
     }
     let first = &nodes[0];
+    println!("The web viewer: open http://{}/ in a browser (every node serves it; search CF-000001,", first.http);
+    println!("or IN {} for the Indian lot's trail).", outcome.indian_lot);
+    println!();
     println!("The nodes keep serving. Try:");
     println!("  export KP_NODE=http://{} KP_COOKIE={}", first.http, first.data.join(layout::COOKIE).display());
     println!("  cargo run --release -p kp-client --bin kp -- trail lot IN {} --dot", outcome.indian_lot);

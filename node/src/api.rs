@@ -144,7 +144,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/bundles/lot/{participant}/{*lot}", get(lot_bundle))
         .route("/v1/peers", get(peers))
         .merge(crate::stats_api::routes())
-        .fallback(|| async { ApiErr::not_found("no such route; see docs/API.md") })
+        .merge(crate::web::routes())
+        .fallback(crate::web::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -382,6 +383,20 @@ async fn zones(State(s): State<AppState>, Query(q): Query<ZoneQuery>) -> ApiResu
 #[derive(Deserialize)]
 struct TrailQuery {
     today: Option<String>,
+    /// `json` (the default) or `svg`: the trail as a picture.
+    format: Option<String>,
+}
+
+/// Whether the trail is asked for as SVG (`format=svg`); any other format
+/// than `json` or `svg` is a bad request.
+fn wants_svg(q: &TrailQuery) -> ApiResult<bool> {
+    match q.format.as_deref() {
+        None | Some("json") => Ok(false),
+        Some("svg") => Ok(true),
+        Some(f) => {
+            Err(ApiErr::bad(format!("format `{}` is not `json` or `svg`", f.chars().take(40).collect::<String>())))
+        }
+    }
 }
 
 fn today_or(q: TrailQuery) -> ApiResult<String> {
@@ -392,39 +407,48 @@ fn today_or(q: TrailQuery) -> ApiResult<String> {
     }
 }
 
-/// A read that fails is `api.storage`, never an unknown lot.
-fn trail_result(r: Result<Trail, trail::TrailError<crate::store::StoreError>>) -> ApiResult<Json<Trail>> {
-    r.map(Json).map_err(|e| match e {
+/// A read that fails is `api.storage`, never an unknown lot. The trail
+/// is answered as JSON, or as the SVG picture of `trail_svg` with `svg`.
+fn trail_result(r: Result<Trail, trail::TrailError<crate::store::StoreError>>, svg: bool) -> ApiResult<Response> {
+    let t = r.map_err(|e| match e {
         trail::TrailError::Read(s) => s.into(),
         trail::TrailError::TooDeep => ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
         e => ApiErr::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
-    })
+    })?;
+    if svg {
+        let body = kp_schemas::trail_svg::trail_svg(&t, "");
+        Ok(([("content-type", "image/svg+xml; charset=utf-8")], body).into_response())
+    } else {
+        Ok(Json(t).into_response())
+    }
 }
 
 async fn lot_trail(
     State(s): State<AppState>,
     Path((participant, lot)): Path<(String, String)>,
     Query(q): Query<TrailQuery>,
-) -> ApiResult<Json<Trail>> {
+) -> ApiResult<Response> {
+    let svg = wants_svg(&q)?;
     let today = today_or(q)?;
     let l = s.ledger.clone();
     let r = tokio::task::spawn_blocking(move || trail::lot_trail(l.as_ref(), &participant, &lot, &today))
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_INTERNAL, e.to_string()))?;
-    trail_result(r)
+    trail_result(r, svg)
 }
 
 async fn certificate_trail(
     State(s): State<AppState>,
     Path(number): Path<String>,
     Query(q): Query<TrailQuery>,
-) -> ApiResult<Json<Trail>> {
+) -> ApiResult<Response> {
+    let svg = wants_svg(&q)?;
     let today = today_or(q)?;
     let l = s.ledger.clone();
     let r = tokio::task::spawn_blocking(move || trail::certificate_trail(l.as_ref(), &number, &today))
         .await
         .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, codes::API_INTERNAL, e.to_string()))?;
-    trail_result(r)
+    trail_result(r, svg)
 }
 
 async fn evidence(State(s): State<AppState>) -> ApiResult<Json<Vec<kp_schemas::rules::Equivocation>>> {

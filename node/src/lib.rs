@@ -20,4 +20,5 @@ pub mod rebuild;
 pub mod stats_api;
 pub mod store;
 pub mod tree;
+pub mod web;
 pub mod witness;

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod bundle;
 pub mod bytes;
+pub mod check;
 pub mod checkpoint;
 pub mod codes;
 pub mod context;
@@ -27,6 +28,7 @@ pub mod rules;
 pub mod state;
 pub mod stats;
 pub mod trail;
+pub mod trail_svg;
 pub mod view;
 pub mod wire;
 pub mod zone;

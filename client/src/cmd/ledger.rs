@@ -26,6 +26,48 @@ pub enum CertCmd {
         /// Certificate number, for example CF-000001.
         number: String,
     },
+    /// Check a paper certificate against the ledger: genuine, unknown number,
+    /// details that differ, reported forged, already confirmed or expired
+    /// (exit 0 only when genuine and matching, else 1).
+    Check(CheckArgs),
+    /// Write the printable certificate (HTML with a QR code to its page on the node).
+    Print {
+        /// Certificate number, for example CF-000001.
+        number: String,
+        /// Where to write the HTML (stdout without it).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Certificate number on the paper, for example CF-000001.
+    pub number: String,
+    /// Exporter on the paper: exporting participant code or exporter name.
+    #[arg(long)]
+    pub exporter: Option<String>,
+    /// Importer on the paper: importing participant code or consignee name.
+    #[arg(long)]
+    pub importer: Option<String>,
+    /// Carats on the paper.
+    #[arg(long, value_name = "CARATS")]
+    pub carats: Option<String>,
+    /// Value in US dollars on the paper.
+    #[arg(long, value_name = "USD")]
+    pub value: Option<String>,
+    /// Number of parcels on the paper.
+    #[arg(long, value_name = "N")]
+    pub parcels: Option<String>,
+    /// Date of issue on the paper.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub issued: Option<String>,
+    /// Date of expiry on the paper.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub expires: Option<String>,
+    /// The day that decides expiry (the node's date by default).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = kp_client::input::parse_date)]
+    pub today: Option<String>,
 }
 
 pub fn status(g: &Global) -> Result<(), ClientError> {
@@ -87,8 +129,35 @@ pub fn lot(g: &Global, cmd: &LotCmd) -> Result<(), ClientError> {
     Ok(())
 }
 
-pub fn cert(g: &Global, cmd: &CertCmd) -> Result<(), ClientError> {
-    let CertCmd::Show { number } = cmd;
-    g.show(&g.client().certificate(number)?, render::cert_text);
-    Ok(())
+/// `kp cert ...`; its exit code: `kp cert check` exits 1 for any verdict
+/// but genuine.
+pub fn cert(g: &Global, cmd: &CertCmd) -> Result<i32, ClientError> {
+    match cmd {
+        CertCmd::Show { number } => g.show(&g.client().certificate(number)?, render::cert_text),
+        CertCmd::Check(a) => {
+            let paper = kp_schemas::check::PaperCertificate {
+                exporter: a.exporter.clone(),
+                importer: a.importer.clone(),
+                carats: a.carats.clone(),
+                value: a.value.clone(),
+                parcels: a.parcels.clone(),
+                issued: a.issued.clone(),
+                expires: a.expires.clone(),
+            };
+            let verdict = g.client().cert_check(&a.number, &paper, a.today.as_deref())?;
+            g.show(&verdict, render::cert_check_text);
+            if verdict.result != kp_schemas::check::CheckResult::Genuine {
+                return Ok(kp_client::exit::REFUSED);
+            }
+        }
+        CertCmd::Print { number, out } => {
+            let html = g.client().cert_print(number)?;
+            match out {
+                Some(path) => std::fs::write(path, html)
+                    .map_err(|e| ClientError::input(format!("cannot write {}: {e}", path.display())))?,
+                None => print(&html),
+            }
+        }
+    }
+    Ok(kp_client::exit::OK)
 }

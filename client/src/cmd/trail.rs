@@ -1,5 +1,5 @@
 //! `kp trail`: the trail of a lot or a certificate back to every
-//! production, as text, JSON or Graphviz DOT.
+//! production, as text, JSON, Graphviz DOT or an SVG picture.
 
 use super::{Global, print};
 use clap::{Args, Subcommand};
@@ -11,6 +11,9 @@ pub struct TrailOpts {
     /// Print Graphviz DOT (pipe into `dot -Tsvg`).
     #[arg(long, conflicts_with = "json")]
     dot: bool,
+    /// Write the trail as an SVG picture to FILE (the viewer's picture; no external program), and print the text.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
     /// The day that decides which unconfirmed certificates are past expiry (the node's date by default).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     today: Option<String>,
@@ -43,6 +46,10 @@ pub fn run(g: &Global, cmd: &TrailCmd) -> Result<(), ClientError> {
         TrailCmd::Lot { participant, lot, opts } => (client.lot_trail(participant, lot, opts.today.as_deref())?, opts),
         TrailCmd::Cert { number, opts } => (client.cert_trail(number, opts.today.as_deref())?, opts),
     };
+    if let Some(path) = &opts.svg {
+        let svg = kp_schemas::trail_svg::trail_svg(&trail, g.node.trim_end_matches('/'));
+        std::fs::write(path, svg).map_err(|e| ClientError::input(format!("cannot write {}: {e}", path.display())))?;
+    }
     let text = if g.json {
         render::trail_json(&trail) + "\n"
     } else if opts.dot {

@@ -30,7 +30,7 @@ pub use entry::{body_summary, entry_text, log_page_text, record_summary, submitt
 pub use evidence::{evidence_text, frauds_text};
 pub use proof::{checkpoints_text, consistency_text, inclusion_text};
 pub use roster::roster_chain_text;
-pub use state::{cert_text, licensee_text, lot_text, zones_text};
+pub use state::{cert_check_text, cert_text, licensee_text, lot_text, zones_text};
 pub use stats::{anomalies_csv, anomalies_text, mirror_csv, mirror_text, report_csv, stats_csv, stats_text};
 pub use status::{heads_text, status_text};
 pub use trail::{NON_COMPLIANT_MARK, SEE_ABOVE, kind_name, node_line, trail_dot, trail_json, trail_text};

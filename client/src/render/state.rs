@@ -124,3 +124,49 @@ pub fn zones_text(zones: &[ZoneRecord]) -> String {
     }
     out
 }
+
+/// The check of a paper certificate (`kp cert check`): the verdict in
+/// capitals with its stable name, then each field that differs.
+pub fn cert_check_text(c: &kp_schemas::check::CertCheck) -> String {
+    let mut out = String::new();
+    let label = c.result.as_str().replace('_', " ").to_uppercase();
+    let _ = writeln!(out, "{label} ({}): {}", c.result.as_str(), c.message);
+    for d in &c.differences {
+        let _ = writeln!(out, "  {:<9} paper says {}, the ledger holds {}", d.field, d.paper, d.ledger);
+    }
+    if !c.matching.is_empty() {
+        let _ = writeln!(out, "  matching: {}", c.matching.join(", "));
+    }
+    for a in &c.forged_reports {
+        let _ = writeln!(out, "  reported forged in entry {}: {}", a.entry, a.note);
+    }
+    out
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use kp_schemas::check::{CertCheck, CheckResult, FieldDifference};
+
+    #[test]
+    fn a_check_names_the_fields_that_differ() {
+        let c = CertCheck {
+            number: "CF-000001".into(),
+            result: CheckResult::DetailsDiffer,
+            message: "certificate CF-000001 exists, but the paper differs in: carats".into(),
+            differences: vec![FieldDifference {
+                field: "carats".into(),
+                paper: "1200".into(),
+                ledger: "1000.00 ct".into(),
+            }],
+            matching: vec!["exporter".into()],
+            today: "2026-01-01".into(),
+            certificate: None,
+            forged_reports: vec![],
+        };
+        let text = cert_check_text(&c);
+        assert!(text.starts_with("DETAILS DIFFER (details_differ)"), "{text}");
+        assert!(text.contains("carats    paper says 1200, the ledger holds 1000.00 ct"), "{text}");
+        assert!(text.contains("matching: exporter"));
+    }
+}
