@@ -450,7 +450,7 @@ fn downstream(book: &Book, found: &mut Found) {
             Subject::Lot { participant, lot } => {
                 (participant.clone(), book.lot(participant, lot).into_iter().collect::<Vec<_>>(), Vec::new())
             }
-            Subject::Certificate { number } => match book.certs.get(number) {
+            Subject::Certificate { number } => match book.cert(number) {
                 Some(c) => (c.exporter.clone(), Vec::new(), vec![number.clone()]),
                 None => continue,
             },
@@ -460,7 +460,7 @@ fn downstream(book: &Book, found: &mut Found) {
         let mut reached = Vec::new();
         loop {
             for number in certs.drain(..) {
-                let Some(c) = book.certs.get(&number) else { continue };
+                let Some(c) = book.cert(&number) else { continue };
                 if let Some(x) = &c.confirmation {
                     trade.insert(x.entry);
                     todo.extend(book.lot(&c.importer, &x.lot));

@@ -115,13 +115,16 @@ pub struct Book {
     /// Day figures.
     pub buckets: BTreeMap<BucketKey, Bucket>,
     /// Every certificate, as issued and, once confirmed, with its
-    /// confirmation.
-    pub certs: BTreeMap<String, CertState>,
-    /// Certificates by date of issue: `(issued, number)`.
-    pub issued: BTreeSet<(String, String)>,
+    /// confirmation, in the order the book met them: read through the
+    /// indexes below, which order them.
+    pub certs: Vec<CertState>,
+    /// A certificate's place in `certs`, by number.
+    cert_ids: HashMap<String, u32>,
+    /// Certificates by date of issue: `(issued, number, place)`.
+    pub issued: BTreeSet<(String, String, u32)>,
     /// Certificates by pair and date of issue: `(exporter, importer,
-    /// issued, number)`.
-    pub pairs: BTreeSet<(String, String, String, String)>,
+    /// issued, number, place)`.
+    pub pairs: BTreeSet<(String, String, String, String, u32)>,
     /// Every `(exporter, importer)` with a certificate.
     pub trading: BTreeSet<(String, String)>,
     /// Certificates not confirmed, by importer and date of issue:
@@ -229,6 +232,11 @@ impl Book {
         i
     }
 
+    /// A certificate, by number.
+    pub fn cert(&self, number: &str) -> Option<&CertState> {
+        self.cert_ids.get(number).map(|i| &self.certs[*i as usize])
+    }
+
     /// A lot's index, if the book holds it.
     pub fn lot(&self, participant: &str, lot: &str) -> Option<u32> {
         self.lot_index.get(&lot_key(participant, lot)).copied()
@@ -284,15 +292,18 @@ impl Book {
     /// time the certificate is seen, the import the first time it is seen
     /// confirmed.
     pub fn observe_cert(&mut self, c: &CertState) {
-        let old = self.certs.get(&c.number);
+        let old = self.cert(&c.number);
         let new_export = old.is_none();
         let new_import = c.confirmation.is_some() && old.is_none_or(|o| o.confirmation.is_none());
         if new_export {
-            self.issued.insert((c.issued.clone(), c.number.clone()));
+            let id = self.certs.len() as u32;
+            self.cert_ids.insert(c.number.clone(), id);
+            self.certs.push(c.clone());
+            self.issued.insert((c.issued.clone(), c.number.clone(), id));
             if !self.trading.contains(&(c.exporter.clone(), c.importer.clone())) {
                 self.trading.insert((c.exporter.clone(), c.importer.clone()));
             }
-            self.pairs.insert((c.exporter.clone(), c.importer.clone(), c.issued.clone(), c.number.clone()));
+            self.pairs.insert((c.exporter.clone(), c.importer.clone(), c.issued.clone(), c.number.clone(), id));
             self.waiting.insert((c.importer.clone(), c.issued.clone(), c.number.clone()));
             let whole = Tally { weight: c.weight, value_cents: c.value_cents, count: 1, ..Default::default() };
             self.trade(Flow::Export, &c.exporter, &c.importer, &c.issued, whole, c, c.entry);
@@ -306,8 +317,9 @@ impl Book {
             let whole = Tally { weight: conf.weight, value_cents: c.value_cents, count: 1, ..Default::default() };
             self.trade(Flow::Import, &c.importer, &c.exporter, &conf.date, whole, c, conf.entry);
         }
-        if new_export || new_import {
-            self.certs.insert(c.number.clone(), c.clone());
+        if new_import && !new_export {
+            let id = self.cert_ids[&c.number];
+            self.certs[id as usize] = c.clone();
         }
     }
 

@@ -260,15 +260,15 @@ fn cert_line(c: &CertState) -> CertLine {
 
 /// The certificates of a pair issued in a period, by date of issue.
 fn issued_between<'a>(book: &'a Book, a: &str, b: &str, p: &Period) -> impl Iterator<Item = &'a CertState> + 'a {
-    let lo = (a.to_string(), b.to_string(), p.from.clone(), String::new());
-    let hi = (a.to_string(), b.to_string(), format!("{}\u{1}", p.to), String::new());
-    book.pairs.range(lo..hi).filter_map(|(.., n)| book.certs.get(n))
+    let lo = (a.to_string(), b.to_string(), p.from.clone(), String::new(), 0);
+    let hi = (a.to_string(), b.to_string(), format!("{}\u{1}", p.to), String::new(), 0);
+    book.pairs.range(lo..hi).map(|(.., i)| &book.certs[*i as usize])
 }
 
 /// Certificates issued in a period, by date of issue.
 pub fn issued_in<'a>(book: &'a Book, p: &Period) -> impl Iterator<Item = &'a CertState> + 'a {
-    let (lo, hi) = ((p.from.clone(), String::new()), (format!("{}\u{1}", p.to), String::new()));
-    book.issued.range(lo..hi).filter_map(|(_, n)| book.certs.get(n))
+    let (lo, hi) = ((p.from.clone(), String::new(), 0), (format!("{}\u{1}", p.to), String::new(), 0));
+    book.issued.range(lo..hi).map(|(.., i)| &book.certs[*i as usize])
 }
 
 /// `GET /v1/stats/mirror`: pairs with a certificate issued or confirmed in
