@@ -1119,7 +1119,12 @@ impl Batch<'_> {
         // the entry (the governance entry that made the version) stored.
         // The book counts the batch before any head names it: a reader who
         // sees every node's heads agree sees the same statistics.
-        self.ledger.advance_book(std::mem::take(&mut self.book));
+        self.ledger.count_batch(
+            self.lots.values(),
+            self.certs.values(),
+            self.licensees.values(),
+            std::mem::take(&mut self.book),
+        );
         self.ledger.order.store(self.order, Ordering::Release);
         self.ledger.frontiers.lock().expect("frontier lock").extend(self.frontiers.drain());
         self.ledger.heads.write().expect("heads lock").extend(self.heads.drain());

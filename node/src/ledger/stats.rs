@@ -24,10 +24,15 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    /// The lots, certificates and licensees a batch made or changed are in
+    /// its own maps, read at commit (see [`Ledger::count_batch`]); only the
+    /// rare attestations and zone estimates are copied here.
     pub(crate) fn note(&mut self, a: &Accepted) {
         self.newest_ms = self.newest_ms.max(a.head.timestamp_ms);
-        for c in a.changes.iter().filter(|c| kp_schemas::stats::book::counts(c, &a.hash)) {
-            self.changes.push(c.clone());
+        for c in &a.changes {
+            if matches!(c, Change::Attestation(_) | Change::Estimate(_)) {
+                self.changes.push(c.clone());
+            }
         }
     }
 }
@@ -65,6 +70,44 @@ impl Ledger {
         s.book = book;
         s.generation += 1;
         s.scan = None;
+    }
+
+    /// Count a committed batch: the lots, certificates and licensees it
+    /// made or changed, as its maps hold them at the end (the book counts
+    /// each once, so a lot that only had weight taken changes nothing), and
+    /// what `extra` copied. Read in place when the book is free; copied to
+    /// the backlog when a reader holds it.
+    pub(crate) fn count_batch<'a>(
+        &self,
+        lots: impl Iterator<Item = &'a LotState>,
+        certs: impl Iterator<Item = &'a CertState>,
+        licensees: impl Iterator<Item = &'a LicenseeState>,
+        extra: Pending,
+    ) {
+        if !self.stats_on {
+            return;
+        }
+        match self.stats.try_write() {
+            Ok(mut s) => {
+                self.drain(&mut s);
+                lots.for_each(|l| s.book.observe_lot(l));
+                certs.for_each(|c| s.book.observe_cert(c));
+                licensees.for_each(|l| s.book.observe_licensee(l));
+                for c in &extra.changes {
+                    s.book.observe(c);
+                }
+                s.book.observe_time(extra.newest_ms);
+                s.generation += 1;
+                s.scan = None;
+            }
+            Err(_) => {
+                let mut p = extra;
+                p.changes.extend(lots.map(|l| Change::Lot(l.clone())));
+                p.changes.extend(certs.map(|c| Change::Cert(c.clone())));
+                p.changes.extend(licensees.map(|l| Change::Licensee(l.clone())));
+                self.advance_book(p);
+            }
+        }
     }
 
     /// Count a committed batch. The writer never waits for a reader: if
