@@ -120,6 +120,12 @@ fn every_planted_anomaly_is_found_with_its_entries_and_totals_hold_to_the_cent()
         assert_eq!(got, status, "{path}: {body}");
         assert!(body.contains("\"code\":\"api."), "{path}: {body}");
     }
+    // Thresholds at the top of their range are answered, not a panic.
+    let (got, body) = get(
+        &run.node,
+        "/v1/anomalies?period=2017&price_mads_tenths=18446744073709551615&capacity_tolerance_bp=18446744073709551615",
+    );
+    assert_eq!(got, 200, "{body}");
     let long = format!("/v1/stats?period={}", "9".repeat(5000));
     assert_eq!(get(&run.node, &long).0, 400);
 

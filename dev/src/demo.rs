@@ -378,6 +378,21 @@ pub(crate) struct Driver<'a> {
 }
 
 impl Driver<'_> {
+    /// Every scenario licensee registered by its authority, at the node
+    /// that writes the authority's log.
+    pub(crate) fn register_all(&mut self) -> anyhow::Result<()> {
+        for (file, l) in &self.people.0 {
+            let body = Body::RegisterLicensee(LicenseeRegistration {
+                licensee: l.key.public(),
+                name: l.name.into(),
+                roles: l.roles.clone(),
+            });
+            let r = self.clients.of(l.participant).action(Some(l.participant), body);
+            self.ok(&format!("{} registers {} ({file})", l.participant, l.name), r)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn record(&mut self, who: &str, body: RecordBody) -> Result<Submitted, ClientError> {
         self.nonce += 1;
         let l = self.people.get(who);
@@ -559,15 +574,7 @@ pub fn load_scenario(clients: &Clients, people: &Licensees, reader: &str) -> any
     let p = |f: &str| people.key(f);
 
     println!("Registering licensees with their authorities:");
-    for (file, l) in &people.0 {
-        let body = Body::RegisterLicensee(LicenseeRegistration {
-            licensee: l.key.public(),
-            name: l.name.into(),
-            roles: l.roles.clone(),
-        });
-        let r = clients.of(l.participant).action(Some(l.participant), body);
-        d.ok(&format!("{} registers {} ({file})", l.participant, l.name), r)?;
-    }
+    d.register_all()?;
 
     println!("1. The monitor declares the compliant zones of CF:");
     let ber = d.zone("BER", "Berberati", "2016-06-01")?;

@@ -153,15 +153,7 @@ impl Run<'_> {
 pub fn load(clients: &Clients, people: &Licensees, planted: bool) -> anyhow::Result<Plan> {
     let d = Driver { clients, people, nonce: kp_node::clock::now_ms() * 1000 };
     let mut run = Run { d, plan: Plan::default() };
-    for (file, l) in &people.0 {
-        let body = Body::RegisterLicensee(LicenseeRegistration {
-            licensee: l.key.public(),
-            name: l.name.into(),
-            roles: l.roles.clone(),
-        });
-        let r = clients.of(l.participant).action(Some(l.participant), body);
-        run.d.ok(&format!("{} registers {file}", l.participant), r)?;
-    }
+    run.d.register_all()?;
     let ber = run.d.zone("BER", "Berberati", "2014-01-01")?;
     // Planted: an estimate below what Berberati will record in 2017.
     let estimate = if planted { 3000 } else { 5000 };

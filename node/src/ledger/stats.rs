@@ -40,27 +40,19 @@ impl Pending {
 impl Ledger {
     /// The book of the derived state the store holds.
     pub(crate) fn build_book(&self, heads: &HashMap<PublicKey, Head>) -> Result<Book, StoreError> {
-        let mut book = Book::default();
         if !self.stats_on {
-            return Ok(book);
+            return Ok(Book::default());
         }
-        for l in self.all_licensees()? {
-            book.observe_licensee(&l);
-        }
-        for l in self.all_lots()? {
-            book.observe_lot(&l);
-        }
-        for c in self.all_certificates()? {
-            book.observe_cert(&c);
-        }
-        for a in self.scan_typed::<AttestationRecord>(Column::Attestations, b"")? {
-            book.observe_attestation(&a);
-        }
-        for x in self.scan_typed::<EstimateRecord>(Column::Estimates, b"")? {
-            book.observe_estimate(&x);
-        }
-        book.observe_time(heads.values().map(|h| h.timestamp_ms).max().unwrap_or(0));
-        Ok(book)
+        let attestations = self.scan_typed::<AttestationRecord>(Column::Attestations, b"")?;
+        let estimates = self.scan_typed::<EstimateRecord>(Column::Estimates, b"")?;
+        Ok(Book::from_state(
+            &self.all_lots()?,
+            &self.all_certificates()?,
+            &attestations,
+            &estimates,
+            &self.all_licensees()?,
+            heads.values().map(|h| h.timestamp_ms).max().unwrap_or(0),
+        ))
     }
 
     pub(crate) fn set_book(&self, book: Book) {

@@ -6,6 +6,7 @@ use super::answer::*;
 use super::book::{Book, Flow, Next};
 use super::period::{Period, date_of_ms};
 use super::query::{self, Query};
+use super::render::{ct, usd};
 use crate::bytes::Hash32;
 use crate::model::{AttestationKind, Subject};
 use crate::state::{LotOrigin, on_hold};
@@ -75,14 +76,6 @@ impl AnomalyParams {
     }
 }
 
-fn ct(w: u64) -> String {
-    format!("{}.{:02} ct", w / 100, w % 100)
-}
-
-fn usd(c: u64) -> String {
-    format!("USD {}.{:02}", c / 100, c % 100)
-}
-
 struct Found(Vec<Anomaly>);
 
 impl Found {
@@ -129,8 +122,10 @@ fn baseline(values: &[u64], p: &AnomalyParams) -> Option<(u64, u64)> {
     let mut dev: Vec<u64> = values.iter().map(|x| x.abs_diff(m)).collect();
     let mad = median(&mut dev);
     // 1.4826 scales a MAD to a standard deviation for normal data.
-    let by_mad = (mad as u128 * 14_826 * p.price_mads_tenths as u128 / 100_000) as u64;
-    let by_share = (m as u128 * p.price_min_deviation_bp as u128 / 10_000) as u64;
+    // Parameters come from the query: no product of them may overflow.
+    let by_mad =
+        ((mad as u128 * 14_826).saturating_mul(p.price_mads_tenths as u128) / 100_000).min(u64::MAX as u128) as u64;
+    let by_share = (m as u128 * p.price_min_deviation_bp as u128 / 10_000).min(u64::MAX as u128) as u64;
     Some((m, by_mad.max(by_share)))
 }
 
@@ -168,7 +163,8 @@ fn mirror_gaps(book: &Book, period: &Period, params: &AnomalyParams, found: &mut
         let p = clip(year, period);
         let q = Query { period: p.clone(), participant: None, partner: None, hs: None };
         for m in query::mirror(book, &q).pairs {
-            let limit = (m.exported.weight as u128 * params.mirror_tolerance_bp as u128 / 10_000) as u64;
+            let limit =
+                (m.exported.weight as u128 * params.mirror_tolerance_bp as u128 / 10_000).min(u64::MAX as u128) as u64;
             if m.gap_weight.unsigned_abs() <= limit {
                 continue;
             }
@@ -257,8 +253,8 @@ fn capacity(book: &Book, period: &Period, params: &AnomalyParams, found: &mut Fo
         }
         let y = Period::year(*year as i32);
         let t = query::tally(book, participant, Flow::Production, &y, None, None, Some(zone));
-        let limit =
-            est.estimate.weight + (est.estimate.weight as u128 * params.capacity_tolerance_bp as u128 / 10_000) as u64;
+        let margin = est.estimate.weight as u128 * params.capacity_tolerance_bp as u128 / 10_000;
+        let limit = (est.estimate.weight as u128 + margin).min(u64::MAX as u128) as u64;
         if t.weight <= limit {
             continue;
         }
@@ -488,6 +484,10 @@ fn downstream(book: &Book, found: &mut Found) {
             continue;
         }
         let kinds: Vec<&str> = kinds.into_iter().collect();
+        // The walk's order follows the order entries arrived in here; the
+        // message must not.
+        reached.sort();
+        reached.dedup();
         let reached = if reached.is_empty() { String::new() } else { format!(", certificates {}", reached.join(", ")) };
         found.push(
             checks::DOWNSTREAM_OF_FLAG,
@@ -614,5 +614,29 @@ mod tests {
         let p = Period::parse("2015").unwrap();
         let early = scan(&book, &p, &AnomalyParams::defaults("2015-06-01".into()));
         assert!(early.anomalies.iter().all(|a| a.check != checks::UNCONFIRMED_EXPIRED));
+    }
+
+    #[test]
+    fn thresholds_from_a_query_and_sums_of_a_hostile_writer_cannot_overflow() {
+        let mut book = Book::default();
+        // Certificates at the R9 bounds, more than a u64 of cents can sum.
+        for i in 0..40u32 {
+            let mut c = cert(i + 1, "CF", "2017-03-01", 50_000_000, 1);
+            c.lines[0].value_cents = 1_000_000_000_000;
+            c.value_cents = u64::MAX / 8;
+            book.observe_cert(&c);
+        }
+        let p = Period::parse("2017").unwrap();
+        let mut params = AnomalyParams::defaults("2030-01-01".into());
+        params.mirror_tolerance_bp = u64::MAX;
+        params.price_mads_tenths = u64::MAX;
+        params.price_min_deviation_bp = u64::MAX;
+        params.surge_factor_tenths = u64::MAX;
+        params.capacity_tolerance_bp = u64::MAX;
+        scan(&book, &p, &params);
+        let q = Query { period: p, participant: None, partner: None, hs: None };
+        let s = query::stats(&book, &["CF".into(), "EU".into()], &q);
+        assert_eq!(s.network.exports.value_cents, u64::MAX, "a sum that would overflow saturates");
+        query::mirror(&book, &q);
     }
 }

@@ -81,12 +81,14 @@ pub struct Tally {
 
 impl Tally {
     /// Add another tally to this one.
+    /// Saturating: the bounds of R9 let enough records from a hostile
+    /// writer overflow a sum, which must not stop the writer that counts it.
     pub fn add(&mut self, o: &Tally) {
-        self.weight += o.weight;
-        self.value_cents += o.value_cents;
-        self.count += o.count;
-        self.stones += o.stones;
-        self.valued_weight += o.valued_weight;
+        self.weight = self.weight.saturating_add(o.weight);
+        self.value_cents = self.value_cents.saturating_add(o.value_cents);
+        self.count = self.count.saturating_add(o.count);
+        self.stones = self.stones.saturating_add(o.stones);
+        self.valued_weight = self.valued_weight.saturating_add(o.valued_weight);
     }
 }
 

@@ -29,8 +29,8 @@ enum Kind {
 
 /// A date of the logs: `YYYY-MM-DD`, a real day.
 pub fn parse_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    // The dates records may carry (R9): digits only, year 1900 or later.
+    if !crate::model::is_date(s) {
         return None;
     }
     let y: i32 = s[0..4].parse().ok()?;
@@ -110,7 +110,9 @@ impl Period {
                 }
             }
         };
-        p.ok_or_else(bad)
+        // Years before 1900 hold no record (R9), and would only make a
+        // scan of every quarter since year 0 long.
+        p.filter(|p| parse_date(&p.from).is_some()).ok_or_else(bad)
     }
 
     /// A calendar year.
@@ -201,7 +203,17 @@ mod tests {
         assert_eq!((p("2017-Q1").from, p("2017-Q1").to), ("2017-01-01".into(), "2017-03-31".into()));
         assert_eq!(p("2016-02").to, "2016-02-29");
         assert_eq!(p("2017-03-05..2017-04-01").to, "2017-04-01");
-        for bad in ["", "17", "2017-Q5", "2017-13", "2017-02-30..2017-03-01", "2017-05-01..2017-04-01", "2017-H3"] {
+        for bad in [
+            "",
+            "17",
+            "0000",
+            "+201-01-01..2017-01-01",
+            "2017-Q5",
+            "2017-13",
+            "2017-02-30..2017-03-01",
+            "2017-05-01..2017-04-01",
+            "2017-H3",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
     }

@@ -258,6 +258,11 @@ fn cert_line(c: &CertState) -> CertLine {
     }
 }
 
+/// `a - b`, within the range of an `i64`.
+fn gap(a: u64, b: u64) -> i64 {
+    (a as i128 - b as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
 /// The certificates of a pair issued in a period, by date of issue.
 fn issued_between<'a>(book: &'a Book, a: &str, b: &str, p: &Period) -> impl Iterator<Item = &'a CertState> + 'a {
     let lo = (a.to_string(), b.to_string(), p.from.clone(), String::new(), 0);
@@ -297,9 +302,9 @@ pub fn mirror(book: &Book, q: &Query) -> MirrorAnswer {
             importer: b.into(),
             exported: figure(&e, Flow::Export, link(Flow::Export, Some(a), p, Some(b), None, None)),
             confirmed: figure(&c, Flow::Import, link(Flow::Import, Some(b), p, Some(a), None, None)),
-            gap_weight: e.weight as i64 - c.weight as i64,
-            gap_value_cents: e.value_cents as i64 - c.value_cents as i64,
-            gap_count: e.count as i64 - c.count as i64,
+            gap_weight: gap(e.weight, c.weight),
+            gap_value_cents: gap(e.value_cents, c.value_cents),
+            gap_count: gap(e.count, c.count),
             unconfirmed: Vec::new(),
             confirmed_late: Vec::new(),
             mismatched: Vec::new(),

@@ -5,9 +5,7 @@ use super::answer::*;
 use std::fmt::Write;
 
 /// Hundredths of a carat as `1234.56 ct`.
-pub fn ct(w: u64) -> String {
-    format!("{}.{:02} ct", w / 100, w % 100)
-}
+pub use crate::rules::fmt_ct as ct;
 
 /// US cents as `USD 1234.56`.
 pub fn usd(c: u64) -> String {
