@@ -1198,3 +1198,8 @@ fn nodes_free(net: &NetworkState, holder: &str, nodes: &[NodeInfo]) -> Result<()
 pub fn fmt_ct(w: Weight) -> String {
     format!("{}.{:02} ct", w / 100, w % 100)
 }
+
+/// US cents as `USD 1234.56`, as messages, reports and `kp` print them.
+pub fn fmt_usd(c: Cents) -> String {
+    format!("USD {}.{:02}", c / 100, c % 100)
+}

@@ -36,7 +36,7 @@ pub use status::{heads_text, status_text};
 pub use trail::{NON_COMPLIANT_MARK, SEE_ABOVE, kind_name, node_line, trail_dot, trail_json, trail_text};
 pub use verdict::{bundle_report_text, proof_file_text};
 
-use kp_schemas::model::{Cents, Nature, Take};
+use kp_schemas::model::{Nature, Take};
 use kp_schemas::rules::fmt_ct;
 
 /// `natural` or `synthetic`.
@@ -48,9 +48,7 @@ pub fn nature_name(n: Nature) -> &'static str {
 }
 
 /// US cents as `USD 1234.56`.
-pub fn fmt_usd(c: Cents) -> String {
-    format!("USD {}.{:02}", c / 100, c % 100)
-}
+pub use kp_schemas::rules::fmt_usd;
 
 /// The first 16 characters of a key or a hash: enough to tell them apart
 /// on screen.

@@ -8,9 +8,7 @@ use std::fmt::Write;
 pub use crate::rules::fmt_ct as ct;
 
 /// US cents as `USD 1234.56`.
-pub fn usd(c: u64) -> String {
-    format!("USD {}.{:02}", c / 100, c % 100)
-}
+pub use crate::rules::fmt_usd as usd;
 
 fn per_ct(c: Option<u64>) -> String {
     c.map_or("-".into(), |c| format!("{}/ct", usd(c)))
